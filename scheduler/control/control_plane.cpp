@@ -1,0 +1,244 @@
+#include "control_plane.hpp"
+
+#include <charconv>
+#include <ctime>
+
+namespace dlba::sched {
+
+namespace {
+
+std::vector<std::string_view> split_words(std::string_view line) {
+    std::vector<std::string_view> words;
+    size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+        const size_t start = i;
+        while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') ++i;
+        if (i > start) words.push_back(line.substr(start, i - start));
+    }
+    return words;
+}
+
+template <class T>
+bool parse_number(std::string_view text, T& out) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && end == text.data() + text.size();
+}
+
+uint32_t monotonic_seconds() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint32_t>(ts.tv_sec);
+}
+
+using io::ColumnType;
+
+}  // namespace
+
+ControlPlane::ControlPlane(const ArrayConfig& config, uint16_t self, const MacAddr& port_mac, const BucketTable& table,
+                           const CounterArray& counters, CommandQueue& commands, const std::atomic<bool>& active)
+    : config_(config), self_(self), port_mac_(port_mac), table_(table), counters_(counters), commands_(commands),
+      active_(active) {
+    for (const NodeConfig& n : config.nodes) {
+        nodes_.push_back({n, n.enabled ? NodeAdmin::enabled : NodeAdmin::disabled, false, n.weight});
+    }
+}
+
+NodeState* ControlPlane::find_node(uint16_t number) {
+    for (NodeState& n : nodes_) {
+        if (n.config.number == number) return &n;
+    }
+    return nullptr;
+}
+
+std::string ControlPlane::handle(std::string_view request) {
+    const std::vector<std::string_view> words = split_words(request);
+    if (words.empty()) return io::reply_error("empty request");
+    const std::string_view verb = words[0];
+    if (verb == "status" && words.size() == 1) return status_table().to_json().dump();
+    if (verb == "hash" && words.size() == 1) return hash_table(false).to_json().dump();
+    if (verb == "hash" && words.size() == 2 && words[1] == "all") return hash_table(true).to_json().dump();
+    if (verb == "counters" && words.size() == 1) return counters_table().to_json().dump();
+    if (verb == "role") return set_role(words);
+    if (verb == "node") return node_command(words);
+    return io::reply_error("unknown request '" + std::string(request) +
+                           "' (status | hash [all] | counters | role active|standby | node N fail|live|enable|"
+                           "disable|drain | node N weight W)");
+}
+
+std::string ControlPlane::set_role(const std::vector<std::string_view>& words) {
+    if (words.size() != 2 || (words[1] != "active" && words[1] != "standby")) {
+        return io::reply_error("usage: role active|standby");
+    }
+    const bool to_active = words[1] == "active";
+    std::string err;
+    if (!run_command(commands_, CommandKind::set_role, 0, to_active ? 1 : 0, &err)) return io::reply_error(err);
+    return io::reply_ok(std::string("role is now ") + (to_active ? "active" : "standby"));
+}
+
+std::string ControlPlane::node_command(const std::vector<std::string_view>& words) {
+    uint16_t number = 0;
+    if (words.size() < 3 || !parse_number(words[1], number)) {
+        return io::reply_error("usage: node N fail|live|enable|disable|drain | node N weight W");
+    }
+    NodeState* node = find_node(number);
+    if (!node) return io::reply_error("no node " + std::to_string(number) + " in the configuration");
+    const std::string_view what = words[2];
+    std::string err;
+    const auto admin = [&](NodeAdmin a) {
+        if (words.size() != 3) return io::reply_error("usage: node N " + std::string(what));
+        if (!run_command(commands_, CommandKind::set_admin, number, static_cast<uint32_t>(a), &err)) {
+            return io::reply_error(err);
+        }
+        node->admin = a;
+        return io::reply_ok("node " + std::to_string(number) + " is now " + node_admin_name(a));
+    };
+    const auto failed = [&](bool f) {
+        if (words.size() != 3) return io::reply_error("usage: node N " + std::string(what));
+        if (!run_command(commands_, CommandKind::set_failed, number, f ? 1 : 0, &err)) return io::reply_error(err);
+        node->failed = f;
+        return io::reply_ok("node " + std::to_string(number) + " is now " + (f ? "failed" : "live"));
+    };
+    if (what == "enable") return admin(NodeAdmin::enabled);
+    if (what == "disable") return admin(NodeAdmin::disabled);
+    if (what == "drain") return admin(NodeAdmin::draining);
+    if (what == "fail") return failed(true);
+    if (what == "live") return failed(false);
+    if (what == "weight") {
+        uint32_t weight = 0;
+        if (words.size() != 4 || !parse_number(words[3], weight) || weight > 1000000) {
+            return io::reply_error("usage: node N weight W (0..1000000)");
+        }
+        if (!run_command(commands_, CommandKind::set_weight, number, weight, &err)) return io::reply_error(err);
+        node->weight = weight;
+        return io::reply_ok("node " + std::to_string(number) + " weight is now " + std::to_string(weight));
+    }
+    return io::reply_error("unknown node action '" + std::string(what) + "'");
+}
+
+io::Table ControlPlane::status_table() const {
+    io::Table t;
+    t.name = "status";
+    t.source = "scheduler";
+    t.version = table_.version();
+    t.meta = {
+        {"node", self_},
+        {"role", active_.load(std::memory_order_relaxed) ? "active" : "standby"},
+        {"vip", format_ipv4(config_.vip)},
+        {"scheduler_port_mac", port_mac_.str()},
+        {"table_size", table_.size()},
+        {"last_sweep", nullptr},  // the status sweep fills the dynamic columns; until then they are unknown
+    };
+    t.columns = {
+        {"node", ColumnType::unsigned_integer}, {"eth0_mac", ColumnType::mac},
+        {"eth0_ip", ColumnType::ipv4},          {"sched_ip", ColumnType::ipv4},
+        {"state", ColumnType::string},          {"weight", ColumnType::unsigned_integer},
+        {"failed", ColumnType::boolean},        {"buckets", ColumnType::unsigned_integer},
+        {"share_pct", ColumnType::floating},    {"packets", ColumnType::unsigned_integer},
+        {"bytes", ColumnType::unsigned_integer}, {"hits", ColumnType::unsigned_integer},
+        {"open_conns", ColumnType::unsigned_integer}, {"avg_resp_ms", ColumnType::floating},
+    };
+    for (const NodeState& n : nodes_) {
+        const NodeSlot& slot = table_.node(n.config.number);
+        const uint64_t buckets = slot.buckets.get();
+        t.rows.push_back({n.config.number, n.config.eth0_mac.str(), format_ipv4(n.config.eth0_ip),
+                          format_ipv4(n.config.sched_ip), node_admin_name(n.admin), n.weight, n.failed, buckets,
+                          100.0 * static_cast<double>(buckets) / table_.size(), slot.packets.get(), slot.bytes.get(),
+                          nullptr, nullptr, nullptr});
+    }
+    return t;
+}
+
+io::Table ControlPlane::hash_table(bool all) const {
+    io::Table t;
+    t.name = all ? "hash-buckets" : "hash";
+    t.source = "scheduler";
+    t.version = table_.version();
+    const uint32_t now = monotonic_seconds();
+    const uint32_t timeout = table_.idle_timeout();
+    std::array<uint64_t, kMaxNodeNumber + 1> busy{};
+    uint64_t assigned = 0;
+    if (all) {
+        t.columns = {{"bucket", ColumnType::unsigned_integer}, {"node", ColumnType::unsigned_integer},
+                     {"idle_s", ColumnType::unsigned_integer}};
+    }
+    for (uint32_t b = 0; b < table_.size(); ++b) {
+        const BucketEntry e = table_.entry(b);
+        if (e.node == kUnassigned) continue;
+        ++assigned;
+        const uint32_t idle = now - e.last_access;
+        if (idle <= timeout) ++busy[e.node];
+        // Listing all buckets lists the assigned ones: the unassigned rest is counted in meta.
+        if (all) t.rows.push_back({b, e.node, idle});
+    }
+    t.meta = {
+        {"table_size", table_.size()},
+        {"hash", hash_kind_name(config_.scheduler.hash)},
+        {"idle_timeout_s", timeout},
+        {"assigned", assigned},
+        {"unassigned", table_.size() - assigned},
+        {"assignments", table_.stats().assigned.get()},
+        {"reassignments", table_.stats().reassigned.get()},
+        {"no_node", table_.stats().no_node.get()},
+    };
+    if (!all) {
+        t.columns = {{"node", ColumnType::unsigned_integer}, {"buckets", ColumnType::unsigned_integer},
+                     {"busy", ColumnType::unsigned_integer}, {"share_pct", ColumnType::floating}};
+        for (const NodeState& n : nodes_) {
+            const uint64_t buckets = table_.node(n.config.number).buckets.get();
+            t.rows.push_back({n.config.number, buckets, busy[n.config.number],
+                              100.0 * static_cast<double>(buckets) / table_.size()});
+        }
+    }
+    return t;
+}
+
+io::Table ControlPlane::counters_table() const {
+    io::Table t;
+    t.name = "counters";
+    t.source = "scheduler";
+    t.version = table_.version();
+    t.columns = {{"counter", ColumnType::string}, {"value", ColumnType::unsigned_integer}};
+    LcoreCounters sum;
+    unsigned lcore_id;
+    RTE_LCORE_FOREACH(lcore_id) {
+        const LcoreCounters& c = counters_[lcore_id];
+#define DLBA_SUM(field) sum.field.add(c.field.get())
+        DLBA_SUM(rx); DLBA_SUM(rx_bytes); DLBA_SUM(forwarded); DLBA_SUM(forwarded_bytes); DLBA_SUM(arp_replies);
+        DLBA_SUM(echo_replies); DLBA_SUM(garp_sent); DLBA_SUM(fragments_first); DLBA_SUM(fragments_later);
+        DLBA_SUM(icmp_errors_steered); DLBA_SUM(tx); DLBA_SUM(tx_failed); DLBA_SUM(alloc_failed);
+        DLBA_SUM(idle_sleeps); DLBA_SUM(polls);
+#undef DLBA_SUM
+        for (size_t i = 0; i < pkt::kDropReasons; ++i) sum.drops[i].add(c.drops[i].get());
+    }
+    uint64_t dropped = 0;
+    for (size_t i = 1; i < pkt::kDropReasons; ++i) dropped += sum.drops[i].get();
+    const auto row = [&](const char* name, uint64_t v) { t.rows.push_back({name, v}); };
+    row("rx", sum.rx.get());
+    row("rx_bytes", sum.rx_bytes.get());
+    row("forwarded", sum.forwarded.get());
+    row("forwarded_bytes", sum.forwarded_bytes.get());
+    row("arp_replies", sum.arp_replies.get());
+    row("echo_replies", sum.echo_replies.get());
+    row("garp_sent", sum.garp_sent.get());
+    row("fragments_first", sum.fragments_first.get());
+    row("fragments_later", sum.fragments_later.get());
+    row("icmp_errors_steered", sum.icmp_errors_steered.get());
+    row("tx", sum.tx.get());
+    row("tx_failed", sum.tx_failed.get());
+    row("alloc_failed", sum.alloc_failed.get());
+    row("dropped", dropped);
+    for (size_t i = 1; i < pkt::kDropReasons; ++i) {
+        t.rows.push_back({std::string("drop.") + pkt::drop_name(static_cast<pkt::Drop>(i)), sum.drops[i].get()});
+    }
+    row("polls", sum.polls.get());
+    row("idle_sleeps", sum.idle_sleeps.get());
+    // Packets in = packets out + counted drops; a difference means frames still in flight or a leak.
+    const uint64_t accounted = sum.forwarded.get() + sum.arp_replies.get() + sum.echo_replies.get() + dropped;
+    t.meta = {{"node", self_},
+              {"role", active_.load(std::memory_order_relaxed) ? "active" : "standby"},
+              {"rx_accounted", accounted == sum.rx.get()}};
+    return t;
+}
+
+}  // namespace dlba::sched

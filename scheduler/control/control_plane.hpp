@@ -1,0 +1,54 @@
+// The scheduler's control plane: the authoritative copy of what operators asked for (role, node admin state,
+// failed flags, weights), the request handler behind the control socket, and read-only views of the data plane.
+// It never writes the bucket table: every change goes to the data plane as a Command.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bucket_table.hpp"
+#include "config.hpp"
+#include "dataplane/command_queue.hpp"
+#include "dataplane/counters.hpp"
+#include "io/table_format.hpp"
+
+namespace dlba::sched {
+
+struct NodeState {
+    NodeConfig config;
+    NodeAdmin admin = NodeAdmin::enabled;
+    bool failed = false;
+    uint32_t weight = 1;
+};
+
+class ControlPlane {
+public:
+    ControlPlane(const ArrayConfig& config, uint16_t self, const MacAddr& port_mac, const BucketTable& table,
+                 const CounterArray& counters, CommandQueue& commands, const std::atomic<bool>& active);
+
+    // One request line in, one dlba-table or dlba-reply JSON document out.
+    std::string handle(std::string_view request);
+
+    io::Table status_table() const;
+    io::Table hash_table(bool all) const;
+    io::Table counters_table() const;
+
+private:
+    std::string set_role(const std::vector<std::string_view>& words);
+    std::string node_command(const std::vector<std::string_view>& words);
+    NodeState* find_node(uint16_t number);
+
+    const ArrayConfig& config_;
+    uint16_t self_;
+    MacAddr port_mac_;
+    const BucketTable& table_;
+    const CounterArray& counters_;
+    CommandQueue& commands_;
+    const std::atomic<bool>& active_;
+    std::vector<NodeState> nodes_;
+};
+
+}  // namespace dlba::sched

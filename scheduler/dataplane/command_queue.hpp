@@ -1,0 +1,51 @@
+// The one way the control plane changes the data plane: it posts a Command and the data-plane lcore applies it at
+// the top of its poll loop, so the bucket table keeps a single writer and the fast path takes no lock.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include <rte_ring.h>
+
+namespace dlba::sched {
+
+enum class CommandKind : uint8_t {
+    set_role,     // value: 1 active, 0 standby
+    set_failed,   // node, value: 1 failed, 0 live
+    set_admin,    // node, value: NodeAdmin
+    set_weight,   // node, value: weight
+    touch_all,    // every bucket's last access becomes now
+};
+
+struct Command {
+    CommandKind kind;
+    uint16_t node = 0;
+    uint32_t value = 0;
+    bool ok = false;
+    std::atomic<bool> done{false};
+};
+
+class CommandQueue {
+public:
+    // Single producer (the control thread), single consumer (the data-plane lcore).
+    explicit CommandQueue(const std::string& name);
+    ~CommandQueue();
+    CommandQueue(const CommandQueue&) = delete;
+    CommandQueue& operator=(const CommandQueue&) = delete;
+
+    bool valid() const { return ring_ != nullptr; }
+    bool post(Command* cmd) { return rte_ring_sp_enqueue(ring_, cmd) == 0; }
+    unsigned take(Command** out, unsigned max) {
+        return rte_ring_sc_dequeue_burst(ring_, reinterpret_cast<void**>(out), max, nullptr);
+    }
+
+private:
+    rte_ring* ring_;
+};
+
+// Posts a command and waits (bounded) for the data plane to apply it. On time-out the command is deliberately
+// leaked, since the data plane may still touch it later. Control-plane only.
+bool run_command(CommandQueue& queue, CommandKind kind, uint16_t node, uint32_t value, std::string* err);
+
+}  // namespace dlba::sched

@@ -1,0 +1,111 @@
+// The per-burst work of the scheduler: classify each frame, pick its node, rewrite the MACs or answer it, and hand
+// every mbuf either to the tx array or back to its pool. No allocation, locks, syscalls or logging in here.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "bucket_table.hpp"
+#include "counters.hpp"
+#include "fragment_table.hpp"
+#include "packet.hpp"
+
+namespace dlba::sched {
+
+constexpr uint16_t kMaxBurst = 32;
+
+struct Clock {
+    uint32_t now_s;   // bucket last-access resolution
+    uint64_t now_ms;  // fragment table
+};
+
+class Forwarder {
+public:
+    Forwarder(BucketTable& table, FragmentTable& fragments, const pkt::ClassifierConfig& cfg, LcoreCounters& counters)
+        : table_(table), fragments_(fragments), cfg_(cfg), counters_(counters) {}
+
+    // Consumes pkts[0..n): the ones to send are written to tx (returns how many), the rest are freed.
+    template <class Hash>
+    uint16_t process(const Hash& hash, rte_mbuf** pkts, uint16_t n, rte_mbuf** tx, Clock clock) {
+        rte_mbuf* dropped[kMaxBurst];
+        uint16_t ntx = 0;
+        uint16_t ndrop = 0;
+        constexpr uint16_t kPrefetchAhead = 3;
+        for (uint16_t i = 0; i < n && i < kPrefetchAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+        for (uint16_t i = 0; i < n; ++i) {
+            if (i + kPrefetchAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
+            rte_mbuf* m = pkts[i];
+            counters_.rx.add();
+            counters_.rx_bytes.add(rte_pktmbuf_pkt_len(m));
+            if (handle(hash, m, clock)) {
+                tx[ntx++] = m;
+            } else {
+                dropped[ndrop++] = m;
+            }
+        }
+        if (ndrop > 0) rte_pktmbuf_free_bulk(dropped, ndrop);
+        return ntx;
+    }
+
+private:
+    // True when the frame is to be sent (rewritten in place), false when it was counted as a drop.
+    template <class Hash>
+    bool handle(const Hash& hash, rte_mbuf* m, Clock clock) {
+        uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+        // Frames arrive in one segment: the pool's buffers hold a full 1500-byte MTU frame and scatter is off.
+        const pkt::Classified c = pkt::classify(frame, rte_pktmbuf_data_len(m), cfg_);
+        uint16_t node = kUnassigned;
+        switch (c.action) {
+            case pkt::Action::forward:
+                node = table_.lookup_or_assign(hash(c.key_ip, c.key_port), clock.now_s);
+                if (node == kUnassigned) return drop(pkt::Drop::no_node);
+                break;
+            case pkt::Action::forward_first_fragment:
+                node = table_.lookup_or_assign(hash(c.key_ip, c.key_port), clock.now_s);
+                if (node == kUnassigned) return drop(pkt::Drop::no_node);
+                fragments_.remember(c.frag, node, clock.now_ms);
+                counters_.fragments_first.add();
+                break;
+            case pkt::Action::forward_later_fragment:
+                node = fragments_.find(c.frag, clock.now_ms);
+                if (node == kUnassigned) return drop(pkt::Drop::fragment_unmatched);
+                counters_.fragments_later.add();
+                break;
+            case pkt::Action::forward_icmp_error:
+                // Never assigns: an error about a connection nobody owns has nowhere useful to go.
+                node = table_.owner(hash(c.key_ip, c.key_port));
+                if (node == kUnassigned) return drop(pkt::Drop::icmp_error_unmatched);
+                counters_.icmp_errors_steered.add();
+                break;
+            case pkt::Action::arp_reply:
+                pkt::make_arp_reply(frame, c.l3_offset, cfg_.port_mac);
+                counters_.arp_replies.add();
+                return true;
+            case pkt::Action::echo_reply:
+                pkt::make_echo_reply(frame, c.l3_offset, cfg_.port_mac);
+                counters_.echo_replies.add();
+                return true;
+            case pkt::Action::drop:
+                return drop(c.drop);
+        }
+        NodeSlot& slot = table_.node_mut(node);
+        pkt::rewrite_macs(frame, slot.eth0_mac, cfg_.port_mac);
+        slot.packets.add();
+        slot.bytes.add(rte_pktmbuf_pkt_len(m));
+        counters_.forwarded.add();
+        counters_.forwarded_bytes.add(rte_pktmbuf_pkt_len(m));
+        return true;
+    }
+
+    bool drop(pkt::Drop reason) {
+        counters_.drop(reason);
+        return false;
+    }
+
+    BucketTable& table_;
+    FragmentTable& fragments_;
+    const pkt::ClassifierConfig& cfg_;
+    LcoreCounters& counters_;
+};
+
+}  // namespace dlba::sched

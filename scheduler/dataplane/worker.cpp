@@ -1,0 +1,51 @@
+#include "worker.hpp"
+
+namespace dlba::sched {
+
+void Worker::apply_commands() {
+    Command* cmds[8];
+    const unsigned n = commands_.take(cmds, 8);
+    for (unsigned i = 0; i < n; ++i) {
+        Command& c = *cmds[i];
+        bool ok = true;
+        switch (c.kind) {
+            case CommandKind::set_role: {
+                const bool to_active = c.value != 0;
+                if (to_active && !cfg_.active) {
+                    // Announce at once and a few more times, spaced out, in case the first ones are lost.
+                    garps_left_ = settings_.garp_count;
+                    next_garp_ms_ = 0;
+                }
+                if (!to_active) garps_left_ = 0;
+                cfg_.active = to_active;
+                active_.store(to_active, std::memory_order_relaxed);
+                break;
+            }
+            case CommandKind::set_failed: ok = table_.set_failed(c.node, c.value != 0); break;
+            case CommandKind::set_admin:
+                ok = c.value <= static_cast<uint32_t>(NodeAdmin::disabled) &&
+                     table_.set_admin(c.node, static_cast<NodeAdmin>(c.value));
+                break;
+            case CommandKind::set_weight: ok = table_.set_weight(c.node, c.value); break;
+            case CommandKind::touch_all: table_.touch_all(read_clock().now_s); break;
+        }
+        c.ok = ok;
+        c.done.store(true, std::memory_order_release);
+    }
+}
+
+void Worker::send_garp(uint64_t now_ms) {
+    --garps_left_;
+    next_garp_ms_ = now_ms + settings_.garp_interval_ms;
+    rte_mbuf* m = rte_pktmbuf_alloc(settings_.pool);
+    if (!m) {
+        counters_.alloc_failed.add();
+        return;
+    }
+    auto* data = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, pkt::kGarpLength));
+    pkt::build_gratuitous_arp(data, cfg_.port_mac, cfg_.vip);
+    counters_.garp_sent.add();
+    transmit(&m, 1);
+}
+
+}  // namespace dlba::sched

@@ -1,0 +1,96 @@
+// The data-plane poll loop on one lcore: commands from the control plane, rx burst, per-burst work, tx burst,
+// gratuitous ARPs when the role turns active, and a back-off when the port is idle.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <ctime>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include "bucket_table.hpp"
+#include "command_queue.hpp"
+#include "config.hpp"
+#include "forwarder.hpp"
+
+namespace dlba::sched {
+
+struct WorkerSettings {
+    uint16_t port_id = 0;
+    rte_mempool* pool = nullptr;  // for the gratuitous ARPs the scheduler originates
+    IdlePollConfig idle;
+    uint32_t garp_count = 3;
+    uint32_t garp_interval_ms = 200;
+};
+
+inline Clock read_clock() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO: no system call
+    return {static_cast<uint32_t>(ts.tv_sec), static_cast<uint64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000};
+}
+
+class Worker {
+public:
+    Worker(const WorkerSettings& settings, BucketTable& table, FragmentTable& fragments, pkt::ClassifierConfig& cfg,
+           LcoreCounters& counters, CommandQueue& commands)
+        : settings_(settings), table_(table), cfg_(cfg), counters_(counters), commands_(commands),
+          forwarder_(table, fragments, cfg, counters) {}
+
+    template <class Hash>
+    void run(const Hash& hash, const std::atomic<bool>& stop) {
+        rte_mbuf* rx[kMaxBurst];
+        rte_mbuf* tx[kMaxBurst];
+        uint32_t empty_polls = 0;
+        uint32_t sleep_us = settings_.idle.sleep_min_us;
+        while (!stop.load(std::memory_order_relaxed)) {
+            apply_commands();
+            const Clock clock = read_clock();
+            if (garps_left_ > 0 && clock.now_ms >= next_garp_ms_) send_garp(clock.now_ms);
+
+            const uint16_t n = rte_eth_rx_burst(settings_.port_id, 0, rx, kMaxBurst);
+            counters_.polls.add();
+            if (n == 0) {
+                // Several schedulers, proxies and back ends share two cores in tests: an idle loop must yield.
+                if (++empty_polls > settings_.idle.spin_polls && settings_.idle.sleep_max_us > 0) {
+                    counters_.idle_sleeps.add();
+                    rte_delay_us_sleep(sleep_us);
+                    sleep_us = sleep_us * 2 > settings_.idle.sleep_max_us ? settings_.idle.sleep_max_us : sleep_us * 2;
+                    if (sleep_us == 0) sleep_us = 1;
+                }
+                continue;
+            }
+            empty_polls = 0;
+            sleep_us = settings_.idle.sleep_min_us;
+            const uint16_t ntx = forwarder_.process(hash, rx, n, tx, clock);
+            transmit(tx, ntx);
+        }
+    }
+
+    const std::atomic<bool>& active() const { return active_; }
+
+private:
+    void apply_commands();
+    void send_garp(uint64_t now_ms);
+    void transmit(rte_mbuf** pkts, uint16_t n) {
+        if (n == 0) return;
+        const uint16_t sent = rte_eth_tx_burst(settings_.port_id, 0, pkts, n);
+        counters_.tx.add(sent);
+        if (sent < n) {
+            counters_.tx_failed.add(n - sent);
+            rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+        }
+    }
+
+    WorkerSettings settings_;
+    BucketTable& table_;
+    pkt::ClassifierConfig& cfg_;
+    LcoreCounters& counters_;
+    CommandQueue& commands_;
+    Forwarder forwarder_;
+    std::atomic<bool> active_{false};
+    uint32_t garps_left_ = 0;
+    uint64_t next_garp_ms_ = 0;
+};
+
+}  // namespace dlba::sched

@@ -1,0 +1,239 @@
+// dlba-scheduler: the node's DPDK data plane. EAL arguments come first, then `--`, then ours:
+//   dlba-scheduler <EAL args> -- --config FILE --node N [--control-socket PATH] [--role active|standby]
+//                                [--port-id P] [--check-config]
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include <pthread.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "bucket_hash.hpp"
+#include "bucket_table.hpp"
+#include "config.hpp"
+#include "control/control_plane.hpp"
+#include "dataplane/command_queue.hpp"
+#include "dataplane/port.hpp"
+#include "dataplane/worker.hpp"
+#include "fragment_table.hpp"
+#include "io/unix_socket.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true); }
+
+struct Options {
+    std::string config;
+    int node = -1;
+    std::string control_socket;
+    bool active = false;
+    uint16_t port_id = 0;
+    bool check_only = false;
+};
+
+const char* kUsage =
+    "usage: dlba-scheduler <EAL args> -- --config FILE --node N [--control-socket PATH]\n"
+    "                      [--role active|standby] [--port-id P] [--check-config]\n"
+    "  --config FILE          the array configuration (libconfig), the same file on every node\n"
+    "  --node N               which node of the configuration this is\n"
+    "  --control-socket PATH  overrides scheduler.control_socket\n"
+    "  --role R               role at start (default standby; the failover daemon or dlbactl changes it)\n"
+    "  --port-id P            DPDK port to own (default 0)\n"
+    "  --check-config         validate the configuration and exit (no EAL needed)\n";
+
+bool parse_options(const std::vector<std::string>& args, Options& o, std::string* err) {
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        const auto value = [&]() -> const std::string* {
+            if (i + 1 >= args.size()) {
+                *err = a + " needs a value";
+                return nullptr;
+            }
+            return &args[++i];
+        };
+        if (a == "--check-config") {
+            o.check_only = true;
+        } else if (a == "--config" || a == "--node" || a == "--control-socket" || a == "--role" || a == "--port-id") {
+            const std::string* v = value();
+            if (!v) return false;
+            if (a == "--config") o.config = *v;
+            if (a == "--control-socket") o.control_socket = *v;
+            if (a == "--node" || a == "--port-id") {
+                char* end = nullptr;
+                const long n = std::strtol(v->c_str(), &end, 10);
+                if (*end != '\0' || n < 0 || n > 65535) {
+                    *err = a + " wants a number, not '" + *v + "'";
+                    return false;
+                }
+                (a == "--node" ? o.node : reinterpret_cast<int&>(o.port_id)) = static_cast<int>(n);
+                if (a == "--port-id") o.port_id = static_cast<uint16_t>(n);
+            }
+            if (a == "--role") {
+                if (*v != "active" && *v != "standby") {
+                    *err = "--role is active or standby";
+                    return false;
+                }
+                o.active = *v == "active";
+            }
+        } else if (a == "--help" || a == "-h") {
+            *err = "";
+            return false;
+        } else {
+            *err = "unknown option '" + a + "'";
+            return false;
+        }
+    }
+    if (o.config.empty()) {
+        *err = "--config is required";
+        return false;
+    }
+    if (!o.check_only && o.node < 0) {
+        *err = "--node is required";
+        return false;
+    }
+    return true;
+}
+
+// The control thread should not compete with the data-plane lcore's pinning: let it run on any core.
+void unpin_current_thread() {
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int i = 0; i < CPU_SETSIZE; ++i) CPU_SET(i, &all);
+    pthread_setaffinity_np(pthread_self(), sizeof all, &all);
+}
+
+int run(const Options& opt, const dlba::ArrayConfig& config) {
+    using namespace dlba;
+    using namespace dlba::sched;
+    const NodeConfig* self = config.node(static_cast<uint16_t>(opt.node));
+    if (!self) {
+        std::fprintf(stderr, "dlba-scheduler: node %d is not in %s\n", opt.node, opt.config.c_str());
+        return 2;
+    }
+    std::string err;
+    MempoolPtr pool = make_packet_pool("dlba_mbufs", 8191, &err);
+    if (!pool) {
+        std::fprintf(stderr, "dlba-scheduler: %s\n", err.c_str());
+        return 1;
+    }
+    std::unique_ptr<Port> port = Port::open(opt.port_id, pool.get(), self->sched_mac, &err);
+    if (!port) {
+        std::fprintf(stderr, "dlba-scheduler: port %u: %s\n", opt.port_id, err.c_str());
+        return 1;
+    }
+
+    const SchedulerConfig& sc = config.scheduler;
+    auto table = std::make_unique<BucketTable>(sc.table_size, sc.bucket_idle_timeout_s);
+    for (const NodeConfig& n : config.nodes) {
+        table->set_node(n.number, n.eth0_mac, n.weight, n.enabled ? NodeAdmin::enabled : NodeAdmin::disabled);
+    }
+    FragmentTable fragments(sc.fragment_table_size, sc.fragment_timeout_ms);
+    pkt::ClassifierConfig classifier;
+    classifier.port_mac = port->mac();
+    classifier.vip = config.vip;
+    classifier.sched_ip = self->sched_ip;
+    for (uint16_t p : config.tcp_ports) classifier.tcp_ports.add(p);
+    for (uint16_t p : config.udp_ports) classifier.udp_ports.add(p);
+    classifier.active = false;  // becomes active through the command below, which also sends the gratuitous ARPs
+
+    static CounterArray counters;  // large and zero-initialised: static storage
+    CommandQueue commands("dlba_commands");
+    if (!commands.valid()) {
+        std::fprintf(stderr, "dlba-scheduler: cannot create the command ring\n");
+        return 1;
+    }
+    WorkerSettings settings;
+    settings.port_id = port->id();
+    settings.pool = pool.get();
+    settings.idle = sc.idle_poll;
+    settings.garp_count = sc.garp_count;
+    settings.garp_interval_ms = sc.garp_interval_ms;
+    Worker worker(settings, *table, fragments, classifier, counters[rte_lcore_id()], commands);
+
+    ControlPlane control(config, self->number, port->mac(), *table, counters, commands, worker.active());
+    io::ControlServer server(opt.control_socket.empty() ? sc.control_socket : opt.control_socket);
+    if (!server.start(&err)) {
+        std::fprintf(stderr, "dlba-scheduler: control socket: %s\n", err.c_str());
+        return 1;
+    }
+    std::fprintf(stderr,
+                 "dlba-scheduler: node %u port %u mac %s vip %s table %u buckets (%s) control %s role %s\n",
+                 self->number, port->id(), port->mac().str().c_str(), format_ipv4(config.vip).c_str(),
+                 sc.table_size, hash_kind_name(sc.hash), server.path().c_str(), opt.active ? "active" : "standby");
+
+    std::thread control_thread([&] {
+        unpin_current_thread();
+        if (opt.active) {
+            std::string e;
+            if (!run_command(commands, CommandKind::set_role, 0, 1, &e)) {
+                std::fprintf(stderr, "dlba-scheduler: cannot become active: %s\n", e.c_str());
+            }
+        }
+        while (!g_stop.load()) server.poll_once(200, [&](std::string_view req) { return control.handle(req); });
+    });
+
+    // Strategy chosen once, here: the loop is compiled for each hash, never branches on it per packet.
+    if (sc.hash == HashKind::seed_sum) {
+        worker.run(SeedSumHash{sc.table_size}, g_stop);
+    } else {
+        worker.run(MixHash{sc.table_size, sc.hash_seed}, g_stop);
+    }
+    g_stop.store(true);
+    control_thread.join();
+    const io::Table c = control.counters_table();
+    std::fprintf(stderr, "dlba-scheduler: stopping; %s\n", c.to_json()["rows"].dump().c_str());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Split at "--": EAL's arguments before, ours after.
+    int split = argc;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--") == 0) {
+            split = i;
+            break;
+        }
+    }
+    std::vector<std::string> ours(argv + std::min(split + 1, argc), argv + argc);
+    Options opt;
+    std::string err;
+    if (!parse_options(ours, opt, &err)) {
+        if (!err.empty()) std::fprintf(stderr, "dlba-scheduler: %s\n", err.c_str());
+        std::fputs(kUsage, stderr);
+        return err.empty() ? 0 : 2;
+    }
+    dlba::ConfigResult loaded = dlba::load_config(opt.config);
+    if (const auto* e = std::get_if<dlba::ConfigError>(&loaded)) {
+        std::fprintf(stderr, "dlba-scheduler: configuration refused: %s\n", e->str().c_str());
+        return 2;
+    }
+    const dlba::ArrayConfig& config = std::get<dlba::ArrayConfig>(loaded);
+    if (opt.check_only) {
+        std::printf("%s: ok (%zu nodes, %u buckets)\n", opt.config.c_str(), config.nodes.size(),
+                    config.scheduler.table_size);
+        return 0;
+    }
+
+    std::vector<char*> eal_argv(argv, argv + split);
+    const int eal_rc = rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data());
+    if (eal_rc < 0) {
+        std::fprintf(stderr, "dlba-scheduler: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+        return 1;
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    const int rc = run(opt, config);
+    rte_eal_cleanup();
+    return rc;
+}
