@@ -1,0 +1,40 @@
+// dlbactl's command line, parsed and checked before anything is sent, so that a typo never reaches a daemon.
+#pragma once
+
+#include <string>
+#include <variant>
+
+namespace dlba::ctl {
+
+inline constexpr const char* kDefaultSocket = "/run/dlba/scheduler.sock";
+inline constexpr int kDefaultTimeoutMs = 5000;
+
+// Exit codes, also listed in --help.
+enum ExitCode : int {
+    kExitOk = 0,
+    kExitDaemonError = 1,  // the daemon answered with an error, or with something that is not a valid answer
+    kExitUsage = 2,
+    kExitUnreachable = 3,  // no socket, refused, permission denied, timed out
+};
+
+struct Invocation {
+    std::string socket_path;
+    bool json = false;
+    int timeout_ms = kDefaultTimeoutMs;
+    std::string request;  // the line sent to the daemon, e.g. "node 2 weight 3"
+};
+
+struct ShowHelp {};
+
+struct UsageError {
+    std::string message;
+};
+
+using ParseResult = std::variant<Invocation, ShowHelp, UsageError>;
+
+// `env_socket` is $DLBA_SOCKET (nullptr or empty when unset); --socket wins over it.
+ParseResult parse_args(int argc, const char* const* argv, const char* env_socket);
+
+std::string usage_text();
+
+}  // namespace dlba::ctl

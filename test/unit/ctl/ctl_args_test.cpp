@@ -1,0 +1,143 @@
+#include <catch2/catch.hpp>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "ctl/ctl_args.hpp"
+
+using namespace dlba::ctl;
+
+namespace {
+
+ParseResult parse(std::initializer_list<const char*> args, const char* env_socket = nullptr) {
+    std::vector<const char*> argv{"dlbactl"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return parse_args(static_cast<int>(argv.size()), argv.data(), env_socket);
+}
+
+Invocation ok(std::initializer_list<const char*> args, const char* env_socket = nullptr) {
+    auto r = parse(args, env_socket);
+    if (auto* e = std::get_if<UsageError>(&r)) FAIL("usage error: " << e->message);
+    REQUIRE(std::holds_alternative<Invocation>(r));
+    return std::get<Invocation>(r);
+}
+
+std::string usage_error(std::initializer_list<const char*> args) {
+    auto r = parse(args);
+    REQUIRE(std::holds_alternative<UsageError>(r));
+    return std::get<UsageError>(r).message;
+}
+
+}  // namespace
+
+TEST_CASE("each command becomes the request line the daemon expects", "[dlbactl]") {
+    struct Case {
+        std::initializer_list<const char*> args;
+        const char* request;
+    };
+    const Case cases[] = {
+        {{"hash"}, "hash"},
+        {{"hash", "--all"}, "hash all"},
+        {{"hash", "all"}, "hash all"},
+        {{"status"}, "status"},
+        {{"counters"}, "counters"},
+        {{"role", "active"}, "role active"},
+        {{"role", "standby"}, "role standby"},
+        {{"node", "2", "fail"}, "node 2 fail"},
+        {{"node", "2", "live"}, "node 2 live"},
+        {{"node", "1", "enable"}, "node 1 enable"},
+        {{"node", "255", "disable"}, "node 255 disable"},
+        {{"node", "7", "drain"}, "node 7 drain"},
+        {{"node", "2", "weight", "3"}, "node 2 weight 3"},
+        {{"node", "002", "weight", "0"}, "node 2 weight 0"},
+        {{"node", "3", "weight", "4294967295"}, "node 3 weight 4294967295"},
+        {{"raw", "anything", "--json", "goes"}, "anything --json goes"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.request);
+        CHECK(ok(c.args).request == c.request);
+    }
+}
+
+TEST_CASE("bad arguments are refused before anything is sent", "[dlbactl]") {
+    struct Case {
+        std::initializer_list<const char*> args;
+        const char* error;  // a substring
+    };
+    const Case cases[] = {
+        {{}, "no command given"},
+        {{"frobnicate"}, "unknown command 'frobnicate'"},
+        {{"hash", "some"}, "usage: hash [--all]"},
+        {{"status", "now"}, "status takes no arguments"},
+        {{"role"}, "usage: role active|standby"},
+        {{"role", "primary"}, "usage: role active|standby"},
+        {{"node", "2"}, "usage: node N"},
+        {{"node", "0", "fail"}, "node number must be 1..255, got '0'"},
+        {{"node", "256", "fail"}, "node number must be 1..255, got '256'"},
+        {{"node", "-1", "fail"}, "node number must be 1..255, got '-1'"},
+        {{"node", "two", "fail"}, "node number must be 1..255"},
+        {{"node", "2x", "fail"}, "node number must be 1..255"},
+        {{"node", "2", "explode"}, "unknown node action 'explode'"},
+        {{"node", "2", "fail", "now"}, "takes no further arguments"},
+        {{"node", "2", "weight"}, "usage: node N weight W"},
+        {{"node", "2", "weight", "-1"}, "weight must be an integer 0..4294967295, got '-1'"},
+        {{"node", "2", "weight", "1.5"}, "weight must be an integer"},
+        {{"node", "2", "weight", "4294967296"}, "weight must be an integer"},
+        {{"node", "2", "weight", "+3"}, "weight must be an integer"},
+        {{"node", "2", "weight", "3", "4"}, "usage: node N weight W"},
+        {{"raw"}, "usage: raw LINE"},
+        {{"raw", "a\nb"}, "single line"},
+        {{"--verbose", "status"}, "unknown option '--verbose'"},
+        {{"--socket"}, "--socket needs a path"},
+        {{"--socket=", "status"}, "--socket needs a path"},
+        {{"--timeout", "0", "status"}, "--timeout must be 1..600000 ms, got '0'"},
+        {{"--timeout", "abc", "status"}, "--timeout must be"},
+        {{"--timeout", "600001", "status"}, "--timeout must be"},
+        {{"status", "--timeout"}, "--timeout needs a value"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.error);
+        CHECK_THAT(usage_error(c.args), Catch::Matchers::Contains(c.error));
+    }
+}
+
+TEST_CASE("options work before and after the command", "[dlbactl]") {
+    Invocation inv = ok({"--json", "--socket", "/tmp/a.sock", "--timeout", "250", "status"});
+    CHECK(inv.json);
+    CHECK(inv.socket_path == "/tmp/a.sock");
+    CHECK(inv.timeout_ms == 250);
+    CHECK(inv.request == "status");
+
+    inv = ok({"hash", "--all", "-j", "-s", "/tmp/b.sock", "-t", "10"});
+    CHECK(inv.json);
+    CHECK(inv.socket_path == "/tmp/b.sock");
+    CHECK(inv.timeout_ms == 10);
+    CHECK(inv.request == "hash all");
+
+    inv = ok({"--socket=/tmp/c.sock", "--timeout=99", "counters"});
+    CHECK(inv.socket_path == "/tmp/c.sock");
+    CHECK(inv.timeout_ms == 99);
+
+    inv = ok({"--", "status"});
+    CHECK(inv.request == "status");
+}
+
+TEST_CASE("the socket comes from --socket, else DLBA_SOCKET, else the scheduler's default", "[dlbactl]") {
+    CHECK(ok({"status"}).socket_path == "/run/dlba/scheduler.sock");
+    CHECK(ok({"status"}, "").socket_path == "/run/dlba/scheduler.sock");
+    CHECK(ok({"status"}, "/run/dlba/server.sock").socket_path == "/run/dlba/server.sock");
+    CHECK(ok({"--socket", "/x.sock", "status"}, "/run/dlba/server.sock").socket_path == "/x.sock");
+    CHECK(ok({"status"}).timeout_ms == kDefaultTimeoutMs);
+    CHECK_FALSE(ok({"status"}).json);
+}
+
+TEST_CASE("--help wins over everything else and documents every command", "[dlbactl]") {
+    CHECK(std::holds_alternative<ShowHelp>(parse({"--help"})));
+    CHECK(std::holds_alternative<ShowHelp>(parse({"node", "999", "-h"})));
+    const std::string help = usage_text();
+    for (const char* word : {"--socket", "--json", "--timeout", "DLBA_SOCKET", "hash [--all]", "status", "counters",
+                             "role active|standby", "node N fail|live", "enable|disable|drain", "node N weight W",
+                             "raw LINE", "Exit status"})
+        CHECK_THAT(help, Catch::Matchers::Contains(word));
+}
