@@ -1,0 +1,211 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "http/response_scanner.hpp"
+
+using namespace dlba::http;
+using namespace std::literals;
+
+namespace {
+
+struct Scanned {
+    ScanStatus status = ScanStatus::need_more;
+    size_t consumed = 0;
+    uint16_t error_status = 0;
+};
+
+Scanned scan(ResponseHeadScanner& s, std::string_view input, bool head_request = false, size_t piece = 0) {
+    s.start(head_request);
+    Scanned out;
+    if (piece == 0) piece = input.size() ? input.size() : 1;
+    for (size_t pos = 0; pos < input.size(); pos += piece) {
+        std::string_view part = input.substr(pos, piece);
+        ScanResult r = s.scan(part.data(), part.size());
+        out.consumed += r.consumed;
+        out.status = r.status;
+        if (r.status != ScanStatus::need_more) break;
+    }
+    out.error_status = s.error().status;
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("status line and headers are scanned, body bytes are left unconsumed", "[response]") {
+    ResponseHeadScanner s;
+    std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nSet-Cookie: a=b\r\n\r\n";
+    auto out = scan(s, head + "hello");
+    REQUIRE(out.status == ScanStatus::complete);
+    CHECK(out.consumed == head.size());
+    const ResponseHead& h = s.head();
+    CHECK(h.status == 200);
+    CHECK(h.reason == "OK");
+    CHECK(h.minor_version == 1);
+    REQUIRE(h.headers.size() == 2);
+    CHECK(h.headers[1].name == "Set-Cookie");
+    CHECK(h.headers[1].value == "a=b");
+    CHECK(h.framing == BodyFraming::content_length);
+    CHECK(h.content_length == 5);
+    CHECK(h.keep_alive);
+}
+
+TEST_CASE("response framing follows RFC 9112 section 6.3", "[response][framing]") {
+    struct Case {
+        const char* description;
+        std::string input;
+        bool head_request;
+        BodyFraming framing;
+        bool keep_alive;
+    };
+    const std::vector<Case> cases = {
+        {"Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", false, BodyFraming::content_length, true},
+        {"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, BodyFraming::chunked, true},
+        {"gzip, chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", false, BodyFraming::chunked,
+         true},
+        {"neither: until close", "HTTP/1.1 200 OK\r\n\r\n", false, BodyFraming::until_close, false},
+        {"TE not ending in chunked: until close", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false,
+         BodyFraming::until_close, false},
+        {"204 ignores Content-Length", "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n", false,
+         BodyFraming::none, true},
+        {"304 ignores Content-Length", "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", false,
+         BodyFraming::none, true},
+        {"304 without Content-Length", "HTTP/1.1 304 Not Modified\r\n\r\n", false, BodyFraming::none, true},
+        {"answer to HEAD ignores Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", true,
+         BodyFraming::none, true},
+        {"answer to HEAD ignores chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", true,
+         BodyFraming::none, true},
+        {"HTTP/1.0 default close", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false,
+         BodyFraming::content_length, false},
+        {"HTTP/1.0 keep-alive", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n", false,
+         BodyFraming::content_length, true},
+        {"Connection: close", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n", false,
+         BodyFraming::content_length, false},
+        {"HTTP/1.1 with until-close body", "HTTP/1.1 500 Oops\r\nConnection: keep-alive\r\n\r\n", false,
+         BodyFraming::until_close, false},
+    };
+    for (const Case& c : cases) {
+        INFO(c.description);
+        ResponseHeadScanner s;
+        auto out = scan(s, c.input, c.head_request);
+        REQUIRE(out.status == ScanStatus::complete);
+        CHECK(s.head().framing == c.framing);
+        CHECK(s.head().keep_alive == c.keep_alive);
+    }
+}
+
+TEST_CASE("1xx responses are informational and followed by the final head", "[response]") {
+    ResponseHeadScanner s;
+    std::string input = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    auto out = scan(s, input);
+    REQUIRE(out.status == ScanStatus::complete);
+    CHECK(s.head().informational());
+    CHECK(s.head().framing == BodyFraming::none);
+    std::string_view rest = std::string_view(input).substr(out.consumed);
+    auto final_head = scan(s, rest);
+    REQUIRE(final_head.status == ScanStatus::complete);
+    CHECK(s.head().status == 200);
+    CHECK_FALSE(s.head().informational());
+
+    auto early_hints = scan(s, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n");
+    CHECK(early_hints.status == ScanStatus::complete);
+    CHECK(s.head().informational());
+}
+
+TEST_CASE("ambiguous response framing is rejected with 502", "[response][framing]") {
+    struct Case {
+        const char* description;
+        std::string input;
+    };
+    const std::vector<Case> cases = {
+        {"Content-Length and Transfer-Encoding", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"},
+        {"duplicate Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n"},
+        {"Content-Length list", "HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\n\r\n"},
+        {"invalid Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: -3\r\n\r\n"},
+        {"chunked twice", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"},
+        {"Transfer-Encoding on HTTP/1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"},
+        {"101 switching protocols", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"},
+        {"NUL in a value", "HTTP/1.1 200 OK\r\nX: a\0b\r\nContent-Length: 0\r\n\r\n"s},
+        {"bare CR in a value", "HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n"},
+        {"invalid field name", "HTTP/1.1 200 OK\r\nX Y: z\r\n\r\n"},
+        {"line without colon", "HTTP/1.1 200 OK\r\nnonsense\r\n\r\n"},
+        {"obs-fold before any field", "HTTP/1.1 200 OK\r\n folded\r\n\r\n"},
+        {"HTTP/2.0", "HTTP/2.0 200 OK\r\n\r\n"},
+        {"not HTTP", "ICY 200 OK\r\n\r\n"},
+        {"status 600", "HTTP/1.1 600 What\r\n\r\n"},
+        {"status 099", "HTTP/1.1 099 What\r\n\r\n"},
+        {"two-digit status", "HTTP/1.1 20 OK\r\n\r\n"},
+        {"status glued to reason", "HTTP/1.1 200OK\r\n\r\n"},
+    };
+    for (const Case& c : cases) {
+        INFO(c.description);
+        ResponseHeadScanner s;
+        auto out = scan(s, c.input);
+        CHECK(out.status == ScanStatus::error);
+        CHECK(out.error_status == 502);
+    }
+}
+
+TEST_CASE("response heads are accepted where a proxy may be tolerant", "[response]") {
+    ResponseHeadScanner s;
+
+    auto bare_lf = scan(s, "HTTP/1.1 200 OK\nContent-Length: 2\n\nok");
+    REQUIRE(bare_lf.status == ScanStatus::complete);
+    CHECK(s.head().content_length == 2);
+
+    auto no_reason = scan(s, "HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n");
+    REQUIRE(no_reason.status == ScanStatus::complete);
+    CHECK(s.head().status == 404);
+    CHECK(s.head().reason.empty());
+
+    auto space_before_colon = scan(s, "HTTP/1.1 200 OK\r\nServer : x\r\nContent-Length: 0\r\n\r\n");
+    REQUIRE(space_before_colon.status == ScanStatus::complete);
+    CHECK(s.head().headers[0].name == "Server");
+
+    auto folded = scan(s, "HTTP/1.1 200 OK\r\nX-Long: part one\r\n  part two\r\n\tpart three\r\nContent-Length: 0\r\n\r\n");
+    REQUIRE(folded.status == ScanStatus::complete);
+    REQUIRE(s.head().headers.size() == 2);
+    CHECK(s.head().headers[0].value == "part one    part two  \tpart three");
+
+    auto leading_crlf = scan(s, "\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    CHECK(leading_crlf.status == ScanStatus::complete);
+
+    auto future_minor = scan(s, "HTTP/1.7 200 OK\r\nContent-Length: 0\r\n\r\n");
+    CHECK(future_minor.status == ScanStatus::complete);
+    CHECK(s.head().minor_version == 1);
+}
+
+TEST_CASE("response head limits answer 502", "[response][limits]") {
+    ResponseLimits limits;
+    limits.max_head_bytes = 128;
+    limits.max_header_count = 3;
+    ResponseHeadScanner s(limits);
+    auto too_big = scan(s, "HTTP/1.1 200 OK\r\nX: " + std::string(200, 'a') + "\r\n\r\n");
+    CHECK(too_big.status == ScanStatus::error);
+    CHECK(too_big.error_status == 502);
+    auto too_many = scan(s, "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n");
+    CHECK(too_many.status == ScanStatus::error);
+    auto fits = scan(s, "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n");
+    CHECK(fits.status == ScanStatus::complete);
+}
+
+TEST_CASE("a response head split into any pieces scans the same", "[response]") {
+    std::string input = "HTTP/1.1 200 OK\r\nSet-Cookie: s=1; Path=/\r\nX: a\r\n b\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    ResponseHeadScanner whole;
+    auto expected = scan(whole, input);
+    REQUIRE(expected.status == ScanStatus::complete);
+    for (size_t piece = 1; piece < 9; ++piece) {
+        INFO("piece " << piece);
+        ResponseHeadScanner s;
+        auto out = scan(s, input, false, piece);
+        CHECK(out.status == ScanStatus::complete);
+        CHECK(out.consumed == expected.consumed);
+        REQUIRE(s.head().headers.size() == whole.head().headers.size());
+        for (size_t i = 0; i < s.head().headers.size(); ++i) {
+            CHECK(s.head().headers[i].name == whole.head().headers[i].name);
+            CHECK(s.head().headers[i].value == whole.head().headers[i].value);
+        }
+        CHECK(s.head().framing == BodyFraming::chunked);
+    }
+}
