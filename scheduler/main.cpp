@@ -74,7 +74,7 @@ bool parse_options(const std::vector<std::string>& args, Options& o, std::string
                     *err = a + " wants a number, not '" + *v + "'";
                     return false;
                 }
-                (a == "--node" ? o.node : reinterpret_cast<int&>(o.port_id)) = static_cast<int>(n);
+                if (a == "--node") o.node = static_cast<int>(n);
                 if (a == "--port-id") o.port_id = static_cast<uint16_t>(n);
             }
             if (a == "--role") {
