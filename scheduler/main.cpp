@@ -143,7 +143,7 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     classifier.sched_ip = self->sched_ip;
     for (uint16_t p : config.tcp_ports) classifier.tcp_ports.add(p);
     for (uint16_t p : config.udp_ports) classifier.udp_ports.add(p);
-    classifier.active = false;  // becomes active through the command below, which also sends the gratuitous ARPs
+    classifier.active = false;  // --role active or a role command turns it on, with gratuitous ARPs
 
     static CounterArray counters;  // large and zero-initialised: static storage
     CommandQueue commands("dlba_commands");
@@ -170,14 +170,9 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
                  self->number, port->id(), port->mac().str().c_str(), format_ipv4(config.vip).c_str(),
                  sc.table_size, hash_kind_name(sc.hash), server.path().c_str(), opt.active ? "active" : "standby");
 
+    if (opt.active) worker.start_active();  // active before the first packet is polled
     std::thread control_thread([&] {
         unpin_current_thread();
-        if (opt.active) {
-            std::string e;
-            if (!run_command(commands, CommandKind::set_role, 0, 1, &e)) {
-                std::fprintf(stderr, "dlba-scheduler: cannot become active: %s\n", e.c_str());
-            }
-        }
         while (!g_stop.load()) server.poll_once(200, [&](std::string_view req) { return control.handle(req); });
     });
 

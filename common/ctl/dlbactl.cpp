@@ -6,6 +6,7 @@
 
 #include "ctl/ctl_args.hpp"
 #include "ctl/ctl_output.hpp"
+#include "io/table_format.hpp"
 #include "io/unix_socket.hpp"
 
 int main(int argc, char** argv) {
@@ -28,5 +29,25 @@ int main(int argc, char** argv) {
         std::cerr << "dlbactl: " << err << "\n";
         return kExitUnreachable;
     }
-    return print_answer(*answer, inv.json, std::cout, std::cerr);
+    if (inv.request != "hash all") return print_answer(*answer, inv.json, std::cout, std::cerr);
+
+    // The daemon answers `hash all` a page at a time; fetch the rest and print one table.
+    const auto first = nlohmann::json::parse(*answer, nullptr, false);
+    auto table = dlba::io::Table::from_json(first, &err);
+    if (!table) return print_answer(*answer, inv.json, std::cout, std::cerr);
+    constexpr int kMaxPages = 4096;  // 4096 pages of 65,536 rows cover the largest table
+    for (int page = 1; page < kMaxPages && table->meta.value("next_bucket", nlohmann::json()).is_number(); ++page) {
+        const auto from = table->meta["next_bucket"].get<uint64_t>();
+        const auto more = dlba::io::request(inv.socket_path, "hash all " + std::to_string(from), inv.timeout_ms, &err);
+        if (!more) {
+            std::cerr << "dlbactl: " << err << "\n";
+            return kExitUnreachable;
+        }
+        auto next = dlba::io::Table::from_json(nlohmann::json::parse(*more, nullptr, false), &err);
+        if (!next) return print_answer(*more, inv.json, std::cout, std::cerr);
+        table->rows.insert(table->rows.end(), std::make_move_iterator(next->rows.begin()),
+                           std::make_move_iterator(next->rows.end()));
+        table->meta["next_bucket"] = next->meta.value("next_bucket", nlohmann::json());
+    }
+    return print_answer(table->to_json().dump(), inv.json, std::cout, std::cerr);
 }

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <ctime>
+#include <optional>
 
 namespace dlba::sched {
 
@@ -57,7 +58,11 @@ std::string ControlPlane::handle(std::string_view request) {
     const std::string_view verb = words[0];
     if (verb == "status" && words.size() == 1) return status_table().to_json().dump();
     if (verb == "hash" && words.size() == 1) return hash_table(false).to_json().dump();
-    if (verb == "hash" && words.size() == 2 && words[1] == "all") return hash_table(true).to_json().dump();
+    if (verb == "hash" && words.size() >= 2 && words.size() <= 3 && words[1] == "all") {
+        uint32_t from = 0;
+        if (words.size() == 3 && !parse_number(words[2], from)) return io::reply_error("usage: hash all [FROM_BUCKET]");
+        return hash_table(true, from).to_json().dump();
+    }
     if (verb == "counters" && words.size() == 1) return counters_table().to_json().dump();
     if (verb == "role") return set_role(words);
     if (verb == "node") return node_command(words);
@@ -149,7 +154,7 @@ io::Table ControlPlane::status_table() const {
     return t;
 }
 
-io::Table ControlPlane::hash_table(bool all) const {
+io::Table ControlPlane::hash_table(bool all, uint32_t from) const {
     io::Table t;
     t.name = all ? "hash-buckets" : "hash";
     t.source = "scheduler";
@@ -158,6 +163,7 @@ io::Table ControlPlane::hash_table(bool all) const {
     const uint32_t timeout = table_.idle_timeout();
     std::array<uint64_t, kMaxNodeNumber + 1> busy{};
     uint64_t assigned = 0;
+    std::optional<uint32_t> next_bucket;
     if (all) {
         t.columns = {{"bucket", ColumnType::unsigned_integer}, {"node", ColumnType::unsigned_integer},
                      {"idle_s", ColumnType::unsigned_integer}};
@@ -168,8 +174,15 @@ io::Table ControlPlane::hash_table(bool all) const {
         ++assigned;
         const uint32_t idle = now - e.last_access;
         if (idle <= timeout) ++busy[e.node];
-        // Listing all buckets lists the assigned ones: the unassigned rest is counted in meta.
-        if (all) t.rows.push_back({b, e.node, idle});
+        // Listing all buckets lists the assigned ones (the unassigned rest is counted in meta), a page at a time
+        // so that a 16M-bucket table never turns into one huge answer; dlbactl fetches the pages in turn.
+        if (all && b >= from && !next_bucket) {
+            if (t.rows.size() == kHashPageRows) {
+                next_bucket = b;
+            } else {
+                t.rows.push_back({b, e.node, idle});
+            }
+        }
     }
     t.meta = {
         {"table_size", table_.size()},
@@ -181,6 +194,7 @@ io::Table ControlPlane::hash_table(bool all) const {
         {"reassignments", table_.stats().reassigned.get()},
         {"no_node", table_.stats().no_node.get()},
     };
+    if (all) t.meta["next_bucket"] = next_bucket ? nlohmann::json(*next_bucket) : nlohmann::json(nullptr);
     if (!all) {
         t.columns = {{"node", ColumnType::unsigned_integer}, {"buckets", ColumnType::unsigned_integer},
                      {"busy", ColumnType::unsigned_integer}, {"share_pct", ColumnType::floating}};

@@ -33,7 +33,9 @@ public:
     std::string handle(std::string_view request);
 
     io::Table status_table() const;
-    io::Table hash_table(bool all) const;
+    // `all`: one page of assigned buckets from bucket `from` on; meta.next_bucket says where the next page starts.
+    static constexpr size_t kHashPageRows = 65536;
+    io::Table hash_table(bool all, uint32_t from = 0) const;
     io::Table counters_table() const;
 
 private:

@@ -1,5 +1,6 @@
 #include "port.hpp"
 
+#include <cstdio>
 #include <cstring>
 
 #include <rte_errno.h>
@@ -51,13 +52,16 @@ std::unique_ptr<Port> Port::open(uint16_t port_id, rte_mempool* pool, const std:
     rte_ether_addr addr;
     rte_eth_macaddr_get(port_id, &addr);
     std::memcpy(port->mac_.bytes.data(), addr.addr_bytes, 6);
+    bool software_mac = false;
     if (want_mac && !(*want_mac == port->mac_)) {
         std::memcpy(addr.addr_bytes, want_mac->bytes.data(), 6);
         rc = rte_eth_dev_default_mac_addr_set(port_id, &addr);
         if (rc < 0) {
-            *err = "port MAC " + port->mac_.str() + " differs from the configured sched_mac " + want_mac->str() +
-                   " and cannot be changed: " + rte_strerror(-rc);
-            return nullptr;
+            // Some PMDs (pcap files, a few NICs) cannot take a MAC. The classifier checks destination MACs itself,
+            // so the port can still own the configured MAC in software if it hands us every frame.
+            std::fprintf(stderr, "dlba-scheduler: port %u cannot take MAC %s (%s); filtering it in software\n",
+                         port_id, want_mac->str().c_str(), rte_strerror(-rc));
+            software_mac = true;
         }
         port->mac_ = *want_mac;
     }
@@ -68,7 +72,11 @@ std::unique_ptr<Port> Port::open(uint16_t port_id, rte_mempool* pool, const std:
     }
     // Let the NIC filter by MAC where it can; the classifier checks the destination MAC anyway, because some
     // PMDs (af_packet on a bridge port) still see flooded frames.
-    rte_eth_promiscuous_disable(port_id);
+    if (software_mac) {
+        rte_eth_promiscuous_enable(port_id);
+    } else {
+        rte_eth_promiscuous_disable(port_id);
+    }
     return port;
 }
 

@@ -23,7 +23,7 @@ MempoolPtr make_packet_pool(const std::string& name, uint32_t mbufs, std::string
 class Port {
 public:
     // Configures and starts the port. `want_mac`, when given, is programmed if the port's MAC differs (the config
-    // is authoritative); failure to do so refuses the port.
+    // is authoritative); a port that cannot take it is put in promiscuous mode and owns the MAC in software.
     static std::unique_ptr<Port> open(uint16_t port_id, rte_mempool* pool, const std::optional<MacAddr>& want_mac,
                                       std::string* err);
     ~Port();

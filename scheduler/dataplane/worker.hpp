@@ -68,6 +68,13 @@ public:
     }
 
     const std::atomic<bool>& active() const { return active_; }
+    // Before run(): start in the active role (announcing the VIP at once) without waiting for a command.
+    void start_active() {
+        cfg_.active = true;
+        active_.store(true, std::memory_order_relaxed);
+        garps_left_ = settings_.garp_count;
+        next_garp_ms_ = 0;
+    }
 
 private:
     void apply_commands();
