@@ -16,8 +16,15 @@ ROLES = ["client", "router", "sw"] + [f"n{i}" for i in NODES] + [f"web{i}" for i
 root_links_before = None
 
 
+# Every interface name the topology creates (in its namespaces). Other software may add links to the root
+# namespace meanwhile, so only these names are compared.
+OUR_NAMES = {"eth0", "eth1", "sch0", "br0", "rt"} | {f"n{i}e" for i in NODES} | {f"n{i}s" for i in NODES} | {
+    f"w{i}" for i in NODES}
+
+
 def root_links():
-    return set(re.findall(r"^\d+: ([^:@]+)", run(["ip", "-o", "link"]).stdout, re.M))
+    names = set(re.findall(r"^\d+: ([^:@]+)", run(["ip", "-o", "link"]).stdout, re.M))
+    return names & OUR_NAMES
 
 
 def setup():
