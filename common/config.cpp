@@ -3,6 +3,7 @@
 #include <libconfig.h++>
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <initializer_list>
 #include <set>
@@ -132,7 +133,7 @@ public:
         ArrayConfig out;
         const libconfig::Setting& root = cfg.getRoot();
         // Sections later parts of the array add are listed here as they arrive, so a typo is still refused.
-        only_keys(root, {"array", "scheduler", "nodes"});
+        only_keys(root, {"array", "scheduler", "nodes", "server", "tls", "backends", "services"});
 
         const libconfig::Setting& array = group(root, "array", true);
         only_keys(array, {"name", "vip", "tcp_ports", "udp_ports"});
@@ -146,7 +147,300 @@ public:
 
         load_scheduler(root, out.scheduler);
         load_nodes(root, out);
+        // The DLBA server's sections, in dependency order whatever their order in the file.
+        load_backends(root, out);
+        load_services(root, out);
+        load_tls(root, out);
+        load_server(root, out);
         return out;
+    }
+
+    double real(const libconfig::Setting& parent, const char* key, double fallback, double lo, double hi) const {
+        if (!parent.exists(key)) return fallback;
+        const libconfig::Setting& s = parent[key];
+        double v = 0;
+        if (s.getType() == libconfig::Setting::TypeFloat) {
+            v = static_cast<double>(s);
+        } else if (s.getType() == libconfig::Setting::TypeInt || s.getType() == libconfig::Setting::TypeInt64) {
+            v = static_cast<double>(static_cast<long long>(s));
+        } else {
+            refuse(s, "'" + s.getPath() + "' must be a number");
+        }
+        if (!(v >= lo && v <= hi)) {
+            refuse(s, "'" + s.getPath() + "' = " + std::to_string(v) + " is out of range [" + std::to_string(lo) +
+                          ", " + std::to_string(hi) + "]");
+        }
+        return v;
+    }
+
+    // One of a fixed set of words; `names` lists them in the enum's order.
+    template <class Enum>
+    Enum choice(const libconfig::Setting& parent, const char* key, Enum fallback,
+                std::initializer_list<std::string_view> names) const {
+        if (!parent.exists(key)) return fallback;
+        const std::string v = text(parent, key, std::nullopt);
+        int i = 0;
+        for (std::string_view n : names) {
+            if (v == n) return static_cast<Enum>(i);
+            ++i;
+        }
+        std::string list;
+        for (std::string_view n : names) list += (list.empty() ? "\"" : ", \"") + std::string(n) + "\"";
+        refuse(parent[key], "'" + parent[key].getPath() + "' = \"" + v + "\" is not one of " + list);
+    }
+
+    static bool is_cookie_octets(std::string_view v) {
+        return !v.empty() && std::all_of(v.begin(), v.end(), [](char ch) {
+            const auto c = static_cast<unsigned char>(ch);
+            return c >= 0x21 && c <= 0x7e && c != '"' && c != ',' && c != ';' && c != '\\';
+        });
+    }
+
+    static bool is_token(std::string_view v) {
+        return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+        });
+    }
+
+    // A back-end key: written `key = 10;` or `key = "web-a";`. It travels in a cookie, so cookie octets only.
+    std::string backend_key(const libconfig::Setting& s) const {
+        std::string k;
+        if (s.getType() == libconfig::Setting::TypeInt || s.getType() == libconfig::Setting::TypeInt64) {
+            const long long v = s;
+            if (v < 0) refuse(s, "'" + s.getPath() + "' must not be negative");
+            k = std::to_string(v);
+        } else if (s.getType() == libconfig::Setting::TypeString) {
+            k = static_cast<const char*>(s);
+        } else {
+            refuse(s, "'" + s.getPath() + "' must be a string or an integer");
+        }
+        if (k.size() > 64 || !is_cookie_octets(k)) {
+            refuse(s, "back-end key '" + k + "' must be 1..64 cookie characters (no space, quote, comma, ';' or '\\')");
+        }
+        return k;
+    }
+
+    void load_backends(const libconfig::Setting& root, ArrayConfig& out) const {
+        if (!root.exists("backends")) return;
+        const libconfig::Setting& list = root["backends"];
+        if (!list.isList()) refuse(list, "'backends' must be a list ( {...}, {...} )");
+        std::set<std::string> keys;
+        std::set<std::pair<uint32_t, uint16_t>> endpoints;
+        for (int i = 0; i < list.getLength(); ++i) {
+            const libconfig::Setting& b = list[i];
+            if (!b.isGroup()) refuse(b, "each entry of 'backends' must be a group { key = ...; address = ...; }");
+            only_keys(b, {"key", "address", "port", "weight", "enabled"});
+            BackendConfig be;
+            if (!b.exists("key")) refuse(b, "missing setting 'key' in " + path_of(b));
+            be.key = backend_key(b["key"]);
+            be.address = ipv4(b, "address");
+            be.port = static_cast<uint16_t>(integer(b, "port", 80, 1, 65535));
+            be.weight = static_cast<uint32_t>(integer(b, "weight", 1, 0, 1000000));
+            be.enabled = boolean(b, "enabled", true);
+            if (!keys.insert(be.key).second) refuse(b, "back-end key '" + be.key + "' is used twice");
+            if (!endpoints.insert({be.address, be.port}).second) {
+                refuse(b, "back end " + format_ipv4(be.address) + ":" + std::to_string(be.port) + " is listed twice");
+            }
+            out.backends.push_back(std::move(be));
+        }
+    }
+
+    void load_services(const libconfig::Setting& root, ArrayConfig& out) const {
+        if (!root.exists("services")) return;
+        const libconfig::Setting& list = root["services"];
+        if (!list.isList()) refuse(list, "'services' must be a list ( {...}, {...} )");
+        std::set<std::string> names;
+        for (int i = 0; i < list.getLength(); ++i) {
+            const libconfig::Setting& g = list[i];
+            if (!g.isGroup()) refuse(g, "each entry of 'services' must be a group { name = ...; backends = [...]; }");
+            only_keys(g, {"name", "backends", "policy", "fallback", "session_cookie", "inject_cookie",
+                          "strip_injected", "url_session_param", "url_session_in", "hash_bound_load", "retries",
+                          "down_interval_ms", "pool"});
+            ServiceConfig sv;
+            sv.name = text(g, "name", std::nullopt);
+            if (!is_token(sv.name)) refuse(g["name"], "service name '" + sv.name + "' must be a non-empty token");
+            if (!names.insert(sv.name).second) refuse(g, "service name '" + sv.name + "' is used twice");
+
+            if (!g.exists("backends")) refuse(g, "missing setting 'backends' in " + path_of(g));
+            const libconfig::Setting& bl = g["backends"];
+            if (!bl.isArray() && !bl.isList()) refuse(bl, "'" + bl.getPath() + "' must be a list of back-end keys");
+            if (bl.getLength() == 0) refuse(bl, "'" + bl.getPath() + "' is empty");
+            for (int j = 0; j < bl.getLength(); ++j) {
+                const std::string k = backend_key(bl[j]);
+                size_t index = out.backends.size();
+                for (size_t b = 0; b < out.backends.size(); ++b) {
+                    if (out.backends[b].key == k) index = b;
+                }
+                if (index == out.backends.size()) refuse(bl[j], "no back end with key '" + k + "' in 'backends'");
+                if (std::find(sv.backends.begin(), sv.backends.end(), index) != sv.backends.end()) {
+                    refuse(bl[j], "back end '" + k + "' appears twice in '" + bl.getPath() + "'");
+                }
+                sv.backends.push_back(index);
+            }
+
+            const std::initializer_list<std::string_view> policies = {"cookie", "url_session", "url_hash",
+                                                                      "least_conn", "response_time"};
+            sv.policy = choice(g, "policy", BalancePolicy::least_conn, policies);
+            sv.fallback = choice(g, "fallback", BalancePolicy::least_conn, policies);
+            if (sv.fallback == BalancePolicy::cookie || sv.fallback == BalancePolicy::url_session) {
+                refuse(g["fallback"], "'" + g["fallback"].getPath() +
+                                          "' must be \"url_hash\", \"least_conn\" or \"response_time\" (it "
+                                          "decides for requests that carry no cookie or session id)");
+            }
+            sv.session_cookie = text(g, "session_cookie", std::string());
+            sv.inject_cookie = text(g, "inject_cookie", sv.inject_cookie);
+            sv.strip_injected = boolean(g, "strip_injected", sv.strip_injected);
+            if (g.exists("session_cookie") && !is_token(sv.session_cookie)) {
+                refuse(g["session_cookie"], "'" + g["session_cookie"].getPath() + "' must be a cookie name (a token)");
+            }
+            if (!is_token(sv.inject_cookie)) {
+                refuse(g["inject_cookie"], "'" + g["inject_cookie"].getPath() + "' must be a cookie name (a token)");
+            }
+            if (sv.policy == BalancePolicy::cookie) {
+                if (sv.session_cookie.empty()) refuse(g, "policy \"cookie\" needs 'session_cookie' in " + path_of(g));
+                if (sv.session_cookie == sv.inject_cookie) {
+                    refuse(g, "'session_cookie' and 'inject_cookie' must differ in " + path_of(g));
+                }
+            }
+            sv.url_session_param = text(g, "url_session_param", std::string());
+            sv.url_session_in = choice(g, "url_session_in", SessionIdPlace::query, {"query", "path"});
+            if (g.exists("url_session_param") && !is_token(sv.url_session_param)) {
+                refuse(g["url_session_param"], "'" + g["url_session_param"].getPath() + "' must be a parameter name");
+            }
+            if (sv.policy == BalancePolicy::url_session && sv.url_session_param.empty()) {
+                refuse(g, "policy \"url_session\" needs 'url_session_param' in " + path_of(g));
+            }
+            sv.hash_bound_load = real(g, "hash_bound_load", 0, 0, 100);
+            if (sv.hash_bound_load != 0 && sv.hash_bound_load < 1) {
+                refuse(g["hash_bound_load"], "'" + g["hash_bound_load"].getPath() + "' must be 0 (off) or at least 1");
+            }
+            sv.retries = static_cast<uint32_t>(integer(g, "retries", sv.retries, 0, 16));
+            sv.down_interval_ms = static_cast<uint32_t>(integer(g, "down_interval_ms", sv.down_interval_ms, 100, 3600000));
+            if (g.exists("pool")) {
+                const libconfig::Setting& p = group(g, "pool", false);
+                only_keys(p, {"idle_per_backend", "idle_timeout_ms"});
+                sv.pool_idle_per_backend = static_cast<uint32_t>(integer(p, "idle_per_backend", 0, 0, 10000));
+                sv.pool_idle_timeout_ms = static_cast<uint32_t>(integer(p, "idle_timeout_ms", sv.pool_idle_timeout_ms, 100, 3600000));
+            }
+            out.services.push_back(std::move(sv));
+        }
+    }
+
+    static int hex_digit(char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    }
+
+    void load_tls(const libconfig::Setting& root, ArrayConfig& out) const {
+        if (!root.exists("tls")) return;
+        const libconfig::Setting& t = group(root, "tls", false);
+        only_keys(t, {"certificate", "key", "ticket_keys", "ticket_lifetime_s"});
+        TlsConfig tls;
+        tls.certificate = text(t, "certificate", std::nullopt);
+        tls.key = text(t, "key", std::nullopt);
+        if (tls.certificate.empty()) refuse(t["certificate"], "'tls.certificate' is empty");
+        if (tls.key.empty()) refuse(t["key"], "'tls.key' is empty");
+        tls.certificate_line = static_cast<int>(t["certificate"].getSourceLine());
+        tls.key_line = static_cast<int>(t["key"].getSourceLine());
+        tls.ticket_lifetime_s = static_cast<uint32_t>(integer(t, "ticket_lifetime_s", tls.ticket_lifetime_s, 60, 604800));
+        if (t.exists("ticket_keys")) {
+            const libconfig::Setting& keys = t["ticket_keys"];
+            if (!keys.isArray() && !keys.isList()) refuse(keys, "'tls.ticket_keys' must be a list of hex strings");
+            if (keys.getLength() > 8) refuse(keys, "'tls.ticket_keys' holds more than 8 keys");
+            std::set<std::string> names;
+            for (int i = 0; i < keys.getLength(); ++i) {
+                const libconfig::Setting& k = keys[i];
+                if (k.getType() != libconfig::Setting::TypeString) refuse(k, "'tls.ticket_keys' holds a non-string");
+                const std::string_view hex = static_cast<const char*>(k);
+                std::array<uint8_t, 80> raw{};
+                bool ok = hex.size() == 2 * raw.size();
+                for (size_t j = 0; ok && j < raw.size(); ++j) {
+                    const int hi = hex_digit(hex[2 * j]), lo = hex_digit(hex[2 * j + 1]);
+                    ok = hi >= 0 && lo >= 0;
+                    raw[j] = static_cast<uint8_t>(hi * 16 + lo);
+                }
+                if (!ok) {
+                    refuse(k, "ticket key " + std::to_string(i + 1) +
+                                  " must be 160 hex digits (80 bytes: 16 name, 32 HMAC, 32 AES); "
+                                  "make one with `openssl rand -hex 80`");
+                }
+                TicketKey key;
+                std::copy_n(raw.begin(), 16, key.name.begin());
+                std::copy_n(raw.begin() + 16, 32, key.hmac.begin());
+                std::copy_n(raw.begin() + 48, 32, key.aes.begin());
+                if (!names.insert(std::string(hex.substr(0, 32))).second) {
+                    refuse(k, "ticket key " + std::to_string(i + 1) + " repeats the name (first 16 bytes) of another");
+                }
+                tls.ticket_keys.push_back(key);
+            }
+        }
+        out.tls = std::move(tls);
+    }
+
+    void load_server(const libconfig::Setting& root, ArrayConfig& out) const {
+        if (!root.exists("server")) return;
+        const libconfig::Setting& s = group(root, "server", false);
+        only_keys(s, {"listeners", "workers", "monitor_socket", "max_connections", "timeouts", "limits", "forwarded",
+                      "access_log"});
+        ServerConfig sc;
+        if (!s.exists("listeners")) refuse(s, "missing list 'listeners' in server");
+        const libconfig::Setting& list = s["listeners"];
+        if (!list.isList()) refuse(list, "'server.listeners' must be a list ( {...}, {...} )");
+        if (list.getLength() == 0) refuse(list, "'server.listeners' is empty");
+        std::set<std::pair<uint32_t, uint16_t>> seen;
+        for (int i = 0; i < list.getLength(); ++i) {
+            const libconfig::Setting& l = list[i];
+            if (!l.isGroup()) refuse(l, "each entry of 'server.listeners' must be a group { port = 80; ... }");
+            only_keys(l, {"address", "port", "tls", "service"});
+            ListenerConfig lc;
+            lc.address = l.exists("address") ? ipv4(l, "address") : out.vip;
+            lc.port = static_cast<uint16_t>(integer(l, "port", std::nullopt, 1, 65535));
+            lc.tls = boolean(l, "tls", false);
+            lc.service = text(l, "service", std::nullopt);
+            const auto it = std::find_if(out.services.begin(), out.services.end(),
+                                         [&](const ServiceConfig& sv) { return sv.name == lc.service; });
+            if (it == out.services.end()) refuse(l["service"], "no service named '" + lc.service + "' in 'services'");
+            lc.service_index = static_cast<size_t>(it - out.services.begin());
+            if (lc.tls && !out.tls) refuse(l, "a TLS listener needs the 'tls' section (certificate and key)");
+            if (!seen.insert({lc.address, lc.port}).second) {
+                refuse(l, "listener " + format_ipv4(lc.address) + ":" + std::to_string(lc.port) + " is listed twice");
+            }
+            sc.listeners.push_back(std::move(lc));
+        }
+        sc.workers = static_cast<uint32_t>(integer(s, "workers", sc.workers, 0, 256));
+        sc.monitor_socket = text(s, "monitor_socket", sc.monitor_socket);
+        if (sc.monitor_socket.empty() || sc.monitor_socket.size() >= 108) {
+            refuse(s, "'server.monitor_socket' must be a path of 1..107 characters");
+        }
+        sc.max_connections = static_cast<uint32_t>(integer(s, "max_connections", sc.max_connections, 1, 10000000));
+        if (s.exists("timeouts")) {
+            const libconfig::Setting& t = group(s, "timeouts", false);
+            only_keys(t, {"header_ms", "idle_ms", "body_ms", "backend_connect_ms", "backend_response_ms", "shutdown_ms"});
+            ServerTimeouts& to = sc.timeouts;
+            const auto ms = [&](const char* key, uint32_t& v) {
+                v = static_cast<uint32_t>(integer(t, key, v, 1, 86400000));
+            };
+            ms("header_ms", to.header_ms);
+            ms("idle_ms", to.idle_ms);
+            ms("body_ms", to.body_ms);
+            ms("backend_connect_ms", to.backend_connect_ms);
+            ms("backend_response_ms", to.backend_response_ms);
+            ms("shutdown_ms", to.shutdown_ms);
+        }
+        if (s.exists("limits")) {
+            const libconfig::Setting& l = group(s, "limits", false);
+            only_keys(l, {"max_header_bytes", "max_header_count", "max_uri_bytes", "max_body_bytes"});
+            ServerLimits& li = sc.limits;
+            li.max_header_bytes = static_cast<uint32_t>(integer(l, "max_header_bytes", li.max_header_bytes, 256, 1 << 20));
+            li.max_header_count = static_cast<uint32_t>(integer(l, "max_header_count", li.max_header_count, 4, 1000));
+            li.max_uri_bytes = static_cast<uint32_t>(integer(l, "max_uri_bytes", li.max_uri_bytes, 16, 1 << 20));
+            li.max_body_bytes = static_cast<uint64_t>(integer(l, "max_body_bytes", 0, 0, INT64_MAX));
+        }
+        sc.forwarded = choice(s, "forwarded", sc.forwarded, {"x-forwarded-for", "forwarded", "both", "none"});
+        sc.access_log = text(s, "access_log", sc.access_log);
+        out.server = std::move(sc);
     }
 
     void load_scheduler(const libconfig::Setting& root, SchedulerConfig& sc) const {
@@ -253,6 +547,34 @@ const NodeConfig* ArrayConfig::node(uint16_t number) const {
         if (n.number == number) return &n;
     }
     return nullptr;
+}
+
+const ServiceConfig* ArrayConfig::service(const std::string& wanted) const {
+    for (const ServiceConfig& s : services) {
+        if (s.name == wanted) return &s;
+    }
+    return nullptr;
+}
+
+const char* forwarded_header_name(ForwardedHeader f) {
+    switch (f) {
+        case ForwardedHeader::x_forwarded_for: return "x-forwarded-for";
+        case ForwardedHeader::forwarded: return "forwarded";
+        case ForwardedHeader::both: return "both";
+        case ForwardedHeader::none: return "none";
+    }
+    return "?";
+}
+
+const char* balance_policy_name(BalancePolicy p) {
+    switch (p) {
+        case BalancePolicy::cookie: return "cookie";
+        case BalancePolicy::url_session: return "url_session";
+        case BalancePolicy::url_hash: return "url_hash";
+        case BalancePolicy::least_conn: return "least_conn";
+        case BalancePolicy::response_time: return "response_time";
+    }
+    return "?";
 }
 
 std::string ConfigError::str() const {
