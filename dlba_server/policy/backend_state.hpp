@@ -1,0 +1,74 @@
+// The back-end status table shared by every worker of one dlba-server process: whether each back end may be used,
+// how busy it is and how fast it answers. Written by the workers on the request path, so every field is an atomic
+// with relaxed ordering: each value stands on its own, and a reader seeing one a little stale is harmless. Nothing
+// here locks, allocates or does I/O; the clock is passed in, so the rules are unit-tested without sockets.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "config.hpp"
+
+namespace dlba::server {
+
+// The operator's say over a back end (the health checks' say is down_until_ms).
+enum class BackendAdmin : uint8_t {
+    enabled,
+    drain,     // requests that name it (cookie, URL session id) still go there; no new sessions, no hashed requests
+    disabled,  // nothing goes there
+};
+
+// What the status table shows, derived from the admin state and the health state.
+enum class BackendStatus : uint8_t { up, down, drain, disabled };
+const char* backend_status_name(BackendStatus s);
+
+class BackendState {
+public:
+    explicit BackendState(const BackendConfig& config);
+    BackendState(const BackendState&) = delete;
+    BackendState& operator=(const BackendState&) = delete;
+
+    const BackendConfig& config() const { return config_; }
+
+    BackendAdmin admin() const { return static_cast<BackendAdmin>(admin_.load(std::memory_order_relaxed)); }
+    void set_admin(BackendAdmin a) { admin_.store(static_cast<uint8_t>(a), std::memory_order_relaxed); }
+    uint32_t weight() const { return weight_.load(std::memory_order_relaxed); }
+    void set_weight(uint32_t w) { weight_.store(w, std::memory_order_relaxed); }
+
+    // Health. A failed connect marks the back end down for `interval_ms`; once that has passed it is used again
+    // (the next request is the probe), and a successful connect clears it at once.
+    bool down(int64_t now_ms) const { return down_until_ms_.load(std::memory_order_relaxed) > now_ms; }
+    void mark_down(int64_t now_ms, uint32_t interval_ms);
+    void mark_up() { down_until_ms_.store(0, std::memory_order_relaxed); }
+    int64_t down_until_ms() const { return down_until_ms_.load(std::memory_order_relaxed); }
+
+    BackendStatus status(int64_t now_ms) const;
+    // May take requests that do not name it (new sessions, hashing, load-based choices).
+    bool usable_for_new(int64_t now_ms) const {
+        return admin() == BackendAdmin::enabled && weight() > 0 && !down(now_ms);
+    }
+    // May take requests that name it (a valid cookie or URL session id): draining back ends still serve them.
+    bool usable_for_sticky(int64_t now_ms) const { return admin() != BackendAdmin::disabled && !down(now_ms); }
+
+    // Requests in flight to this back end, over all workers (least-connections reads this).
+    uint32_t active() const { return active_.load(std::memory_order_relaxed); }
+    void begin_request() { active_.fetch_add(1, std::memory_order_relaxed); }
+    void end_request() { active_.fetch_sub(1, std::memory_order_relaxed); }
+
+    // Moving average of the response time (connect start to complete response head), in milliseconds; negative
+    // until the first sample. Exponentially weighted with alpha = 1/8, like TCP's smoothed RTT. Two workers updating
+    // at once may lose one sample, which an average does not notice.
+    double average_ms() const;
+    void record_response_time(double ms);
+
+private:
+    BackendConfig config_;
+    std::atomic<uint8_t> admin_;
+    std::atomic<uint32_t> weight_;
+    std::atomic<int64_t> down_until_ms_{0};
+    std::atomic<uint32_t> active_{0};
+    std::atomic<double> average_ms_{-1.0};
+};
+
+}  // namespace dlba::server

@@ -1,0 +1,130 @@
+#include "rewrite/response_writer.hpp"
+
+#include <charconv>
+
+#include "http/cookie.hpp"
+#include "rewrite/request_writer.hpp"
+
+namespace dlba::server {
+
+using http::iequals;
+
+namespace {
+
+bool named_by_connection(std::string_view name, std::span<const http::Header> headers) {
+    for (const http::Header& h : headers) {
+        if (iequals(h.name, "connection") && http::list_contains(h.value, name)) return true;
+    }
+    return false;
+}
+
+void append_status(std::string& out, uint16_t status) {
+    char buf[8];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, status);
+    (void)ec;
+    out.append(buf, end);
+}
+
+}  // namespace
+
+void write_response_head(const http::ResponseHead& head, const ResponseContext& ctx,
+                         const std::vector<std::string>& extra_set_cookies, std::string& out) {
+    out += "HTTP/1.1 ";
+    append_status(out, head.status);
+    out += ' ';
+    out += head.reason.empty() ? std::string_view(status_reason(head.status)) : head.reason;
+    out += "\r\n";
+    for (const http::Header& h : head.headers) {
+        // Content-Length is end-to-end here (is_hop_by_hop lists it only because requests get a fresh one).
+        const bool length = iequals(h.name, "content-length");
+        const bool coding = iequals(h.name, "transfer-encoding");
+        if (!length && !coding && is_hop_by_hop(h.name)) continue;
+        if (coding && (ctx.dechunk || ctx.client_minor == 0)) continue;
+        if (named_by_connection(h.name, head.headers)) continue;
+        out += h.name;
+        out += ": ";
+        out += h.value;
+        out += "\r\n";
+    }
+    for (const std::string& c : extra_set_cookies) {
+        out += "Set-Cookie: ";
+        out += c;
+        out += "\r\n";
+    }
+    if (head.informational()) {
+        // 100 Continue and friends: no Connection field; the final response carries it.
+    } else if (ctx.close) {
+        out += "Connection: close\r\n";
+    } else if (ctx.client_minor == 0) {
+        out += "Connection: keep-alive\r\n";
+    }
+    out += "\r\n";
+}
+
+void cookie_injections(const http::ResponseHead& head, std::string_view session_cookie,
+                       std::string_view inject_cookie, std::string_view backend_key, bool force, int64_t now,
+                       std::vector<std::string>& out) {
+    // A response has few Set-Cookie fields; a small fixed array keeps this free of allocation.
+    constexpr size_t kMax = 32;
+    std::string_view set_cookies[kMax];
+    size_t n = 0;
+    for (const http::Header& h : head.headers) {
+        if (n < kMax && iequals(h.name, "set-cookie")) set_cookies[n++] = h.value;
+    }
+    const http::CookieInjection injection{session_cookie, inject_cookie};
+    const size_t added = http::inject_server_cookie({set_cookies, n}, injection, backend_key, now, out);
+    if (added == 0 && force && http::is_cookie_name(inject_cookie) && http::is_cookie_value(backend_key)) {
+        std::string s;
+        s.reserve(inject_cookie.size() + backend_key.size() + 9);
+        s += inject_cookie;
+        s += '=';
+        s += backend_key;
+        s += "; Path=/";
+        out.push_back(std::move(s));
+    }
+}
+
+const char* status_reason(uint16_t status) {
+    switch (status) {
+        case 100: return "Continue";
+        case 200: return "OK";
+        case 204: return "No Content";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 408: return "Request Timeout";
+        case 413: return "Content Too Large";
+        case 414: return "URI Too Long";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 502: return "Bad Gateway";
+        case 503: return "Service Unavailable";
+        case 504: return "Gateway Timeout";
+        case 505: return "HTTP Version Not Supported";
+    }
+    return "Unknown";
+}
+
+void write_error_response(uint16_t status, bool close, std::string& out) {
+    const std::string_view reason = status_reason(status);
+    out += "HTTP/1.1 ";
+    append_status(out, status);
+    out += ' ';
+    out += reason;
+    out += "\r\nContent-Type: text/plain\r\nContent-Length: ";
+    char buf[8];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, reason.size() + 1);
+    (void)ec;
+    out.append(buf, end);
+    out += "\r\nCache-Control: no-store\r\n";
+    if (close) out += "Connection: close\r\n";
+    out += "\r\n";
+    out += reason;
+    out += '\n';
+}
+
+}  // namespace dlba::server

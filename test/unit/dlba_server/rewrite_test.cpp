@@ -1,0 +1,226 @@
+// What the back end and the client see: request heads rebuilt for the back end, response heads rebuilt for the
+// client with cookie injection, and the proxy's own error answers.
+#include <catch2/catch.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/request_parser.hpp"
+#include "http/response_scanner.hpp"
+#include "rewrite/request_writer.hpp"
+#include "rewrite/response_writer.hpp"
+
+using namespace dlba;
+using namespace dlba::server;
+
+namespace {
+
+// Parses one request and returns the head the back end would get.
+class Forward : public http::RequestCallbacks {
+public:
+    explicit Forward(ForwardContext ctx) : ctx_(ctx), parser_(http::RequestLimits{}, *this) {}
+
+    std::string run(std::string_view raw) {
+        out_.clear();
+        const http::ParseResult r = parser_.execute(raw.data(), raw.size());
+        REQUIRE(r.status != http::ParseStatus::error);
+        return out_;
+    }
+    http::Action on_request_head(const http::RequestHead& head) override {
+        write_request_head(head, ctx_, out_, scratch_);
+        return http::Action::proceed;
+    }
+    http::Action on_body_data(std::span<const char>) override { return http::Action::proceed; }
+    http::Action on_message_complete() override { return http::Action::proceed; }
+
+private:
+    ForwardContext ctx_;
+    http::RequestParser parser_;
+    std::string out_, scratch_;
+};
+
+ForwardContext context() {
+    ForwardContext c;
+    c.client_ip = "192.0.2.7";
+    c.default_host = "10.77.0.100:80";
+    return c;
+}
+
+struct Scanned {
+    http::ResponseHeadScanner scanner;
+    const http::ResponseHead& head;
+    explicit Scanned(std::string_view raw, bool head_request = false) : head(scanner.head()) {
+        scanner.start(head_request);
+        const http::ScanResult r = scanner.scan(raw.data(), raw.size());
+        REQUIRE(r.status == http::ScanStatus::complete);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("the forwarded request drops hop-by-hop fields and adds X-Forwarded-For", "[rewrite][request]") {
+    Forward f(context());
+    const std::string out = f.run(
+        "GET /a.html?x=1 HTTP/1.1\r\nHost: example.com\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: 5\r\n"
+        "X-Secret: 1\r\nTE: trailers\r\nUpgrade: websocket\r\nProxy-Connection: keep-alive\r\nAccept: */*\r\n\r\n");
+    CHECK(out ==
+          "GET /a.html?x=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nX-Forwarded-For: 192.0.2.7\r\n"
+          "X-Forwarded-Proto: http\r\nConnection: close\r\n\r\n");
+}
+
+TEST_CASE("forwarding headers follow the forwarded setting and extend an existing chain", "[rewrite][request]") {
+    const char* raw =
+        "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.1.1.1\r\nX-Forwarded-Proto: ftp\r\nForwarded: for=10.1.1.1\r\n\r\n";
+    ForwardContext c = context();
+    c.tls = true;
+    c.forwarded = ForwardedHeader::both;
+    CHECK(Forward(c).run(raw) ==
+          "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.1.1.1, 192.0.2.7\r\n"
+          "Forwarded: for=10.1.1.1, for=192.0.2.7;proto=https\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n");
+    c.forwarded = ForwardedHeader::forwarded;
+    CHECK(Forward(c).run("GET / HTTP/1.1\r\nHost: h\r\n\r\n") ==
+          "GET / HTTP/1.1\r\nHost: h\r\nForwarded: for=192.0.2.7;proto=https\r\nConnection: close\r\n\r\n");
+    c.forwarded = ForwardedHeader::none;
+    CHECK(Forward(c).run(raw) ==
+          "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.1.1.1\r\nX-Forwarded-Proto: ftp\r\n"
+          "Forwarded: for=10.1.1.1\r\nConnection: close\r\n\r\n");
+}
+
+TEST_CASE("the injected cookie is stripped from Cookie before forwarding", "[rewrite][request]") {
+    ForwardContext c = context();
+    c.forwarded = ForwardedHeader::none;
+    c.strip_cookie = "SpServer";
+    Forward f(c);
+    CHECK(f.run("GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1; SpServer=2; b=3\r\n\r\n") ==
+          "GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1; b=3\r\nConnection: close\r\n\r\n");
+    // Only the injected cookie: the whole field goes.
+    CHECK(f.run("GET / HTTP/1.1\r\nHost: h\r\nCookie: SpServer=2\r\n\r\n") ==
+          "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    // Untouched bytes when there is nothing to strip.
+    CHECK(f.run("GET / HTTP/1.1\r\nHost: h\r\nCookie:  a=1;b=2\r\n\r\n") ==
+          "GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1;b=2\r\nConnection: close\r\n\r\n");
+    c.strip_cookie = "";
+    CHECK(Forward(c).run("GET / HTTP/1.1\r\nHost: h\r\nCookie: SpServer=2\r\n\r\n") ==
+          "GET / HTTP/1.1\r\nHost: h\r\nCookie: SpServer=2\r\nConnection: close\r\n\r\n");
+}
+
+TEST_CASE("body framing is rewritten from the parsed head", "[rewrite][request]") {
+    ForwardContext c = context();
+    c.forwarded = ForwardedHeader::none;
+    c.keep_alive = true;
+    Forward f(c);
+    CHECK(f.run("POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello") ==
+          "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n");
+    CHECK(f.run("POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n") ==
+          "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+    std::string body;
+    append_chunk(body, "hello");
+    append_chunk(body, "");
+    append_chunk(body, std::string(26, 'x'));
+    append_last_chunk(body);
+    CHECK(body == "5\r\nhello\r\n1a\r\nxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n0\r\n\r\n");
+}
+
+TEST_CASE("an HTTP/1.0 request without Host gets one for the back end", "[rewrite][request]") {
+    ForwardContext c = context();
+    c.forwarded = ForwardedHeader::none;
+    CHECK(Forward(c).run("GET /x HTTP/1.0\r\n\r\n") ==
+          "GET /x HTTP/1.1\r\nHost: 10.77.0.100:80\r\nConnection: close\r\n\r\n");
+    CHECK(Forward(c).run("GET http://a.example/x HTTP/1.0\r\n\r\n") ==
+          "GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n");
+}
+
+TEST_CASE("the response head keeps end-to-end fields and sets Connection for the client", "[rewrite][response]") {
+    Scanned s("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 3\r\nConnection: keep-alive, X-Hop\r\n"
+              "X-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-Backend: web1\r\n\r\n");
+    std::string out;
+    write_response_head(s.head, {1, false, false}, {}, out);
+    CHECK(out == "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 3\r\nX-Backend: web1\r\n\r\n");
+    out.clear();
+    write_response_head(s.head, {1, true, false}, {}, out);
+    CHECK(out == "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 3\r\nX-Backend: web1\r\nConnection: close\r\n\r\n");
+    out.clear();
+    write_response_head(s.head, {0, false, false}, {}, out);
+    CHECK(out ==
+          "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 3\r\nX-Backend: web1\r\nConnection: keep-alive\r\n\r\n");
+}
+
+TEST_CASE("a chunked response keeps its coding for HTTP/1.1 and loses it when de-chunked", "[rewrite][response]") {
+    Scanned s("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    std::string out;
+    write_response_head(s.head, {1, false, false}, {}, out);
+    CHECK(out == "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    out.clear();
+    write_response_head(s.head, {0, true, true}, {}, out);
+    CHECK(out == "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+}
+
+TEST_CASE("a tolerated back-end head is sent normalised", "[rewrite][response]") {
+    // Bare LF, a missing reason, obs-fold (unfolded to spaces): the scanner accepts them, the client gets CRLFs.
+    Scanned s("HTTP/1.0 404\nX-Long: a\n  b\nContent-Length: 0\n\n");
+    std::string out;
+    write_response_head(s.head, {1, true, false}, {}, out);
+    CHECK(out == "HTTP/1.1 404 Not Found\r\nX-Long: a   b\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+}
+
+TEST_CASE("an interim 100 Continue is passed on without a Connection field", "[rewrite][response]") {
+    Scanned s("HTTP/1.1 100 Continue\r\n\r\n");
+    std::string out;
+    write_response_head(s.head, {1, true, false}, {}, out);
+    CHECK(out == "HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+TEST_CASE("cookie injection copies the session cookie's attributes", "[rewrite][cookie]") {
+    Scanned s("HTTP/1.1 200 OK\r\nSet-Cookie: theme=dark; Path=/\r\n"
+              "Set-Cookie: JSESSIONID=abc; Path=/app; Domain=example.com; Max-Age=3600; Secure; HttpOnly; "
+              "SameSite=Lax\r\nContent-Length: 0\r\n\r\n");
+    std::vector<std::string> inject;
+    cookie_injections(s.head, "JSESSIONID", "SpServer", "2", false, 0, inject);
+    REQUIRE(inject.size() == 1);
+    CHECK(inject[0] == "SpServer=2; Path=/app; Domain=example.com; Max-Age=3600; Secure; HttpOnly; SameSite=Lax");
+    std::string out;
+    write_response_head(s.head, {1, false, false}, inject, out);
+    CHECK(out ==
+          "HTTP/1.1 200 OK\r\nSet-Cookie: theme=dark; Path=/\r\nSet-Cookie: JSESSIONID=abc; Path=/app; "
+          "Domain=example.com; Max-Age=3600; Secure; HttpOnly; SameSite=Lax\r\nContent-Length: 0\r\n"
+          "Set-Cookie: SpServer=2; Path=/app; Domain=example.com; Max-Age=3600; Secure; HttpOnly; SameSite=Lax\r\n\r\n");
+}
+
+TEST_CASE("deleting the session cookie deletes the injected one", "[rewrite][cookie]") {
+    Scanned s("HTTP/1.1 200 OK\r\nSet-Cookie: JSESSIONID=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT\r\n"
+              "Content-Length: 0\r\n\r\n");
+    std::vector<std::string> inject;
+    cookie_injections(s.head, "JSESSIONID", "SpServer", "2", false, 1700000000, inject);
+    REQUIRE(inject.size() == 1);
+    CHECK(inject[0] == "SpServer=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+TEST_CASE("no session cookie, no injection unless the request was rerouted", "[rewrite][cookie]") {
+    Scanned s("HTTP/1.1 200 OK\r\nSet-Cookie: other=1\r\nSet-Cookie: broken\r\nContent-Length: 0\r\n\r\n");
+    std::vector<std::string> inject;
+    cookie_injections(s.head, "JSESSIONID", "SpServer", "2", false, 0, inject);
+    CHECK(inject.empty());
+    cookie_injections(s.head, "JSESSIONID", "SpServer", "3", true, 0, inject);
+    REQUIRE(inject.size() == 1);
+    CHECK(inject[0] == "SpServer=3; Path=/");
+    // Rerouted and a session starts: one injection, with the session's attributes.
+    Scanned t("HTTP/1.1 200 OK\r\nSet-Cookie: JSESSIONID=x; Path=/shop\r\nContent-Length: 0\r\n\r\n");
+    inject.clear();
+    cookie_injections(t.head, "JSESSIONID", "SpServer", "3", true, 0, inject);
+    REQUIRE(inject.size() == 1);
+    CHECK(inject[0] == "SpServer=3; Path=/shop");
+}
+
+TEST_CASE("the proxy's own answers are complete responses", "[rewrite][error]") {
+    std::string out;
+    write_error_response(503, false, out);
+    CHECK(out ==
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n"
+          "Cache-Control: no-store\r\n\r\nService Unavailable\n");
+    out.clear();
+    write_error_response(431, true, out);
+    CHECK(out.find("HTTP/1.1 431 Request Header Fields Too Large\r\n") == 0);
+    CHECK(out.find("\r\nConnection: close\r\n") != std::string::npos);
+    for (uint16_t status : {400, 408, 413, 414, 501, 502, 504, 505}) CHECK(std::string(status_reason(status)) != "Unknown");
+}
