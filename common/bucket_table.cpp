@@ -1,5 +1,6 @@
 #include "bucket_table.hpp"
 
+#include <array>
 #include <cassert>
 
 namespace dlba {
@@ -13,8 +14,24 @@ const char* node_admin_name(NodeAdmin admin) {
     return "?";
 }
 
-BucketTable::BucketTable(uint32_t size, uint32_t idle_timeout_s)
-    : size_(size), idle_timeout_(idle_timeout_s), entries_(new std::atomic<uint64_t>[size]) {
+namespace {
+uint32_t round_up_pow2(uint32_t n) {
+    uint32_t p = 1;
+    while (p < n) p <<= 1;
+    return p;
+}
+uint64_t pack_change(const Change& c) {
+    return static_cast<uint64_t>(c.kind) << 48 | static_cast<uint64_t>(c.node) << 32 | c.bucket;
+}
+Change unpack_change(uint64_t w) {
+    return {static_cast<ChangeKind>(w >> 48), static_cast<uint32_t>(w), static_cast<uint16_t>(w >> 32)};
+}
+}  // namespace
+
+BucketTable::BucketTable(uint32_t size, uint32_t idle_timeout_s, uint32_t journal_size)
+    : size_(size), idle_timeout_(idle_timeout_s), entries_(new std::atomic<uint64_t>[size]),
+      journal_(new JournalSlot[round_up_pow2(journal_size < 2 ? 2 : journal_size)]),
+      journal_mask_(round_up_pow2(journal_size < 2 ? 2 : journal_size) - 1) {
     eligible_.reserve(kMaxNodeNumber);  // rebuilt on node changes without allocating
     assert(size >= 1);
     for (uint32_t i = 0; i < size_; ++i) entries_[i].store(kUnassigned, std::memory_order_relaxed);
@@ -104,7 +121,9 @@ uint16_t BucketTable::assign(uint32_t bucket, uint16_t current, uint32_t now) {
             stats_.reassigned.add();
         }
         nodes_[chosen].buckets.add();
-        bump_version();
+        store(bucket, chosen, now);
+        record({ChangeKind::set_bucket, bucket, chosen});
+        return chosen;
     }
     store(bucket, chosen, now);
     return chosen;
@@ -132,7 +151,12 @@ uint16_t BucketTable::pick(uint16_t releasing) const {
 }
 
 void BucketTable::free_buckets_of(uint16_t number) {
-    if (nodes_[number].buckets.get() == 0) return;
+    if (mirror_ || nodes_[number].buckets.get() == 0) return;  // a mirror waits for the active's journal
+    clear_buckets_of(number);
+    record({ChangeKind::free_node, 0, number});
+}
+
+void BucketTable::clear_buckets_of(uint16_t number) {
     for (uint32_t i = 0; i < size_; ++i) {
         const uint64_t word = entries_[i].load(std::memory_order_relaxed);
         if (static_cast<uint16_t>(word) == number) {
@@ -140,7 +164,81 @@ void BucketTable::free_buckets_of(uint16_t number) {
         }
     }
     nodes_[number].buckets.set(0);
-    bump_version();
+}
+
+void BucketTable::set_bucket_node(uint32_t bucket, uint16_t node, uint32_t now) {
+    const uint16_t old = static_cast<uint16_t>(entries_[bucket].load(std::memory_order_relaxed));
+    if (old == node) return;
+    if (old != kUnassigned && old <= kMaxNodeNumber) nodes_[old].buckets.sub();
+    if (node != kUnassigned && node <= kMaxNodeNumber) nodes_[node].buckets.add();
+    store(bucket, node, now);
+}
+
+void BucketTable::record_at(uint64_t version, const Change& change) {
+    JournalSlot& slot = journal_[version & journal_mask_];
+    slot.seq.store(2 * version + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    slot.change.store(pack_change(change), std::memory_order_relaxed);
+    slot.seq.store(2 * version, std::memory_order_release);
+    version_.store(version, std::memory_order_release);
+}
+
+void BucketTable::set_mirror(bool mirror, uint32_t now) {
+    if (mirror_ == mirror) return;
+    mirror_ = mirror;
+    if (mirror) return;
+    touch_all(now);
+    for (uint16_t n = 1; n <= kMaxNodeNumber; ++n) {
+        const NodeSlot& slot = nodes_[n];
+        if (slot.present && (slot.failed || slot.admin == NodeAdmin::disabled)) free_buckets_of(n);
+    }
+}
+
+void BucketTable::apply(const Change& change, uint64_t version, uint32_t now) {
+    if (change.kind == ChangeKind::free_node) {
+        if (change.node >= 1 && change.node <= kMaxNodeNumber) clear_buckets_of(change.node);
+    } else if (change.bucket < size_) {
+        set_bucket_node(change.bucket, change.node, now);
+    }
+    record_at(version, change);
+}
+
+void BucketTable::load_snapshot(const std::vector<uint16_t>& nodes, uint64_t version, uint32_t now) {
+    for (uint16_t n = 1; n <= kMaxNodeNumber; ++n) nodes_[n].buckets.set(0);
+    std::array<uint64_t, kMaxNodeNumber + 1> counts{};
+    for (uint32_t i = 0; i < size_; ++i) {
+        const uint16_t node = i < nodes.size() && nodes[i] <= kMaxNodeNumber ? nodes[i] : kUnassigned;
+        if (node != kUnassigned) ++counts[node];
+        store(i, node, now);
+    }
+    for (uint16_t n = 1; n <= kMaxNodeNumber; ++n) nodes_[n].buckets.set(counts[n]);
+    // The journal before this version is not ours any more: make sure no stale slot passes for a later version.
+    for (uint32_t i = 0; i <= journal_mask_; ++i) journal_[i].seq.store(0, std::memory_order_relaxed);
+    version_.store(version, std::memory_order_release);
+}
+
+bool BucketTable::changes_since(uint64_t from, std::vector<Change>& out, uint64_t& to) const {
+    out.clear();
+    to = version_.load(std::memory_order_acquire);
+    if (from > to) return false;  // the reader is ahead of us: it follows another table, take a snapshot
+    if (to - from > journal_mask_) return false;
+    for (uint64_t v = from + 1; v <= to; ++v) {
+        const JournalSlot& slot = journal_[v & journal_mask_];
+        const uint64_t seq = slot.seq.load(std::memory_order_acquire);
+        if (seq != 2 * v) return false;  // overwritten by a later version, or never written here
+        const uint64_t word = slot.change.load(std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (slot.seq.load(std::memory_order_relaxed) != seq) return false;
+        out.push_back(unpack_change(word));
+    }
+    return true;
+}
+
+uint64_t BucketTable::snapshot(std::vector<uint16_t>& out) const {
+    const uint64_t version = version_.load(std::memory_order_acquire);
+    out.resize(size_);
+    for (uint32_t i = 0; i < size_; ++i) out[i] = static_cast<uint16_t>(entries_[i].load(std::memory_order_relaxed));
+    return version;
 }
 
 void BucketTable::rebuild_eligible() {

@@ -48,6 +48,18 @@ struct NodeSlot {
     bool eligible() const { return present && !failed && admin == NodeAdmin::enabled && weight > 0; }
 };
 
+// One change to the bucket->node map, as the table sync carries it. Every version number names exactly one change.
+enum class ChangeKind : uint8_t {
+    set_bucket = 1,  // bucket now belongs to node (kUnassigned included)
+    free_node = 2,   // every bucket of node became unassigned (node failed or disabled)
+};
+struct Change {
+    ChangeKind kind = ChangeKind::set_bucket;
+    uint32_t bucket = 0;
+    uint16_t node = kUnassigned;
+    friend bool operator==(const Change&, const Change&) = default;
+};
+
 struct BucketTableStats {
     Counter assigned;    // unassigned bucket given a node
     Counter reassigned;  // idle bucket moved to another node
@@ -56,7 +68,9 @@ struct BucketTableStats {
 
 class BucketTable {
 public:
-    BucketTable(uint32_t size, uint32_t idle_timeout_s);
+    // `journal_size` changes are remembered for delta sync (rounded up to a power of two); a standby further
+    // behind than that gets a full copy.
+    BucketTable(uint32_t size, uint32_t idle_timeout_s, uint32_t journal_size = 1u << 16);
 
     uint32_t size() const { return size_; }
     uint32_t idle_timeout() const { return idle_timeout_; }
@@ -73,6 +87,25 @@ public:
     bool set_weight(uint16_t number, uint32_t weight);
     // On takeover every bucket counts as busy from now, so no live connection is moved by idle reassignment.
     void touch_all(uint32_t now);
+
+    // ---- table sync (owner thread) -----------------------------------------------------------------------------
+    // A mirror (standby) takes its map from the active's changes only: node failures and disables change the
+    // node's flags but leave its buckets to the active's journal. Leaving mirror mode (takeover) marks every bucket
+    // busy from `now` and frees the buckets of nodes that are failed or disabled by then.
+    void set_mirror(bool mirror, uint32_t now);
+    bool mirror() const { return mirror_; }
+    // Applies one change of the active's journal and takes its version (versions must come in order).
+    void apply(const Change& change, uint64_t version, uint32_t now);
+    // Replaces the whole map with `nodes` (one entry per bucket) at `version`; every bucket busy from `now`.
+    void load_snapshot(const std::vector<uint16_t>& nodes, uint64_t version, uint32_t now);
+
+    // ---- table sync (any thread) -----------------------------------------------------------------------------
+    // The changes after `from` up to the current version, in order; false when the journal no longer reaches
+    // back that far (the reader then takes a snapshot). `to` receives the version the changes lead to.
+    bool changes_since(uint64_t from, std::vector<Change>& out, uint64_t& to) const;
+    // Copies the map; returns a version V such that the copy holds every change up to V (later changes may be
+    // partly in it too: applying the changes after V on top converges).
+    uint64_t snapshot(std::vector<uint16_t>& out) const;
 
     // ---- fast path (owner thread) ----------------------------------------------------------------------------
     // The node for a packet hashing to `bucket`: assigns an unassigned bucket, reassigns an idle one, refreshes
@@ -110,7 +143,17 @@ private:
     void store(uint32_t bucket, uint16_t node, uint32_t now) {
         entries_[bucket].store(static_cast<uint64_t>(now) << 32 | node, std::memory_order_relaxed);
     }
-    void bump_version() { version_.store(version_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+    // Records `change` as the next version in the journal and publishes the version.
+    void record(const Change& change) { record_at(version_.load(std::memory_order_relaxed) + 1, change); }
+    void record_at(uint64_t version, const Change& change);
+    void set_bucket_node(uint32_t bucket, uint16_t node, uint32_t now);
+    void clear_buckets_of(uint16_t number);
+
+    // A per-slot sequence lock: seq is 2v+1 while version v is written, 2v once it is complete.
+    struct JournalSlot {
+        std::atomic<uint64_t> seq{0};
+        std::atomic<uint64_t> change{0};
+    };
 
     uint32_t size_;
     uint32_t idle_timeout_;
@@ -118,6 +161,9 @@ private:
     std::array<NodeSlot, kMaxNodeNumber + 1> nodes_{};
     std::vector<uint16_t> eligible_;
     std::atomic<uint64_t> version_{0};
+    std::unique_ptr<JournalSlot[]> journal_;
+    uint32_t journal_mask_;
+    bool mirror_ = false;
     BucketTableStats stats_;
 };
 
