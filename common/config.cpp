@@ -133,7 +133,7 @@ public:
         ArrayConfig out;
         const libconfig::Setting& root = cfg.getRoot();
         // Sections later parts of the array add are listed here as they arrive, so a typo is still refused.
-        only_keys(root, {"array", "scheduler", "nodes", "server", "tls", "backends", "services"});
+        only_keys(root, {"array", "scheduler", "failover", "nodes", "server", "tls", "backends", "services"});
 
         const libconfig::Setting& array = group(root, "array", true);
         only_keys(array, {"name", "vip", "tcp_ports", "udp_ports"});
@@ -146,6 +146,7 @@ public:
         }
 
         load_scheduler(root, out.scheduler);
+        load_failover(root, out.failover);
         load_nodes(root, out);
         // The DLBA server's sections, in dependency order whatever their order in the file.
         load_backends(root, out);
@@ -471,9 +472,10 @@ public:
         }
         if (s.exists("gratuitous_arp")) {
             const libconfig::Setting& g = group(s, "gratuitous_arp", false);
-            only_keys(g, {"count", "interval_ms"});
+            only_keys(g, {"count", "interval_ms", "refresh_ms"});
             sc.garp_count = static_cast<uint32_t>(integer(g, "count", sc.garp_count, 0, 100));
             sc.garp_interval_ms = static_cast<uint32_t>(integer(g, "interval_ms", sc.garp_interval_ms, 1, 60000));
+            sc.garp_refresh_ms = static_cast<uint32_t>(integer(g, "refresh_ms", sc.garp_refresh_ms, 0, 3600000));
         }
         if (s.exists("fragments")) {
             const libconfig::Setting& f = group(s, "fragments", false);
@@ -481,6 +483,31 @@ public:
             sc.fragment_table_size = static_cast<uint32_t>(integer(f, "table_size", sc.fragment_table_size, 16, 1 << 22));
             sc.fragment_timeout_ms = static_cast<uint32_t>(integer(f, "timeout_ms", sc.fragment_timeout_ms, 1, 60000));
         }
+    }
+
+    void load_failover(const libconfig::Setting& root, FailoverConfig& f) const {
+        if (!root.exists("failover")) return;
+        const libconfig::Setting& s = group(root, "failover", false);
+        only_keys(s, {"sync_port", "sync_interval_ms", "journal_size", "heartbeat_port", "heartbeat_interval_ms",
+                      "dead_after_ms", "probe_misses", "status_port", "sweep_delay_ms", "sweep_timeout_ms",
+                      "sweep_retries", "monitor_socket"});
+        f.sync_port = static_cast<uint16_t>(integer(s, "sync_port", f.sync_port, 1, 65535));
+        f.sync_interval_ms = static_cast<uint32_t>(integer(s, "sync_interval_ms", f.sync_interval_ms, 10, 60000));
+        f.journal_size = static_cast<uint32_t>(integer(s, "journal_size", f.journal_size, 16, 1 << 24));
+        f.heartbeat_port = static_cast<uint16_t>(integer(s, "heartbeat_port", f.heartbeat_port, 1, 65535));
+        f.heartbeat_interval_ms = static_cast<uint32_t>(integer(s, "heartbeat_interval_ms", f.heartbeat_interval_ms, 5, 10000));
+        f.dead_after_ms = static_cast<uint32_t>(integer(s, "dead_after_ms", f.dead_after_ms, 10, 60000));
+        f.probe_misses = static_cast<uint32_t>(integer(s, "probe_misses", f.probe_misses, 1, 1000));
+        f.status_port = static_cast<uint16_t>(integer(s, "status_port", f.status_port, 1, 65535));
+        f.sweep_delay_ms = static_cast<uint32_t>(integer(s, "sweep_delay_ms", f.sweep_delay_ms, 0, 600000));
+        f.sweep_timeout_ms = static_cast<uint32_t>(integer(s, "sweep_timeout_ms", f.sweep_timeout_ms, 10, 60000));
+        f.sweep_retries = static_cast<uint32_t>(integer(s, "sweep_retries", f.sweep_retries, 0, 100));
+        f.monitor_socket = text(s, "monitor_socket", f.monitor_socket);
+        if (f.dead_after_ms <= f.heartbeat_interval_ms) {
+            refuse(s, "'failover.dead_after_ms' must be longer than heartbeat_interval_ms");
+        }
+        const std::set<uint16_t> ports{f.sync_port, f.status_port};
+        if (ports.size() != 2) refuse(s, "'failover.sync_port' and 'status_port' must differ");
     }
 
     void load_nodes(const libconfig::Setting& root, ArrayConfig& out) const {
@@ -494,7 +521,7 @@ public:
         for (int i = 0; i < list.getLength(); ++i) {
             const libconfig::Setting& n = list[i];
             if (!n.isGroup()) refuse(n, "each entry of 'nodes' must be a group { number = ...; ... }");
-            only_keys(n, {"number", "eth0_mac", "eth0_ip", "sched_mac", "sched_ip", "weight", "enabled"});
+            only_keys(n, {"number", "eth0_mac", "eth0_ip", "sched_mac", "sched_ip", "weight", "enabled", "priority"});
             NodeConfig node;
             node.number = static_cast<uint16_t>(integer(n, "number", std::nullopt, 1, 255));
             node.eth0_mac = mac(n, "eth0_mac");
@@ -503,6 +530,7 @@ public:
             node.sched_ip = ipv4(n, "sched_ip");
             node.weight = static_cast<uint32_t>(integer(n, "weight", 1, 0, 1000000));
             node.enabled = boolean(n, "enabled", true);
+            node.priority = static_cast<uint32_t>(integer(n, "priority", 100, 0, 1000000));
             if (!numbers.insert(node.number).second) refuse(n, "node number " + std::to_string(node.number) + " is used twice");
             for (const uint32_t ip : {node.eth0_ip, node.sched_ip}) {
                 if (ip == out.vip) refuse(n, "node " + std::to_string(node.number) + " uses the VIP as its own address");

@@ -22,6 +22,23 @@ struct NodeConfig {
     uint32_t sched_ip = 0;  // answered (ARP, ICMP echo) by the data plane itself
     uint32_t weight = 1;
     bool enabled = true;
+    uint32_t priority = 100;  // scheduler election: higher wins, then the lower node number
+};
+
+// The node daemon (dlbad): liveness, election, table sync, status sweep. Ports are on each node's eth0 IP.
+struct FailoverConfig {
+    uint16_t sync_port = 7101;           // TCP: standby schedulers pull the bucket map from the active
+    uint32_t sync_interval_ms = 100;
+    uint32_t journal_size = 65536;       // changes kept for delta sync
+    uint16_t heartbeat_port = 7102;      // UDP: dlbad heartbeats
+    uint32_t heartbeat_interval_ms = 50;
+    uint32_t dead_after_ms = 250;        // a peer silent this long is gone
+    uint32_t probe_misses = 4;           // missed data-plane probes (one per heartbeat interval) before takeover
+    uint16_t status_port = 7103;         // TCP: the status daemon answers the sweep
+    uint32_t sweep_delay_ms = 1000;      // pause after each status sweep
+    uint32_t sweep_timeout_ms = 300;     // per attempt
+    uint32_t sweep_retries = 2;          // further attempts before a node is marked failed
+    std::string monitor_socket = "/run/dlba/dlbad.sock";
 };
 
 struct IdlePollConfig {
@@ -39,6 +56,7 @@ struct SchedulerConfig {
     IdlePollConfig idle_poll;
     uint32_t garp_count = 3;
     uint32_t garp_interval_ms = 200;
+    uint32_t garp_refresh_ms = 10000;  // while active, one more gratuitous ARP this often (0 = never)
     uint32_t fragment_table_size = 4096;
     uint32_t fragment_timeout_ms = 2000;
 };
@@ -146,6 +164,7 @@ struct ArrayConfig {
     std::vector<uint16_t> tcp_ports;
     std::vector<uint16_t> udp_ports;
     SchedulerConfig scheduler;
+    FailoverConfig failover;
     std::vector<NodeConfig> nodes;
     // The DLBA server's sections; absent (nullopt / empty) when the file has none.
     std::optional<ServerConfig> server;
