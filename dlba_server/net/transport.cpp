@@ -1,0 +1,85 @@
+#include "net/transport.hpp"
+
+#include <openssl/err.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace dlba::server {
+
+IoResult socket_read(int fd, char* buf, size_t len) {
+    while (true) {
+        const ssize_t n = ::recv(fd, buf, len, 0);
+        if (n > 0) return {IoStatus::ok, static_cast<size_t>(n)};
+        if (n == 0) return {IoStatus::eof, 0};
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return {IoStatus::want_read, 0};
+        return {IoStatus::error, 0};
+    }
+}
+
+IoResult socket_write(int fd, const char* buf, size_t len) {
+    while (true) {
+        // MSG_NOSIGNAL: a peer that went away is an error to handle, not a SIGPIPE.
+        const ssize_t n = ::send(fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0) return {IoStatus::ok, static_cast<size_t>(n)};
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return {IoStatus::want_write, 0};
+        return {IoStatus::error, 0};
+    }
+}
+
+IoResult Transport::tls_result(int ret, size_t n) {
+    if (ret == 1) return {IoStatus::ok, n};
+    const IoResult r = tls_status(ret);
+    if (r.status == IoStatus::error) failed_ = true;  // OpenSSL forbids SSL_shutdown after a fatal error
+    return r;
+}
+
+IoResult Transport::tls_status(int ret) {
+    switch (SSL_get_error(ssl_.get(), ret)) {
+        case SSL_ERROR_WANT_READ: return {IoStatus::want_read, 0};
+        case SSL_ERROR_WANT_WRITE: return {IoStatus::want_write, 0};
+        case SSL_ERROR_ZERO_RETURN: return {IoStatus::eof, 0};
+        case SSL_ERROR_SYSCALL:
+            // A TCP close without close_notify. After a complete request/response that is how most HTTP clients
+            // leave, so it is an EOF; the session decides whether it came at a bad moment.
+            if (ERR_peek_error() == 0 && (errno == 0 || errno == ECONNRESET)) {
+                return {errno == 0 ? IoStatus::eof : IoStatus::error, 0};
+            }
+            return {IoStatus::error, 0};
+        default: return {IoStatus::error, 0};
+    }
+}
+
+IoResult Transport::read(char* buf, size_t len) {
+    if (!ssl_) return socket_read(fd_.get(), buf, len);
+    size_t n = 0;
+    ERR_clear_error();
+    errno = 0;
+    return tls_result(SSL_read_ex(ssl_.get(), buf, len, &n), n);
+}
+
+IoResult Transport::write(const char* buf, size_t len) {
+    if (!ssl_) return socket_write(fd_.get(), buf, len);
+    size_t n = 0;
+    ERR_clear_error();
+    errno = 0;
+    return tls_result(SSL_write_ex(ssl_.get(), buf, len, &n), n);
+}
+
+void Transport::close_notify() {
+    if (ssl_ && !failed_ && SSL_is_init_finished(ssl_.get()) && !(SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN)) {
+        ERR_clear_error();
+        SSL_shutdown(ssl_.get());  // best effort: a full socket just means no close_notify
+        ERR_clear_error();
+    }
+}
+
+void Transport::close() {
+    close_notify();
+    ssl_.reset();
+    fd_.reset();
+}
+
+}  // namespace dlba::server

@@ -1,0 +1,58 @@
+// A client connection's byte stream: a plain TCP socket or TLS over it. The session's state machine calls read()
+// and write() the same way for both; TLS may need the socket writable to read (handshake, key update) or readable
+// to write, which want_read / want_write report.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "io/fd.hpp"
+#include "tls/tls_context.hpp"
+
+namespace dlba::server {
+
+enum class IoStatus : uint8_t {
+    ok,          // n bytes moved (n > 0)
+    want_read,   // try again when the socket is readable
+    want_write,  // try again when the socket is writable
+    eof,         // the peer closed its side (TLS: close_notify, or a TCP close where one was allowed)
+    error,       // reset, TLS failure: close the connection
+};
+
+struct IoResult {
+    IoStatus status = IoStatus::error;
+    size_t n = 0;
+};
+
+class Transport {
+public:
+    Transport() = default;
+    Transport(io::Fd fd, SslPtr ssl) : fd_(std::move(fd)), ssl_(std::move(ssl)) {}
+
+    int fd() const { return fd_.get(); }
+    bool tls() const { return ssl_ != nullptr; }
+    SSL* ssl() const { return ssl_.get(); }
+    bool handshake_done() const { return !ssl_ || SSL_is_init_finished(ssl_.get()); }
+
+    IoResult read(char* buf, size_t len);
+    IoResult write(const char* buf, size_t len);
+
+    // TLS: sends close_notify (best effort, without waiting for the peer's). Plain: nothing.
+    void close_notify();
+    // close_notify(), then closes the socket.
+    void close();
+
+private:
+    IoResult tls_result(int ret, size_t n);
+    IoResult tls_status(int ret);
+
+    io::Fd fd_;
+    SslPtr ssl_;
+    bool failed_ = false;
+};
+
+// Plain socket helpers shared with back-end connections.
+IoResult socket_read(int fd, char* buf, size_t len);
+IoResult socket_write(int fd, const char* buf, size_t len);
+
+}  // namespace dlba::server

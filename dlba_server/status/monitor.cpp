@@ -1,0 +1,154 @@
+#include "status/monitor.hpp"
+
+#include <vector>
+
+namespace dlba::server {
+
+namespace {
+
+using io::ColumnType;
+
+std::vector<std::string_view> split_words(std::string_view line) {
+    std::vector<std::string_view> words;
+    size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+        const size_t start = i;
+        while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') ++i;
+        if (i > start) words.push_back(line.substr(start, i - start));
+    }
+    return words;
+}
+
+// The services that use back end `b`, comma-separated.
+std::string services_of(const Shared& shared, size_t b) {
+    std::string out;
+    for (const ServiceConfig& s : shared.config.services) {
+        for (size_t i : s.backends) {
+            if (i != b) continue;
+            if (!out.empty()) out += ',';
+            out += s.name;
+        }
+    }
+    return out;
+}
+
+std::string listeners_text(const ServerConfig& server) {
+    std::string out;
+    for (const ListenerConfig& l : server.listeners) {
+        if (!out.empty()) out += ", ";
+        out += format_ipv4(l.address) + ":" + std::to_string(l.port) + (l.tls ? " https " : " http ") + l.service;
+    }
+    return out;
+}
+
+}  // namespace
+
+io::Table backends_table(const Shared& shared, std::span<const WorkerStats* const> workers, const ProcessFacts& facts) {
+    io::Table t;
+    t.name = "backends";
+    t.source = "server";
+    t.version = 1;
+    t.meta = {{"node", shared.node}, {"workers", facts.workers}, {"uptime_s", facts.uptime_s}};
+    t.columns = {
+        {"key", ColumnType::string},
+        {"address", ColumnType::ipv4},
+        {"port", ColumnType::unsigned_integer},
+        {"state", ColumnType::string},
+        {"weight", ColumnType::unsigned_integer},
+        {"open_conns", ColumnType::unsigned_integer},
+        {"hits", ColumnType::unsigned_integer},
+        {"avg_resp_ms", ColumnType::floating},
+        {"errors", ColumnType::unsigned_integer},
+        {"connect_failures", ColumnType::unsigned_integer},
+        {"pooled_reuses", ColumnType::unsigned_integer},
+        {"services", ColumnType::string},
+    };
+    for (size_t b = 0; b < shared.backends.size(); ++b) {
+        const BackendState& st = *shared.backends[b];
+        uint64_t hits = 0, errors = 0, connect_failures = 0, reuses = 0;
+        for (const WorkerStats* w : workers) {
+            hits += w->backends[b].hits.get();
+            errors += w->backends[b].errors.get();
+            connect_failures += w->backends[b].connect_failures.get();
+            reuses += w->backends[b].pooled_reuses.get();
+        }
+        const double avg = st.average_ms();
+        t.rows.push_back({st.config().key, format_ipv4(st.config().address), st.config().port,
+                          backend_status_name(st.status(facts.now_ms)), st.weight(), st.active(), hits,
+                          avg < 0 ? nlohmann::json(nullptr) : nlohmann::json(static_cast<double>(static_cast<int64_t>(avg * 1000)) / 1000),
+                          errors, connect_failures, reuses, services_of(shared, b)});
+    }
+    return t;
+}
+
+io::Table status_table(const Shared& shared, std::span<const WorkerStats* const> workers, const ProcessFacts& facts) {
+    io::Table t;
+    t.name = "status";
+    t.source = "server";
+    t.version = 1;
+    t.meta = {{"node", shared.node},
+              {"pid", facts.pid},
+              {"workers", facts.workers},
+              {"uptime_s", facts.uptime_s},
+              {"listeners", listeners_text(shared.server)},
+              {"max_connections", shared.server.max_connections}};
+    t.columns = {{"counter", ColumnType::string}, {"value", ColumnType::unsigned_integer}};
+    const auto sum = [&](Counter WorkerStats::*field) {
+        uint64_t v = 0;
+        for (const WorkerStats* w : workers) v += (w->*field).get();
+        return v;
+    };
+    const auto row = [&](const char* name, uint64_t v) { t.rows.push_back({name, v}); };
+    row("connections_open", sum(&WorkerStats::connections_open));
+    row("connections_accepted", sum(&WorkerStats::connections_accepted));
+    row("connections_refused", sum(&WorkerStats::connections_refused));
+    row("requests", sum(&WorkerStats::requests));
+    for (int c = 1; c <= 5; ++c) {
+        uint64_t v = 0;
+        for (const WorkerStats* w : workers) v += w->responses[c].get();
+        t.rows.push_back({"responses_" + std::to_string(c) + "xx", v});
+    }
+    row("local_errors", sum(&WorkerStats::local_errors));
+    row("no_backend", sum(&WorkerStats::no_backend));
+    row("retries", sum(&WorkerStats::retries));
+    row("aborted", sum(&WorkerStats::aborted));
+    row("header_timeouts", sum(&WorkerStats::header_timeouts));
+    row("idle_timeouts", sum(&WorkerStats::idle_timeouts));
+    row("bytes_in", sum(&WorkerStats::bytes_in));
+    row("bytes_out", sum(&WorkerStats::bytes_out));
+    row("tls_handshakes", sum(&WorkerStats::tls_handshakes));
+    row("tls_resumed", sum(&WorkerStats::tls_resumed));
+    row("tls_handshake_failures", sum(&WorkerStats::tls_handshake_failures));
+    return t;
+}
+
+std::string handle_monitor_request(std::string_view request, Shared& shared,
+                                   std::span<const WorkerStats* const> workers, const ProcessFacts& facts) {
+    const std::vector<std::string_view> w = split_words(request);
+    if (w.size() == 1 && w[0] == "backends") return backends_table(shared, workers, facts).to_json().dump();
+    if (w.size() == 1 && w[0] == "status") return status_table(shared, workers, facts).to_json().dump();
+    if (!w.empty() && w[0] == "backend") {
+        if (w.size() != 3) return io::reply_error("usage: backend KEY enable|disable|drain");
+        BackendState* target = nullptr;
+        for (auto& b : shared.backends) {
+            if (b->config().key == w[1]) target = b.get();
+        }
+        if (!target) return io::reply_error("no back end with key '" + std::string(w[1]) + "'");
+        if (w[2] == "enable") {
+            target->set_admin(BackendAdmin::enabled);
+        } else if (w[2] == "disable") {
+            target->set_admin(BackendAdmin::disabled);
+        } else if (w[2] == "drain") {
+            target->set_admin(BackendAdmin::drain);
+        } else {
+            return io::reply_error("unknown back-end action '" + std::string(w[2]) + "' (enable, disable, drain)");
+        }
+        return io::reply_ok("back end " + target->config().key + " is now " +
+                            backend_status_name(target->status(facts.now_ms)));
+    }
+    return io::reply_error("unknown request '" + std::string(request) +
+                           "' (backends | status | backend KEY enable|disable|drain)");
+}
+
+}  // namespace dlba::server

@@ -1,0 +1,44 @@
+// Counters of one worker thread. Each worker writes only its own (plain load + store, no locked instruction on the
+// request path); the monitor thread sums the workers when asked.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "counter.hpp"
+
+namespace dlba::server {
+
+struct BackendCounters {
+    Counter hits;              // requests sent to it (each attempt)
+    Counter errors;            // connect failures, timeouts, resets, malformed responses
+    Counter connect_failures;  // refused or timed out connects (each marks it down)
+    Counter pooled_reuses;     // requests sent over an idle pooled connection
+};
+
+struct WorkerStats {
+    explicit WorkerStats(size_t backends_in_config)
+        : backends(new BackendCounters[backends_in_config]), backend_count(backends_in_config) {}
+
+    Counter connections_open;  // gauge: add on accept, sub on close
+    Counter connections_accepted;
+    Counter connections_refused;  // over max_connections
+    Counter requests;             // request heads parsed
+    Counter responses[6];         // by class: [1]=1xx .. [5]=5xx, counted when the head is sent
+    Counter local_errors;         // answers the proxy made itself (400, 408, 413, 414, 431, 501, 502, 503, 504, 505)
+    Counter no_backend;           // 503: no back end could take the request
+    Counter retries;              // requests sent again to another back end (or a fresh connection)
+    Counter aborted;              // client connections cut after response bytes had been sent
+    Counter header_timeouts;      // 408 for a slow head (or a TLS handshake that never finished)
+    Counter idle_timeouts;
+    Counter bytes_in;             // from clients (after TLS)
+    Counter bytes_out;            // to clients (before TLS)
+    Counter tls_handshakes;
+    Counter tls_resumed;
+    Counter tls_handshake_failures;
+
+    std::unique_ptr<BackendCounters[]> backends;
+    size_t backend_count;
+};
+
+}  // namespace dlba::server

@@ -1,0 +1,126 @@
+#include "tls/tls_context.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+
+namespace dlba::server {
+
+namespace {
+
+constexpr unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+// TLS 1.2: forward secrecy and AEAD only. TLS 1.3 suites are all AEAD; OpenSSL's default list is kept.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr unsigned char kSessionContext[] = "dlba-server";
+
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+                void*) {
+    unsigned char* chosen = nullptr;
+    if (SSL_select_next_proto(&chosen, outlen, kAlpn, sizeof kAlpn, in, inlen) != OPENSSL_NPN_NEGOTIATED) {
+        return SSL_TLSEXT_ERR_NOACK;
+    }
+    *out = chosen;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+bool set_mac_key(EVP_MAC_CTX* mac, const TicketKey& key) {
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        // The MAC only reads the key; OSSL_PARAM wants a non-const pointer.
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, const_cast<uint8_t*>(key.hmac.data()), key.hmac.size()),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    return EVP_MAC_CTX_set_params(mac, params) == 1;
+}
+
+}  // namespace
+
+std::string last_tls_error() {
+    const unsigned long e = ERR_get_error();
+    ERR_clear_error();
+    if (e == 0) return "no OpenSSL error";
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    return buf;
+}
+
+std::unique_ptr<TlsContext> TlsContext::create(const TlsConfig& config, const std::string& config_file,
+                                               std::string* err) {
+    std::unique_ptr<TlsContext> self(new TlsContext());
+    self->ctx_.reset(SSL_CTX_new(TLS_server_method()));
+    SSL_CTX* ctx = self->ctx_.get();
+    const auto fail = [&](int line, const std::string& what) {
+        *err = config_file + ":" + std::to_string(line) + ": " + what + ": " + last_tls_error();
+        return nullptr;
+    };
+    if (!ctx) return fail(config.certificate_line, "cannot create a TLS context");
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+    if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) return fail(config.certificate_line, "cipher list");
+    SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384");
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+    // Partial writes and a moving buffer: the connection's output buffer may grow (and move) between retries.
+    // Released buffers: an idle keep-alive connection does not hold OpenSSL's 16 kB record buffers.
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+
+    if (SSL_CTX_use_certificate_chain_file(ctx, config.certificate.c_str()) != 1) {
+        return fail(config.certificate_line, "cannot use certificate chain '" + config.certificate + "'");
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, config.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+        return fail(config.key_line, "cannot use private key '" + config.key + "'");
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        return fail(config.key_line, "the private key does not match the certificate");
+    }
+    SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
+
+    // Tickets only: no session cache, so nothing is shared between workers and nothing grows with clients.
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+    SSL_CTX_set_timeout(ctx, config.ticket_lifetime_s);
+    SSL_CTX_set_num_tickets(ctx, 1);
+    self->keys_ = config.ticket_keys;
+    if (!self->keys_.empty()) {
+        SSL_CTX_set_app_data(ctx, self.get());
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_callback);
+    }
+    return self;
+}
+
+int TlsContext::ticket_key_callback(SSL* ssl, unsigned char key_name[16], unsigned char* iv,
+                                    EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int encrypt) {
+    const auto* self = static_cast<const TlsContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    if (!self || self->keys_.empty()) return -1;
+    if (encrypt) {
+        const TicketKey& key = self->keys_.front();
+        std::memcpy(key_name, key.name.data(), key.name.size());
+        if (RAND_bytes(iv, 16) != 1) return -1;  // AES-256-CBC: a 16-byte IV
+        if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1) return -1;
+        return set_mac_key(mac, key) ? 1 : -1;
+    }
+    for (size_t i = 0; i < self->keys_.size(); ++i) {
+        const TicketKey& key = self->keys_[i];
+        if (std::memcmp(key_name, key.name.data(), key.name.size()) != 0) continue;
+        if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1) return -1;
+        if (!set_mac_key(mac, key)) return -1;
+        return i == 0 ? 1 : 2;  // 2: valid, but issue a new ticket under the current key
+    }
+    return 0;  // unknown key (rotated out, or another array): a full handshake
+}
+
+SslPtr TlsContext::accept(int fd) const {
+    SslPtr ssl(SSL_new(ctx_.get()));
+    if (!ssl) return ssl;
+    if (SSL_set_fd(ssl.get(), fd) != 1) return nullptr;
+    SSL_set_accept_state(ssl.get());
+    return ssl;
+}
+
+}  // namespace dlba::server

@@ -1,0 +1,57 @@
+// TLS termination settings shared by every worker of the process: one SSL_CTX built from the configuration.
+//
+// - TLS 1.2 and 1.3 only; for 1.2 only ECDHE key exchange with AEAD ciphers (AES-GCM, ChaCha20-Poly1305).
+// - ALPN: http/1.1 (a client offering only other protocols gets no ALPN answer and speaks HTTP/1.1 or leaves).
+// - Session resumption by tickets only, no server-side cache. The ticket keys come from the configuration, so every
+//   node (and every process on a node) that loads the same file decrypts every other's tickets: a client resumes
+//   wherever the scheduler sends it. The first key encrypts; any listed key decrypts, and a ticket decrypted with
+//   an older key is renewed under the first. Without configured keys OpenSSL's own per-process keys are used.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+
+namespace dlba::server {
+
+struct SslCtxFree {
+    void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+struct SslFree {
+    void operator()(SSL* s) const { SSL_free(s); }
+};
+using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
+using SslPtr = std::unique_ptr<SSL, SslFree>;
+
+class TlsContext {
+public:
+    // Loads the certificate chain and key. On failure returns nullptr and "file:line: reason" in *err, naming the
+    // configuration line that set the unusable file.
+    static std::unique_ptr<TlsContext> create(const TlsConfig& config, const std::string& config_file,
+                                              std::string* err);
+    TlsContext(const TlsContext&) = delete;
+    TlsContext& operator=(const TlsContext&) = delete;
+
+    // A server-side SSL for an accepted socket, in accept state (the handshake runs inside the first reads).
+    SslPtr accept(int fd) const;
+
+    SSL_CTX* get() const { return ctx_.get(); }
+    size_t ticket_key_count() const { return keys_.size(); }
+
+private:
+    TlsContext() = default;
+    static int ticket_key_callback(SSL* ssl, unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
+                                   EVP_MAC_CTX* mac, int encrypt);
+
+    SslCtxPtr ctx_;
+    std::vector<TicketKey> keys_;
+};
+
+// The most recent OpenSSL error of this thread as text (and clears the queue), for logs.
+std::string last_tls_error();
+
+}  // namespace dlba::server
