@@ -184,8 +184,8 @@ void BucketTable::record_at(uint64_t version, const Change& change) {
 }
 
 void BucketTable::set_mirror(bool mirror, uint32_t now) {
-    if (mirror_ == mirror) return;
-    mirror_ = mirror;
+    if (mirror_.load(std::memory_order_relaxed) == mirror) return;
+    mirror_.store(mirror, std::memory_order_relaxed);
     if (mirror) return;
     touch_all(now);
     for (uint16_t n = 1; n <= kMaxNodeNumber; ++n) {

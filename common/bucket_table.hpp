@@ -93,7 +93,7 @@ public:
     // node's flags but leave its buckets to the active's journal. Leaving mirror mode (takeover) marks every bucket
     // busy from `now` and frees the buckets of nodes that are failed or disabled by then.
     void set_mirror(bool mirror, uint32_t now);
-    bool mirror() const { return mirror_; }
+    bool mirror() const { return mirror_.load(std::memory_order_relaxed); }
     // Applies one change of the active's journal and takes its version (versions must come in order).
     void apply(const Change& change, uint64_t version, uint32_t now);
     // Replaces the whole map with `nodes` (one entry per bucket) at `version`; every bucket busy from `now`.
@@ -163,7 +163,7 @@ private:
     std::atomic<uint64_t> version_{0};
     std::unique_ptr<JournalSlot[]> journal_;
     uint32_t journal_mask_;
-    bool mirror_ = false;
+    std::atomic<bool> mirror_{false};
     BucketTableStats stats_;
 };
 

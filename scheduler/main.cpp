@@ -16,9 +16,11 @@
 #include <rte_lcore.h>
 
 #include "bucket_hash.hpp"
+#include "bucket_sync.hpp"
 #include "bucket_table.hpp"
 #include "config.hpp"
 #include "control/control_plane.hpp"
+#include "control/table_sync.hpp"
 #include "dataplane/command_queue.hpp"
 #include "dataplane/port.hpp"
 #include "dataplane/worker.hpp"
@@ -132,7 +134,7 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     }
 
     const SchedulerConfig& sc = config.scheduler;
-    auto table = std::make_unique<BucketTable>(sc.table_size, sc.bucket_idle_timeout_s);
+    auto table = std::make_unique<BucketTable>(sc.table_size, sc.bucket_idle_timeout_s, config.failover.journal_size);
     for (const NodeConfig& n : config.nodes) {
         table->set_node(n.number, n.eth0_mac, n.weight, n.enabled ? NodeAdmin::enabled : NodeAdmin::disabled);
     }
@@ -157,9 +159,20 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     settings.idle = sc.idle_poll;
     settings.garp_count = sc.garp_count;
     settings.garp_interval_ms = sc.garp_interval_ms;
+    settings.garp_refresh_ms = sc.garp_refresh_ms;
     Worker worker(settings, *table, fragments, classifier, counters[rte_lcore_id()], commands);
 
-    ControlPlane control(config, self->number, port->mac(), *table, counters, commands, worker.active());
+    SyncSettings sync_settings;
+    sync_settings.listen_ip = self->eth0_ip;
+    sync_settings.port = config.failover.sync_port;
+    sync_settings.interval_ms = config.failover.sync_interval_ms;
+    sync_settings.fingerprint = sync::fingerprint(sc);
+    TableSync table_sync(sync_settings, *table, commands, worker.active());
+    if (!table_sync.start(&err)) {
+        std::fprintf(stderr, "dlba-scheduler: %s\n", err.c_str());
+        return 1;
+    }
+    ControlPlane control(config, self->number, port->mac(), *table, counters, commands, worker.active(), table_sync);
     io::ControlServer server(opt.control_socket.empty() ? sc.control_socket : opt.control_socket);
     if (!server.start(&err)) {
         std::fprintf(stderr, "dlba-scheduler: control socket: %s\n", err.c_str());
@@ -170,7 +183,15 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
                  self->number, port->id(), port->mac().str().c_str(), format_ipv4(config.vip).c_str(),
                  sc.table_size, hash_kind_name(sc.hash), server.path().c_str(), opt.active ? "active" : "standby");
 
-    if (opt.active) worker.start_active();  // active before the first packet is polled
+    if (opt.active) {
+        worker.start_active();  // active before the first packet is polled
+    } else {
+        worker.start_standby();
+    }
+    std::thread sync_thread([&] {
+        unpin_current_thread();
+        table_sync.run(g_stop);
+    });
     std::thread control_thread([&] {
         unpin_current_thread();
         while (!g_stop.load()) server.poll_once(200, [&](std::string_view req) { return control.handle(req); });
@@ -184,6 +205,7 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     }
     g_stop.store(true);
     control_thread.join();
+    sync_thread.join();
     const io::Table c = control.counters_table();
     std::fprintf(stderr, "dlba-scheduler: stopping; %s\n", c.to_json()["rows"].dump().c_str());
     return 0;

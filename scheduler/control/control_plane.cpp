@@ -37,9 +37,10 @@ using io::ColumnType;
 }  // namespace
 
 ControlPlane::ControlPlane(const ArrayConfig& config, uint16_t self, const MacAddr& port_mac, const BucketTable& table,
-                           const CounterArray& counters, CommandQueue& commands, const std::atomic<bool>& active)
+                           const CounterArray& counters, CommandQueue& commands, const std::atomic<bool>& active,
+                           TableSync& sync)
     : config_(config), self_(self), port_mac_(port_mac), table_(table), counters_(counters), commands_(commands),
-      active_(active) {
+      active_(active), sync_(sync) {
     for (const NodeConfig& n : config.nodes) {
         nodes_.push_back({n, n.enabled ? NodeAdmin::enabled : NodeAdmin::disabled, false, n.weight});
     }
@@ -65,10 +66,28 @@ std::string ControlPlane::handle(std::string_view request) {
     }
     if (verb == "counters" && words.size() == 1) return counters_table().to_json().dump();
     if (verb == "role") return set_role(words);
+    if (verb == "sync" && words.size() == 1) return sync_.table().to_json().dump();
+    if (verb == "sync-from") return sync_from(words);
     if (verb == "node") return node_command(words);
     return io::reply_error("unknown request '" + std::string(request) +
                            "' (status | hash [all] | counters | role active|standby | node N fail|live|enable|"
-                           "disable|drain | node N weight W)");
+                           "disable|drain | node N weight W | sync | sync-from N|none)");
+}
+
+std::string ControlPlane::sync_from(const std::vector<std::string_view>& words) {
+    // The failover daemon names the active scheduler's node; its eth0 IP and the sync port come from the config.
+    if (words.size() == 2 && words[1] == "none") {
+        sync_.set_source(0, 0);
+        return io::reply_ok("table sync stopped");
+    }
+    uint16_t number = 0;
+    if (words.size() != 2 || !parse_number(words[1], number)) return io::reply_error("usage: sync-from N|none");
+    const NodeConfig* n = config_.node(number);
+    if (!n) return io::reply_error("no node " + std::to_string(number) + " in the configuration");
+    if (number == self_) return io::reply_error("a scheduler does not sync from itself");
+    sync_.set_source(n->eth0_ip, config_.failover.sync_port);
+    return io::reply_ok("syncing from node " + std::to_string(number) + " (" + format_ipv4(n->eth0_ip) + ":" +
+                        std::to_string(config_.failover.sync_port) + ")");
 }
 
 std::string ControlPlane::set_role(const std::vector<std::string_view>& words) {
@@ -132,6 +151,7 @@ io::Table ControlPlane::status_table() const {
         {"vip", format_ipv4(config_.vip)},
         {"scheduler_port_mac", port_mac_.str()},
         {"table_size", table_.size()},
+        {"mirror", table_.mirror()},
         {"last_sweep", nullptr},  // the status sweep fills the dynamic columns; until then they are unknown
     };
     t.columns = {

@@ -13,6 +13,7 @@
 #include "config.hpp"
 #include "dataplane/command_queue.hpp"
 #include "dataplane/counters.hpp"
+#include "control/table_sync.hpp"
 #include "io/table_format.hpp"
 
 namespace dlba::sched {
@@ -27,7 +28,8 @@ struct NodeState {
 class ControlPlane {
 public:
     ControlPlane(const ArrayConfig& config, uint16_t self, const MacAddr& port_mac, const BucketTable& table,
-                 const CounterArray& counters, CommandQueue& commands, const std::atomic<bool>& active);
+                 const CounterArray& counters, CommandQueue& commands, const std::atomic<bool>& active,
+                 TableSync& sync);
 
     // One request line in, one dlba-table or dlba-reply JSON document out.
     std::string handle(std::string_view request);
@@ -41,6 +43,7 @@ public:
 private:
     std::string set_role(const std::vector<std::string_view>& words);
     std::string node_command(const std::vector<std::string_view>& words);
+    std::string sync_from(const std::vector<std::string_view>& words);
     NodeState* find_node(uint16_t number);
 
     const ArrayConfig& config_;
@@ -50,6 +53,7 @@ private:
     const CounterArray& counters_;
     CommandQueue& commands_;
     const std::atomic<bool>& active_;
+    TableSync& sync_;
     std::vector<NodeState> nodes_;
 };
 

@@ -8,14 +8,15 @@
 namespace dlba::sched {
 
 CommandQueue::CommandQueue(const std::string& name)
-    : ring_(rte_ring_create(name.c_str(), 64, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ)) {}
+    : ring_(rte_ring_create(name.c_str(), 64, static_cast<int>(rte_socket_id()), RING_F_SC_DEQ)) {}
 
 CommandQueue::~CommandQueue() {
     if (ring_) rte_ring_free(ring_);
 }
 
-bool run_command(CommandQueue& queue, CommandKind kind, uint16_t node, uint32_t value, std::string* err) {
-    auto* cmd = new Command{kind, node, value};
+bool run_command(CommandQueue& queue, CommandKind kind, uint16_t node, uint32_t value, std::string* err,
+                 const void* payload) {
+    auto* cmd = new Command{kind, node, value, payload};
     if (!queue.post(cmd)) {
         delete cmd;
         *err = "data-plane command queue is full";

@@ -16,26 +16,28 @@ enum class CommandKind : uint8_t {
     set_admin,    // node, value: NodeAdmin
     set_weight,   // node, value: weight
     touch_all,    // every bucket's last access becomes now
+    apply_sync,   // payload: a decoded sync::Message from the active scheduler (standby only)
 };
 
 struct Command {
     CommandKind kind;
     uint16_t node = 0;
     uint32_t value = 0;
+    const void* payload = nullptr;
     bool ok = false;
     std::atomic<bool> done{false};
 };
 
 class CommandQueue {
 public:
-    // Single producer (the control thread), single consumer (the data-plane lcore).
+    // Producers: the control thread and the table-sync thread; single consumer: the data-plane lcore.
     explicit CommandQueue(const std::string& name);
     ~CommandQueue();
     CommandQueue(const CommandQueue&) = delete;
     CommandQueue& operator=(const CommandQueue&) = delete;
 
     bool valid() const { return ring_ != nullptr; }
-    bool post(Command* cmd) { return rte_ring_sp_enqueue(ring_, cmd) == 0; }
+    bool post(Command* cmd) { return rte_ring_mp_enqueue(ring_, cmd) == 0; }
     unsigned take(Command** out, unsigned max) {
         return rte_ring_sc_dequeue_burst(ring_, reinterpret_cast<void**>(out), max, nullptr);
     }
@@ -46,6 +48,7 @@ private:
 
 // Posts a command and waits (bounded) for the data plane to apply it. On time-out the command is deliberately
 // leaked, since the data plane may still touch it later. Control-plane only.
-bool run_command(CommandQueue& queue, CommandKind kind, uint16_t node, uint32_t value, std::string* err);
+bool run_command(CommandQueue& queue, CommandKind kind, uint16_t node, uint32_t value, std::string* err,
+                 const void* payload = nullptr);
 
 }  // namespace dlba::sched

@@ -1,5 +1,7 @@
 #include "worker.hpp"
 
+#include "bucket_sync.hpp"
+
 namespace dlba::sched {
 
 void Worker::apply_commands() {
@@ -17,6 +19,9 @@ void Worker::apply_commands() {
                     next_garp_ms_ = 0;
                 }
                 if (!to_active) garps_left_ = 0;
+                // Active: the table is ours (busy buckets stay busy, failed nodes' buckets are freed now).
+                // Standby: the table mirrors the active's.
+                table_.set_mirror(!to_active, read_clock().now_s);
                 cfg_.active = to_active;
                 active_.store(to_active, std::memory_order_relaxed);
                 break;
@@ -28,15 +33,29 @@ void Worker::apply_commands() {
                 break;
             case CommandKind::set_weight: ok = table_.set_weight(c.node, c.value); break;
             case CommandKind::touch_all: table_.touch_all(read_clock().now_s); break;
+            case CommandKind::apply_sync: ok = apply_sync(c.payload); break;
         }
         c.ok = ok;
         c.done.store(true, std::memory_order_release);
     }
 }
 
-void Worker::send_garp(uint64_t now_ms) {
-    --garps_left_;
-    next_garp_ms_ = now_ms + settings_.garp_interval_ms;
+bool Worker::apply_sync(const void* payload) {
+    const auto& m = *static_cast<const sync::Message*>(payload);
+    if (!table_.mirror()) return false;  // an active scheduler's table is its own
+    const uint32_t now = read_clock().now_s;
+    if (m.kind == sync::Kind::full) {
+        table_.load_snapshot(m.nodes, m.to_version, now);
+        return true;
+    }
+    if (m.from_version != table_.version()) return false;  // raced with another change: the next pull retries
+    uint64_t version = m.from_version;
+    for (const Change& change : m.changes) table_.apply(change, ++version, now);
+    return true;
+}
+
+void Worker::send_garp(uint64_t now_ms, uint32_t next_in_ms) {
+    next_garp_ms_ = now_ms + next_in_ms;
     rte_mbuf* m = rte_pktmbuf_alloc(settings_.pool);
     if (!m) {
         counters_.alloc_failed.add();

@@ -22,6 +22,7 @@ struct WorkerSettings {
     IdlePollConfig idle;
     uint32_t garp_count = 3;
     uint32_t garp_interval_ms = 200;
+    uint32_t garp_refresh_ms = 10000;  // while active, one more every so often (0 = never)
 };
 
 inline Clock read_clock() {
@@ -46,7 +47,16 @@ public:
         while (!stop.load(std::memory_order_relaxed)) {
             apply_commands();
             const Clock clock = read_clock();
-            if (garps_left_ > 0 && clock.now_ms >= next_garp_ms_) send_garp(clock.now_ms);
+            if (cfg_.active && clock.now_ms >= next_garp_ms_) {
+                if (garps_left_ > 0) {
+                    --garps_left_;
+                    send_garp(clock.now_ms, settings_.garp_interval_ms);
+                } else if (settings_.garp_refresh_ms > 0) {
+                    send_garp(clock.now_ms, settings_.garp_refresh_ms);
+                } else {
+                    next_garp_ms_ = UINT64_MAX;
+                }
+            }
 
             const uint16_t n = rte_eth_rx_burst(settings_.port_id, 0, rx, kMaxBurst);
             counters_.polls.add();
@@ -68,17 +78,21 @@ public:
     }
 
     const std::atomic<bool>& active() const { return active_; }
+    // Before run(): start as a standby that mirrors the active's table.
+    void start_standby() { table_.set_mirror(true, read_clock().now_s); }
     // Before run(): start in the active role (announcing the VIP at once) without waiting for a command.
     void start_active() {
         cfg_.active = true;
         active_.store(true, std::memory_order_relaxed);
+        table_.set_mirror(false, read_clock().now_s);
         garps_left_ = settings_.garp_count;
         next_garp_ms_ = 0;
     }
 
 private:
     void apply_commands();
-    void send_garp(uint64_t now_ms);
+    void send_garp(uint64_t now_ms, uint32_t next_in_ms);
+    bool apply_sync(const void* payload);
     void transmit(rte_mbuf** pkts, uint16_t n) {
         if (n == 0) return;
         const uint16_t sent = rte_eth_tx_burst(settings_.port_id, 0, pkts, n);

@@ -1,0 +1,60 @@
+// Table sync between schedulers, over TCP on the nodes' eth0 addresses, in its own thread.
+//
+// Server: answers "PULL <fingerprint> <from_version>\n" with one DLBS message (common/bucket_sync.hpp) built from
+// this scheduler's journal or a snapshot, then closes.
+// Client: while this scheduler is standby and has a source, pulls every interval and hands the decoded message to
+// the data plane, which applies it (the table keeps its single writer).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "bucket_table.hpp"
+#include "counter.hpp"
+#include "dataplane/command_queue.hpp"
+#include "io/fd.hpp"
+#include "io/table_format.hpp"
+
+namespace dlba::sched {
+
+struct SyncSettings {
+    uint32_t listen_ip = 0;  // host order; this node's eth0 IP
+    uint16_t port = 7101;
+    uint32_t interval_ms = 100;
+    uint64_t fingerprint = 0;
+};
+
+class TableSync {
+public:
+    TableSync(const SyncSettings& settings, const BucketTable& table, CommandQueue& commands,
+              const std::atomic<bool>& active);
+
+    bool start(std::string* err);                 // binds the server socket
+    void run(const std::atomic<bool>& stop);      // the thread body
+    // Where to pull from (0/0: nowhere). Any thread.
+    void set_source(uint32_t ip, uint16_t port) {
+        source_.store(static_cast<uint64_t>(ip) << 16 | port, std::memory_order_relaxed);
+    }
+    io::Table table() const;  // "sync": source, counts, last error, versions
+
+private:
+    void serve_one();
+    void pull(uint32_t ip, uint16_t port);
+    void note_error(std::string e);
+
+    SyncSettings settings_;
+    const BucketTable& table_;
+    CommandQueue& commands_;
+    const std::atomic<bool>& active_;
+    io::Fd listen_;
+    std::atomic<uint64_t> source_{0};
+    Counter pulls_, deltas_, fulls_, up_to_date_, errors_, served_, bytes_in_;
+    std::atomic<uint64_t> last_ok_unix_{0};
+    std::atomic<uint64_t> source_version_{0};
+    mutable std::mutex error_mutex_;
+    std::string last_error_;
+};
+
+}  // namespace dlba::sched
