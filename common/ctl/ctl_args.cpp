@@ -11,6 +11,8 @@ namespace dlba::ctl {
 namespace {
 
 constexpr unsigned kMaxNode = 255;
+// `backends` asks a DLBA server, not the scheduler: its default socket is the server's monitor socket.
+constexpr const char* kDefaultServerSocket = "/run/dlba/server.sock";
 constexpr int kMaxTimeoutMs = 10 * 60 * 1000;
 
 // Digits only: no sign, no spaces, no hex, so "-1", "+3" and "2x" are all refused.
@@ -44,6 +46,10 @@ std::variant<std::string, UsageError> build_request(const std::vector<std::strin
         if (n == 1) return std::string("hash");
         if (n == 2 && (w[1] == "--all" || w[1] == "all")) return std::string("hash all");
         return usage("usage: hash [--all]");
+    }
+    if (cmd == "backends") {
+        if (n != 1) return usage("backends takes no arguments");
+        return std::string("backends");
     }
     if (cmd == "status" || cmd == "counters") {
         if (n != 1) return usage(std::string(cmd) + " takes no arguments");
@@ -86,7 +92,9 @@ std::variant<std::string, UsageError> build_request(const std::vector<std::strin
 
 ParseResult parse_args(int argc, const char* const* argv, const char* env_socket) {
     Invocation inv;
-    inv.socket_path = env_socket && *env_socket ? env_socket : kDefaultSocket;
+    const bool env_given = env_socket && *env_socket;
+    bool socket_given = env_given;
+    inv.socket_path = env_given ? env_socket : kDefaultSocket;
     std::vector<std::string_view> words;
 
     // Options are accepted before and after the command (operators type `dlbactl status --json`), except after
@@ -120,6 +128,7 @@ ParseResult parse_args(int argc, const char* const* argv, const char* env_socket
             auto v = value(arg == "-s" ? "-s" : "--socket");
             if (!v || v->empty()) return UsageError{"--socket needs a path"};
             inv.socket_path = std::string(*v);
+            socket_given = true;
         } else if (is("--timeout") || arg == "-t") {
             auto v = value(arg == "-t" ? "-t" : "--timeout");
             if (!v) return UsageError{"--timeout needs a value in milliseconds"};
@@ -136,6 +145,7 @@ ParseResult parse_args(int argc, const char* const* argv, const char* env_socket
     auto request = build_request(words);
     if (auto* e = std::get_if<UsageError>(&request)) return *e;
     inv.request = std::get<std::string>(std::move(request));
+    if (inv.request == "backends" && !socket_given) inv.socket_path = kDefaultServerSocket;
     if (inv.request.find_first_of("\r\n") != std::string::npos)
         return UsageError{"a request must be a single line"};
     return inv;
@@ -147,7 +157,8 @@ std::string usage_text() {
 Talks to a DLBA daemon's control socket (by default the scheduler's) and prints its answer.
 
 Options (before or after the command):
-  -s, --socket PATH   control socket (default: $DLBA_SOCKET, else /run/dlba/scheduler.sock)
+  -s, --socket PATH   control socket (default: $DLBA_SOCKET, else /run/dlba/scheduler.sock, or
+                      /run/dlba/server.sock for `backends`)
   -j, --json          print the daemon's JSON answer, indented, instead of a table
   -t, --timeout MS    give up after MS milliseconds (default 5000, at most 600000)
   -h, --help          show this help
@@ -157,6 +168,8 @@ Commands:
   status              server status table: number, eth0 MAC, IP, enabled, weight, failed, buckets,
                       hits, open connections and average response time where known
   counters            data-plane counters (packets by verdict, drops by reason)
+  backends            DLBA server's back-end status table: key, address, state (up/down/drain/disabled),
+                      weight, open connections, hits, average response time, errors
   role active|standby switch this scheduler's role
   node N fail|live    mark node N (1..255) failed (it loses all its buckets at once) or live again
   node N enable|disable|drain

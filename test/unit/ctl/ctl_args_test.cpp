@@ -42,6 +42,8 @@ TEST_CASE("each command becomes the request line the daemon expects", "[dlbactl]
         {{"hash", "all"}, "hash all"},
         {{"status"}, "status"},
         {{"counters"}, "counters"},
+        {{"backends"}, "backends"},
+        {{"backends", "--json"}, "backends"},
         {{"role", "active"}, "role active"},
         {{"role", "standby"}, "role standby"},
         {{"node", "2", "fail"}, "node 2 fail"},
@@ -70,6 +72,7 @@ TEST_CASE("bad arguments are refused before anything is sent", "[dlbactl]") {
         {{"frobnicate"}, "unknown command 'frobnicate'"},
         {{"hash", "some"}, "usage: hash [--all]"},
         {{"status", "now"}, "status takes no arguments"},
+        {{"backends", "all"}, "backends takes no arguments"},
         {{"role"}, "usage: role active|standby"},
         {{"role", "primary"}, "usage: role active|standby"},
         {{"node", "2"}, "usage: node N"},
@@ -130,6 +133,15 @@ TEST_CASE("the socket comes from --socket, else DLBA_SOCKET, else the scheduler'
     CHECK(ok({"--socket", "/x.sock", "status"}, "/run/dlba/server.sock").socket_path == "/x.sock");
     CHECK(ok({"status"}).timeout_ms == kDefaultTimeoutMs);
     CHECK_FALSE(ok({"status"}).json);
+}
+
+TEST_CASE("backends asks the DLBA server's monitor socket unless a socket is given", "[dlbactl]") {
+    CHECK(ok({"backends"}).socket_path == "/run/dlba/server.sock");
+    CHECK(ok({"backends", "--json"}).json);
+    CHECK(ok({"backends"}, "/tmp/env.sock").socket_path == "/tmp/env.sock");
+    CHECK(ok({"--socket", "/tmp/x.sock", "backends"}).socket_path == "/tmp/x.sock");
+    CHECK(ok({"status"}).socket_path == "/run/dlba/scheduler.sock");
+    CHECK(usage_text().find("backends") != std::string::npos);
 }
 
 TEST_CASE("--help wins over everything else and documents every command", "[dlbactl]") {
