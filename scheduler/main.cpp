@@ -169,8 +169,8 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     sync_settings.fingerprint = sync::fingerprint(sc);
     TableSync table_sync(sync_settings, *table, commands, worker.active());
     if (!table_sync.start(&err)) {
-        std::fprintf(stderr, "dlba-scheduler: %s\n", err.c_str());
-        return 1;
+        // Forwarding does not need it; standbys of this node could not pull from it while it is active.
+        std::fprintf(stderr, "dlba-scheduler: warning: %s; this scheduler serves no table sync\n", err.c_str());
     }
     ControlPlane control(config, self->number, port->mac(), *table, counters, commands, worker.active(), table_sync);
     io::ControlServer server(opt.control_socket.empty() ? sc.control_socket : opt.control_socket);

@@ -89,6 +89,7 @@ bool TableSync::start(std::string* err) {
     if (bind(listen_.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) < 0 || listen(listen_.get(), 16) < 0) {
         *err = "table sync: cannot listen on " + format_ipv4(settings_.listen_ip) + ":" +
                std::to_string(settings_.port) + ": " + std::strerror(errno);
+        listen_.reset();  // an unbound socket polls as hung up: keep none rather than spin on it
         return false;
     }
     return true;
@@ -97,7 +98,7 @@ bool TableSync::start(std::string* err) {
 void TableSync::run(const std::atomic<bool>& stop) {
     auto next_pull = Clock::now();
     while (!stop.load(std::memory_order_relaxed)) {
-        pollfd p{listen_.get(), POLLIN, 0};
+        pollfd p{listen_.get(), POLLIN, 0};  // fd -1 (no server) is ignored by poll
         const int wait = std::min(remaining_ms(next_pull), 200);
         if (poll(&p, 1, wait) > 0 && (p.revents & POLLIN)) serve_one();
         if (Clock::now() < next_pull) continue;
@@ -205,7 +206,8 @@ io::Table TableSync::table() const {
     }
     const uint64_t last_ok = last_ok_unix_.load(std::memory_order_relaxed);
     t.meta = {
-        {"listen", format_ipv4(settings_.listen_ip) + ":" + std::to_string(settings_.port)},
+        {"listen", listen_ ? nlohmann::json(format_ipv4(settings_.listen_ip) + ":" + std::to_string(settings_.port))
+                           : nlohmann::json(nullptr)},
         {"source", src ? nlohmann::json(format_ipv4(static_cast<uint32_t>(src >> 16)) + ":" +
                                         std::to_string(static_cast<uint16_t>(src)))
                        : nlohmann::json(nullptr)},

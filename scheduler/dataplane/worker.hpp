@@ -48,14 +48,11 @@ public:
             apply_commands();
             const Clock clock = read_clock();
             if (cfg_.active && clock.now_ms >= next_garp_ms_) {
-                if (garps_left_ > 0) {
-                    --garps_left_;
-                    send_garp(clock.now_ms, settings_.garp_interval_ms);
-                } else if (settings_.garp_refresh_ms > 0) {
-                    send_garp(clock.now_ms, settings_.garp_refresh_ms);
-                } else {
-                    next_garp_ms_ = UINT64_MAX;
-                }
+                // A burst of announcements on becoming active, then one every refresh interval (if any).
+                if (garps_left_ > 0) --garps_left_;
+                const uint32_t next = garps_left_ > 0 ? settings_.garp_interval_ms : settings_.garp_refresh_ms;
+                send_garp(clock.now_ms, next);
+                if (garps_left_ == 0 && settings_.garp_refresh_ms == 0) next_garp_ms_ = UINT64_MAX;
             }
 
             const uint16_t n = rte_eth_rx_burst(settings_.port_id, 0, rx, kMaxBurst);
