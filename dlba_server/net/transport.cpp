@@ -57,7 +57,9 @@ IoResult Transport::read(char* buf, size_t len) {
     size_t n = 0;
     ERR_clear_error();
     errno = 0;
-    return tls_result(SSL_read_ex(ssl_.get(), buf, len, &n), n);
+    // Two statements: n must be read after the call (argument evaluation order is unspecified).
+    const int ret = SSL_read_ex(ssl_.get(), buf, len, &n);
+    return tls_result(ret, n);
 }
 
 IoResult Transport::write(const char* buf, size_t len) {
@@ -65,7 +67,8 @@ IoResult Transport::write(const char* buf, size_t len) {
     size_t n = 0;
     ERR_clear_error();
     errno = 0;
-    return tls_result(SSL_write_ex(ssl_.get(), buf, len, &n), n);
+    const int ret = SSL_write_ex(ssl_.get(), buf, len, &n);
+    return tls_result(ret, n);
 }
 
 void Transport::close_notify() {
