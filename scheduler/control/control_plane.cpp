@@ -68,6 +68,9 @@ std::string ControlPlane::handle(std::string_view request) {
     if (verb == "role") return set_role(words);
     if (verb == "sync" && words.size() == 1) return sync_.table().to_json().dump();
     if (verb == "sync-from") return sync_from(words);
+    if (verb == "sweep-done" && words.size() == 2 && parse_number(words[1], last_sweep_unix_)) {
+        return io::reply_ok("sweep recorded");
+    }
     if (verb == "node") return node_command(words);
     return io::reply_error("unknown request '" + std::string(request) +
                            "' (status | hash [all] | counters | role active|standby | node N fail|live|enable|"
@@ -128,6 +131,23 @@ std::string ControlPlane::node_command(const std::vector<std::string_view>& word
     if (what == "drain") return admin(NodeAdmin::draining);
     if (what == "fail") return failed(true);
     if (what == "live") return failed(false);
+    if (what == "stats") {
+        // From the status sweep: hits, open connections, average response time ("-" = not known).
+        if (words.size() != 6) return io::reply_error("usage: node N stats HITS OPEN AVG_MS");
+        const auto num = [](std::string_view w) -> std::optional<nlohmann::json> {
+            if (w == "-") return nlohmann::json(nullptr);
+            double v = 0;
+            auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
+            if (ec != std::errc{} || end != w.data() + w.size() || v < 0) return std::nullopt;
+            return nlohmann::json(v);
+        };
+        const auto h = num(words[3]), o = num(words[4]), a = num(words[5]);
+        if (!h || !o || !a) return io::reply_error("bad figures");
+        node->hits = h->is_number() ? nlohmann::json(h->get<uint64_t>()) : *h;
+        node->open_conns = o->is_number() ? nlohmann::json(o->get<uint64_t>()) : *o;
+        node->avg_resp_ms = *a;
+        return io::reply_ok("figures recorded");
+    }
     if (what == "weight") {
         uint32_t weight = 0;
         if (words.size() != 4 || !parse_number(words[3], weight) || weight > 1000000) {
@@ -152,7 +172,8 @@ io::Table ControlPlane::status_table() const {
         {"scheduler_port_mac", port_mac_.str()},
         {"table_size", table_.size()},
         {"mirror", table_.mirror()},
-        {"last_sweep", nullptr},  // the status sweep fills the dynamic columns; until then they are unknown
+        // The status sweep (dlbad) fills the dynamic columns; until then they are unknown.
+        {"last_sweep", last_sweep_unix_ ? nlohmann::json(last_sweep_unix_) : nlohmann::json(nullptr)},
     };
     t.columns = {
         {"node", ColumnType::unsigned_integer}, {"eth0_mac", ColumnType::mac},
@@ -169,7 +190,7 @@ io::Table ControlPlane::status_table() const {
         t.rows.push_back({n.config.number, n.config.eth0_mac.str(), format_ipv4(n.config.eth0_ip),
                           format_ipv4(n.config.sched_ip), node_admin_name(n.admin), n.weight, n.failed, buckets,
                           100.0 * static_cast<double>(buckets) / table_.size(), slot.packets.get(), slot.bytes.get(),
-                          nullptr, nullptr, nullptr});
+                          n.hits, n.open_conns, n.avg_resp_ms});
     }
     return t;
 }

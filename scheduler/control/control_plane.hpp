@@ -23,6 +23,10 @@ struct NodeState {
     NodeAdmin admin = NodeAdmin::enabled;
     bool failed = false;
     uint32_t weight = 1;
+    // Filled by the status sweep (dlbad); null until then.
+    nlohmann::json hits = nullptr;
+    nlohmann::json open_conns = nullptr;
+    nlohmann::json avg_resp_ms = nullptr;
 };
 
 class ControlPlane {
@@ -55,6 +59,7 @@ private:
     const std::atomic<bool>& active_;
     TableSync& sync_;
     std::vector<NodeState> nodes_;
+    uint64_t last_sweep_unix_ = 0;
 };
 
 }  // namespace dlba::sched

@@ -184,3 +184,34 @@ TEST_CASE("a stale heartbeat makes an active peer count as dead", "[election]") 
     CHECK(d.action == ElectionAction::become_active);
     CHECK(d.term == 2);
 }
+
+#include "heartbeat.hpp"
+
+TEST_CASE("heartbeats round-trip and malformed ones are refused", "[heartbeat]") {
+    hb::Message m;
+    m.beat = {7, 123456789012ULL, true, false};
+    m.table_version = 42;
+    m.config_id = 0xfeedfacecafebeefULL;
+    auto bytes = hb::encode(m);
+    const auto back = hb::decode(bytes.data(), bytes.size());
+    REQUIRE(back);
+    CHECK(back->beat.node == 7);
+    CHECK(back->beat.term == 123456789012ULL);
+    CHECK(back->beat.active);
+    CHECK_FALSE(back->beat.dataplane_ok);
+    CHECK(back->table_version == 42);
+    CHECK(back->config_id == m.config_id);
+    CHECK_FALSE(hb::decode(bytes.data(), bytes.size() - 1));
+    auto bad = bytes;
+    bad[0] = 'X';
+    CHECK_FALSE(hb::decode(bad.data(), bad.size()));
+    bad = bytes;
+    bad[6] = 0, bad[7] = 0;  // node 0
+    CHECK_FALSE(hb::decode(bad.data(), bad.size()));
+    bad = bytes;
+    bad[32] = 0x80;  // unknown flag
+    CHECK_FALSE(hb::decode(bad.data(), bad.size()));
+    bad = bytes;
+    bad[39] = 1;  // padding must be zero
+    CHECK_FALSE(hb::decode(bad.data(), bad.size()));
+}

@@ -1,0 +1,96 @@
+// dlbad: the node daemon (failover, status daemon, status sweep, monitoring). One per node:
+//   dlbad --config FILE --node N [--scheduler-socket PATH] [--server-socket PATH] [--monitor-socket PATH]
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <variant>
+
+#include "config.hpp"
+#include "node_daemon.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true); }
+
+const char* kUsage =
+    "usage: dlbad --config FILE --node N [--scheduler-socket PATH] [--server-socket PATH] [--monitor-socket PATH]\n"
+    "  --scheduler-socket  the local dlba-scheduler's control socket (default: scheduler.control_socket)\n"
+    "  --server-socket     the local dlba-server's monitor socket (default: server.monitor_socket)\n"
+    "  --monitor-socket    this daemon's read-only monitoring socket (default: failover.monitor_socket)\n";
+
+uint64_t file_id(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
+    return h;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string config_path;
+    dlba::dlbad::DaemonOptions opt;
+    int node = -1;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            std::fprintf(stderr, "dlbad: %s needs a value\n%s", a.c_str(), kUsage);
+            return 2;
+        }
+        const std::string v = argv[++i];
+        if (a == "--config") {
+            config_path = v;
+        } else if (a == "--node") {
+            node = std::atoi(v.c_str());
+        } else if (a == "--scheduler-socket") {
+            opt.scheduler_socket = v;
+        } else if (a == "--server-socket") {
+            opt.server_socket = v;
+        } else if (a == "--monitor-socket") {
+            opt.monitor_socket = v;
+        } else {
+            std::fprintf(stderr, "dlbad: unknown option '%s'\n%s", a.c_str(), kUsage);
+            return 2;
+        }
+    }
+    if (config_path.empty() || node < 1 || node > 255) {
+        std::fputs(kUsage, stderr);
+        return 2;
+    }
+    const dlba::ConfigResult loaded = dlba::load_config(config_path);
+    if (const auto* e = std::get_if<dlba::ConfigError>(&loaded)) {
+        std::fprintf(stderr, "dlbad: configuration refused: %s\n", e->str().c_str());
+        return 2;
+    }
+    const auto& config = std::get<dlba::ArrayConfig>(loaded);
+    opt.node = static_cast<uint16_t>(node);
+    opt.config_id = file_id(config_path);
+    if (opt.scheduler_socket.empty()) opt.scheduler_socket = config.scheduler.control_socket;
+    if (opt.server_socket.empty() && config.server) opt.server_socket = config.server->monitor_socket;
+    if (opt.monitor_socket.empty()) opt.monitor_socket = config.failover.monitor_socket;
+
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGPIPE, SIG_IGN);
+    dlba::dlbad::NodeDaemon daemon(config, opt);
+    std::string err;
+    if (!daemon.start(&err)) {
+        std::fprintf(stderr, "dlbad: %s\n", err.c_str());
+        return 1;
+    }
+    std::fprintf(stderr, "dlbad[node %d]: running (scheduler %s, monitor %s)\n", node, opt.scheduler_socket.c_str(),
+                 opt.monitor_socket.c_str());
+    daemon.run(g_stop);
+    std::fprintf(stderr, "dlbad[node %d]: stopped\n", node);
+    return 0;
+}

@@ -1,0 +1,456 @@
+#include "node_daemon.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "net_util.hpp"
+
+namespace dlba::dlbad {
+
+namespace {
+
+constexpr size_t kMaxEvents = 20;
+
+std::vector<ElectionMember> members_of(const ArrayConfig& c) {
+    std::vector<ElectionMember> m;
+    for (const NodeConfig& n : c.nodes) m.push_back({n.number, n.priority, n.enabled});
+    return m;
+}
+
+ElectionTiming timing_of(const FailoverConfig& f) { return {f.heartbeat_interval_ms, f.dead_after_ms, f.probe_misses}; }
+
+std::optional<io::Table> parse_table(const std::string& text) {
+    const auto doc = nlohmann::json::parse(text, nullptr, false);
+    std::string err;
+    return doc.is_discarded() ? std::nullopt : io::Table::from_json(doc, &err);
+}
+
+// A cell by column name, or null.
+nlohmann::json cell(const io::Table& t, const std::vector<nlohmann::json>& row, const char* name) {
+    for (size_t i = 0; i < t.columns.size() && i < row.size(); ++i) {
+        if (t.columns[i].name == name) return row[i];
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+NodeDaemon::NodeDaemon(const ArrayConfig& config, DaemonOptions options)
+    : config_(config), opt_(std::move(options)), self_(config.node(opt_.node)),
+      election_(opt_.node, members_of(config), timing_of(config.failover)), monitor_(opt_.monitor_socket) {
+    local_misses_ = config.failover.probe_misses;  // unknown until the first probe answers
+}
+
+NodeDaemon::~NodeDaemon() {
+    if (sweep_thread_.joinable()) sweep_thread_.join();
+}
+
+bool NodeDaemon::start(std::string* err) {
+    if (!self_) {
+        *err = "node " + std::to_string(opt_.node) + " is not in the configuration";
+        return false;
+    }
+    const FailoverConfig& f = config_.failover;
+    hb_fd_ = udp_socket(self_->eth0_ip, f.heartbeat_port, err);
+    if (!hb_fd_) return false;
+    status_fd_ = tcp_listener(self_->eth0_ip, f.status_port, err);
+    if (!status_fd_) return false;
+    if (!prober_.open(err)) return false;
+    if (!monitor_.start(err)) return false;
+    refresh_local_role();
+    return true;
+}
+
+void NodeDaemon::run(const std::atomic<bool>& stop) {
+    sweep_thread_ = std::thread([this, &stop] { sweep_loop(stop); });
+    const uint32_t interval = config_.failover.heartbeat_interval_ms;
+    uint64_t next_round = now_ms();
+    uint64_t next_role_check = next_round;
+    while (!stop.load(std::memory_order_relaxed)) {
+        pollfd fds[4] = {{hb_fd_.get(), POLLIN, 0}, {prober_.fd(), POLLIN, 0}, {status_fd_.get(), POLLIN, 0},
+                         {monitor_.fd(), POLLIN, 0}};
+        const uint64_t now0 = now_ms();
+        const int wait = next_round > now0 ? static_cast<int>(std::min<uint64_t>(next_round - now0, interval)) : 0;
+        if (poll(fds, 4, wait) > 0) {
+            if (fds[0].revents & POLLIN) receive_heartbeats(now_ms());
+            if (fds[1].revents & POLLIN) prober_.receive();
+            if (fds[2].revents & POLLIN) serve_status_request();
+            if (fds[3].revents & POLLIN) monitor_.poll_once(0, [this](std::string_view r) { return handle_monitor(r); });
+        }
+        const uint64_t now = now_ms();
+        if (now >= next_role_check) {
+            refresh_local_role();
+            next_role_check = now + 500;
+        }
+        if (now >= next_round) {
+            heartbeat_round(now);
+            next_round = now + interval;
+        }
+    }
+    if (sweep_thread_.joinable()) sweep_thread_.join();
+}
+
+void NodeDaemon::heartbeat_round(uint64_t now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // 1. What the previous round's probes found.
+    local_misses_ = prober_.answered(opt_.node) ? 0 : local_misses_ + 1;
+    local_dataplane_ok_ = local_misses_ < config_.failover.probe_misses;
+    election_.set_local_dataplane(local_dataplane_ok_);
+    const std::optional<uint16_t> active = election_.known_active();
+    if (active && *active != opt_.node && prober_.probed(*active)) {
+        election_.on_probe(*active, prober_.answered(*active), now);
+    }
+    // 2. Decide and act.
+    act(election_.tick(now));
+    // 3. Next probes: our own data plane, and the active scheduler's.
+    std::map<uint16_t, uint32_t> targets{{opt_.node, self_->sched_ip}};
+    if (const auto a = election_.known_active(); a && *a != opt_.node) {
+        if (const NodeConfig* n = config_.node(*a)) targets[*a] = n->sched_ip;
+    }
+    prober_.send_round(targets);
+    // 4. Heartbeats to every peer.
+    hb::Message m;
+    m.beat = {opt_.node, election_.term(), election_.active(), local_dataplane_ok_};
+    m.table_version = local_version_;
+    m.config_id = opt_.config_id;
+    const auto bytes = hb::encode(m);
+    for (const NodeConfig& n : config_.nodes) {
+        if (n.number == opt_.node) continue;
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(n.eth0_ip);
+        a.sin_port = htons(config_.failover.heartbeat_port);
+        sendto(hb_fd_.get(), bytes.data(), bytes.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+    }
+}
+
+void NodeDaemon::receive_heartbeats(uint64_t now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    uint8_t buf[64];
+    for (;;) {
+        sockaddr_in from{};
+        socklen_t len = sizeof from;
+        const ssize_t n = recvfrom(hb_fd_.get(), buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n < 0) return;
+        const auto m = hb::decode(buf, static_cast<size_t>(n));
+        if (!m) continue;
+        const NodeConfig* peer = config_.node(m->beat.node);
+        // Only a configured node, from its own eth0 address, has a say.
+        if (!peer || peer->eth0_ip != ntohl(from.sin_addr.s_addr) || peer->number == opt_.node) continue;
+        election_.on_heartbeat(m->beat, now);
+        PeerInfo& p = peers_[peer->number];
+        p.last = *m;
+        p.last_ms = now;
+        p.seen = true;
+    }
+}
+
+void NodeDaemon::act(const Decision& d) {
+    const auto event = [&](std::string text) {
+        std::fprintf(stderr, "dlbad[node %u]: %s\n", opt_.node, text.c_str());
+        events_.push_back(std::to_string(unix_now()) + " " + text);
+        if (events_.size() > kMaxEvents) events_.erase(events_.begin());
+    };
+    if (d.action == ElectionAction::become_active) {
+        const auto r = scheduler_request("role active");
+        local_active_ = r && r->find("\"ok\":true") != std::string::npos;
+        scheduler_request("sync-from none");
+        sync_source_.reset();
+        event("became the active scheduler (term " + std::to_string(d.term) + ")" +
+              (local_active_ ? "" : ", but the local scheduler did not confirm"));
+    } else if (d.action == ElectionAction::step_down) {
+        scheduler_request("role standby");
+        local_active_ = false;
+        event("stepped down to standby (active: " + (d.active ? std::to_string(*d.active) : std::string("none")) + ")");
+    }
+    if (d.active && *d.active != opt_.node && sync_source_ != d.active) {
+        if (scheduler_request("sync-from " + std::to_string(*d.active))) {
+            sync_source_ = d.active;
+            event("table sync from node " + std::to_string(*d.active));
+        }
+    }
+    sweeping_active_.store(local_active_, std::memory_order_relaxed);
+}
+
+std::optional<std::string> NodeDaemon::scheduler_request(const std::string& line) {
+    std::string err;
+    auto r = io::request(opt_.scheduler_socket, line, 1000, &err);
+    if (!r) std::fprintf(stderr, "dlbad[node %u]: scheduler: %s: %s\n", opt_.node, line.c_str(), err.c_str());
+    return r;
+}
+
+void NodeDaemon::refresh_local_role() {
+    std::string err;
+    const auto r = io::request(opt_.scheduler_socket, "status", 500, &err);
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto t = r ? parse_table(*r) : std::nullopt;
+    if (!t) {
+        local_active_ = false;  // no scheduler: certainly not forwarding
+        election_.set_local_role(false, election_.term());
+        sweeping_active_.store(false, std::memory_order_relaxed);
+        return;
+    }
+    local_version_ = t->version;
+    const bool active = t->meta.value("role", std::string()) == "active";
+    if (active != election_.active()) election_.set_local_role(active, election_.term());  // changed by hand
+    local_active_ = active;
+    sweeping_active_.store(active, std::memory_order_relaxed);
+}
+
+// ---- status daemon ------------------------------------------------------------------------------------------
+
+void NodeDaemon::serve_status_request() {
+    io::Fd client(accept4(status_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client) return;
+    const std::string answer = local_status_answer();
+    // An unhealthy node closes without answering: to the sweep that is the same as a dead one.
+    if (!answer.empty()) write_all(client.get(), answer, 1000);
+}
+
+std::string NodeDaemon::local_status_answer() {
+    io::Table t;
+    t.name = "node-status";
+    t.source = "dlbad";
+    t.meta = {{"node", opt_.node}, {"time", unix_now()}};
+    if (config_.server) {
+        std::string err;
+        const auto backends = io::request(opt_.server_socket, "backends", 300, &err);
+        const auto status = io::request(opt_.server_socket, "status", 300, &err);
+        const auto bt = backends ? parse_table(*backends) : std::nullopt;
+        const auto st = status ? parse_table(*status) : std::nullopt;
+        if (!bt || !st) return "";
+        t.columns = bt->columns;
+        t.rows = bt->rows;
+        for (const auto& row : st->rows) {
+            if (row.size() == 2 && row[0].is_string()) t.meta[row[0].get<std::string>()] = row[1];
+        }
+        t.meta["server"] = "dlba-server";
+    } else {
+        // The prototype: plain web servers on the VIP. Healthy when something accepts on the VIP's first port.
+        const uint16_t port = config_.tcp_ports.empty() ? 80 : config_.tcp_ports.front();
+        if (!tcp_probe(config_.vip, port, 300)) return "";
+        t.meta["server"] = "prototype";
+    }
+    t.meta["healthy"] = true;
+    return t.to_json().dump();
+}
+
+// ---- status sweep -------------------------------------------------------------------------------------------
+
+void NodeDaemon::sweep_loop(const std::atomic<bool>& stop) {
+    while (!stop.load(std::memory_order_relaxed)) {
+        if (!sweeping_active_.load(std::memory_order_relaxed)) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            continue;
+        }
+        sweep_once();
+        for (uint32_t waited = 0; waited < config_.failover.sweep_delay_ms && !stop.load(); waited += 50) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+}
+
+void NodeDaemon::sweep_once() {
+    const FailoverConfig& f = config_.failover;
+    for (const NodeConfig& n : config_.nodes) {
+        if (!sweeping_active_.load(std::memory_order_relaxed)) return;  // stepped down mid-sweep
+        SweepResult r;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            r = sweep_[n.number];
+        }
+        std::optional<io::Table> answer;
+        uint32_t attempts = 0;
+        std::string err;
+        while (!answer && attempts <= f.sweep_retries) {
+            ++attempts;
+            const auto text = tcp_fetch(n.eth0_ip, f.status_port, static_cast<int>(f.sweep_timeout_ms), 1 << 20, &err);
+            if (text) {
+                answer = parse_table(*text);
+                if (!answer) err = "malformed answer";
+            }
+        }
+        r.attempts = attempts;
+        if (answer) {
+            r.answered = true;
+            r.last_answer_unix = unix_now();
+            r.figures = answer->to_json();
+            r.last_error.clear();
+            if (r.failed_by_sweep && scheduler_request("node " + std::to_string(n.number) + " live")) {
+                r.failed_by_sweep = false;
+            }
+            // The server status table's dynamic columns: hits, open connections, average response time.
+            uint64_t hits = 0, open = 0;
+            double weighted = 0;
+            for (const auto& row : answer->rows) {
+                const auto h = cell(*answer, row, "hits");
+                const auto o = cell(*answer, row, "open_conns");
+                const auto a = cell(*answer, row, "avg_resp_ms");
+                if (h.is_number()) hits += h.get<uint64_t>();
+                if (o.is_number()) open += o.get<uint64_t>();
+                if (a.is_number() && h.is_number()) weighted += a.get<double>() * h.get<double>();
+            }
+            if (answer->meta.contains("connections_open") && answer->meta["connections_open"].is_number()) {
+                open = answer->meta["connections_open"].get<uint64_t>();
+            }
+            char line[160];
+            if (answer->rows.empty()) {
+                std::snprintf(line, sizeof line, "node %u stats - - -", n.number);
+            } else {
+                std::snprintf(line, sizeof line, "node %u stats %llu %llu %.3f", n.number,
+                              static_cast<unsigned long long>(hits), static_cast<unsigned long long>(open),
+                              hits ? weighted / static_cast<double>(hits) : 0.0);
+            }
+            scheduler_request(line);
+        } else {
+            r.answered = false;
+            r.last_error = err;
+            r.figures = nullptr;
+            if (!r.failed_by_sweep && scheduler_request("node " + std::to_string(n.number) + " fail")) {
+                r.failed_by_sweep = true;
+                std::fprintf(stderr, "dlbad[node %u]: node %u did not answer the sweep (%s): marked failed\n",
+                             opt_.node, n.number, err.c_str());
+            }
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        sweep_[n.number] = r;
+    }
+    const uint64_t t = unix_now();
+    scheduler_request("sweep-done " + std::to_string(t));
+    std::lock_guard<std::mutex> lock(mutex_);
+    last_sweep_unix_ = t;
+    ++sweeps_;
+}
+
+// ---- monitoring ---------------------------------------------------------------------------------------------
+
+std::string NodeDaemon::handle_monitor(std::string_view request) {
+    if (request == "failover" || request == "status") return failover_table().to_json().dump();
+    if (request == "sweep") return sweep_table().to_json().dump();
+    if (request == "summary") return summary_table().to_json().dump();
+    return io::reply_error("unknown request (failover | sweep | summary)");
+}
+
+io::Table NodeDaemon::failover_table() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const uint64_t now = now_ms();
+    io::Table t;
+    t.name = "failover";
+    t.source = "dlbad";
+    t.version = election_.term();
+    const auto active = election_.known_active();
+    t.meta = {{"node", opt_.node},
+              {"role", election_.active() ? "active" : "standby"},
+              {"term", election_.term()},
+              {"active", active ? nlohmann::json(*active) : nlohmann::json(nullptr)},
+              {"sync_from", sync_source_ ? nlohmann::json(*sync_source_) : nlohmann::json(nullptr)},
+              {"local_dataplane_ok", local_dataplane_ok_},
+              {"events", events_}};
+    using io::ColumnType;
+    t.columns = {{"node", ColumnType::unsigned_integer}, {"priority", ColumnType::unsigned_integer},
+                 {"heard_ms_ago", ColumnType::unsigned_integer}, {"alive", ColumnType::boolean},
+                 {"active", ColumnType::boolean}, {"term", ColumnType::unsigned_integer},
+                 {"dataplane_ok", ColumnType::boolean}, {"table_version", ColumnType::unsigned_integer},
+                 {"same_config", ColumnType::boolean}};
+    for (const NodeConfig& n : config_.nodes) {
+        if (n.number == opt_.node) {
+            t.rows.push_back({n.number, n.priority, 0, true, election_.active(), election_.term(), local_dataplane_ok_,
+                              local_version_, true});
+            continue;
+        }
+        const auto it = peers_.find(n.number);
+        if (it == peers_.end() || !it->second.seen) {
+            t.rows.push_back({n.number, n.priority, nullptr, false, nullptr, nullptr, nullptr, nullptr, nullptr});
+            continue;
+        }
+        const PeerInfo& p = it->second;
+        const uint64_t ago = now - p.last_ms;
+        t.rows.push_back({n.number, n.priority, ago, ago <= config_.failover.dead_after_ms, p.last.beat.active,
+                          p.last.beat.term, p.last.beat.dataplane_ok, p.last.table_version,
+                          p.last.config_id == opt_.config_id});
+    }
+    return t;
+}
+
+io::Table NodeDaemon::sweep_table() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    io::Table t;
+    t.name = "sweep";
+    t.source = "dlbad";
+    t.version = sweeps_;
+    t.meta = {{"node", opt_.node},
+              {"sweeping", sweeping_active_.load()},
+              {"last_sweep", last_sweep_unix_ ? nlohmann::json(last_sweep_unix_) : nlohmann::json(nullptr)},
+              {"sweeps", sweeps_}};
+    using io::ColumnType;
+    t.columns = {{"node", ColumnType::unsigned_integer}, {"answered", ColumnType::boolean},
+                 {"attempts", ColumnType::unsigned_integer}, {"failed_by_sweep", ColumnType::boolean},
+                 {"last_answer", ColumnType::time}, {"server", ColumnType::string},
+                 {"last_error", ColumnType::string}};
+    for (const NodeConfig& n : config_.nodes) {
+        const auto it = sweep_.find(n.number);
+        if (it == sweep_.end()) {
+            t.rows.push_back({n.number, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr});
+            continue;
+        }
+        const SweepResult& r = it->second;
+        nlohmann::json server = nullptr;
+        if (r.figures.is_object() && r.figures.contains("meta")) server = r.figures["meta"].value("server", "");
+        t.rows.push_back({n.number, r.answered, r.attempts, r.failed_by_sweep, r.last_answer_unix, server,
+                          r.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.last_error)});
+    }
+    return t;
+}
+
+io::Table NodeDaemon::summary_table() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    struct Sum {
+        std::string address;
+        uint64_t hits = 0, open = 0;
+        nlohmann::json cookie_groups = nullptr;
+    };
+    std::map<std::string, Sum> sums;
+    for (const auto& [node, r] : sweep_) {
+        if (!r.answered || !r.figures.is_object()) continue;
+        std::string err;
+        const auto t = io::Table::from_json(r.figures, &err);
+        if (!t) continue;
+        for (const auto& row : t->rows) {
+            const auto key = cell(*t, row, "key");
+            if (!key.is_string()) continue;
+            Sum& s = sums[key.get<std::string>()];
+            const auto addr = cell(*t, row, "address");
+            if (addr.is_string()) s.address = addr.get<std::string>();
+            const auto h = cell(*t, row, "hits");
+            const auto o = cell(*t, row, "open_conns");
+            const auto c = cell(*t, row, "cookie_groups");
+            if (h.is_number()) s.hits += h.get<uint64_t>();
+            if (o.is_number()) s.open += o.get<uint64_t>();
+            if (c.is_number()) s.cookie_groups = (s.cookie_groups.is_number() ? s.cookie_groups.get<uint64_t>() : 0) + c.get<uint64_t>();
+        }
+    }
+    io::Table t;
+    t.name = "summary";
+    t.source = "dlbad";
+    t.version = sweeps_;
+    t.meta = {{"node", opt_.node},
+              {"last_sweep", last_sweep_unix_ ? nlohmann::json(last_sweep_unix_) : nlohmann::json(nullptr)}};
+    using io::ColumnType;
+    t.columns = {{"backend", ColumnType::string}, {"address", ColumnType::ipv4},
+                 {"cookie_groups", ColumnType::unsigned_integer}, {"total_hits", ColumnType::unsigned_integer},
+                 {"total_open_conns", ColumnType::unsigned_integer}};
+    for (const auto& [key, s] : sums) {
+        t.rows.push_back({key, s.address.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.address),
+                          s.cookie_groups, s.hits, s.open});
+    }
+    return t;
+}
+
+}  // namespace dlba::dlbad

@@ -1,0 +1,106 @@
+// dlbad, the node daemon: one per node, beside the scheduler and the DLBA server.
+//
+//   * failover: heartbeats to every peer (UDP), ICMP probes of its own and the active scheduler's data plane, the
+//     election rule (common/election.hpp), and acting on it through the local scheduler's control socket (role,
+//     which node to sync the bucket table from);
+//   * status daemon: answers the active scheduler's status sweep (TCP, one answer per connection) with this node's
+//     figures, taken from the DLBA server's monitor socket (or, in the prototype, a local probe of the VIP);
+//   * status sweep: while the local scheduler is active, visits every node one at a time, marks the ones that do
+//     not answer after the retries failed (and live again when they answer), fills the server status table's
+//     dynamic columns and the summary web-server status table;
+//   * monitoring socket: failover, sweep and summary tables, read-only.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config.hpp"
+#include "election.hpp"
+#include "heartbeat.hpp"
+#include "icmp_probe.hpp"
+#include "io/fd.hpp"
+#include "io/table_format.hpp"
+#include "io/unix_socket.hpp"
+
+namespace dlba::dlbad {
+
+struct DaemonOptions {
+    uint16_t node = 0;
+    std::string scheduler_socket;  // the local dlba-scheduler's control socket
+    std::string server_socket;     // the local dlba-server's monitor socket (when the config has a server section)
+    std::string monitor_socket;    // ours
+    uint64_t config_id = 0;        // hash of the configuration file's bytes
+};
+
+struct SweepResult {
+    bool answered = false;
+    bool failed_by_sweep = false;  // we marked it failed and have not seen it answer since
+    uint32_t attempts = 0;
+    uint64_t last_answer_unix = 0;
+    nlohmann::json figures;        // the node's answer (a node-status table) or null
+    std::string last_error;
+};
+
+class NodeDaemon {
+public:
+    NodeDaemon(const ArrayConfig& config, DaemonOptions options);
+    ~NodeDaemon();
+
+    bool start(std::string* err);
+    void run(const std::atomic<bool>& stop);
+
+    // Tables served on the monitoring socket (and used by tests).
+    io::Table failover_table();
+    io::Table sweep_table();
+    io::Table summary_table();
+
+private:
+    struct PeerInfo {
+        hb::Message last;
+        uint64_t last_ms = 0;
+        bool seen = false;
+    };
+
+    void heartbeat_round(uint64_t now);
+    void receive_heartbeats(uint64_t now);
+    void serve_status_request();
+    std::string local_status_answer();
+    void act(const Decision& d);
+    void refresh_local_role();
+    std::optional<std::string> scheduler_request(const std::string& line);
+    void sweep_loop(const std::atomic<bool>& stop);
+    void sweep_once();
+    std::string handle_monitor(std::string_view request);
+
+    const ArrayConfig& config_;
+    DaemonOptions opt_;
+    const NodeConfig* self_;
+    Election election_;
+    io::Fd hb_fd_;
+    io::Fd status_fd_;
+    IcmpProber prober_;
+    io::ControlServer monitor_;
+
+    std::mutex mutex_;  // guards everything below that the sweep thread or the monitor reads
+    std::map<uint16_t, PeerInfo> peers_;
+    bool local_active_ = false;
+    bool local_dataplane_ok_ = false;
+    uint32_t local_misses_ = 0;
+    uint64_t local_version_ = 0;
+    std::optional<uint16_t> sync_source_;
+    std::map<uint16_t, SweepResult> sweep_;
+    uint64_t last_sweep_unix_ = 0;
+    uint64_t sweeps_ = 0;
+    std::vector<std::string> events_;  // the last few decisions, for operators
+
+    std::atomic<bool> sweeping_active_{false};
+    std::thread sweep_thread_;
+};
+
+}  // namespace dlba::dlbad
