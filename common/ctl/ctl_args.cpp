@@ -13,6 +13,8 @@ namespace {
 constexpr unsigned kMaxNode = 255;
 // `backends` asks a DLBA server, not the scheduler: its default socket is the server's monitor socket.
 constexpr const char* kDefaultServerSocket = "/run/dlba/server.sock";
+// `failover`, `sweep` and `summary` ask the node daemon.
+constexpr const char* kDefaultDaemonSocket = "/run/dlba/dlbad.sock";
 constexpr int kMaxTimeoutMs = 10 * 60 * 1000;
 
 // Digits only: no sign, no spaces, no hex, so "-1", "+3" and "2x" are all refused.
@@ -46,6 +48,10 @@ std::variant<std::string, UsageError> build_request(const std::vector<std::strin
         if (n == 1) return std::string("hash");
         if (n == 2 && (w[1] == "--all" || w[1] == "all")) return std::string("hash all");
         return usage("usage: hash [--all]");
+    }
+    if (cmd == "failover" || cmd == "sweep" || cmd == "summary" || cmd == "sync") {
+        if (n != 1) return usage(std::string(cmd) + " takes no arguments");
+        return std::string(cmd);
     }
     if (cmd == "backends") {
         if (n != 1) return usage("backends takes no arguments");
@@ -146,6 +152,9 @@ ParseResult parse_args(int argc, const char* const* argv, const char* env_socket
     if (auto* e = std::get_if<UsageError>(&request)) return *e;
     inv.request = std::get<std::string>(std::move(request));
     if (inv.request == "backends" && !socket_given) inv.socket_path = kDefaultServerSocket;
+    if ((inv.request == "failover" || inv.request == "sweep" || inv.request == "summary") && !socket_given) {
+        inv.socket_path = kDefaultDaemonSocket;
+    }
     if (inv.request.find_first_of("\r\n") != std::string::npos)
         return UsageError{"a request must be a single line"};
     return inv;
@@ -157,8 +166,9 @@ std::string usage_text() {
 Talks to a DLBA daemon's control socket (by default the scheduler's) and prints its answer.
 
 Options (before or after the command):
-  -s, --socket PATH   control socket (default: $DLBA_SOCKET, else /run/dlba/scheduler.sock, or
-                      /run/dlba/server.sock for `backends`)
+  -s, --socket PATH   control socket (default: $DLBA_SOCKET, else /run/dlba/scheduler.sock;
+                      /run/dlba/server.sock for `backends`; /run/dlba/dlbad.sock for `failover`,
+                      `sweep` and `summary`)
   -j, --json          print the daemon's JSON answer, indented, instead of a table
   -t, --timeout MS    give up after MS milliseconds (default 5000, at most 600000)
   -h, --help          show this help
@@ -168,6 +178,11 @@ Commands:
   status              server status table: number, eth0 MAC, IP, enabled, weight, failed, buckets,
                       hits, open connections and average response time where known
   counters            data-plane counters (packets by verdict, drops by reason)
+  sync                this scheduler's table sync: source, versions, pulls, deltas, full copies, errors
+  failover            node daemon: the election view (peers, heartbeats, terms, who is active, events)
+  sweep               node daemon: the last status sweep, per node (answered, attempts, failed by sweep)
+  summary             node daemon: the summary web-server status table (per back end: address, cookie
+                      groups, total hits, total open connections over all nodes)
   backends            DLBA server's back-end status table: key, address, state (up/down/drain/disabled),
                       weight, open connections, hits, average response time, errors
   role active|standby switch this scheduler's role
