@@ -30,8 +30,10 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 
 void on_signal(int) { g_stop.store(true); }
+void on_hangup(int) { g_reload.store(true); }
 
 struct Options {
     std::string config;
@@ -194,7 +196,12 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     });
     std::thread control_thread([&] {
         unpin_current_thread();
-        while (!g_stop.load()) server.poll_once(200, [&](std::string_view req) { return control.handle(req); });
+        while (!g_stop.load()) {
+            server.poll_once(200, [&](std::string_view req) { return control.handle(req); });
+            if (g_reload.exchange(false)) {
+                std::fprintf(stderr, "dlba-scheduler: SIGHUP: %s\n", control.reload().c_str());
+            }
+        }
     });
 
     // Strategy chosen once, here: the loop is compiled for each hash, never branches on it per packet.
@@ -250,6 +257,7 @@ int main(int argc, char** argv) {
     }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    std::signal(SIGHUP, on_hangup);
     const int rc = run(opt, config);
     rte_eal_cleanup();
     return rc;

@@ -66,6 +66,7 @@ std::string ControlPlane::handle(std::string_view request) {
     }
     if (verb == "counters" && words.size() == 1) return counters_table().to_json().dump();
     if (verb == "role") return set_role(words);
+    if (verb == "reload" && words.size() == 1) return reload();
     if (verb == "sync" && words.size() == 1) return sync_.table().to_json().dump();
     if (verb == "sync-from") return sync_from(words);
     if (verb == "sweep-done" && words.size() == 2 && parse_number(words[1], last_sweep_unix_)) {
@@ -75,6 +76,89 @@ std::string ControlPlane::handle(std::string_view request) {
     return io::reply_error("unknown request '" + std::string(request) +
                            "' (status | hash [all] | counters | role active|standby | node N fail|live|enable|"
                            "disable|drain | node N weight W | sync | sync-from N|none)");
+}
+
+namespace {
+
+// What a running scheduler cannot take from a new configuration (a restart is needed), or "" if nothing.
+std::string immutable_change(const ArrayConfig& a, const ArrayConfig& b, uint16_t self) {
+    if (a.vip != b.vip) return "array.vip";
+    if (a.tcp_ports != b.tcp_ports || a.udp_ports != b.udp_ports) return "array ports";
+    const SchedulerConfig &x = a.scheduler, &y = b.scheduler;
+    if (x.table_size != y.table_size) return "scheduler.table_size";
+    if (x.hash != y.hash || x.hash_seed != y.hash_seed) return "scheduler.hash / hash_seed";
+    if (x.control_socket != y.control_socket) return "scheduler.control_socket";
+    if (x.fragment_table_size != y.fragment_table_size || x.fragment_timeout_ms != y.fragment_timeout_ms) {
+        return "scheduler.fragments";
+    }
+    if (x.bucket_idle_timeout_s != y.bucket_idle_timeout_s) return "scheduler.bucket_idle_timeout";
+    if (x.idle_poll.spin_polls != y.idle_poll.spin_polls || x.idle_poll.sleep_min_us != y.idle_poll.sleep_min_us ||
+        x.idle_poll.sleep_max_us != y.idle_poll.sleep_max_us) {
+        return "scheduler.idle_poll";
+    }
+    if (x.garp_count != y.garp_count || x.garp_interval_ms != y.garp_interval_ms || x.garp_refresh_ms != y.garp_refresh_ms) {
+        return "scheduler.gratuitous_arp";
+    }
+    if (a.failover.sync_port != b.failover.sync_port || a.failover.sync_interval_ms != b.failover.sync_interval_ms ||
+        a.failover.journal_size != b.failover.journal_size) {
+        return "failover sync settings";
+    }
+    const NodeConfig* s1 = a.node(self);
+    const NodeConfig* s2 = b.node(self);
+    if (!s2) return "this node (" + std::to_string(self) + ") is no longer in nodes";
+    if (!(s1->sched_mac == s2->sched_mac) || s1->sched_ip != s2->sched_ip || s1->eth0_ip != s2->eth0_ip) {
+        return "this node's own addresses";
+    }
+    return "";
+}
+
+}  // namespace
+
+std::string ControlPlane::reload() {
+    ConfigResult loaded = load_config(config_.source);
+    if (const auto* e = std::get_if<ConfigError>(&loaded)) {
+        return io::reply_error("configuration refused, the running one stays: " + e->str());
+    }
+    ArrayConfig next = std::move(std::get<ArrayConfig>(loaded));
+    if (const std::string what = immutable_change(config_, next, self_); !what.empty()) {
+        return io::reply_error("configuration refused, the running one stays: " + config_.source + ": " + what +
+                               " cannot change while the scheduler runs (restart it)");
+    }
+    // Nodes: removed ones lose their buckets; new ones join; changed MAC, weight or enabled flag take effect.
+    std::vector<std::string> changes;
+    std::string err;
+    for (const NodeState& old : nodes_) {
+        if (!next.node(old.config.number)) {
+            if (!run_command(commands_, CommandKind::remove_node, old.config.number, 0, &err)) return io::reply_error(err);
+            changes.push_back("removed node " + std::to_string(old.config.number));
+        }
+    }
+    std::vector<NodeState> nodes;
+    for (const NodeConfig& n : next.nodes) {
+        const NodeConfig* before = config_.node(n.number);
+        NodeState st{n, n.enabled ? NodeAdmin::enabled : NodeAdmin::disabled, false, n.weight};
+        if (before) {
+            const NodeState& cur = *find_node(n.number);
+            st = cur;
+            st.config = n;
+            if (before->enabled != n.enabled) st.admin = n.enabled ? NodeAdmin::enabled : NodeAdmin::disabled;
+            if (before->weight != n.weight) st.weight = n.weight;
+            if (before->enabled == n.enabled && before->weight == n.weight && before->eth0_mac == n.eth0_mac) {
+                nodes.push_back(st);
+                continue;
+            }
+        }
+        NodeUpdate u{n.eth0_mac, st.weight, static_cast<uint8_t>(st.admin)};
+        if (!run_command(commands_, CommandKind::set_node, n.number, 0, &err, &u)) return io::reply_error(err);
+        changes.push_back((before ? "changed node " : "added node ") + std::to_string(n.number));
+        nodes.push_back(st);
+    }
+    nodes_ = std::move(nodes);
+    config_ = std::move(next);
+    std::string summary = "configuration reloaded";
+    for (size_t i = 0; i < changes.size(); ++i) summary += (i ? ", " : ": ") + changes[i];
+    if (changes.empty()) summary += ": no change for the scheduler";
+    return io::reply_ok(summary);
 }
 
 std::string ControlPlane::sync_from(const std::vector<std::string_view>& words) {

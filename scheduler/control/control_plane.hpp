@@ -37,6 +37,9 @@ public:
 
     // One request line in, one dlba-table or dlba-reply JSON document out.
     std::string handle(std::string_view request);
+    // Re-reads the configuration file (request "reload", or SIGHUP). A file with errors, or one that changes what
+    // cannot change while running, is refused and the running configuration stays.
+    std::string reload();
 
     io::Table status_table() const;
     // `all`: one page of assigned buckets from bucket `from` on; meta.next_bucket says where the next page starts.
@@ -50,7 +53,7 @@ private:
     std::string sync_from(const std::vector<std::string_view>& words);
     NodeState* find_node(uint16_t number);
 
-    const ArrayConfig& config_;
+    ArrayConfig config_;  // the running configuration
     uint16_t self_;
     MacAddr port_mac_;
     const BucketTable& table_;

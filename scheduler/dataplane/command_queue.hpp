@@ -8,6 +8,8 @@
 
 #include <rte_ring.h>
 
+#include "net_types.hpp"
+
 namespace dlba::sched {
 
 enum class CommandKind : uint8_t {
@@ -17,6 +19,14 @@ enum class CommandKind : uint8_t {
     set_weight,   // node, value: weight
     touch_all,    // every bucket's last access becomes now
     apply_sync,   // payload: a decoded sync::Message from the active scheduler (standby only)
+    set_node,     // node, payload: NodeUpdate (configuration reload: add a node or change its MAC/weight/admin)
+    remove_node,  // node: gone from the configuration, its buckets freed
+};
+
+struct NodeUpdate {
+    MacAddr eth0_mac;
+    uint32_t weight = 1;
+    uint8_t admin = 0;  // NodeAdmin
 };
 
 struct Command {

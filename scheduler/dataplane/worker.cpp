@@ -34,6 +34,13 @@ void Worker::apply_commands() {
             case CommandKind::set_weight: ok = table_.set_weight(c.node, c.value); break;
             case CommandKind::touch_all: table_.touch_all(read_clock().now_s); break;
             case CommandKind::apply_sync: ok = apply_sync(c.payload); break;
+            case CommandKind::set_node: {
+                const auto& u = *static_cast<const NodeUpdate*>(c.payload);
+                ok = c.node >= 1 && c.node <= kMaxNodeNumber && u.admin <= static_cast<uint8_t>(NodeAdmin::disabled);
+                if (ok) table_.set_node(c.node, u.eth0_mac, u.weight, static_cast<NodeAdmin>(u.admin));
+                break;
+            }
+            case CommandKind::remove_node: ok = table_.remove_node(c.node); break;
         }
         c.ok = ok;
         c.done.store(true, std::memory_order_release);
