@@ -489,8 +489,8 @@ public:
         if (!root.exists("failover")) return;
         const libconfig::Setting& s = group(root, "failover", false);
         only_keys(s, {"sync_port", "sync_interval_ms", "journal_size", "heartbeat_port", "heartbeat_interval_ms",
-                      "dead_after_ms", "probe_misses", "status_port", "sweep_delay_ms", "sweep_timeout_ms",
-                      "sweep_retries", "monitor_socket"});
+                      "dead_after_ms", "probe_misses", "status_port", "config_port", "sweep_delay_ms",
+                      "sweep_timeout_ms", "sweep_retries", "monitor_socket"});
         f.sync_port = static_cast<uint16_t>(integer(s, "sync_port", f.sync_port, 1, 65535));
         f.sync_interval_ms = static_cast<uint32_t>(integer(s, "sync_interval_ms", f.sync_interval_ms, 10, 60000));
         f.journal_size = static_cast<uint32_t>(integer(s, "journal_size", f.journal_size, 16, 1 << 24));
@@ -499,6 +499,7 @@ public:
         f.dead_after_ms = static_cast<uint32_t>(integer(s, "dead_after_ms", f.dead_after_ms, 10, 60000));
         f.probe_misses = static_cast<uint32_t>(integer(s, "probe_misses", f.probe_misses, 1, 1000));
         f.status_port = static_cast<uint16_t>(integer(s, "status_port", f.status_port, 1, 65535));
+        f.config_port = static_cast<uint16_t>(integer(s, "config_port", f.config_port, 1, 65535));
         f.sweep_delay_ms = static_cast<uint32_t>(integer(s, "sweep_delay_ms", f.sweep_delay_ms, 0, 600000));
         f.sweep_timeout_ms = static_cast<uint32_t>(integer(s, "sweep_timeout_ms", f.sweep_timeout_ms, 10, 60000));
         f.sweep_retries = static_cast<uint32_t>(integer(s, "sweep_retries", f.sweep_retries, 0, 100));
@@ -506,8 +507,8 @@ public:
         if (f.dead_after_ms <= f.heartbeat_interval_ms) {
             refuse(s, "'failover.dead_after_ms' must be longer than heartbeat_interval_ms");
         }
-        const std::set<uint16_t> ports{f.sync_port, f.status_port};
-        if (ports.size() != 2) refuse(s, "'failover.sync_port' and 'status_port' must differ");
+        const std::set<uint16_t> ports{f.sync_port, f.status_port, f.config_port};
+        if (ports.size() != 3) refuse(s, "'failover.sync_port', 'status_port' and 'config_port' must differ");
     }
 
     void load_nodes(const libconfig::Setting& root, ArrayConfig& out) const {

@@ -35,6 +35,7 @@ struct FailoverConfig {
     uint32_t dead_after_ms = 250;        // a peer silent this long is gone
     uint32_t probe_misses = 4;           // missed data-plane probes (one per heartbeat interval) before takeover
     uint16_t status_port = 7103;         // TCP: the status daemon answers the sweep
+    uint16_t config_port = 7104;         // TCP: `dlbactl config push` prepares and commits a new file here
     uint32_t sweep_delay_ms = 1000;      // pause after each status sweep
     uint32_t sweep_timeout_ms = 300;     // per attempt
     uint32_t sweep_retries = 2;          // further attempts before a node is marked failed
