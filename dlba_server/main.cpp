@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -169,6 +170,18 @@ int main(int argc, char** argv) {
             return 1;
         }
         shared.access_log_fd = access_log.get();
+    }
+
+    // Each client connection takes a descriptor and each request in flight another: use all the process may have.
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 2 * static_cast<rlim_t>(config.server->max_connections) + 64) {
+        std::fprintf(stderr, "dlba-server: warning: %llu file descriptors allowed, max_connections %u needs about %u\n",
+                     static_cast<unsigned long long>(files.rlim_cur), config.server->max_connections,
+                     2 * config.server->max_connections + 64);
     }
 
     unsigned worker_count = config.server->workers;

@@ -209,10 +209,14 @@ bool Session::read_client() {
     if (closing_) return false;
     w_.buffers().attach(in_);
     if (in_.space_size() == 0) return false;  // back-pressure: the parser has not taken what we have
-    const IoResult r = client_.read(in_.space(), in_.space_size());
+    const size_t want = in_.space_size();
+    const IoResult r = client_.read(in_.space(), want);
     note_handshake();
     switch (r.status) {
         case IoStatus::ok:
+            // A short read from a plain socket emptied its receive queue: wait for the next edge instead of
+            // paying a read that would only say EAGAIN. (Under TLS a read returns one record, so it proves nothing.)
+            if (r.n < want && !client_.tls()) rd_ready_ = false;
             in_.commit(r.n);
             w_.counters().bytes_in.add(r.n);
             last_client_rx_ms_ = w_.now_ms();
@@ -444,8 +448,10 @@ bool Session::backend_io() {
     while (c->readable && x.phase != Exchange::Phase::done && to_client_.pending() < kClientHighWater) {
         w_.buffers().attach(x.from_backend);
         if (x.from_backend.space_size() == 0) break;
-        const IoResult r = socket_read(c->fd.get(), x.from_backend.space(), x.from_backend.space_size());
+        const size_t want = x.from_backend.space_size();
+        const IoResult r = socket_read(c->fd.get(), x.from_backend.space(), want);
         if (r.status == IoStatus::ok) {
+            if (r.n < want) c->readable = false;  // drained (see read_client)
             x.from_backend.commit(r.n);
             x.response_received += r.n;
             x.last_backend_ms = w_.now_ms();

@@ -134,7 +134,12 @@ void Worker::run() {
                 epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l->fd.get(), nullptr);
                 l->fd.reset();
             }
-            for (size_t i = 0; i < sessions_.size(); ++i) sessions_[i]->begin_shutdown();
+            // Index loop that re-checks the slot: an idle session closes (and is swapped out) right here.
+            for (size_t i = 0; i < sessions_.size();) {
+                Session* s = sessions_[i].get();
+                s->begin_shutdown();
+                if (i < sessions_.size() && sessions_[i].get() == s) ++i;
+            }
             free_dead();
         }
         if (stopping_ && (sessions_.empty() || now_ms() >= stop_deadline_ms_)) break;
