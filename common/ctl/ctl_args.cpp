@@ -49,6 +49,10 @@ std::variant<std::string, UsageError> build_request(const std::vector<std::strin
         if (n == 2 && (w[1] == "--all" || w[1] == "all")) return std::string("hash all");
         return usage("usage: hash [--all]");
     }
+    if (cmd == "config") {
+        if (n != 3 || w[1] != "push") return usage("usage: config push FILE");
+        return "config push " + std::string(w[2]);
+    }
     if (cmd == "failover" || cmd == "sweep" || cmd == "summary" || cmd == "sync") {
         if (n != 1) return usage(std::string(cmd) + " takes no arguments");
         return std::string(cmd);
@@ -190,6 +194,9 @@ Commands:
   node N enable|disable|drain
                       take new buckets / lose all buckets now / keep busy buckets but take no new ones
   node N weight W     set node N's weight (an integer >= 0; 0 takes no new buckets)
+  config push FILE    validate FILE here, send it to every node's daemon (failover.config_port on each
+                      eth0), and only if every node accepts it, replace it everywhere and reload
+                      (scheduler and server reload live; the daemon restarts itself); else nothing changes
   raw LINE...         send LINE as is (debugging; no checks)
 
 Output:

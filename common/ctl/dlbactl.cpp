@@ -4,6 +4,7 @@
 #include <string>
 #include <variant>
 
+#include "ctl/config_push.hpp"
 #include "ctl/ctl_args.hpp"
 #include "ctl/ctl_output.hpp"
 #include "io/table_format.hpp"
@@ -23,6 +24,9 @@ int main(int argc, char** argv) {
     }
     const auto& inv = std::get<Invocation>(parsed);
 
+    if (inv.request.rfind("config push ", 0) == 0) {
+        return push_config(inv.request.substr(12), inv.timeout_ms, std::cout, std::cerr);
+    }
     std::string err;
     const auto answer = dlba::io::request(inv.socket_path, inv.request, inv.timeout_ms, &err);
     if (!answer) {

@@ -67,6 +67,7 @@ std::string ControlPlane::handle(std::string_view request) {
     if (verb == "counters" && words.size() == 1) return counters_table().to_json().dump();
     if (verb == "role") return set_role(words);
     if (verb == "reload" && words.size() == 1) return reload();
+    if (verb == "check-reload" && words.size() == 2) return check_reload(std::string(words[1]));
     if (verb == "sync" && words.size() == 1) return sync_.table().to_json().dump();
     if (verb == "sync-from") return sync_from(words);
     if (verb == "sweep-done" && words.size() == 2 && parse_number(words[1], last_sweep_unix_)) {
@@ -113,6 +114,15 @@ std::string immutable_change(const ArrayConfig& a, const ArrayConfig& b, uint16_
 }
 
 }  // namespace
+
+std::string ControlPlane::check_reload(const std::string& path) const {
+    ConfigResult loaded = load_config(path);
+    if (const auto* e = std::get_if<ConfigError>(&loaded)) return io::reply_error(e->str());
+    if (const std::string what = immutable_change(config_, std::get<ArrayConfig>(loaded), self_); !what.empty()) {
+        return io::reply_error(path + ": " + what + " cannot change while the scheduler runs (restart it)");
+    }
+    return io::reply_ok("the scheduler can take " + path);
+}
 
 std::string ControlPlane::reload() {
     ConfigResult loaded = load_config(config_.source);

@@ -40,6 +40,8 @@ public:
     // Re-reads the configuration file (request "reload", or SIGHUP). A file with errors, or one that changes what
     // cannot change while running, is refused and the running configuration stays.
     std::string reload();
+    // Whether the file at `path` could be reloaded now (request "check-reload PATH"), without applying it.
+    std::string check_reload(const std::string& path) const;
 
     io::Table status_table() const;
     // `all`: one page of assigned buckets from bucket `from` on; meta.next_bucket says where the next page starts.

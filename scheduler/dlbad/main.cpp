@@ -8,6 +8,11 @@
 #include <sstream>
 #include <string>
 #include <variant>
+#include <vector>
+
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
 
 #include "config.hpp"
 #include "node_daemon.hpp"
@@ -58,6 +63,8 @@ int main(int argc, char** argv) {
             opt.server_socket = v;
         } else if (a == "--monitor-socket") {
             opt.monitor_socket = v;
+        } else if (a == "--term") {  // internal: carried over the restart after a configuration push
+            opt.initial_term = std::strtoull(v.c_str(), nullptr, 10);
         } else {
             std::fprintf(stderr, "dlbad: unknown option '%s'\n%s", a.c_str(), kUsage);
             return 2;
@@ -75,6 +82,7 @@ int main(int argc, char** argv) {
     const auto& config = std::get<dlba::ArrayConfig>(loaded);
     opt.node = static_cast<uint16_t>(node);
     opt.config_id = file_id(config_path);
+    opt.config_path = config_path;
     if (opt.scheduler_socket.empty()) opt.scheduler_socket = config.scheduler.control_socket;
     if (opt.server_socket.empty() && config.server) opt.server_socket = config.server->monitor_socket;
     if (opt.monitor_socket.empty()) opt.monitor_socket = config.failover.monitor_socket;
@@ -91,6 +99,27 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dlbad[node %d]: running (scheduler %s, monitor %s)\n", node, opt.scheduler_socket.c_str(),
                  opt.monitor_socket.c_str());
     daemon.run(g_stop);
+    if (daemon.restart_requested() && !g_stop.load()) {
+        // A pushed configuration was committed: start again on it, keeping the election term.
+        std::vector<std::string> args;
+        for (int i = 0; i < argc; ++i) {
+            if (std::string(argv[i]) == "--term") {
+                ++i;
+                continue;
+            }
+            args.push_back(argv[i]);
+        }
+        args.push_back("--term");
+        args.push_back(std::to_string(daemon.term()));
+        std::vector<char*> cargs;
+        for (auto& a : args) cargs.push_back(a.data());
+        cargs.push_back(nullptr);
+        std::fprintf(stderr, "dlbad[node %d]: restarting on the new configuration\n", node);
+        std::fflush(stderr);
+        execv("/proc/self/exe", cargs.data());
+        std::fprintf(stderr, "dlbad[node %d]: cannot restart: %s\n", node, std::strerror(errno));
+        return 1;
+    }
     std::fprintf(stderr, "dlbad[node %d]: stopped\n", node);
     return 0;
 }

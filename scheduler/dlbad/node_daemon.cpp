@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "push_protocol.hpp"
 #include "net_util.hpp"
 
 namespace dlba::dlbad {
@@ -46,10 +47,12 @@ NodeDaemon::NodeDaemon(const ArrayConfig& config, DaemonOptions options)
     : config_(config), opt_(std::move(options)), self_(config.node(opt_.node)),
       election_(opt_.node, members_of(config), timing_of(config.failover)), monitor_(opt_.monitor_socket) {
     local_misses_ = config.failover.probe_misses;  // unknown until the first probe answers
+    if (opt_.initial_term) election_.set_local_role(false, opt_.initial_term);
 }
 
 NodeDaemon::~NodeDaemon() {
     if (sweep_thread_.joinable()) sweep_thread_.join();
+    if (config_thread_.joinable()) config_thread_.join();
 }
 
 bool NodeDaemon::start(std::string* err) {
@@ -62,18 +65,27 @@ bool NodeDaemon::start(std::string* err) {
     if (!hb_fd_) return false;
     status_fd_ = tcp_listener(self_->eth0_ip, f.status_port, err);
     if (!status_fd_) return false;
+    config_fd_ = tcp_listener(self_->eth0_ip, f.config_port, err);
+    if (!config_fd_) return false;
     if (!prober_.open(err)) return false;
     if (!monitor_.start(err)) return false;
     refresh_local_role();
     return true;
 }
 
-void NodeDaemon::run(const std::atomic<bool>& stop) {
+void NodeDaemon::run(const std::atomic<bool>& outer_stop) {
+    // Stop on the caller's request, or to restart on a freshly pushed configuration.
+    std::atomic<bool> stop{false};
+    const auto stopping = [&] {
+        if (outer_stop.load(std::memory_order_relaxed) || restart_.load(std::memory_order_relaxed)) stop.store(true);
+        return stop.load(std::memory_order_relaxed);
+    };
     sweep_thread_ = std::thread([this, &stop] { sweep_loop(stop); });
+    config_thread_ = std::thread([this, &stop] { config_loop(stop); });
     const uint32_t interval = config_.failover.heartbeat_interval_ms;
     uint64_t next_round = now_ms();
     uint64_t next_role_check = next_round;
-    while (!stop.load(std::memory_order_relaxed)) {
+    while (!stopping()) {
         pollfd fds[4] = {{hb_fd_.get(), POLLIN, 0}, {prober_.fd(), POLLIN, 0}, {status_fd_.get(), POLLIN, 0},
                          {monitor_.fd(), POLLIN, 0}};
         const uint64_t now0 = now_ms();
@@ -95,6 +107,31 @@ void NodeDaemon::run(const std::atomic<bool>& stop) {
         }
     }
     if (sweep_thread_.joinable()) sweep_thread_.join();
+    if (config_thread_.joinable()) config_thread_.join();
+    if (!restart_.load()) hand_over();
+}
+
+// A graceful stop of the active scheduler's daemon hands the VIP over at once instead of waiting for the
+// failure detector: the scheduler turns standby and the peers see a heartbeat without the active flag.
+void NodeDaemon::hand_over() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!election_.active()) return;
+    scheduler_request("role standby");
+    election_.set_local_role(false, election_.term());
+    local_active_ = false;
+    hb::Message m;
+    m.beat = {opt_.node, election_.term(), false, false};  // "not a candidate" either: we are leaving
+    m.config_id = opt_.config_id;
+    const auto bytes = hb::encode(m);
+    for (const NodeConfig& n : config_.nodes) {
+        if (n.number == opt_.node) continue;
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(n.eth0_ip);
+        a.sin_port = htons(config_.failover.heartbeat_port);
+        sendto(hb_fd_.get(), bytes.data(), bytes.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+    }
+    std::fprintf(stderr, "dlbad[node %u]: stopping: handed the VIP over\n", opt_.node);
 }
 
 void NodeDaemon::heartbeat_round(uint64_t now) {
@@ -259,6 +296,18 @@ void NodeDaemon::sweep_loop(const std::atomic<bool>& stop) {
 
 void NodeDaemon::sweep_once() {
     const FailoverConfig& f = config_.failover;
+    // What the scheduler holds now decides whether a verdict needs a command (this daemon may have restarted,
+    // or an operator may have changed a flag by hand).
+    std::map<uint16_t, bool> failed_now;
+    if (const auto st = scheduler_request("status")) {
+        if (const auto t = parse_table(*st)) {
+            for (const auto& row : t->rows) {
+                const auto node = cell(*t, row, "node");
+                const auto failed = cell(*t, row, "failed");
+                if (node.is_number() && failed.is_boolean()) failed_now[node.get<uint16_t>()] = failed.get<bool>();
+            }
+        }
+    }
     for (const NodeConfig& n : config_.nodes) {
         if (!sweeping_active_.load(std::memory_order_relaxed)) return;  // stepped down mid-sweep
         SweepResult r;
@@ -283,9 +332,10 @@ void NodeDaemon::sweep_once() {
             r.last_answer_unix = unix_now();
             r.figures = answer->to_json();
             r.last_error.clear();
-            if (r.failed_by_sweep && scheduler_request("node " + std::to_string(n.number) + " live")) {
-                r.failed_by_sweep = false;
+            if (failed_now[n.number] && scheduler_request("node " + std::to_string(n.number) + " live")) {
+                std::fprintf(stderr, "dlbad[node %u]: node %u answers the sweep again: live\n", opt_.node, n.number);
             }
+            r.failed_by_sweep = false;
             // The server status table's dynamic columns: hits, open connections, average response time.
             uint64_t hits = 0, open = 0;
             double weighted = 0;
@@ -313,11 +363,11 @@ void NodeDaemon::sweep_once() {
             r.answered = false;
             r.last_error = err;
             r.figures = nullptr;
-            if (!r.failed_by_sweep && scheduler_request("node " + std::to_string(n.number) + " fail")) {
-                r.failed_by_sweep = true;
+            if (!failed_now[n.number] && scheduler_request("node " + std::to_string(n.number) + " fail")) {
                 std::fprintf(stderr, "dlbad[node %u]: node %u did not answer the sweep (%s): marked failed\n",
                              opt_.node, n.number, err.c_str());
             }
+            r.failed_by_sweep = true;
         }
         std::lock_guard<std::mutex> lock(mutex_);
         sweep_[n.number] = r;
@@ -451,6 +501,150 @@ io::Table NodeDaemon::summary_table() {
                           s.cookie_groups, s.hits, s.open});
     }
     return t;
+}
+
+}  // namespace dlba::dlbad
+
+// ---- configuration push -------------------------------------------------------------------------------------
+
+namespace dlba::dlbad {
+
+namespace {
+
+bool read_line(int fd, std::string& line, size_t max, SteadyClock::time_point deadline) {
+    char c = 0;
+    while (line.size() < max) {
+        pollfd p{fd, POLLIN, 0};
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
+        if (left <= 0 || poll(&p, 1, static_cast<int>(left)) <= 0) return false;
+        const ssize_t r = read(fd, &c, 1);
+        if (r <= 0) return false;
+        if (c == '\n') return true;
+        line.push_back(c);
+    }
+    return false;
+}
+
+bool read_bytes(int fd, std::string& out, size_t n, SteadyClock::time_point deadline) {
+    out.resize(n);
+    size_t got = 0;
+    while (got < n) {
+        pollfd p{fd, POLLIN, 0};
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
+        if (left <= 0 || poll(&p, 1, static_cast<int>(left)) <= 0) return false;
+        const ssize_t r = read(fd, out.data() + got, n - got);
+        if (r <= 0) return false;
+        got += static_cast<size_t>(r);
+    }
+    return true;
+}
+
+// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part: temp, fsync, rename.
+bool write_atomically(const std::string& path, const std::string& bytes, std::string* err) {
+    const std::string tmp = path + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) {
+        *err = "cannot write " + tmp + ": " + std::strerror(errno);
+        return false;
+    }
+    const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
+                    fsync(fileno(f)) == 0;
+    std::fclose(f);
+    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        *err = "cannot write " + path + ": " + std::strerror(errno);
+        std::remove(tmp.c_str());
+        return false;
+    }
+    return true;
+}
+
+std::string reply_text(const std::optional<std::string>& answer) {
+    if (!answer) return "no answer";
+    const auto doc = nlohmann::json::parse(*answer, nullptr, false);
+    if (doc.is_discarded()) return "unreadable answer";
+    if (doc.value("ok", false)) return "";
+    return doc.value("error", std::string("refused"));
+}
+
+}  // namespace
+
+void NodeDaemon::config_loop(const std::atomic<bool>& stop) {
+    while (!stop.load(std::memory_order_relaxed)) {
+        pollfd p{config_fd_.get(), POLLIN, 0};
+        if (poll(&p, 1, 200) <= 0) continue;
+        io::Fd client(accept4(config_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!client) continue;
+        const std::string answer = config_request(client.get());
+        write_all(client.get(), answer, 2000);
+    }
+}
+
+std::string NodeDaemon::config_request(int fd) {
+    const auto deadline = SteadyClock::now() + std::chrono::seconds(10);
+    std::string line;
+    if (!read_line(fd, line, 200, deadline)) return "ERR no request line\n";
+    const std::string staged = opt_.config_path + ".staged";
+    char verb[16] = {0}, id[32] = {0};
+    unsigned long long length = 0;
+    const int fields = std::sscanf(line.c_str(), "%15s %31s %llu", verb, id, &length);
+    const std::string v = fields >= 2 ? verb : "";
+    if (v == "PREPARE" && fields == 3) {
+        if (length > push::kMaxConfigBytes) return "ERR file too large\n";
+        std::string bytes;
+        if (!read_bytes(fd, bytes, length, deadline)) return "ERR short body\n";
+        if (push::config_id(bytes) != id) return "ERR body does not match its id\n";
+        std::string err;
+        if (!write_atomically(staged, bytes, &err)) return "ERR " + err + "\n";
+        // The same checks as a reload: the file itself, then what the running scheduler can take.
+        const ConfigResult parsed = load_config(staged);
+        if (const auto* e = std::get_if<ConfigError>(&parsed)) {
+            std::remove(staged.c_str());
+            return "ERR " + e->str() + "\n";
+        }
+        const ArrayConfig& next = std::get<ArrayConfig>(parsed);
+        const NodeConfig* me = next.node(opt_.node);
+        std::string why;
+        if (!me) {
+            why = "node " + std::to_string(opt_.node) + " is not in the new file";
+        } else if (me->eth0_ip != self_->eth0_ip) {
+            why = "this node's eth0_ip cannot change by a push";
+        } else if (const std::string s = reply_text(scheduler_request("check-reload " + staged)); !s.empty()) {
+            why = "scheduler: " + s;
+        }
+        if (!why.empty()) {
+            std::remove(staged.c_str());
+            return "ERR " + why + "\n";
+        }
+        pending_id_ = id;
+        return "OK prepared " + std::string(id) + " on node " + std::to_string(opt_.node) + "\n";
+    }
+    if (v == "COMMIT" && fields == 2) {
+        if (pending_id_ != id) return "ERR nothing prepared under " + std::string(id) + "\n";
+        if (std::rename(staged.c_str(), opt_.config_path.c_str()) != 0) {
+            return "ERR cannot replace " + opt_.config_path + ": " + std::strerror(errno) + "\n";
+        }
+        pending_id_.clear();
+        std::string result = "OK node " + std::to_string(opt_.node) + " committed " + id;
+        if (const std::string s = reply_text(scheduler_request("reload")); !s.empty()) {
+            result += "; scheduler reload: " + s;
+        }
+        if (config_.server && !opt_.server_socket.empty()) {
+            std::string err;
+            const auto r = io::request(opt_.server_socket, "reload", 2000, &err);
+            const std::string s = reply_text(r);
+            if (!s.empty()) result += "; server reload: " + (r ? s : err);
+        }
+        restart_.store(true);  // the daemon itself restarts on the new file once this answer is out
+        return result + "\n";
+    }
+    if (v == "ABORT" && fields == 2) {
+        if (pending_id_ == id) {
+            std::remove(staged.c_str());
+            pending_id_.clear();
+        }
+        return "OK aborted\n";
+    }
+    return "ERR bad request\n";
 }
 
 }  // namespace dlba::dlbad

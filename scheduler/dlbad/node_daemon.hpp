@@ -36,6 +36,8 @@ struct DaemonOptions {
     std::string server_socket;     // the local dlba-server's monitor socket (when the config has a server section)
     std::string monitor_socket;    // ours
     uint64_t config_id = 0;        // hash of the configuration file's bytes
+    std::string config_path;       // the running configuration file (config push replaces it)
+    uint64_t initial_term = 0;     // carried over a restart after a configuration push
 };
 
 struct SweepResult {
@@ -53,7 +55,11 @@ public:
     ~NodeDaemon();
 
     bool start(std::string* err);
+    // Returns when `stop` is set, or after a configuration push committed a new file: then restart_requested()
+    // is true and the caller re-executes the daemon on the new file (sockets and timings may have changed).
     void run(const std::atomic<bool>& stop);
+    bool restart_requested() const { return restart_.load(); }
+    uint64_t term() const { return election_.term(); }
 
     // Tables served on the monitoring socket (and used by tests).
     io::Table failover_table();
@@ -77,6 +83,9 @@ private:
     void sweep_loop(const std::atomic<bool>& stop);
     void sweep_once();
     std::string handle_monitor(std::string_view request);
+    void config_loop(const std::atomic<bool>& stop);
+    std::string config_request(int fd);
+    void hand_over();
 
     const ArrayConfig& config_;
     DaemonOptions opt_;
@@ -101,6 +110,10 @@ private:
 
     std::atomic<bool> sweeping_active_{false};
     std::thread sweep_thread_;
+    io::Fd config_fd_;
+    std::thread config_thread_;
+    std::string pending_id_;  // config thread only
+    std::atomic<bool> restart_{false};
 };
 
 }  // namespace dlba::dlbad

@@ -1,0 +1,145 @@
+#include "ctl/config_push.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "config.hpp"
+#include "push_protocol.hpp"
+#include "ctl/ctl_args.hpp"
+#include "io/fd.hpp"
+
+namespace dlba::ctl {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int left_ms(Clock::time_point deadline) {
+    const auto l = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return l < 0 ? 0 : static_cast<int>(l);
+}
+
+// One request, one reply line. nullopt (with the reason in *err) when the node cannot be reached.
+std::optional<std::string> exchange(uint32_t ip, uint16_t port, const std::string& request, int timeout_ms,
+                                    std::string* err) {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    io::Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(ip);
+    a.sin_port = htons(port);
+    if (!fd || (connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 && errno != EINPROGRESS)) {
+        *err = std::strerror(errno);
+        return std::nullopt;
+    }
+    pollfd p{fd.get(), POLLOUT, 0};
+    int so_error = 0;
+    socklen_t len = sizeof so_error;
+    if (poll(&p, 1, left_ms(deadline)) <= 0 || getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &len) < 0 ||
+        so_error) {
+        *err = so_error ? std::strerror(so_error) : "connect timed out";
+        return std::nullopt;
+    }
+    size_t sent = 0;
+    while (sent < request.size()) {
+        const ssize_t w = send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        if (w > 0) {
+            sent += static_cast<size_t>(w);
+            continue;
+        }
+        pollfd q{fd.get(), POLLOUT, 0};
+        if ((w < 0 && errno != EAGAIN) || poll(&q, 1, left_ms(deadline)) <= 0) {
+            *err = "send failed";
+            return std::nullopt;
+        }
+    }
+    std::string reply;
+    char c = 0;
+    while (reply.size() < 4096) {
+        pollfd q{fd.get(), POLLIN, 0};
+        if (poll(&q, 1, left_ms(deadline)) <= 0) {
+            *err = "no reply in time";
+            return std::nullopt;
+        }
+        const ssize_t r = read(fd.get(), &c, 1);
+        if (r <= 0 || c == '\n') break;
+        reply.push_back(c);
+    }
+    return reply;
+}
+
+}  // namespace
+
+int push_config(const std::string& path, int timeout_ms, std::ostream& out, std::ostream& err) {
+    const ConfigResult loaded = load_config(path);
+    if (const auto* e = std::get_if<ConfigError>(&loaded)) {
+        err << "dlbactl: configuration refused, nothing sent: " << e->str() << "\n";
+        return kExitUsage;
+    }
+    const ArrayConfig& config = std::get<ArrayConfig>(loaded);
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string id = push::config_id(bytes);
+    const uint16_t port = config.failover.config_port;
+
+    struct Outcome {
+        uint16_t node;
+        uint32_t ip;
+        bool prepared = false;
+        std::string text;
+    };
+    std::vector<Outcome> nodes;
+    bool all_prepared = true, unreachable = false;
+    for (const NodeConfig& n : config.nodes) {
+        Outcome o{n.number, n.eth0_ip};
+        std::string e;
+        const auto reply = exchange(n.eth0_ip, port, "PREPARE " + id + " " + std::to_string(bytes.size()) + "\n" + bytes,
+                                    timeout_ms, &e);
+        if (!reply) {
+            o.text = "unreachable (" + format_ipv4(n.eth0_ip) + ":" + std::to_string(port) + "): " + e;
+            unreachable = true;
+        } else {
+            o.prepared = reply->rfind("OK", 0) == 0;
+            o.text = *reply;
+        }
+        all_prepared = all_prepared && o.prepared;
+        nodes.push_back(o);
+    }
+    if (!all_prepared) {
+        for (Outcome& o : nodes) {
+            std::string e;
+            if (o.prepared) exchange(o.ip, port, "ABORT " + id + "\n", timeout_ms, &e);
+        }
+        err << "dlbactl: configuration " << id << " refused; no node changed:\n";
+        for (const Outcome& o : nodes) err << "  node " << o.node << ": " << o.text << "\n";
+        return unreachable ? kExitUnreachable : kExitDaemonError;
+    }
+    bool all_committed = true;
+    for (Outcome& o : nodes) {
+        std::string e;
+        const auto reply = exchange(o.ip, port, "COMMIT " + id + "\n", timeout_ms, &e);
+        const bool ok = reply && reply->rfind("OK", 0) == 0;
+        all_committed = all_committed && ok;
+        out << "node " << o.node << ": " << (reply ? *reply : "commit unanswered: " + e) << "\n";
+    }
+    if (!all_committed) {
+        err << "dlbactl: configuration " << id << " was prepared everywhere but not committed everywhere\n";
+        return kExitDaemonError;
+    }
+    out << "ok: configuration " << id << " committed on " << nodes.size() << " nodes\n";
+    return kExitOk;
+}
+
+}  // namespace dlba::ctl
