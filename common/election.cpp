@@ -98,7 +98,8 @@ Decision Election::tick(uint64_t now_ms) {
         active_ = winner;
         d.term = winner == self_ ? self_term_ : winner_term;
         d.active = active_;
-        if (!local_ok_ && self_active_) {
+        const bool settled = now_ms - *start_ms_ >= timing_.dead_after_ms;  // our own probes had time to answer
+        if (!local_ok_ && self_active_ && settled) {
             // Our own data plane stopped answering: let a healthy node take over.
             self_active_ = false;
             d.action = ElectionAction::step_down;

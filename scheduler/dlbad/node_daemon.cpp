@@ -319,9 +319,16 @@ void NodeDaemon::sweep_once() {
         uint32_t attempts = 0;
         std::string err;
         while (!answer && attempts <= f.sweep_retries) {
+            if (attempts > 0) {
+                // Space the attempts a timeout apart even when a refusal comes back at once, so the retries span
+                // a daemon restart rather than failing a node in a few milliseconds.
+                std::this_thread::sleep_for(std::chrono::milliseconds(f.sweep_timeout_ms));
+            }
             ++attempts;
             const auto text = tcp_fetch(n.eth0_ip, f.status_port, static_cast<int>(f.sweep_timeout_ms), 1 << 20, &err);
-            if (text) {
+            if (text && text->empty()) {
+                err = "closed without an answer (the node reports itself unable to serve)";
+            } else if (text) {
                 answer = parse_table(*text);
                 if (!answer) err = "malformed answer";
             }

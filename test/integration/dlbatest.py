@@ -327,6 +327,22 @@ def scheduler_binary():
     return path
 
 
+PROTOTYPE_CUT = "# DLBA server (dlba-server) sections"
+
+
+def prototype_config_text(text=None):
+    """conf/dlba.conf without the DLBA server's sections: the seed's prototype, where plain web servers on the
+    nodes answer the VIP. (With a `server` section a node's daemon reports the node able to serve only when its
+    dlba-server answers.)"""
+    if text is None:
+        with open(CONF) as f:
+            text = f.read()
+    at = text.find(PROTOTYPE_CUT)
+    if at < 0:
+        return text
+    return text[:text.rfind("\n# ====", 0, at) + 1]
+
+
 def make_config(path, control_socket="/run/dlba/scheduler.sock", idle_timeout=None, disabled=(), weights=None):
     """A variant of conf/dlba.conf: the example itself, with a few settings replaced."""
     with open(CONF) as f:
