@@ -67,7 +67,7 @@ std::optional<std::string> exchange(uint32_t ip, uint16_t port, const std::strin
     }
     std::string reply;
     char c = 0;
-    while (reply.size() < 4096) {
+    while (reply.size() < (64u << 20)) {
         pollfd q{fd.get(), POLLIN, 0};
         if (poll(&q, 1, left_ms(deadline)) <= 0) {
             *err = "no reply in time";
@@ -140,6 +140,29 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
     }
     out << "ok: configuration " << id << " committed on " << nodes.size() << " nodes\n";
     return kExitOk;
+}
+
+std::optional<std::string> remote_show(const std::string& config_path, int node, const std::string& request,
+                                       int timeout_ms, std::string* err, int* exit_code) {
+    const ConfigResult loaded = load_config(config_path);
+    if (const auto* e = std::get_if<ConfigError>(&loaded)) {
+        *err = "--node needs the array configuration: " + e->str();
+        *exit_code = kExitUsage;
+        return std::nullopt;
+    }
+    const ArrayConfig& config = std::get<ArrayConfig>(loaded);
+    const NodeConfig* n = config.node(static_cast<uint16_t>(node));
+    if (!n) {
+        *err = "no node " + std::to_string(node) + " in " + config_path;
+        *exit_code = kExitUsage;
+        return std::nullopt;
+    }
+    auto reply = exchange(n->eth0_ip, config.failover.config_port, "SHOW " + request + "\n", timeout_ms, err);
+    if (!reply) {
+        *err = "node " + std::to_string(node) + " (" + format_ipv4(n->eth0_ip) + "): " + *err;
+        *exit_code = kExitUnreachable;
+    }
+    return reply;
 }
 
 }  // namespace dlba::ctl

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ostream>
+#include <optional>
 #include <string>
 
 namespace dlba::ctl {
@@ -9,5 +10,10 @@ namespace dlba::ctl {
 // Returns dlbactl's exit code: 0 committed on every node, 1 refused (nothing changed), 2 the file is invalid here,
 // 3 a node could not be reached during prepare (nothing changed).
 int push_config(const std::string& path, int timeout_ms, std::ostream& out, std::ostream& err);
+
+// dlbactl --node N: one read-only request to node N's daemon over TCP; the answer as the daemon gave it, or
+// nullopt with the reason in *err. *exit_code says which failure it was.
+std::optional<std::string> remote_show(const std::string& config_path, int node, const std::string& request,
+                                       int timeout_ms, std::string* err, int* exit_code);
 
 }  // namespace dlba::ctl

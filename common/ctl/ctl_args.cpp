@@ -139,6 +139,15 @@ ParseResult parse_args(int argc, const char* const* argv, const char* env_socket
             if (!v || v->empty()) return UsageError{"--socket needs a path"};
             inv.socket_path = std::string(*v);
             socket_given = true;
+        } else if (is("--node") || arg == "-n") {
+            auto v = value(arg == "-n" ? "-n" : "--node");
+            auto n = v ? parse_number(*v, kMaxNode) : std::nullopt;
+            if (!n || *n == 0) return UsageError{"--node needs a node number 1..255"};
+            inv.node = static_cast<int>(*n);
+        } else if (is("--config") || arg == "-c") {
+            auto v = value(arg == "-c" ? "-c" : "--config");
+            if (!v || v->empty()) return UsageError{"--config needs a path"};
+            inv.config_path = std::string(*v);
         } else if (is("--timeout") || arg == "-t") {
             auto v = value(arg == "-t" ? "-t" : "--timeout");
             if (!v) return UsageError{"--timeout needs a value in milliseconds"};
@@ -173,6 +182,10 @@ Options (before or after the command):
   -s, --socket PATH   control socket (default: $DLBA_SOCKET, else /run/dlba/scheduler.sock;
                       /run/dlba/server.sock for `backends`; /run/dlba/dlbad.sock for `failover`,
                       `sweep` and `summary`)
+  -n, --node N        read node N's tables from any host: through node N's daemon over its eth0
+                      (failover.config_port), read-only commands only (status, hash, counters, sync,
+                      failover, sweep, summary, backends)
+  -c, --config FILE   the array configuration --node and `config push` read (default /etc/dlba/dlba.conf)
   -j, --json          print the daemon's JSON answer, indented, instead of a table
   -t, --timeout MS    give up after MS milliseconds (default 5000, at most 600000)
   -h, --help          show this help

@@ -22,6 +22,8 @@ struct Invocation {
     bool json = false;
     int timeout_ms = kDefaultTimeoutMs;
     std::string request;  // the line sent to the daemon, e.g. "node 2 weight 3"
+    int node = 0;         // --node N: read node N's tables through its node daemon (over its eth0), not a socket
+    std::string config_path = "/etc/dlba/dlba.conf";  // --config: where --node finds node N's address
 };
 
 struct ShowHelp {};

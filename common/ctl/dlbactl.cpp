@@ -1,4 +1,5 @@
 // dlbactl: the operator CLI. Sends one command line to a daemon's control socket and prints the answer.
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -25,9 +26,18 @@ int main(int argc, char** argv) {
     const auto& inv = std::get<Invocation>(parsed);
 
     if (inv.request.rfind("config push ", 0) == 0) {
-        return push_config(inv.request.substr(12), inv.timeout_ms, std::cout, std::cerr);
+        return push_config(inv.request.substr(12), std::max(inv.timeout_ms, 15000), std::cout, std::cerr);
     }
     std::string err;
+    if (inv.node != 0) {
+        int code = kExitOk;
+        const auto remote = remote_show(inv.config_path, inv.node, inv.request, inv.timeout_ms, &err, &code);
+        if (!remote) {
+            std::cerr << "dlbactl: " << err << "\n";
+            return code;
+        }
+        return print_answer(*remote, inv.json, std::cout, std::cerr);
+    }
     const auto answer = dlba::io::request(inv.socket_path, inv.request, inv.timeout_ms, &err);
     if (!answer) {
         std::cerr << "dlbactl: " << err << "\n";

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <string>
 #include <variant>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include <cerrno>
@@ -20,7 +22,9 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_hangup{false};
 void on_signal(int) { g_stop.store(true); }
+void on_hangup(int) { g_hangup.store(true); }
 
 const char* kUsage =
     "usage: dlbad --config FILE --node N [--scheduler-socket PATH] [--server-socket PATH] [--monitor-socket PATH]\n"
@@ -90,6 +94,7 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGHUP, on_hangup);
     dlba::dlbad::NodeDaemon daemon(config, opt);
     std::string err;
     if (!daemon.start(&err)) {
@@ -98,7 +103,22 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "dlbad[node %d]: running (scheduler %s, monitor %s)\n", node, opt.scheduler_socket.c_str(),
                  opt.monitor_socket.c_str());
+    // SIGHUP: check the file, then restart on it (keeping the term); a bad file is logged and ignored.
+    std::thread hangups([&] {
+        while (!g_stop.load() && !daemon.restart_requested()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (!g_hangup.exchange(false)) continue;
+            const dlba::ConfigResult next = dlba::load_config(config_path);
+            if (const auto* e = std::get_if<dlba::ConfigError>(&next)) {
+                std::fprintf(stderr, "dlbad[node %d]: SIGHUP: configuration refused, keeping the running one: %s\n",
+                             node, e->str().c_str());
+            } else {
+                daemon.request_restart();
+            }
+        }
+    });
     daemon.run(g_stop);
+    hangups.join();
     if (daemon.restart_requested() && !g_stop.load()) {
         // A pushed configuration was committed: start again on it, keeping the election term.
         std::vector<std::string> args;

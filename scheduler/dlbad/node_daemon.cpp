@@ -594,7 +594,8 @@ std::string NodeDaemon::config_request(int fd) {
     char verb[16] = {0}, id[32] = {0};
     unsigned long long length = 0;
     const int fields = std::sscanf(line.c_str(), "%15s %31s %llu", verb, id, &length);
-    const std::string v = fields >= 2 ? verb : "";
+    if (fields >= 1) verb[sizeof verb - 1] = '\0';
+    const std::string v = fields >= 1 ? verb : "";
     if (v == "PREPARE" && fields == 3) {
         if (length > push::kMaxConfigBytes) return "ERR file too large\n";
         std::string bytes;
@@ -643,6 +644,22 @@ std::string NodeDaemon::config_request(int fd) {
         }
         restart_.store(true);  // the daemon itself restarts on the new file once this answer is out
         return result + "\n";
+    }
+    if (v == "SHOW") {
+        // Read-only tables for `dlbactl --node N`: this daemon's own, or the local scheduler's and server's.
+        const std::string what = line.substr(5);
+        if (what == "failover" || what == "sweep" || what == "summary") return handle_monitor(what) + "\n";
+        std::string err;
+        if (what == "status" || what == "hash" || what == "counters" || what == "sync" ||
+            what.rfind("hash all", 0) == 0) {
+            const auto r = io::request(opt_.scheduler_socket, what, 5000, &err);
+            return (r ? *r : io::reply_error("scheduler: " + err)) + "\n";
+        }
+        if (what == "backends" && !opt_.server_socket.empty()) {
+            const auto r = io::request(opt_.server_socket, what, 5000, &err);
+            return (r ? *r : io::reply_error("server: " + err)) + "\n";
+        }
+        return io::reply_error("not a read-only table: " + what) + "\n";
     }
     if (v == "ABORT" && fields == 2) {
         if (pending_id_ == id) {

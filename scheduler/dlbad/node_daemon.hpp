@@ -59,6 +59,7 @@ public:
     // is true and the caller re-executes the daemon on the new file (sockets and timings may have changed).
     void run(const std::atomic<bool>& stop);
     bool restart_requested() const { return restart_.load(); }
+    void request_restart() { restart_.store(true); }  // SIGHUP: start again on the file as it is now
     uint64_t term() const { return election_.term(); }
 
     // Tables served on the monitoring socket (and used by tests).

@@ -117,5 +117,19 @@ def valid_push():
     t.check(code == 0 and t.which_node(body), f"a new connection after the push failed: {code} {body!r}")
 
 
+@suite.case("dlbactl --node N reads any node's tables through its daemon")
+def remote_tables():
+    exe = os.environ["DLBA_DLBACTL"]
+    for node, what, table in ((3, "status", "status"), (2, "failover", "failover"), (1, "sweep", "sweep")):
+        cp = t.run([exe, "--node", node, "--config", state["conf"][1], "--json", what], ns=state["topo"].ns("n1"),
+                   timeout=20, check_rc=False)
+        t.check(cp.returncode == 0, f"--node {node} {what}: exit {cp.returncode}: {cp.stderr}")
+        doc = __import__("json").loads(cp.stdout)
+        t.check(doc.get("table") == table and doc["meta"].get("node") == node, f"--node {node} {what}: {cp.stdout[:300]}")
+    cp = t.run([exe, "--node", 2, "--config", state["conf"][1], "role", "active"], ns=state["topo"].ns("n1"),
+               timeout=20, check_rc=False)
+    t.check(cp.returncode != 0, "a remote write was accepted")
+
+
 if __name__ == "__main__":
     sys.exit(suite.run(setup, teardown))
