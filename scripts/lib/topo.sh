@@ -288,6 +288,19 @@ http {
 $listens
         location = / { default_type text/plain; return 200 "$body\n"; }
         location = /big { root $(dirname "$dir")/www; }
+        # An application with sessions (cookie persistence): /login starts one, /logout ends it.
+        location = /login {
+            default_type text/plain;
+            add_header Set-Cookie "JSESSIONID=\$request_id; Path=/; HttpOnly; SameSite=Lax" always;
+            return 200 "$body\n";
+        }
+        location = /logout {
+            default_type text/plain;
+            add_header Set-Cookie "JSESSIONID=; Path=/; Max-Age=0" always;
+            return 200 "$body\n";
+        }
+        # Any other path answers who served it and what was asked (URL hashing, session ids in URLs).
+        location / { default_type text/plain; return 200 "$body \$uri\n"; }
     }
 }
 EOF
@@ -301,8 +314,8 @@ topo_nginx_start() {  # NS DIR
     log "nginx in $ns did not write its pid file"; return 1
 }
 
-topo_nginx_up() {
-    local p="$1" rd i dir
+topo_nginx_up() {  # PREFIX [webs]: with "webs", only the back-end web servers (the full array serves the VIP)
+    local p="$1" only="${2:-}" rd i dir
     topo_complete "$p" || die "topology $p is not up (scripts/topo up $p)"
     rd="$(topo_rundir "$p")"
     mkdir -p -m 0755 "$rd/www"
@@ -313,6 +326,7 @@ topo_nginx_up() {
     fi
     chmod 0644 "$rd/www/big"
     for i in "${TOPO_NODES[@]}"; do
+        [ "$only" = webs ] && break
         dir="$rd/n$i"
         [ -s "$dir/nginx.pid" ] && kill -0 "$(cat "$dir/nginx.pid")" 2>/dev/null && continue
         topo_nginx_conf "$dir" "node $i" "$TOPO_VIP:80" "$TOPO_LAN.1$i:80"

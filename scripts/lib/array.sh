@@ -1,0 +1,93 @@
+# The full array in a namespace topology: per node a dlba-scheduler (DPDK on sch0), a dlba-server on the VIP and
+# a dlbad; nginx on web1..3 as the back ends; a test CA and a server certificate for HTTPS. Used by scripts/array,
+# scripts/demo and the end-to-end tests. Needs lib/common.sh and lib/topo.sh.
+
+ARRAY_BUILD="${DLBA_BUILD_DIR:-build}"
+array_bin() { printf '%s/%s/%s' "$DLBA_ROOT" "$ARRAY_BUILD" "$1"; }
+
+# A private CA and a certificate for the VIP (and the name dlba.test), valid 30 days, in RUN/tls.
+array_tls() {  # RUN
+    local dir="$1/tls"
+    [ -s "$dir/server.pem" ] && [ -s "$dir/server.key" ] && return 0
+    mkdir -p -m 0700 "$dir"
+    (
+        cd "$dir" || exit 1
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 -subj "/CN=DLBA test CA" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null &&
+        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=dlba.test" 2>/dev/null &&
+        printf 'subjectAltName=DNS:dlba.test,IP:%s\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' \
+            "$TOPO_VIP" >server.ext &&
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.crt -days 30 \
+            -extfile server.ext 2>/dev/null &&
+        cat server.crt ca.pem >server.pem
+    ) || { log "could not make the test certificates in $dir"; return 1; }
+}
+
+# The array's configuration: conf/dlba.conf with this run's TLS files, one copy per node (as on separate hosts,
+# where `dlbactl config push` keeps the copies equal).
+array_config() {  # RUN
+    local run="$1" i
+    sed -e "s|/etc/dlba/server.pem|$run/tls/server.pem|" -e "s|/etc/dlba/server.key|$run/tls/server.key|" \
+        "$DLBA_ROOT/conf/dlba.conf" >"$run/array.conf"
+    for i in "${TOPO_NODES[@]}"; do cp "$run/array.conf" "$run/n$i.conf"; done
+}
+
+array_wait_socket() {  # PATH SECONDS
+    local i
+    for i in $(seq 1 $(( $2 * 10 ))); do [ -S "$1" ] && return 0; sleep 0.1; done
+    return 1
+}
+
+# Starts the three daemons on every node; each in its own session so that scripts/topo down finds and stops them.
+array_start() {  # PREFIX [PMD]
+    local p="$1" pmd="${2:-af_packet}" run i
+    run="$(topo_rundir "$p")"
+    array_tls "$run" || return 1
+    array_config "$run"
+    for i in "${TOPO_NODES[@]}"; do
+        [ -S "$run/n$i.sched.sock" ] && continue
+        nsx "$p-n$i" setsid "$(array_bin scheduler/dlba-scheduler)" --no-huge --no-pci --no-shconf -m 512 \
+            -l $(( i % 2 )) --file-prefix "$p-n$i" --log-level lib.eal:warning --vdev="net_${pmd}0,iface=sch0" \
+            -- --config "$run/n$i.conf" --node "$i" --control-socket "$run/n$i.sched.sock" \
+            >"$run/n$i.scheduler.log" 2>&1 </dev/null &
+    done
+    for i in "${TOPO_NODES[@]}"; do
+        array_wait_socket "$run/n$i.sched.sock" 30 || { log "scheduler n$i did not start:"; tail -5 "$run/n$i.scheduler.log" >&2; return 1; }
+    done
+    for i in "${TOPO_NODES[@]}"; do
+        [ -S "$run/n$i.server.sock" ] && continue
+        nsx "$p-n$i" setsid "$(array_bin dlba_server/dlba-server)" --config "$run/n$i.conf" --node "$i" \
+            --monitor-socket "$run/n$i.server.sock" >"$run/n$i.server.log" 2>&1 </dev/null &
+    done
+    for i in "${TOPO_NODES[@]}"; do
+        array_wait_socket "$run/n$i.server.sock" 15 || { log "dlba-server n$i did not start:"; tail -5 "$run/n$i.server.log" >&2; return 1; }
+    done
+    for i in "${TOPO_NODES[@]}"; do
+        [ -S "$run/n$i.dlbad.sock" ] && continue
+        nsx "$p-n$i" setsid "$(array_bin scheduler/dlbad)" --config "$run/n$i.conf" --node "$i" \
+            --scheduler-socket "$run/n$i.sched.sock" --server-socket "$run/n$i.server.sock" \
+            --monitor-socket "$run/n$i.dlbad.sock" >"$run/n$i.dlbad.log" 2>&1 </dev/null &
+    done
+    for i in "${TOPO_NODES[@]}"; do
+        array_wait_socket "$run/n$i.dlbad.sock" 15 || { log "dlbad n$i did not start:"; tail -5 "$run/n$i.dlbad.log" >&2; return 1; }
+    done
+    # One scheduler elected, and the VIP answering through it.
+    for i in $(seq 1 100); do
+        array_active "$p" >/dev/null && nsx "$p-client" curl -s -o /dev/null -m 2 "http://$TOPO_VIP/" && return 0
+        sleep 0.2
+    done
+    log "the array did not start serving the VIP within 20 s"
+    return 1
+}
+
+array_active() {  # PREFIX: prints the active node's number
+    local run i
+    run="$(topo_rundir "$1")"
+    for i in "${TOPO_NODES[@]}"; do
+        if "$(array_bin common/ctl/dlbactl)" --socket "$run/n$i.sched.sock" --json status 2>/dev/null |
+            grep -q '"role": *"active"'; then
+            echo "$i"; return 0
+        fi
+    done
+    return 1
+}
