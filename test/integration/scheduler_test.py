@@ -391,7 +391,7 @@ def vip_protocol():
 
 @suite.case("TCP and UDP to VIP ports not configured are dropped as drop.vip_port")
 def vip_port():
-    counted([to_vip(TCP(sport=40005, dport=8080, flags="S")), to_vip(UDP(sport=40006, dport=53) / Raw(b"q" * 12))],
+    counted([to_vip(TCP(sport=40005, dport=8081, flags="S")), to_vip(UDP(sport=40006, dport=53) / Raw(b"q" * 12))],
             "drop.vip_port")
 
 
