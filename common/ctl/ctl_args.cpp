@@ -57,6 +57,12 @@ std::variant<std::string, UsageError> build_request(const std::vector<std::strin
         if (n != 1) return usage(std::string(cmd) + " takes no arguments");
         return std::string(cmd);
     }
+    if (cmd == "backend") {
+        if (n != 3 || (w[2] != "enable" && w[2] != "disable" && w[2] != "drain")) {
+            return usage("usage: backend KEY enable|disable|drain");
+        }
+        return "backend " + std::string(w[1]) + " " + std::string(w[2]);
+    }
     if (cmd == "backends") {
         if (n != 1) return usage("backends takes no arguments");
         return std::string("backends");
@@ -164,7 +170,9 @@ ParseResult parse_args(int argc, const char* const* argv, const char* env_socket
     auto request = build_request(words);
     if (auto* e = std::get_if<UsageError>(&request)) return *e;
     inv.request = std::get<std::string>(std::move(request));
-    if (inv.request == "backends" && !socket_given) inv.socket_path = kDefaultServerSocket;
+    if ((inv.request == "backends" || inv.request.rfind("backend ", 0) == 0) && !socket_given) {
+        inv.socket_path = kDefaultServerSocket;
+    }
     if ((inv.request == "failover" || inv.request == "sweep" || inv.request == "summary") && !socket_given) {
         inv.socket_path = kDefaultDaemonSocket;
     }
@@ -202,6 +210,9 @@ Commands:
                       groups, total hits, total open connections over all nodes)
   backends            DLBA server's back-end status table: key, address, state (up/down/drain/disabled),
                       weight, open connections, hits, average response time, errors
+  backend KEY enable|disable|drain
+                      on a DLBA server: drain keeps persistent sessions (SpServer cookies) on the back end but
+                      sends it no new ones; disable reroutes everything (default socket /run/dlba/server.sock)
   role active|standby switch this scheduler's role
   node N fail|live    mark node N (1..255) failed (it loses all its buckets at once) or live again
   node N enable|disable|drain
