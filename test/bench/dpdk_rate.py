@@ -4,11 +4,15 @@ telemetry socket (/ethdev/stats: the PMD's ipackets/opackets), after a warm-up, 
 samples dlbactl counters at the same two instants, to cross-check the scheduler's own books.
 
 usage: dpdk_rate.py --telemetry SOCKET [--port N] [--warmup S] [--window S] [--timeout S]
-                    [--dlbactl BIN --ctl-socket PATH]
+                    [--pid PID --thread NAME|main] [--dlbactl BIN --ctl-socket PATH]
 
 Waits (up to --timeout) until the socket answers and the port has received packets, sleeps --warmup, samples,
 sleeps --window, samples again, and prints one line of key=value pairs:
-  rx_pps tx_pps window_s [ctl_rx_pps ctl_forwarded_pps ctl_tx_pps ctl_dropped ctl_idle_sleeps ctl_polls]
+  rx_pps tx_pps window_s [cpu_s cpu_share rx_pps_cpu]
+  [ctl_rx_pps ctl_forwarded_pps ctl_tx_pps ctl_dropped ctl_idle_sleeps ctl_polls]
+With --pid/--thread it also reads the data-plane thread's time on the CPU (/proc/PID/task/TID/schedstat; thread
+NAME as in its comm, or "main" for the process's first thread): rx_pps_cpu is packets per second *on the CPU*, which
+the time slices other processes take from that core do not change (cpu_share says how much of the window it ran).
 Exit status 1 (and a reason on stderr) if the process never became ready.
 """
 import argparse
@@ -43,12 +47,28 @@ def ctl_counters(dlbactl, ctl_socket):
     return {name: value for name, value in json.loads(out.stdout)["rows"]}
 
 
-def sample(tel, port, ctl):
-    # The two reads are taken back to back; the telemetry read is the timed one.
+def find_thread(pid, name):
+    if name == "main":
+        return pid
+    for tid in sorted(os.listdir("/proc/%d/task" % pid), key=int):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().strip() == name:
+                return int(tid)
+    raise RuntimeError("process %d has no thread named %s" % (pid, name))
+
+
+def on_cpu_seconds(pid, tid):
+    with open("/proc/%d/task/%d/schedstat" % (pid, tid)) as f:
+        return int(f.read().split()[0]) / 1e9
+
+
+def sample(tel, port, ctl, cpu):
+    # Taken back to back; the telemetry read is the timed one.
     t = time.monotonic()
     stats = tel.port_stats(port)
+    c_s = cpu() if cpu else None
     c = ctl() if ctl else None
-    return t, stats, c
+    return t, stats, c, c_s
 
 
 def main():
@@ -58,6 +78,8 @@ def main():
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--window", type=float, default=5.0)
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--pid", type=int)
+    ap.add_argument("--thread")
     ap.add_argument("--dlbactl")
     ap.add_argument("--ctl-socket")
     a = ap.parse_args()
@@ -81,16 +103,25 @@ def main():
     ctl = None
     if a.dlbactl and a.ctl_socket:
         ctl = lambda: ctl_counters(a.dlbactl, a.ctl_socket)  # noqa: E731
+    cpu = None
+    if a.pid and a.thread:
+        tid = find_thread(a.pid, a.thread)
+        cpu = lambda: on_cpu_seconds(a.pid, tid)  # noqa: E731
     time.sleep(a.warmup)
-    t0, s0, c0 = sample(tel, a.port, ctl)
+    t0, s0, c0, cpu0 = sample(tel, a.port, ctl, cpu)
     time.sleep(a.window)
-    t1, s1, c1 = sample(tel, a.port, ctl)
+    t1, s1, c1, cpu1 = sample(tel, a.port, ctl, cpu)
     dt = t1 - t0
+    rx = s1["ipackets"] - s0["ipackets"]
     out = {
-        "rx_pps": (s1["ipackets"] - s0["ipackets"]) / dt,
+        "rx_pps": rx / dt,
         "tx_pps": (s1["opackets"] - s0["opackets"]) / dt,
         "window_s": dt,
     }
+    if cpu:
+        out["cpu_s"] = cpu1 - cpu0
+        out["cpu_share"] = (cpu1 - cpu0) / dt
+        out["rx_pps_cpu"] = rx / (cpu1 - cpu0) if cpu1 > cpu0 else 0.0
     if ctl:
         out["ctl_rx_pps"] = (c1["rx"] - c0["rx"]) / dt
         out["ctl_forwarded_pps"] = (c1["forwarded"] - c0["forwarded"]) / dt
