@@ -119,18 +119,7 @@ void NodeDaemon::hand_over() {
     scheduler_request("role standby");
     election_.set_local_role(false, election_.term());
     local_active_ = false;
-    hb::Message m;
-    m.beat = {opt_.node, election_.term(), false, false};  // "not a candidate" either: we are leaving
-    m.config_id = opt_.config_id;
-    const auto bytes = hb::encode(m);
-    for (const NodeConfig& n : config_.nodes) {
-        if (n.number == opt_.node) continue;
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(n.eth0_ip);
-        a.sin_port = htons(config_.failover.heartbeat_port);
-        sendto(hb_fd_.get(), bytes.data(), bytes.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&a), sizeof a);
-    }
+    send_heartbeat(false, false);  // "not a candidate" either: we are leaving
     std::fprintf(stderr, "dlbad[node %u]: stopping: handed the VIP over\n", opt_.node);
 }
 
@@ -153,8 +142,12 @@ void NodeDaemon::heartbeat_round(uint64_t now) {
     }
     prober_.send_round(targets);
     // 4. Heartbeats to every peer.
+    send_heartbeat(election_.active(), local_dataplane_ok_);
+}
+
+void NodeDaemon::send_heartbeat(bool active, bool dataplane_ok) {
     hb::Message m;
-    m.beat = {opt_.node, election_.term(), election_.active(), local_dataplane_ok_};
+    m.beat = {opt_.node, election_.term(), active, dataplane_ok};
     m.table_version = local_version_;
     m.config_id = opt_.config_id;
     const auto bytes = hb::encode(m);

@@ -13,11 +13,11 @@ import sys
 import tempfile
 import time
 
-results = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import taplib  # noqa: E402
 
-
-def check(ok, name, detail=""):
-    results.append((bool(ok), name, detail))
+RESULTS = taplib.Results()
+check = RESULTS.check
 
 
 def cpu_ticks(pid):
@@ -56,20 +56,9 @@ def main():
     except Exception as e:
         check(False, "harness ran to completion", repr(e))
     finally:
-        if proc and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        taplib.stop(proc)
         shutil.rmtree(work, ignore_errors=True)
-    print("1..%d" % len(results))
-    for i, (ok, name, detail) in enumerate(results, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok and detail:
-            print("# " + detail)
-    return 0 if all(ok for ok, _, _ in results) else 1
+    return RESULTS.finish()
 
 
 if __name__ == "__main__":

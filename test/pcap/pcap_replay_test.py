@@ -15,6 +15,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import taplib  # noqa: E402
+
 from scapy.all import (ARP, ICMP, IP, IPv6, TCP, UDP, Dot1Q, Ether, Raw, rdpcap, wrpcap)  # noqa: E402
 
 SCHED_MAC = "02:77:00:00:02:01"
@@ -34,11 +37,8 @@ nodes = (
 );
 """
 
-results = []
-
-
-def check(ok, name, detail=""):
-    results.append((bool(ok), name, detail))
+RESULTS = taplib.Results()
+check = RESULTS.check
 
 
 def to_vip(src_port, dport=80, host=2, payload=b"GET / HTTP/1.1\r\n\r\n", flags="PA"):
@@ -186,12 +186,7 @@ def main():
             proc.kill()
             proc.wait()
         shutil.rmtree(work, ignore_errors=True)
-    print("1..%d" % len(results))
-    for i, (ok, name, detail) in enumerate(results, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok and detail:
-            print("# " + detail.replace("\n", "\n# "))
-    return 0 if all(ok for ok, _, _ in results) else 1
+    return RESULTS.finish()
 
 
 if __name__ == "__main__":

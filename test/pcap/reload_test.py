@@ -15,11 +15,11 @@ import sys
 import tempfile
 import time
 
-results = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import taplib  # noqa: E402
 
-
-def check(ok, name, detail=""):
-    results.append((bool(ok), name, detail))
+RESULTS = taplib.Results()
+check = RESULTS.check
 
 
 NODE = """  {{ number = {n}; eth0_mac = "02:77:00:00:01:0{n}"; eth0_ip = "10.77.0.1{n}"; sched_mac = "02:77:00:00:02:0{n}";
@@ -104,20 +104,9 @@ def main():
     except Exception as e:
         check(False, "harness ran to completion", repr(e))
     finally:
-        if proc and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        taplib.stop(proc)
         shutil.rmtree(work, ignore_errors=True)
-    print("1..%d" % len(results))
-    for i, (ok, name, detail) in enumerate(results, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok and detail:
-            print("# " + detail.replace("\n", "\n# "))
-    return 0 if all(ok for ok, _, _ in results) else 1
+    return RESULTS.finish()
 
 
 if __name__ == "__main__":
