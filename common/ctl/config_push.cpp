@@ -19,63 +19,26 @@
 #include "push_protocol.hpp"
 #include "ctl/ctl_args.hpp"
 #include "io/fd.hpp"
+#include "io/tcp.hpp"
 
 namespace dlba::ctl {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-int left_ms(Clock::time_point deadline) {
-    const auto l = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    return l < 0 ? 0 : static_cast<int>(l);
-}
-
 // One request, one reply line. nullopt (with the reason in *err) when the node cannot be reached.
 std::optional<std::string> exchange(uint32_t ip, uint16_t port, const std::string& request, int timeout_ms,
                                     std::string* err) {
-    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    io::Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(ip);
-    a.sin_port = htons(port);
-    if (!fd || (connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 && errno != EINPROGRESS)) {
-        *err = std::strerror(errno);
+    const io::Deadline deadline = io::deadline_in(timeout_ms);
+    io::Fd fd = io::tcp_connect(ip, port, deadline, err);
+    if (!fd) return std::nullopt;
+    if (!io::write_all(fd.get(), request, deadline)) {
+        *err = "send failed";
         return std::nullopt;
-    }
-    pollfd p{fd.get(), POLLOUT, 0};
-    int so_error = 0;
-    socklen_t len = sizeof so_error;
-    if (poll(&p, 1, left_ms(deadline)) <= 0 || getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &len) < 0 ||
-        so_error) {
-        *err = so_error ? std::strerror(so_error) : "connect timed out";
-        return std::nullopt;
-    }
-    size_t sent = 0;
-    while (sent < request.size()) {
-        const ssize_t w = send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-        if (w > 0) {
-            sent += static_cast<size_t>(w);
-            continue;
-        }
-        pollfd q{fd.get(), POLLOUT, 0};
-        if ((w < 0 && errno != EAGAIN) || poll(&q, 1, left_ms(deadline)) <= 0) {
-            *err = "send failed";
-            return std::nullopt;
-        }
     }
     std::string reply;
-    char c = 0;
-    while (reply.size() < (64u << 20)) {
-        pollfd q{fd.get(), POLLIN, 0};
-        if (poll(&q, 1, left_ms(deadline)) <= 0) {
-            *err = "no reply in time";
-            return std::nullopt;
-        }
-        const ssize_t r = read(fd.get(), &c, 1);
-        if (r <= 0 || c == '\n') break;
-        reply.push_back(c);
+    if (!io::read_line(fd.get(), reply, 64u << 20, deadline) && reply.empty()) {
+        *err = "no reply in time";
+        return std::nullopt;
     }
     return reply;
 }

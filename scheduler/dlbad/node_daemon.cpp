@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "push_protocol.hpp"
+#include "io/tcp.hpp"
 #include "net_util.hpp"
 
 namespace dlba::dlbad {
@@ -61,11 +62,11 @@ bool NodeDaemon::start(std::string* err) {
         return false;
     }
     const FailoverConfig& f = config_.failover;
-    hb_fd_ = udp_socket(self_->eth0_ip, f.heartbeat_port, err);
+    hb_fd_ = io::udp_socket(self_->eth0_ip, f.heartbeat_port, err);
     if (!hb_fd_) return false;
-    status_fd_ = tcp_listener(self_->eth0_ip, f.status_port, err);
+    status_fd_ = io::tcp_listener(self_->eth0_ip, f.status_port, err);
     if (!status_fd_) return false;
-    config_fd_ = tcp_listener(self_->eth0_ip, f.config_port, err);
+    config_fd_ = io::tcp_listener(self_->eth0_ip, f.config_port, err);
     if (!config_fd_) return false;
     if (!prober_.open(err)) return false;
     if (!monitor_.start(err)) return false;
@@ -241,7 +242,7 @@ void NodeDaemon::serve_status_request() {
     if (!client) return;
     const std::string answer = local_status_answer();
     // An unhealthy node closes without answering: to the sweep that is the same as a dead one.
-    if (!answer.empty()) write_all(client.get(), answer, 1000);
+    if (!answer.empty()) io::write_all(client.get(), answer, io::deadline_in(1000));
 }
 
 std::string NodeDaemon::local_status_answer() {
@@ -265,7 +266,7 @@ std::string NodeDaemon::local_status_answer() {
     } else {
         // The prototype: plain web servers on the VIP. Healthy when something accepts on the VIP's first port.
         const uint16_t port = config_.tcp_ports.empty() ? 80 : config_.tcp_ports.front();
-        if (!tcp_probe(config_.vip, port, 300)) return "";
+        if (!io::tcp_probe(config_.vip, port, 300)) return "";
         t.meta["server"] = "prototype";
     }
     t.meta["healthy"] = true;
@@ -318,7 +319,7 @@ void NodeDaemon::sweep_once() {
                 std::this_thread::sleep_for(std::chrono::milliseconds(f.sweep_timeout_ms));
             }
             ++attempts;
-            const auto text = tcp_fetch(n.eth0_ip, f.status_port, static_cast<int>(f.sweep_timeout_ms), 1 << 20, &err);
+            const auto text = io::tcp_fetch(n.eth0_ip, f.status_port, static_cast<int>(f.sweep_timeout_ms), 1 << 20, &err);
             if (text && text->empty()) {
                 err = "closed without an answer (the node reports itself unable to serve)";
             } else if (text) {
@@ -511,34 +512,6 @@ namespace dlba::dlbad {
 
 namespace {
 
-bool read_line(int fd, std::string& line, size_t max, SteadyClock::time_point deadline) {
-    char c = 0;
-    while (line.size() < max) {
-        pollfd p{fd, POLLIN, 0};
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
-        if (left <= 0 || poll(&p, 1, static_cast<int>(left)) <= 0) return false;
-        const ssize_t r = read(fd, &c, 1);
-        if (r <= 0) return false;
-        if (c == '\n') return true;
-        line.push_back(c);
-    }
-    return false;
-}
-
-bool read_bytes(int fd, std::string& out, size_t n, SteadyClock::time_point deadline) {
-    out.resize(n);
-    size_t got = 0;
-    while (got < n) {
-        pollfd p{fd, POLLIN, 0};
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
-        if (left <= 0 || poll(&p, 1, static_cast<int>(left)) <= 0) return false;
-        const ssize_t r = read(fd, out.data() + got, n - got);
-        if (r <= 0) return false;
-        got += static_cast<size_t>(r);
-    }
-    return true;
-}
-
 // Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part: temp, fsync, rename.
 bool write_atomically(const std::string& path, const std::string& bytes, std::string* err) {
     const std::string tmp = path + ".tmp";
@@ -575,14 +548,14 @@ void NodeDaemon::config_loop(const std::atomic<bool>& stop) {
         io::Fd client(accept4(config_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
         if (!client) continue;
         const std::string answer = config_request(client.get());
-        write_all(client.get(), answer, 2000);
+        io::write_all(client.get(), answer, io::deadline_in(2000));
     }
 }
 
 std::string NodeDaemon::config_request(int fd) {
-    const auto deadline = SteadyClock::now() + std::chrono::seconds(10);
+    const auto deadline = io::deadline_in(10000);
     std::string line;
-    if (!read_line(fd, line, 200, deadline)) return "ERR no request line\n";
+    if (!io::read_line(fd, line, 200, deadline)) return "ERR no request line\n";
     const std::string staged = opt_.config_path + ".staged";
     char verb[16] = {0}, id[32] = {0};
     unsigned long long length = 0;
@@ -591,8 +564,8 @@ std::string NodeDaemon::config_request(int fd) {
     const std::string v = fields >= 1 ? verb : "";
     if (v == "PREPARE" && fields == 3) {
         if (length > push::kMaxConfigBytes) return "ERR file too large\n";
-        std::string bytes;
-        if (!read_bytes(fd, bytes, length, deadline)) return "ERR short body\n";
+        std::string bytes(length, '\0');
+        if (!io::read_exact(fd, bytes.data(), length, deadline)) return "ERR short body\n";
         if (push::config_id(bytes) != id) return "ERR body does not match its id\n";
         std::string err;
         if (!write_atomically(staged, bytes, &err)) return "ERR " + err + "\n";
