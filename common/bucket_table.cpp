@@ -2,6 +2,9 @@
 
 #include <array>
 #include <cassert>
+#include <new>
+
+#include <sys/mman.h>
 
 namespace dlba {
 
@@ -23,18 +26,30 @@ uint32_t round_up_pow2(uint32_t n) {
 uint64_t pack_change(const Change& c) {
     return static_cast<uint64_t>(c.kind) << 48 | static_cast<uint64_t>(c.node) << 32 | c.bucket;
 }
+// The table on 2 MiB boundaries with transparent huge pages requested: a 16M-bucket table is 128 MiB, and with
+// 4 KiB pages nearly every packet's lookup would also miss the TLB. Harmless where THP is off.
+std::atomic<uint64_t>* allocate_entries(uint32_t size) {
+    constexpr size_t kHuge = 2u << 20;
+    const size_t bytes = (static_cast<size_t>(size) * sizeof(std::atomic<uint64_t>) + kHuge - 1) / kHuge * kHuge;
+    void* mem = std::aligned_alloc(kHuge, bytes);
+    if (!mem) throw std::bad_alloc();
+    madvise(mem, bytes, MADV_HUGEPAGE);
+    auto* entries = static_cast<std::atomic<uint64_t>*>(mem);
+    for (uint32_t i = 0; i < size; ++i) new (&entries[i]) std::atomic<uint64_t>(kUnassigned);
+    return entries;
+}
+
 Change unpack_change(uint64_t w) {
     return {static_cast<ChangeKind>(w >> 48), static_cast<uint32_t>(w), static_cast<uint16_t>(w >> 32)};
 }
 }  // namespace
 
 BucketTable::BucketTable(uint32_t size, uint32_t idle_timeout_s, uint32_t journal_size)
-    : size_(size), idle_timeout_(idle_timeout_s), entries_(new std::atomic<uint64_t>[size]),
+    : size_(size), idle_timeout_(idle_timeout_s), entries_(allocate_entries(size)),
       journal_(new JournalSlot[round_up_pow2(journal_size < 2 ? 2 : journal_size)]),
       journal_mask_(round_up_pow2(journal_size < 2 ? 2 : journal_size) - 1) {
     eligible_.reserve(kMaxNodeNumber);  // rebuilt on node changes without allocating
     assert(size >= 1);
-    for (uint32_t i = 0; i < size_; ++i) entries_[i].store(kUnassigned, std::memory_order_relaxed);
 }
 
 void BucketTable::set_node(uint16_t number, const MacAddr& eth0_mac, uint32_t weight, NodeAdmin admin) {

@@ -21,6 +21,17 @@ constexpr uint8_t kProtoIcmp = 1;
 constexpr uint8_t kProtoTcp = 6;
 constexpr uint8_t kProtoUdp = 17;
 
+// ---- byte helpers ----------------------------------------------------------------------------------------------
+inline uint16_t load16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline uint32_t load32(const uint8_t* p) {
+    return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
+}
+inline void store16(uint8_t* p, uint16_t v) { p[0] = static_cast<uint8_t>(v >> 8), p[1] = static_cast<uint8_t>(v); }
+inline void store32(uint8_t* p, uint32_t v) {
+    p[0] = static_cast<uint8_t>(v >> 24), p[1] = static_cast<uint8_t>(v >> 16), p[2] = static_cast<uint8_t>(v >> 8),
+    p[3] = static_cast<uint8_t>(v);
+}
+
 enum class Action : uint8_t {
     forward,          // VIP traffic: steer by (key_ip, key_port) through the bucket table
     forward_first_fragment,  // as forward, and remember the choice for the later fragments of this datagram
@@ -92,6 +103,26 @@ struct ClassifierConfig {
 
 Classified classify(const uint8_t* frame, uint32_t len, const ClassifierConfig& cfg);
 
+// The common frame, recognised with a few word compares so the data plane can hash it and prefetch its bucket
+// before the lookup: untagged IPv4 without options or fragmentation, TCP/UDP to a scheduled VIP port, on an active
+// scheduler. True exactly when classify() would say Action::forward with the same key (unit-tested); false means
+// "ask classify()", not "drop".
+inline bool fast_forward_key(const uint8_t* f, uint32_t len, const ClassifierConfig& cfg, uint32_t& ip, uint16_t& port) {
+    if (len < 38 || !cfg.active) return false;
+    if (std::memcmp(f, cfg.port_mac.bytes.data(), 6) != 0) return false;
+    if (load16(f + 12) != kEtherIpv4 || f[14] != 0x45) return false;
+    if ((load16(f + 20) & 0x3fff) != 0) return false;  // MF or an offset: fragments take the full path
+    const uint8_t proto = f[23];
+    if (proto != kProtoTcp && proto != kProtoUdp) return false;
+    if (load32(f + 30) != cfg.vip) return false;
+    const uint32_t total = load16(f + 16);
+    if (total < 24 || len < 14 + total) return false;
+    if (!(proto == kProtoTcp ? cfg.tcp_ports : cfg.udp_ports).contains(load16(f + 36))) return false;
+    ip = load32(f + 26);
+    port = load16(f + 34);
+    return true;
+}
+
 // ---- in-place rewrites -----------------------------------------------------------------------------------------
 
 // Forwarding changes exactly twelve bytes: destination and source MAC. TTL, checksums and payload are untouched.
@@ -110,16 +141,5 @@ void build_gratuitous_arp(uint8_t* out, const MacAddr& mac, uint32_t ip);
 
 // Internet checksum over a byte range, for building and checking headers in tests and the reply path.
 uint16_t inet_checksum(const uint8_t* data, size_t len, uint32_t initial = 0);
-
-// ---- byte helpers ----------------------------------------------------------------------------------------------
-inline uint16_t load16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-inline uint32_t load32(const uint8_t* p) {
-    return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
-}
-inline void store16(uint8_t* p, uint16_t v) { p[0] = static_cast<uint8_t>(v >> 8), p[1] = static_cast<uint8_t>(v); }
-inline void store32(uint8_t* p, uint32_t v) {
-    p[0] = static_cast<uint8_t>(v >> 24), p[1] = static_cast<uint8_t>(v >> 16), p[2] = static_cast<uint8_t>(v >> 8),
-    p[3] = static_cast<uint8_t>(v);
-}
 
 }  // namespace dlba::pkt
