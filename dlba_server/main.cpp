@@ -219,7 +219,12 @@ int main(int argc, char** argv) {
 
     std::string listeners;
     for (const ListenerConfig& l : config.server->listeners) {
-        listeners += " " + format_ipv4(l.address) + ":" + std::to_string(l.port) + (l.tls ? "(tls)" : "");
+        // Appended piece by piece (GCC 12 -O3 warns falsely about operator+ chains on strings).
+        listeners += ' ';
+        listeners += format_ipv4(l.address);
+        listeners += ':';
+        listeners += std::to_string(l.port);
+        if (l.tls) listeners += "(tls)";
     }
     std::fprintf(stderr, "dlba-server: node %d, %u workers, listening on%s, monitor %s\n", opt.node, worker_count,
                  listeners.c_str(), config.server->monitor_socket.c_str());

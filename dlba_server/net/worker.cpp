@@ -176,9 +176,9 @@ void Worker::run() {
         }
         // Sessions that stopped to let others run go on now.
         if (!ready_.empty()) {
-            std::vector<Session*> batch;
-            batch.swap(ready_);
-            for (Session* s : batch) {
+            ready_batch_.clear();
+            ready_batch_.swap(ready_);
+            for (Session* s : ready_batch_) {
                 if (!s->closed()) s->drive();
             }
         }
@@ -247,6 +247,8 @@ void Worker::session_closed(Session* s) {
     }
     sessions_.pop_back();
     dead_sessions_.push_back(std::move(owned));
+    // A session waiting for its next turn must not be driven once it is freed.
+    ready_.erase(std::remove(ready_.begin(), ready_.end(), s), ready_.end());
     shared_.connections.fetch_sub(1, std::memory_order_relaxed);
     stats_.connections_open.sub();
 }

@@ -101,6 +101,7 @@ private:
     std::vector<std::unique_ptr<Session>> sessions_;
     std::vector<std::unique_ptr<Session>> dead_sessions_;
     std::vector<Session*> ready_;
+    std::vector<Session*> ready_batch_;
     std::vector<std::unique_ptr<ParserSlot>> free_parsers_;
     std::vector<std::unique_ptr<Exchange>> free_exchanges_;
     std::vector<std::unique_ptr<BackendConn>> conns_;     // every BackendConn object this worker owns

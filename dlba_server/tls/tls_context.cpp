@@ -88,6 +88,8 @@ std::unique_ptr<TlsContext> TlsContext::create(const TlsConfig& config, const st
     SSL_CTX_set_num_tickets(ctx, 1);
     self->keys_ = config.ticket_keys;
     if (!self->keys_.empty()) {
+        self->ticket_cipher_.reset(EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr));
+        if (!self->ticket_cipher_) return fail(config.certificate_line, "AES-256-CBC for session tickets");
         SSL_CTX_set_app_data(ctx, self.get());
         SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_callback);
     }
@@ -102,13 +104,13 @@ int TlsContext::ticket_key_callback(SSL* ssl, unsigned char key_name[16], unsign
         const TicketKey& key = self->keys_.front();
         std::memcpy(key_name, key.name.data(), key.name.size());
         if (RAND_bytes(iv, 16) != 1) return -1;  // AES-256-CBC: a 16-byte IV
-        if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1) return -1;
+        if (EVP_EncryptInit_ex(cipher, self->ticket_cipher_.get(), nullptr, key.aes.data(), iv) != 1) return -1;
         return set_mac_key(mac, key) ? 1 : -1;
     }
     for (size_t i = 0; i < self->keys_.size(); ++i) {
         const TicketKey& key = self->keys_[i];
         if (std::memcmp(key_name, key.name.data(), key.name.size()) != 0) continue;
-        if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1) return -1;
+        if (EVP_DecryptInit_ex(cipher, self->ticket_cipher_.get(), nullptr, key.aes.data(), iv) != 1) return -1;
         if (!set_mac_key(mac, key)) return -1;
         return i == 0 ? 1 : 2;  // 2: valid, but issue a new ticket under the current key
     }

@@ -8,6 +8,7 @@
 //   an older key is renewed under the first. Without configured keys OpenSSL's own per-process keys are used.
 #pragma once
 
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include <memory>
@@ -26,6 +27,9 @@ struct SslFree {
 };
 using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 using SslPtr = std::unique_ptr<SSL, SslFree>;
+struct CipherFree {
+    void operator()(EVP_CIPHER* c) const { EVP_CIPHER_free(c); }
+};
 
 class TlsContext {
 public:
@@ -49,6 +53,8 @@ private:
 
     SslCtxPtr ctx_;
     std::vector<TicketKey> keys_;
+    // Fetched once: passing EVP_aes_256_cbc() would make OpenSSL 3 look the implementation up on every ticket.
+    std::unique_ptr<EVP_CIPHER, CipherFree> ticket_cipher_;
 };
 
 // The most recent OpenSSL error of this thread as text (and clears the queue), for logs.

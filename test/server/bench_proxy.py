@@ -14,6 +14,9 @@ handshake per connection and HTTPS resumed (openssl s_time -new / -reuse: connec
 memory per 10,000 idle keep-alive connections (HTTP and HTTPS: a client opens 9,000, makes one request on each and
 keeps them open; the proxy's VmRSS growth is scaled to 10,000).
 
+Every proxy runs for the whole benchmark; each figure is the median of several rounds in which the targets take
+turns (the order rotates), so that other load on a shared machine falls on all of them alike.
+
 The last line printed is dlba/haproxy=<ratio>: dlba-server's HTTP keep-alive req/s over HAProxy's."""
 import json
 import os
@@ -31,8 +34,8 @@ from proxytest import (DlbaServer, Nginx, TempRoot, config_text, free_port, make
 QUICK = "--quick" in sys.argv
 SERVER_BIN = sys.argv[1]
 JSON_OUT = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
-DURATION = 4 if QUICK else 10
-WARMUP = 1 if QUICK else 2
+DURATION = 3 if QUICK else 8
+WARMUP = 1
 CONNS = 50
 # Measured with 9,000 connections and scaled to 10,000: the machine allows 20,000 descriptors per process and
 # HAProxy refuses to start unless 2 x maxconn fit (it reserves a back-end socket per connection).
@@ -256,54 +259,76 @@ def raise_fd_limit():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def median(values):
+    v = sorted(values)
+    return v[len(v) // 2]
+
+
+def measure(targets, scenario, fn, rounds):
+    """Runs fn(target) `rounds` times for every target, interleaved (target order rotates each round) so that the
+    load of a shared machine falls on all of them alike; keeps the median of each figure."""
+    samples = {t.name: [] for t in targets}
+    for r in range(rounds):
+        order = targets[r % len(targets):] + targets[:r % len(targets)]
+        for t in order:
+            samples[t.name].append(fn(t))
+    out = {}
+    for name, runs in samples.items():
+        out[name] = {k: median([x[k] for x in runs if x.get(k) is not None] or [None]) if k != "errors" else
+                     sum(x.get("errors", 0) for x in runs) for k in runs[0]}
+        out[name]["rounds"] = len(runs)
+    log(f"{scenario}: " + ", ".join(f"{n}={json.dumps(v)}" for n, v in out.items()))
+    return out
+
+
 def main():
     raise_fd_limit()
     root = TempRoot("dlba-bench-proxy-")
     r = root.path
     results = {}
     backend = None
+    targets = []
     try:
-        backend = Nginx(r, 1, "127.0.0.21", free_port("127.0.0.21"))
-        with open(os.path.join(backend.www, "index.html"), "w") as f:
-            f.write("x" * 100)
-        backend.start()
+        backend = Nginx(r, 1, "127.0.0.21", free_port("127.0.0.21")).start()
         ca, chain, key = make_certificates(r)
         direct = Direct("direct", backend.port, None)
-
-        def http_ka(t):
-            return wrk(f"http://127.0.0.1:{t.http_port}/", DURATION)
-
-        def https_ka(t):
-            return wrk(f"https://127.0.0.1:{t.https_port}/", DURATION)
-
-        # Address of the back end for the direct row.
-        direct_url = f"http://{backend.address}:{backend.port}/"
-        wrk(direct_url, WARMUP)
-        results["direct"] = {"http_keepalive": wrk(direct_url, DURATION)}
-        log(f"direct: {results['direct']['http_keepalive']}")
-
+        direct.http_url = f"http://{backend.address}:{backend.port}/"
         kinds = [(Dlba, True), (Haproxy, True)] if QUICK else [
             (Dlba, True), (Haproxy, True), (NginxProxy, True), (Dlba, False), (Haproxy, False), (NginxProxy, False)]
+        # All proxies run at once (idle ones cost nothing); each measurement drives one of them.
         for cls, pooled in kinds:
-            t = cls(r, backend, chain, key, pooled).start()
-            res = {}
-            try:
-                wrk(f"http://127.0.0.1:{t.http_port}/", WARMUP)
-                res["http_keepalive"] = http_ka(t)
-                if pooled:
-                    wrk(f"https://127.0.0.1:{t.https_port}/", WARMUP)
-                    res["https_keepalive"] = https_ka(t)
-                    if not QUICK:
-                        res["https_full_handshake"] = s_time(t.https_port, "-new", DURATION)
-                        res["https_resumed"] = s_time(t.https_port, "-reuse", DURATION)
-                        res["idle_http"] = idle_memory(t, False)
-                        res["idle_https"] = idle_memory(t, True)
-                res["rss_kb_end"] = rss_kb(t.pid())
-            finally:
-                t.stop()
-            results[t.name] = res
-            log(f"{t.name}: {json.dumps(res)}")
+            targets.append(cls(r, backend, chain, key, pooled).start())
+        pooled_targets = [t for t in targets if "fresh" not in t.name]
+        rounds = 2 if QUICK else 3
+
+        def http_ka(t):
+            url = getattr(t, "http_url", None) or f"http://127.0.0.1:{t.http_port}/"
+            wrk(url, WARMUP)
+            return wrk(url, DURATION)
+
+        def https_ka(t):
+            url = f"https://127.0.0.1:{t.https_port}/"
+            wrk(url, WARMUP)
+            return wrk(url, DURATION)
+
+        scen = {"http_keepalive": measure([direct] + targets, "HTTP keep-alive", http_ka, rounds),
+                "https_keepalive": measure(pooled_targets, "HTTPS keep-alive", https_ka, rounds)}
+        if not QUICK:
+            scen["https_full_handshake"] = measure(pooled_targets, "HTTPS full handshake",
+                                                   lambda t: s_time(t.https_port, "-new", 5), rounds)
+            scen["https_resumed"] = measure(pooled_targets, "HTTPS resumed",
+                                            lambda t: s_time(t.https_port, "-reuse", 5), rounds)
+            scen["idle_http"] = {t.name: idle_memory(t, False) for t in pooled_targets}
+            scen["idle_https"] = {t.name: idle_memory(t, True) for t in pooled_targets}
+            log(f"idle memory: {json.dumps({k: scen[k] for k in ('idle_http', 'idle_https')})}")
+        for key_, per_target in scen.items():
+            for name, res in per_target.items():
+                results.setdefault(name, {})[key_] = res
+        for t in targets:
+            results[t.name]["rss_kb_end"] = rss_kb(t.pid())
     finally:
+        for t in targets:
+            t.stop()
         if backend:
             backend.stop()
         root.remove()

@@ -1,0 +1,153 @@
+// The monitor socket's answers: the back-end status table and the node status in the one table format, and the
+// back-end admin commands. Built from counters and state directly, without sockets.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "config.hpp"
+#include "io/table_format.hpp"
+#include "net/shared.hpp"
+#include "status/monitor.hpp"
+
+using namespace dlba;
+using namespace dlba::server;
+
+namespace {
+
+const char* kConfig = R"(array = { vip = "127.0.0.1"; tcp_ports = [80]; };
+nodes = ( { number = 2; eth0_mac = "02:77:00:00:01:01"; eth0_ip = "10.77.0.11";
+            sched_mac = "02:77:00:00:02:01"; sched_ip = "10.77.0.21"; } );
+backends = ( { key = "a"; address = "10.0.0.1"; port = 8080; weight = 3; },
+             { key = "b"; address = "10.0.0.2"; enabled = false; } );
+services = ( { name = "web"; backends = ["a", "b"]; }, { name = "img"; backends = ["a"]; } );
+server = { listeners = ( { port = 80; service = "web"; } ); };
+)";
+
+ArrayConfig load(const std::string& text) {
+    ConfigResult r = parse_config(text, "t.conf");
+    if (auto* e = std::get_if<ConfigError>(&r)) FAIL(e->str());
+    return std::get<ArrayConfig>(r);
+}
+
+std::vector<nlohmann::json> row_of(const io::Table& t, const std::string& key) {
+    for (const auto& row : t.rows) {
+        if (row[0] == key) return row;
+    }
+    FAIL("no row " << key);
+    return {};
+}
+
+size_t column(const io::Table& t, const std::string& name) {
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+        if (t.columns[i].name == name) return i;
+    }
+    FAIL("no column " << name);
+    return 0;
+}
+
+}  // namespace
+
+TEST_CASE("the back-end status table sums the workers and shows each back end's state", "[monitor]") {
+    const ArrayConfig config = load(kConfig);
+    Shared shared(config, 2);
+    WorkerStats w1(2), w2(2);
+    w1.backends[0].hits.add(5);
+    w2.backends[0].hits.add(7);
+    w2.backends[0].errors.add(1);
+    w2.backends[0].connect_failures.add(1);
+    shared.backends[0]->begin_request();
+    shared.backends[0]->record_response_time(12.5);
+    shared.backends[0]->mark_down(1000, 500);
+    const std::vector<const WorkerStats*> workers{&w1, &w2};
+    ProcessFacts facts;
+    facts.now_ms = 1200;
+    facts.workers = 2;
+
+    const io::Table t = backends_table(shared, workers, facts);
+    std::string err;
+    CHECK(t.validate(&err));
+    INFO(err);
+    CHECK(t.name == "backends");
+    CHECK(t.source == "server");
+    CHECK(t.meta["node"] == 2);
+    const auto a = row_of(t, "a");
+    CHECK(a[column(t, "address")] == "10.0.0.1");
+    CHECK(a[column(t, "port")] == 8080);
+    CHECK(a[column(t, "state")] == "down");
+    CHECK(a[column(t, "weight")] == 3);
+    CHECK(a[column(t, "open_conns")] == 1);
+    CHECK(a[column(t, "hits")] == 12);
+    CHECK(a[column(t, "errors")] == 1);
+    CHECK(a[column(t, "connect_failures")] == 1);
+    CHECK(a[column(t, "avg_resp_ms")] == Approx(12.5));
+    CHECK(a[column(t, "services")] == "web,img");
+    const auto b = row_of(t, "b");
+    CHECK(b[column(t, "state")] == "disabled");
+    CHECK(b[column(t, "avg_resp_ms")].is_null());  // never measured: not known, not zero
+    CHECK(b[column(t, "port")] == 80);
+
+    facts.now_ms = 1500;  // the down interval has passed
+    CHECK(row_of(backends_table(shared, workers, facts), "a")[column(t, "state")] == "up");
+}
+
+TEST_CASE("the status table counts the node's connections and answers", "[monitor]") {
+    const ArrayConfig config = load(kConfig);
+    Shared shared(config, 2);
+    WorkerStats w1(2), w2(2);
+    w1.connections_open.add(3);
+    w2.connections_open.add(1);
+    w1.requests.add(10);
+    w2.requests.add(5);
+    w1.responses[2].add(14);
+    w2.responses[5].add(1);
+    w2.tls_resumed.add(2);
+    const std::vector<const WorkerStats*> workers{&w1, &w2};
+    const io::Table t = status_table(shared, workers, ProcessFacts{});
+    std::string err;
+    CHECK(t.validate(&err));
+    std::map<std::string, uint64_t> v;
+    for (const auto& row : t.rows) v[row[0].get<std::string>()] = row[1].get<uint64_t>();
+    CHECK(v["connections_open"] == 4);
+    CHECK(v["requests"] == 15);
+    CHECK(v["responses_2xx"] == 14);
+    CHECK(v["responses_5xx"] == 1);
+    CHECK(v["tls_resumed"] == 2);
+    CHECK(t.meta["listeners"] == "127.0.0.1:80 http web");
+}
+
+TEST_CASE("monitor requests: tables, back-end admin commands and errors", "[monitor]") {
+    const ArrayConfig config = load(kConfig);
+    Shared shared(config, 2);
+    WorkerStats w(2);
+    const std::vector<const WorkerStats*> workers{&w};
+    const ProcessFacts facts;
+    const auto ask = [&](const std::string& line) { return nlohmann::json::parse(handle_monitor_request(line, shared, workers, facts)); };
+
+    CHECK(ask("backends")["table"] == "backends");
+    CHECK(ask("status")["table"] == "status");
+    CHECK(ask("backend a drain")["ok"] == true);
+    CHECK(shared.backends[0]->admin() == BackendAdmin::drain);
+    CHECK(ask("backend b enable")["ok"] == true);
+    CHECK(shared.backends[1]->status(0) == BackendStatus::up);
+    CHECK(ask("backend a disable")["ok"] == true);
+    CHECK(shared.backends[0]->status(0) == BackendStatus::disabled);
+    CHECK(ask("backend zz drain")["ok"] == false);
+    CHECK(ask("backend a explode")["ok"] == false);
+    CHECK(ask("backend a")["ok"] == false);
+    CHECK(ask("hash")["ok"] == false);
+}
+
+TEST_CASE("the shipped example configuration has valid server sections", "[monitor][config]") {
+    ConfigResult r = load_config(DLBA_SOURCE_ROOT "/conf/dlba.conf");
+    if (auto* e = std::get_if<ConfigError>(&r)) FAIL(e->str());
+    const ArrayConfig& c = std::get<ArrayConfig>(r);
+    REQUIRE(c.server);
+    CHECK(c.server->listeners.size() >= 2);
+    CHECK(c.backends.size() == 3);
+    CHECK(c.service("web") != nullptr);
+    CHECK(c.service("web")->policy == BalancePolicy::cookie);
+    REQUIRE(c.tls);
+    CHECK(c.tls->ticket_keys.size() == 1);
+}
