@@ -739,7 +739,10 @@ void Session::on_timer() {
         if (x.conn && x.conn->connecting && now - x.connect_start_us / 1000 > t.backend_connect_ms) {
             connect_failed(Failure::timeout);
         } else if (x.conn && !x.conn->connecting && x.phase != Exchange::Phase::done &&
+                   (x.response_started || (x.request_complete && x.to_backend.empty())) &&
                    now - x.last_backend_ms > t.backend_response_ms) {
+            // The back end's deadline runs once it has the whole request (or has begun to answer); while the
+            // client is still sending, the client's body deadline applies instead.
             w_.counters().backends[x.backend].errors.add();
             if (x.response_started) {
                 abort_client();

@@ -429,6 +429,67 @@ def dlbactl_backends():
     check(st["requests"] > 0 and st["responses_2xx"] > 0, f"status: {st}")
 
 
+@suite.case("every request gets an access log line naming its back end and why")
+def access_log():
+    path = os.path.join(env["root"].path, "access.log")
+    keepalive(env["ports"]["cache"], [get("/logged-a"), get("/logged-b")])
+    wait_until(lambda: open(path).read().count("/logged-") == 2, 3, what="two access log lines")
+    lines = [l for l in open(path).read().splitlines() if "/logged-" in l]
+    for line in lines:
+        check(re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ 127\.0\.0\.1:\d+ "GET /logged-[ab]" 200 \d+ [123] \d+ms url_hash$',
+                       line), f"access log line: {line!r}")
+
+
+@suite.case("deadlines: idle keep-alive, stalled body, silent back end, and max_connections", timeout=60)
+def deadlines():
+    r = env["root"].path
+    slow_addr = "127.0.0.16"
+    slow = EchoBackend(slow_addr, free_port(slow_addr), delay=2.0).start()
+    port, slow_port = free_port(), free_port()
+    n1 = env["nginx"][0]
+    try:
+        text = config_text([("1", n1.address, n1.port), ("s", slow_addr, slow.port)],
+                           ['name = "n"; backends = ["1"];', 'name = "s"; backends = ["s"];'],
+                           [("127.0.0.1", port, False, "n"), ("127.0.0.1", slow_port, False, "s")],
+                           "  workers = 1;\n  max_connections = 3;\n"
+                           "  timeouts = { idle_ms = 1000; body_ms = 1000; backend_response_ms = 700; header_ms = 5000; };")
+        server = DlbaServer(SERVER_BIN, r, "deadlines", text).start(wait_for=[("127.0.0.1", port)])
+        try:
+            # Idle keep-alive: answered, then closed after about idle_ms without a request.
+            start = time.monotonic()
+            data, closed = raw_exchange("127.0.0.1", port, get("/idle"), timeout=4)
+            took = time.monotonic() - start
+            check(status_of(data) == 200 and closed and 0.8 <= took <= 2.5, f"idle: {status_of(data)} closed={closed} after {took:.1f}s")
+            # A body that stops arriving (the back end waits for all of it): 408 and close after about body_ms.
+            start = time.monotonic()
+            data, closed = raw_exchange("127.0.0.1", slow_port, b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc",
+                                        timeout=4)
+            took = time.monotonic() - start
+            check(status_of(data) == 408 and closed and took <= 2.5, f"stalled body: {data[:100]!r} after {took:.1f}s")
+            # A back end slower than backend_response_ms: 504, and the connection stays usable.
+            answers = keepalive(slow_port, [get("/slow"), get("/slow2")], timeout=5)
+            check([a[0] for a in answers] == [504, 504], f"slow back end: {[a[0] for a in answers]}")
+            # max_connections = 3: a fourth connection is closed at once, the first three are served.
+            import socket as so
+            held = [so.create_connection(("127.0.0.1", port), timeout=2) for _ in range(3)]
+            try:
+                time.sleep(0.2)
+                extra, closed = raw_exchange("127.0.0.1", port, get("/fourth"), timeout=2)
+                check(extra == b"" and closed, f"a fourth connection got {extra[:80]!r}")
+                held[0].sendall(get("/first"))
+                check(held[0].recv(4096).startswith(b"HTTP/1.1 200"), "a held connection was not served")
+            finally:
+                for h in held:
+                    h.close()
+            st = json.loads(run([DLBACTL, "--socket", server.socket, "--json", "raw", "status"]).stdout)
+            counters = {row[0]: row[1] for row in st["rows"]}
+            check(counters["connections_refused"] >= 1 and counters["idle_timeouts"] >= 1, f"counters: {counters}")
+        finally:
+            server.stop()
+    finally:
+        slow.stop()
+
+
 @suite.case("SIGTERM stops accepting and lets an in-flight request finish", timeout=40)
 def graceful_stop():
     r = env["root"].path
