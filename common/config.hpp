@@ -93,7 +93,7 @@ struct ServerTimeouts {
     uint32_t idle_ms = 60000;              // keep-alive: no byte of a next request for this long closes
     uint32_t body_ms = 30000;              // request body inactivity; also a client not reading the response
     uint32_t backend_connect_ms = 3000;    // connect() to a back end; then it is marked down and another tried
-    uint32_t backend_response_ms = 60000;  // back end silent this long (head or body) answers 504 or closes
+    uint32_t backend_response_ms = 60000;  // back end silent this long once it has the request: 504 or close
     uint32_t shutdown_ms = 10000;          // SIGTERM: in-flight requests get this long to finish
 };
 
