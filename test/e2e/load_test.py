@@ -12,12 +12,12 @@
 TAP, one line per case; root.
 """
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
-import threading
 import time
-import shutil
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -161,21 +161,21 @@ def case_failover():
     # prober. Everything has a hard end.
     clients = [e2e.KeepAlive(arr, f"ka-http-{i}", pause=0.02) for i in range(6)]
     clients += [e2e.KeepAlive(arr, f"ka-https-{i}", tls=True, ctx=ctx, pause=0.02) for i in range(3)]
-    wrk_seconds = 12
+    wrk_max_seconds = 40   # an upper bound: wrk is stopped with SIGINT (it then prints its totals) once done
     script = e2e.wrk_script(state["workdir"], "wrk-fo", delay_ms=20)
-    wrk_out = {}
-
-    def wrk_thread():
-        wrk_out["cp"] = run(e2e.wrk_cmd(f"http://{VIP}", script, wrk_seconds, CONNECTIONS), ns=arr.ns("client"),
-                            timeout=wrk_seconds + 30, check_rc=False)
-    wt = threading.Thread(target=wrk_thread, name="wrk", daemon=True)
+    wrk = subprocess.Popen(["ip", "netns", "exec", arr.ns("client")]
+                           + e2e.wrk_cmd(f"http://{VIP}", script, wrk_max_seconds, CONNECTIONS),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    state["wrk"] = wrk
     prober = e2e.NewConnections(arr)
     state["threads"] = clients + [prober]
     t_wrk = time.monotonic()
     for c in clients:
         c.start()
-    wt.start()
     prober.start()
+    t = {}               # moments: kill, takeover
+    before = {}
+    wrk_early = None     # wrk's exit code if it ended before we stopped it
     try:
         wait_until(lambda: all(len(c.done) >= 3 or c.error for c in clients), 15, 0.05,
                    "every keep-alive connection to answer three requests")
@@ -191,55 +191,81 @@ def case_failover():
         Suite.diag(f"active scheduler n{active} (pid {pids[0]}); table version {v0} when every connection was up, "
                    f"then {versions}; client ports: "
                    + ", ".join(f"{c.name}:{c.port}" for c in clients))
-        before = {c.name: len(c.done) for c in clients}
+        before.update({c.name: len(c.done) for c in clients})
+        if wrk.poll() is not None:
+            raise TestFailure(f"wrk ended before the kill (exit {wrk.returncode}):\n{wrk.communicate()[0][-500:]}")
 
         # kill -9 the active scheduler: its DPDK process, by the id found through its --file-prefix.
-        t_kill = time.monotonic()
+        t["kill"] = time.monotonic()
         os.kill(pids[0], signal.SIGKILL)
         new = wait_until(lambda: arr.active(exclude=(active,)), 15, 0.05, "another scheduler to become active")
-        t_new = time.monotonic()
-        Suite.diag(f"n{new} became the active scheduler {1000 * (t_new - t_kill):.0f} ms after the kill")
+        t["new"] = time.monotonic()
+        Suite.diag(f"n{new} became the active scheduler {1000 * (t['new'] - t['kill']):.0f} ms after the kill")
 
-        # Keep the load up until wrk ends, and at least 3 s after the takeover.
-        deadline = max(t_wrk + wrk_seconds + 0.5, t_new + 3.0)
-        while time.monotonic() < deadline and not any(c.error for c in clients):
+        # Keep the load up for 3 s after the takeover.
+        deadline = t["new"] + 3.0
+        while time.monotonic() < deadline and not any(c.error for c in clients) and wrk.poll() is None:
             time.sleep(0.1)
+        wrk_early = wrk.poll()
     finally:
+        t_stop = time.monotonic()
         for c in clients:
             c.stop()
         prober.stop()
-        wt.join(wrk_seconds + 35)
+        if wrk.poll() is None:
+            wrk.send_signal(signal.SIGINT)
+        try:
+            wrk_stdout = wrk.communicate(timeout=15)[0]
+        except subprocess.TimeoutExpired:
+            wrk.kill()
+            wrk_stdout = wrk.communicate(timeout=5)[0]
+        if "kill" in t:
+            failover_report(clients, prober, wrk, wrk_stdout, t, before, t_wrk, t_stop)
 
-    # Keep-alive connections made before the kill.
-    worst = 0.0
+    failed = [c for c in clients if c.error]
+    check(not failed, f"{len(failed)} keep-alive connection(s) made before the kill saw a failed request: "
+          + "; ".join(f"{c.name}: {c.error[1]}" for c in failed))
+    stalled = [c.name for c in clients if not any(d[0] >= t["new"] for d in c.done)]
+    check(not stalled, f"keep-alive connections that served nothing after the takeover: {stalled}")
+
+    # wrk: its connections were made at its start, 2 s before the kill; it reconnects after a failure, counting it.
+    check(wrk_early is None, f"wrk ended by itself (exit {wrk.returncode}) {t_stop - t['kill']:.1f} s after the kill, "
+                             f"before it was stopped:\n{wrk_stdout[-1500:]}")
+    w = e2e.parse_wrk(wrk_stdout)
+    errors = {k: w[k] for k in ("connect", "read", "write", "timeout", "status") if w[k]}
+    check(not errors, f"wrk's connections saw errors across the failover: {errors}")
+
+    res = prober.results
+    failed_new = [r for r in res if not r[3]]
+    check(not failed_new, f"{len(failed_new)} new connection(s) failed even after {prober.max_attempts} attempts")
+    after_new = [r for r in res if r[0] >= t["new"] + 1.0]
+    check(after_new and all(r[2] == 1 for r in after_new),
+          "new connections more than 1 s after the takeover still needed retries (or none was made)")
+
+
+def failover_report(clients, prober, wrk, wrk_stdout, t, before, t_wrk, t_stop):
+    """Prints what every client saw across the kill (also when the case fails)."""
+    t_kill, t_new = t["kill"], t.get("new", t_stop)
     lines = []
     for c in clients:
         after_kill = [d for d in c.done if d[0] >= t_kill]
         after_takeover = [d for d in c.done if d[0] >= t_new]
         slow = max((e - s for s, e in c.done if e >= t_kill), default=0.0)
-        worst = max(worst, slow)
-        lines.append(f"{c.name} (port {c.port}): {before[c.name]} before the kill, {len(after_kill)} after "
+        lines.append(f"{c.name} (port {c.port}): {before.get(c.name, '?')} before the kill, {len(after_kill)} after "
                      f"({len(after_takeover)} after the takeover), slowest across the kill {1000 * slow:.0f} ms"
                      + (f", FAILED {1000 * (c.error[0] - t_kill):+.0f} ms from the kill: {c.error[1]}"
                         if c.error else ""))
     Suite.diag("\n".join(lines))
-    failed = [c for c in clients if c.error]
-    check(not failed, f"{len(failed)} keep-alive connection(s) made before the kill saw a failed request: "
-          + "; ".join(f"{c.name}: {c.error[1]}" for c in failed))
-    stalled = [c.name for c in clients if not any(d[0] >= t_new for d in c.done)]
-    check(not stalled, f"keep-alive connections that served nothing after the takeover: {stalled}")
-
-    # wrk: its connections were made at its start, 2 s before the kill; it reconnects after a failure, counting it.
-    cp = wrk_out.get("cp")
-    check(cp is not None, "wrk did not finish")
-    w = e2e.parse_wrk(cp.stdout)
-    Suite.diag(f"wrk ({CONNECTIONS} connections, 20 ms between requests, {wrk_seconds} s): {w['requests']} "
-               f"requests, latency max {w['latency_max_us'] / 1000:.0f} ms p99 {w['latency_p99_us'] / 1000:.0f} ms;"
-               f" errors connect {w['connect']} read {w['read']} write {w['write']} timeout {w['timeout']} "
-               f"status {w['status']}")
-    errors = {k: w[k] for k in ("connect", "read", "write", "timeout", "status") if w[k]}
-    check(not errors, f"wrk's connections saw errors across the failover: {errors}")
-
+    m = "E2E-WRK" in wrk_stdout
+    if m:
+        w = e2e.parse_wrk(wrk_stdout)
+        Suite.diag(f"wrk ({CONNECTIONS} connections, 20 ms between requests, {w['duration_us'] / 1e6:.1f} s, "
+                   f"started {t_kill - t_wrk:.1f} s before the kill, exit {wrk.returncode}): {w['requests']} requests, "
+                   f"latency max {w['latency_max_us'] / 1000:.0f} ms p99 {w['latency_p99_us'] / 1000:.0f} ms; "
+                   f"errors connect {w['connect']} read {w['read']} write {w['write']} timeout {w['timeout']} "
+                   f"status {w['status']}")
+    else:
+        Suite.diag(f"wrk exited {wrk.returncode} without its totals:\n{wrk_stdout[-1500:]}")
     # New connections: informational (they may need a retry while the router still sends to the dead MAC).
     res = prober.results
     window = [r for r in res if r[1] >= t_kill and r[0] <= t_new + 1.0]
@@ -252,10 +278,6 @@ def case_failover():
     for r in retried[:10]:
         Suite.diag(f"  new connection at {1000 * (r[0] - t_kill):+.0f} ms from the kill: {r[2]} attempts, "
                    f"done after {1000 * (r[1] - r[0]):.0f} ms; last error {r[4]}")
-    check(not failed_new, f"{len(failed_new)} new connection(s) failed even after {prober.max_attempts} attempts")
-    after_new = [r for r in res if r[0] >= t_new + 1.0]
-    check(after_new and all(r[2] == 1 for r in after_new),
-          "new connections more than 1 s after the takeover still needed retries (or none was made)")
 
 
 def setup():
@@ -270,6 +292,9 @@ def setup():
 def teardown():
     for t in state.get("threads", []):
         t.stop_flag.set()
+    if state.get("wrk") and state["wrk"].poll() is None:
+        state["wrk"].kill()
+        state["wrk"].wait(5)
     if state.get("array"):
         state["array"].down()
     if state.get("workdir"):
