@@ -55,6 +55,7 @@ void Election::on_heartbeat(const Heartbeat& hb, uint64_t now_ms) {
     p->seen = true;
     p->last_heartbeat_ms = now_ms;
     p->last = hb;
+    if (hb.yielded) yield_seen_ = true;
     max_term_ = std::max(max_term_, hb.term);
     if (hb.active) {
         // A newly announced active starts with a clean probe record.
@@ -90,6 +91,12 @@ Decision Election::tick(uint64_t now_ms) {
     for (const Peer& p : peers_) {
         if (p.member.node != self_ && active_alive(p.member.node, now_ms)) consider(p.member.node, p.last.term);
     }
+    bool rival = false;  // another live active beside us
+    for (const Peer& p : peers_) {
+        if (p.member.node != self_ && active_alive(p.member.node, now_ms)) rival = true;
+    }
+    if (self_active_ && winner && *winner == self_ && (rival || yield_seen_)) d.action = ElectionAction::reannounce;
+    yield_seen_ = false;
     if (self_active_ && winner && *winner != self_) {
         self_active_ = false;
         d.action = ElectionAction::step_down;

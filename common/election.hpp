@@ -40,12 +40,14 @@ struct Heartbeat {
     uint64_t term = 0;
     bool active = false;
     bool dataplane_ok = false;  // the sender's own scheduler answers it
+    bool yielded = false;       // the sender just stepped down for another active: that one must re-announce
 };
 
 enum class ElectionAction : uint8_t {
     none,
     become_active,  // turn the local scheduler active (term in Decision::term), announce the VIP
     step_down,      // turn the local scheduler standby
+    reannounce,     // we stay active over another active: announce the VIP again (its ARP may have moved it)
 };
 
 struct Decision {
@@ -95,6 +97,7 @@ private:
     bool local_ok_ = false;
     bool self_active_ = false;
     uint64_t self_term_ = 0;
+    bool yield_seen_ = false;  // a peer yielded to us since the last tick
     uint64_t max_term_ = 0;
     std::optional<uint16_t> active_;  // the peer (or self) believed active
     std::optional<uint64_t> start_ms_;

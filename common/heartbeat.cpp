@@ -23,7 +23,7 @@ std::array<uint8_t, kSize> encode(const Message& m) {
     put64(b.data() + 8, m.beat.term);
     put64(b.data() + 16, m.table_version);
     put64(b.data() + 24, m.config_id);
-    b[32] = static_cast<uint8_t>((m.beat.active ? 1 : 0) | (m.beat.dataplane_ok ? 2 : 0));
+    b[32] = static_cast<uint8_t>((m.beat.active ? 1 : 0) | (m.beat.dataplane_ok ? 2 : 0) | (m.beat.yielded ? 4 : 0));
     return b;
 }
 
@@ -31,7 +31,7 @@ std::optional<Message> decode(const uint8_t* d, size_t len) {
     if (len != kSize || pkt::load32(d) != kMagic || pkt::load16(d + 4) != kFormat) return std::nullopt;
     Message m;
     m.beat.node = pkt::load16(d + 6);
-    if (m.beat.node < 1 || m.beat.node > kMaxNodeNumber || (d[32] & ~3u) != 0) return std::nullopt;
+    if (m.beat.node < 1 || m.beat.node > kMaxNodeNumber || (d[32] & ~7u) != 0) return std::nullopt;
     for (size_t i = 33; i < kSize; ++i) {
         if (d[i] != 0) return std::nullopt;
     }
@@ -40,6 +40,7 @@ std::optional<Message> decode(const uint8_t* d, size_t len) {
     m.config_id = get64(d + 24);
     m.beat.active = d[32] & 1;
     m.beat.dataplane_ok = d[32] & 2;
+    m.beat.yielded = d[32] & 4;
     return m;
 }
 

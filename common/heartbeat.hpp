@@ -2,7 +2,7 @@
 // refused whole if anything is off (a stray datagram must never cast a vote).
 //
 //   magic "DLBH" | format u16 = 1 | node u16 | term u64 | table_version u64 | config u64 | flags u8 | pad[7]
-//   flags: bit 0 active, bit 1 data plane answers its own node
+//   flags: bit 0 active, bit 1 data plane answers its own node, bit 2 just yielded to another active
 #pragma once
 
 #include <array>

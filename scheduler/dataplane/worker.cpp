@@ -13,7 +13,7 @@ void Worker::apply_commands() {
         switch (c.kind) {
             case CommandKind::set_role: {
                 const bool to_active = c.value != 0;
-                if (to_active && !cfg_.active) {
+                if (to_active) {  // also when already active: a re-announcement after a split brain
                     // Announce at once and a few more times, spaced out, in case the first ones are lost.
                     garps_left_ = settings_.garp_count;
                     next_garp_ms_ = 0;

@@ -148,7 +148,8 @@ void NodeDaemon::heartbeat_round(uint64_t now) {
 
 void NodeDaemon::send_heartbeat(bool active, bool dataplane_ok) {
     hb::Message m;
-    m.beat = {opt_.node, election_.term(), active, dataplane_ok};
+    m.beat = {opt_.node, election_.term(), active, dataplane_ok, yield_rounds_ > 0};
+    if (yield_rounds_ > 0) --yield_rounds_;
     m.table_version = local_version_;
     m.config_id = opt_.config_id;
     const auto bytes = hb::encode(m);
@@ -196,9 +197,13 @@ void NodeDaemon::act(const Decision& d) {
         sync_source_.reset();
         event("became the active scheduler (term " + std::to_string(d.term) + ")" +
               (local_active_ ? "" : ", but the local scheduler did not confirm"));
+    } else if (d.action == ElectionAction::reannounce) {
+        scheduler_request("role active");  // already active: sends a fresh burst of gratuitous ARPs
+        event("another scheduler was active too: announced the VIP again (term " + std::to_string(d.term) + ")");
     } else if (d.action == ElectionAction::step_down) {
         scheduler_request("role standby");
         local_active_ = false;
+        yield_rounds_ = 5;  // tell the winner, whose own announcement our ARPs may have overridden
         event("stepped down to standby (active: " + (d.active ? std::to_string(*d.active) : std::string("none")) + ")");
     }
     if (d.active && *d.active != opt_.node && sync_source_ != d.active) {

@@ -75,7 +75,8 @@ private:
     };
 
     void heartbeat_round(uint64_t now);
-    void send_heartbeat(bool active, bool dataplane_ok);  // to every peer (caller holds mutex_)
+    void send_heartbeat(bool active, bool dataplane_ok);
+    uint32_t yield_rounds_ = 0;  // heartbeats still to carry the "yielded" flag after a step-down  // to every peer (caller holds mutex_)
     void receive_heartbeats(uint64_t now);
     void serve_status_request();
     std::string local_status_answer();
