@@ -21,13 +21,6 @@ namespace dlba::sched {
 
 namespace {
 
-sockaddr_in address(uint32_t ip, uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(ip);
-    a.sin_port = htons(port);
-    return a;
-}
 
 uint64_t unix_now() { return static_cast<uint64_t>(std::time(nullptr)); }
 
