@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #include <cstring>
 
@@ -19,6 +21,9 @@ namespace dlba::dlbad {
 namespace {
 
 constexpr size_t kMaxEvents = 20;
+constexpr uint32_t kOwnProbePatience = 5;   // own-probe window, in peer windows, while the local poll loop runs
+constexpr uint64_t kLogRepeatMs = 10000;    // the same scheduler request failure is logged once per this
+constexpr int kYieldGraceMs = 30;           // a stepping-down active keeps forwarding this long after yielding
 
 std::vector<ElectionMember> members_of(const ArrayConfig& c) {
     std::vector<ElectionMember> m;
@@ -128,7 +133,11 @@ void NodeDaemon::heartbeat_round(uint64_t now) {
     std::lock_guard<std::mutex> lock(mutex_);
     // 1. What the previous round's probes found.
     local_misses_ = prober_.answered(opt_.node) ? 0 : local_misses_ + 1;
-    local_dataplane_ok_ = local_misses_ < config_.failover.probe_misses;
+    // Our own data plane is judged more patiently than a peer's while its poll loop is seen running: on a loaded
+    // host the echo reply can come late although forwarding goes on, and an active that stepped down for that would
+    // hand the VIP around for nothing. A wedged or dead scheduler stops polling, and then the usual window applies.
+    const uint32_t own_window = config_.failover.probe_misses * (local_polling_ ? kOwnProbePatience : 1);
+    local_dataplane_ok_ = local_misses_ < own_window;
     election_.set_local_dataplane(local_dataplane_ok_);
     const std::optional<uint16_t> active = election_.known_active();
     if (active && *active != opt_.node && prober_.probed(*active)) {
@@ -181,6 +190,9 @@ void NodeDaemon::receive_heartbeats(uint64_t now) {
         p.last = *m;
         p.last_ms = now;
         p.seen = true;
+        // A rival that yields to us is about to stop answering for the VIP: announce it again now, not at the next
+        // round, so that the router's entry moves before the rival turns standby (see act(), step_down).
+        if (m->beat.yielded && election_.active()) act(election_.tick(now));
     }
 }
 
@@ -201,9 +213,16 @@ void NodeDaemon::act(const Decision& d) {
         scheduler_request("role active");  // already active: sends a fresh burst of gratuitous ARPs
         event("another scheduler was active too: announced the VIP again (term " + std::to_string(d.term) + ")");
     } else if (d.action == ElectionAction::step_down) {
+        // Tell the winner first (its announcement may have been overridden by ours), and keep forwarding a moment
+        // while it announces the VIP again: turning standby first would leave the router pointing at a scheduler
+        // that drops the VIP's traffic until the winner's next round.
+        yield_rounds_ = 5;
+        if (d.active && *d.active != opt_.node) {
+            send_heartbeat(false, local_dataplane_ok_);
+            std::this_thread::sleep_for(std::chrono::milliseconds(kYieldGraceMs));
+        }
         scheduler_request("role standby");
         local_active_ = false;
-        yield_rounds_ = 5;  // tell the winner, whose own announcement our ARPs may have overridden
         event("stepped down to standby (active: " + (d.active ? std::to_string(*d.active) : std::string("none")) + ")");
     }
     if (d.active && *d.active != opt_.node && sync_source_ != d.active) {
@@ -218,22 +237,51 @@ void NodeDaemon::act(const Decision& d) {
 std::optional<std::string> NodeDaemon::scheduler_request(const std::string& line) {
     std::string err;
     auto r = io::request(opt_.scheduler_socket, line, 1000, &err);
-    if (!r) std::fprintf(stderr, "dlbad[node %u]: scheduler: %s: %s\n", opt_.node, line.c_str(), err.c_str());
+    if (r) return r;
+    // While the local scheduler is down the same request fails every round: one line per kLogRepeatMs.
+    const std::string verb = line.substr(0, line.find(' '));
+    std::lock_guard<std::mutex> lock(log_mutex_);
+    LogLimit& l = log_limits_[verb + ": " + err];
+    const uint64_t now = now_ms();
+    if (l.last_ms != 0 && now - l.last_ms < kLogRepeatMs) {
+        ++l.suppressed;
+        return r;
+    }
+    if (l.suppressed > 0) {
+        std::fprintf(stderr, "dlbad[node %u]: scheduler: %s: %s (%llu more since the last report)\n", opt_.node,
+                     line.c_str(), err.c_str(), static_cast<unsigned long long>(l.suppressed));
+    } else {
+        std::fprintf(stderr, "dlbad[node %u]: scheduler: %s: %s\n", opt_.node, line.c_str(), err.c_str());
+    }
+    l.last_ms = now;
+    l.suppressed = 0;
     return r;
 }
 
 void NodeDaemon::refresh_local_role() {
     std::string err;
-    const auto r = io::request(opt_.scheduler_socket, "status", 500, &err);
+    // The counters table carries the role and the table version in its meta, and the poll loop's counter.
+    const auto r = io::request(opt_.scheduler_socket, "counters", 500, &err);
     std::lock_guard<std::mutex> lock(mutex_);
     const auto t = r ? parse_table(*r) : std::nullopt;
     if (!t) {
-        local_active_ = false;  // no scheduler: certainly not forwarding
+        // No scheduler: certainly not forwarding, and not a candidate either until it answers its probes again.
+        local_active_ = false;
+        local_dataplane_ok_ = false;
+        local_polling_ = false;
+        local_misses_ = std::max(local_misses_, config_.failover.probe_misses);
+        election_.set_local_dataplane(false);
         election_.set_local_role(false, election_.term());
         sweeping_active_.store(false, std::memory_order_relaxed);
         return;
     }
     local_version_ = t->version;
+    uint64_t polls = local_polls_;
+    for (const auto& row : t->rows) {
+        if (row.size() == 2 && row[0] == "polls" && row[1].is_number_unsigned()) polls = row[1].get<uint64_t>();
+    }
+    local_polling_ = polls != local_polls_;
+    local_polls_ = polls;
     const bool active = t->meta.value("role", std::string()) == "active";
     if (active != election_.active()) election_.set_local_role(active, election_.term());  // changed by hand
     local_active_ = active;
@@ -582,20 +630,29 @@ std::string NodeDaemon::config_request(int fd) {
         }
         const ArrayConfig& next = std::get<ArrayConfig>(parsed);
         const NodeConfig* me = next.node(opt_.node);
-        std::string why;
+        std::string why, note;
         if (!me) {
             why = "node " + std::to_string(opt_.node) + " is not in the new file";
         } else if (me->eth0_ip != self_->eth0_ip) {
             why = "this node's eth0_ip cannot change by a push";
         } else if (const std::string s = reply_text(scheduler_request("check-reload " + staged)); !s.empty()) {
             why = "scheduler: " + s;
+        } else if (next.server && !opt_.server_socket.empty()) {
+            // The server checks what only it can: its TLS files, its new listeners' addresses. A server that is not
+            // running refuses nothing (it reads the file when it starts); the answer says so.
+            const auto r = io::request(opt_.server_socket, "check-reload " + staged, 5000, &err);
+            if (!r) {
+                note = " (server not checked: " + err + ")";
+            } else if (const std::string refused = reply_text(r); !refused.empty()) {
+                why = "server: " + refused;
+            }
         }
         if (!why.empty()) {
             std::remove(staged.c_str());
             return "ERR " + why + "\n";
         }
         pending_id_ = id;
-        return "OK prepared " + std::string(id) + " on node " + std::to_string(opt_.node) + "\n";
+        return "OK prepared " + std::string(id) + " on node " + std::to_string(opt_.node) + note + "\n";
     }
     if (v == "COMMIT" && fields == 2) {
         if (pending_id_ != id) return "ERR nothing prepared under " + std::string(id) + "\n";

@@ -75,8 +75,7 @@ private:
     };
 
     void heartbeat_round(uint64_t now);
-    void send_heartbeat(bool active, bool dataplane_ok);
-    uint32_t yield_rounds_ = 0;  // heartbeats still to carry the "yielded" flag after a step-down  // to every peer (caller holds mutex_)
+    void send_heartbeat(bool active, bool dataplane_ok);  // to every peer (caller holds mutex_)
     void receive_heartbeats(uint64_t now);
     void serve_status_request();
     std::string local_status_answer();
@@ -104,7 +103,16 @@ private:
     bool local_active_ = false;
     bool local_dataplane_ok_ = false;
     uint32_t local_misses_ = 0;
+    bool local_polling_ = false;   // the local scheduler's poll counter advanced since the previous role check
+    uint64_t local_polls_ = 0;
     uint64_t local_version_ = 0;
+    uint32_t yield_rounds_ = 0;    // heartbeats still to carry the "yielded" flag after a step-down
+    struct LogLimit {
+        uint64_t last_ms = 0;
+        uint64_t suppressed = 0;
+    };
+    std::mutex log_mutex_;                         // guards log_limits_ (the config thread logs too)
+    std::map<std::string, LogLimit> log_limits_;  // scheduler request failures, by request verb
     std::optional<uint16_t> sync_source_;
     std::map<uint16_t, SweepResult> sweep_;
     uint64_t last_sweep_unix_ = 0;
