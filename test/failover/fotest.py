@@ -133,6 +133,22 @@ def make_config(path, idle_timeout, failover=None):
 
 # ---- the array --------------------------------------------------------------------------------------------------
 
+DEFAULT_HASH_SEED = 0x6a09e667f3bcc908   # SchedulerConfig::hash_seed's default in common/config.hpp
+M64 = (1 << 64) - 1
+
+
+def bucket_of_mix(size, seed, ip, port):
+    """common/bucket_hash.hpp MixHash, for tests that must know which bucket a client port lands in."""
+    a, b, c, d = (int(x) for x in ip.split("."))
+    x = ((((a << 24) | (b << 16) | (c << 8) | d) << 16) | port) ^ seed
+    x ^= x >> 33
+    x = (x * 0xff51afd7ed558ccd) & M64
+    x ^= x >> 33
+    x = (x * 0xc4ceb9fe1a85ec53) & M64
+    x ^= x >> 33
+    return ((x >> 32) * size) >> 32
+
+
 class Array:
     """dlba-scheduler (started without --role: standby) and dlbad on every node of a topology; dlbad elects."""
 
@@ -269,6 +285,13 @@ class Array:
 
     def buckets(self, n):
         return {k: r["buckets"] for k, r in self.status_rows(n).items()}
+
+    def bucket_of(self, n, ip, port):
+        """The bucket of client ip:port on node n's scheduler (the 'mix' hash of common/bucket_hash.hpp, default
+        seed: the failover tests do not set scheduler.hash_seed)."""
+        meta = self.sched_json(n, "hash")["meta"]
+        assert meta["hash"] == "mix", meta
+        return bucket_of_mix(meta["table_size"], DEFAULT_HASH_SEED, ip, port)
 
     def bucket_map(self, n):
         """{bucket: (node, idle_s)} of every assigned bucket (dlbactl hash --all, all pages)."""
