@@ -197,7 +197,11 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     std::thread control_thread([&] {
         unpin_current_thread();
         while (!g_stop.load()) {
-            server.poll_once(200, [&](std::string_view req) { return control.handle(req); });
+            // 50 ms: the active role's lease is checked this often (see ControlPlane::expire_lease).
+            server.poll_once(50, [&](std::string_view req) { return control.handle(req); });
+            if (const std::string expired = control.expire_lease(); !expired.empty()) {
+                std::fprintf(stderr, "dlba-scheduler: %s\n", expired.c_str());
+            }
             if (g_reload.exchange(false)) {
                 std::fprintf(stderr, "dlba-scheduler: SIGHUP: %s\n", control.reload().c_str());
             }

@@ -26,6 +26,12 @@ bool parse_number(std::string_view text, T& out) {
     return ec == std::errc{} && end == text.data() + text.size();
 }
 
+uint64_t monotonic_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
 uint32_t monotonic_seconds() {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -66,6 +72,7 @@ std::string ControlPlane::handle(std::string_view request) {
     }
     if (verb == "counters" && words.size() == 1) return counters_table().to_json().dump();
     if (verb == "role") return set_role(words);
+    if (verb == "renew" && words.size() == 1) return renew_lease();
     if (verb == "reload" && words.size() == 1) return reload();
     if (verb == "check-reload" && words.size() == 2) return check_reload(std::string(words[1]));
     if (verb == "sync" && words.size() == 1) return sync_.table().to_json().dump();
@@ -75,7 +82,7 @@ std::string ControlPlane::handle(std::string_view request) {
     }
     if (verb == "node") return node_command(words);
     return io::reply_error("unknown request '" + std::string(request) +
-                           "' (status | hash [all] | counters | role active|standby | node N fail|live|enable|"
+                           "' (status | hash [all] | counters | role active [lease MS]|standby | renew | node N fail|live|enable|"
                            "disable|drain | node N weight W | sync | sync-from N|none)");
 }
 
@@ -188,13 +195,35 @@ std::string ControlPlane::sync_from(const std::vector<std::string_view>& words) 
 }
 
 std::string ControlPlane::set_role(const std::vector<std::string_view>& words) {
-    if (words.size() != 2 || (words[1] != "active" && words[1] != "standby")) {
-        return io::reply_error("usage: role active|standby");
+    uint32_t lease = 0;
+    const bool with_lease = words.size() == 4 && words[1] == "active" && words[2] == "lease" &&
+                            parse_number(words[3], lease) && lease > 0;
+    if (!with_lease && (words.size() != 2 || (words[1] != "active" && words[1] != "standby"))) {
+        return io::reply_error("usage: role active [lease MS] | role standby");
     }
     const bool to_active = words[1] == "active";
     std::string err;
     if (!run_command(commands_, CommandKind::set_role, 0, to_active ? 1 : 0, &err)) return io::reply_error(err);
-    return io::reply_ok(std::string("role is now ") + (to_active ? "active" : "standby"));
+    lease_ms_ = lease;
+    lease_until_ms_ = lease ? monotonic_ms() + lease : 0;
+    return io::reply_ok(std::string("role is now ") + (to_active ? "active" : "standby") +
+                        (lease ? ", lease " + std::to_string(lease) + " ms" : std::string()));
+}
+
+std::string ControlPlane::renew_lease() {
+    if (lease_ms_ == 0 || !active_.load(std::memory_order_relaxed)) return io::reply_error("no lease to renew");
+    lease_until_ms_ = monotonic_ms() + lease_ms_;
+    return io::reply_ok("lease renewed");
+}
+
+std::string ControlPlane::expire_lease() {
+    if (lease_ms_ == 0 || monotonic_ms() < lease_until_ms_) return "";
+    const uint32_t lease = lease_ms_;
+    lease_ms_ = 0;
+    if (!active_.load(std::memory_order_relaxed)) return "";
+    std::string err;
+    if (!run_command(commands_, CommandKind::set_role, 0, 0, &err)) return "lease ran out, but turning standby failed: " + err;
+    return "the active role's lease (" + std::to_string(lease) + " ms) was not renewed by dlbad: turned standby";
 }
 
 std::string ControlPlane::node_command(const std::vector<std::string_view>& words) {
@@ -268,6 +297,8 @@ io::Table ControlPlane::status_table() const {
         {"mirror", table_.mirror()},
         // The status sweep (dlbad) fills the dynamic columns; until then they are unknown.
         {"last_sweep", last_sweep_unix_ ? nlohmann::json(last_sweep_unix_) : nlohmann::json(nullptr)},
+        // The active role's lease from dlbad (null: none, e.g. set by hand).
+        {"lease_ms", lease_ms_ ? nlohmann::json(lease_ms_) : nlohmann::json(nullptr)},
     };
     t.columns = {
         {"node", ColumnType::unsigned_integer}, {"eth0_mac", ColumnType::mac},

@@ -43,6 +43,13 @@ public:
     // Whether the file at `path` could be reloaded now (request "check-reload PATH"), without applying it.
     std::string check_reload(const std::string& path) const;
 
+    // The active role's lease: dlbad takes the role with "role active lease MS" and renews it every heartbeat round
+    // ("renew"). When the renewals stop (dlbad died, hung, or lost its host's CPU for longer than its peers wait),
+    // the scheduler turns standby by itself: its peers, no longer hearing that dlbad, elect another active, and an
+    // orphan still answering for the VIP would split the traffic. An operator's plain "role active" has no lease.
+    // Called from the control thread's loop; returns the log line when the lease ran out, else "".
+    std::string expire_lease();
+
     io::Table status_table() const;
     // `all`: one page of assigned buckets from bucket `from` on; meta.next_bucket says where the next page starts.
     static constexpr size_t kHashPageRows = 65536;
@@ -51,6 +58,7 @@ public:
 
 private:
     std::string set_role(const std::vector<std::string_view>& words);
+    std::string renew_lease();
     std::string node_command(const std::vector<std::string_view>& words);
     std::string sync_from(const std::vector<std::string_view>& words);
     NodeState* find_node(uint16_t number);
@@ -65,6 +73,8 @@ private:
     TableSync& sync_;
     std::vector<NodeState> nodes_;
     uint64_t last_sweep_unix_ = 0;
+    uint32_t lease_ms_ = 0;          // 0: the role has no lease
+    uint64_t lease_until_ms_ = 0;    // monotonic
 };
 
 }  // namespace dlba::sched

@@ -23,6 +23,7 @@ namespace {
 constexpr size_t kMaxEvents = 20;
 constexpr uint32_t kOwnProbePatience = 5;   // own-probe window, in peer windows, while the local poll loop runs
 constexpr uint64_t kLogRepeatMs = 10000;    // the same scheduler request failure is logged once per this
+constexpr uint64_t kVipArpRoundMs = 1000;  // one ARP request for the VIP from eth0 this often
 constexpr int kYieldGraceMs = 30;           // a stepping-down active keeps forwarding this long after yielding
 
 std::vector<ElectionMember> members_of(const ArrayConfig& c) {
@@ -45,6 +46,20 @@ nlohmann::json cell(const io::Table& t, const std::vector<nlohmann::json>& row, 
         if (t.columns[i].name == name) return row[i];
     }
     return nullptr;
+}
+
+bool reply_ok(const std::optional<std::string>& answer) {
+    if (!answer) return false;
+    const auto doc = nlohmann::json::parse(*answer, nullptr, false);
+    return !doc.is_discarded() && doc.value("ok", false);
+}
+
+std::string reply_text(const std::optional<std::string>& answer) {
+    if (!answer) return "no answer";
+    const auto doc = nlohmann::json::parse(*answer, nullptr, false);
+    if (doc.is_discarded()) return "unreadable answer";
+    if (doc.value("ok", false)) return "";
+    return doc.value("error", std::string("refused"));
 }
 
 }  // namespace
@@ -74,6 +89,7 @@ bool NodeDaemon::start(std::string* err) {
     config_fd_ = io::tcp_listener(self_->eth0_ip, f.config_port, err);
     if (!config_fd_) return false;
     if (!prober_.open(err)) return false;
+    if (!vip_arp_.open(self_->eth0_ip, config_.vip, err)) return false;
     if (!monitor_.start(err)) return false;
     refresh_local_role();
     return true;
@@ -92,11 +108,12 @@ void NodeDaemon::run(const std::atomic<bool>& outer_stop) {
     uint64_t next_round = now_ms();
     uint64_t next_role_check = next_round;
     while (!stopping()) {
-        pollfd fds[4] = {{hb_fd_.get(), POLLIN, 0}, {prober_.fd(), POLLIN, 0}, {status_fd_.get(), POLLIN, 0},
-                         {monitor_.fd(), POLLIN, 0}};
+        pollfd fds[5] = {{hb_fd_.get(), POLLIN, 0}, {prober_.fd(), POLLIN, 0}, {status_fd_.get(), POLLIN, 0},
+                         {monitor_.fd(), POLLIN, 0}, {vip_arp_.fd(), POLLIN, 0}};
         const uint64_t now0 = now_ms();
         const int wait = next_round > now0 ? static_cast<int>(std::min<uint64_t>(next_round - now0, interval)) : 0;
-        if (poll(fds, 4, wait) > 0) {
+        if (poll(fds, 5, wait) > 0) {
+            if (fds[4].revents & POLLIN) vip_arp_.receive();
             if (fds[0].revents & POLLIN) receive_heartbeats(now_ms());
             if (fds[1].revents & POLLIN) prober_.receive();
             if (fds[2].revents & POLLIN) serve_status_request();
@@ -145,14 +162,63 @@ void NodeDaemon::heartbeat_round(uint64_t now) {
     }
     // 2. Decide and act.
     act(election_.tick(now));
-    // 3. Next probes: our own data plane, and the active scheduler's.
+    // 3. Keep the active role's lease (a role set by hand has none: take it, we are the elected active).
+    if (election_.active() && local_active_) {
+        if (!reply_ok(scheduler_request("renew"))) scheduler_request(role_active_request());
+    }
+    // 4. Next probes: our own data plane, and the active scheduler's.
     std::map<uint16_t, uint32_t> targets{{opt_.node, self_->sched_ip}};
     if (const auto a = election_.known_active(); a && *a != opt_.node) {
         if (const NodeConfig* n = config_.node(*a)) targets[*a] = n->sched_ip;
     }
     prober_.send_round(targets);
-    // 4. Heartbeats to every peer.
+    // 5. Heartbeats to every peer.
     send_heartbeat(election_.active(), local_dataplane_ok_);
+    // 6. Now and then, who really answers for the VIP.
+    if (now >= next_vip_arp_ms_) {
+        check_vip_arp();
+        next_vip_arp_ms_ = now + kVipArpRoundMs;
+    }
+}
+
+// The ARP answer for the VIP against the heartbeat view. An active that is not alone on the wire announces the VIP
+// again (the other claimant may be an orphan, whose dlbad died, that no heartbeat can reach: its periodic
+// announcements would otherwise take the router back until its node is repaired). Disagreements are logged.
+void NodeDaemon::check_vip_arp() {
+    vip_arp_.next_round();  // the round that just ended becomes last_round()
+    vip_arp_macs_ = vip_arp_.last_round();
+    if (vip_arp_.rounds() < 2) return;  // nothing asked yet
+    const auto describe = [&](const MacAddr& m) {
+        const auto n = node_of_sched_mac(m);
+        return m.str() + (n ? " (node " + std::to_string(*n) + ")" : std::string(" (not a scheduler of this array)"));
+    };
+    if (election_.active() && local_active_) {
+        std::vector<MacAddr> others;
+        for (const MacAddr& m : vip_arp_macs_) {
+            if (!(m == self_->sched_mac)) others.push_back(m);
+        }
+        vip_arp_rival_rounds_ = others.empty() ? 0 : vip_arp_rival_rounds_ + 1;
+        // Two rounds in a row: a split brain being resolved by heartbeats is over well within one.
+        if (vip_arp_rival_rounds_ >= 2) {
+            std::string who;
+            for (const MacAddr& m : others) who += (who.empty() ? "" : ", ") + describe(m);
+            scheduler_request(role_active_request());
+            event("another MAC answers ARP for the VIP beside ours: " + who + "; announced the VIP again");
+        }
+        vip_arp_mismatch_rounds_ = 0;
+        return;
+    }
+    vip_arp_rival_rounds_ = 0;
+    const auto known = election_.known_active();
+    const bool agrees = known && vip_arp_macs_.size() == 1 && node_of_sched_mac(vip_arp_macs_[0]) == known;
+    vip_arp_mismatch_rounds_ = agrees || !known ? 0 : vip_arp_mismatch_rounds_ + 1;
+    // Logged on the second disagreeing round, then every 30 rounds while it lasts.
+    if (vip_arp_mismatch_rounds_ == 2 || (vip_arp_mismatch_rounds_ > 2 && vip_arp_mismatch_rounds_ % 30 == 0)) {
+        std::string who;
+        for (const MacAddr& m : vip_arp_macs_) who += (who.empty() ? "" : ", ") + describe(m);
+        event("the VIP's ARP answer (" + (who.empty() ? std::string("nobody") : who) + ") is not the active node " +
+              std::to_string(*known));
+    }
 }
 
 void NodeDaemon::send_heartbeat(bool active, bool dataplane_ok) {
@@ -196,21 +262,35 @@ void NodeDaemon::receive_heartbeats(uint64_t now) {
     }
 }
 
+std::optional<uint16_t> NodeDaemon::node_of_sched_mac(const MacAddr& m) const {
+    for (const NodeConfig& n : config_.nodes) {
+        if (n.sched_mac == m) return n.number;
+    }
+    return std::nullopt;
+}
+
+// The scheduler keeps the role while we renew it: twice the time after which our peers give up on us.
+std::string NodeDaemon::role_active_request() const {
+    return "role active lease " + std::to_string(2 * config_.failover.dead_after_ms);
+}
+
+// One line on stderr (journald) and the last few in the failover table.
+void NodeDaemon::event(const std::string& text) {
+    std::fprintf(stderr, "dlbad[node %u]: %s\n", opt_.node, text.c_str());
+    events_.push_back(std::to_string(unix_now()) + " " + text);
+    if (events_.size() > kMaxEvents) events_.erase(events_.begin());
+}
+
 void NodeDaemon::act(const Decision& d) {
-    const auto event = [&](std::string text) {
-        std::fprintf(stderr, "dlbad[node %u]: %s\n", opt_.node, text.c_str());
-        events_.push_back(std::to_string(unix_now()) + " " + text);
-        if (events_.size() > kMaxEvents) events_.erase(events_.begin());
-    };
     if (d.action == ElectionAction::become_active) {
-        const auto r = scheduler_request("role active");
+        const auto r = scheduler_request(role_active_request());
         local_active_ = r && r->find("\"ok\":true") != std::string::npos;
         scheduler_request("sync-from none");
         sync_source_.reset();
         event("became the active scheduler (term " + std::to_string(d.term) + ")" +
               (local_active_ ? "" : ", but the local scheduler did not confirm"));
     } else if (d.action == ElectionAction::reannounce) {
-        scheduler_request("role active");  // already active: sends a fresh burst of gratuitous ARPs
+        scheduler_request(role_active_request());  // already active: sends a fresh burst of gratuitous ARPs
         event("another scheduler was active too: announced the VIP again (term " + std::to_string(d.term) + ")");
     } else if (d.action == ElectionAction::step_down) {
         // Tell the winner first (its announcement may have been overridden by ours), and keep forwarding a moment
@@ -450,12 +530,18 @@ io::Table NodeDaemon::failover_table() {
     t.source = "dlbad";
     t.version = election_.term();
     const auto active = election_.known_active();
+    nlohmann::json vip_arp = nlohmann::json::array();  // who answered ARP for the VIP in the last round
+    for (const MacAddr& m : vip_arp_macs_) {
+        const auto n = node_of_sched_mac(m);
+        vip_arp.push_back({{"mac", m.str()}, {"node", n ? nlohmann::json(*n) : nlohmann::json(nullptr)}});
+    }
     t.meta = {{"node", opt_.node},
               {"role", election_.active() ? "active" : "standby"},
               {"term", election_.term()},
               {"active", active ? nlohmann::json(*active) : nlohmann::json(nullptr)},
               {"sync_from", sync_source_ ? nlohmann::json(*sync_source_) : nlohmann::json(nullptr)},
               {"local_dataplane_ok", local_dataplane_ok_},
+              {"vip_arp", vip_arp},
               {"events", events_}};
     using io::ColumnType;
     t.columns = {{"node", ColumnType::unsigned_integer}, {"priority", ColumnType::unsigned_integer},
@@ -584,13 +670,6 @@ bool write_atomically(const std::string& path, const std::string& bytes, std::st
     return true;
 }
 
-std::string reply_text(const std::optional<std::string>& answer) {
-    if (!answer) return "no answer";
-    const auto doc = nlohmann::json::parse(*answer, nullptr, false);
-    if (doc.is_discarded()) return "unreadable answer";
-    if (doc.value("ok", false)) return "";
-    return doc.value("error", std::string("refused"));
-}
 
 }  // namespace
 

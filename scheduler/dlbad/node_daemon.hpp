@@ -24,6 +24,7 @@
 #include "election.hpp"
 #include "heartbeat.hpp"
 #include "icmp_probe.hpp"
+#include "vip_arp.hpp"
 #include "io/fd.hpp"
 #include "io/table_format.hpp"
 #include "io/unix_socket.hpp"
@@ -81,6 +82,10 @@ private:
     std::string local_status_answer();
     void act(const Decision& d);
     void refresh_local_role();
+    void check_vip_arp();  // caller holds mutex_
+    std::optional<uint16_t> node_of_sched_mac(const MacAddr& m) const;
+    void event(const std::string& text);  // caller holds mutex_
+    std::string role_active_request() const;
     std::optional<std::string> scheduler_request(const std::string& line);
     void sweep_loop(const std::atomic<bool>& stop);
     void sweep_once();
@@ -96,6 +101,7 @@ private:
     io::Fd hb_fd_;
     io::Fd status_fd_;
     IcmpProber prober_;
+    VipArpWatcher vip_arp_;
     io::ControlServer monitor_;
 
     std::mutex mutex_;  // guards everything below that the sweep thread or the monitor reads
@@ -107,6 +113,10 @@ private:
     uint64_t local_polls_ = 0;
     uint64_t local_version_ = 0;
     uint32_t yield_rounds_ = 0;    // heartbeats still to carry the "yielded" flag after a step-down
+    uint64_t next_vip_arp_ms_ = 0;
+    std::vector<MacAddr> vip_arp_macs_;  // who answered ARP for the VIP in the last completed round
+    uint32_t vip_arp_rival_rounds_ = 0;   // consecutive rounds in which another MAC answered while we are active
+    uint32_t vip_arp_mismatch_rounds_ = 0;  // consecutive rounds in which the answer was not the known active
     struct LogLimit {
         uint64_t last_ms = 0;
         uint64_t suppressed = 0;

@@ -119,6 +119,15 @@ def elected():
     suite.diag(f"answers: {nodes}")
     check(fo.router_neigh_mac(topo) == sched_mac(a),
           f"router's entry for the VIP: {fo.router_neigh_mac(topo)}, want {sched_mac(a)}")
+    # Every dlbad's own ARP check from its eth0 sees exactly the active's scheduler port answer for the VIP (one
+    # round a second: wait up to 4 s), and the active holds the role under a lease.
+    def arp_views():
+        views = {n: arr.failover(n)["meta"].get("vip_arp") for n in NODES}
+        return views if all(v == [{"mac": sched_mac(a), "node": a}] for v in views.values()) else None
+    views = wait_until(arp_views, 4, 0.2, "every dlbad's VIP ARP check naming the active only")
+    suite.diag(f"VIP ARP as each dlbad sees it: {views}")
+    lease = arr.sched_json(a, "status")["meta"].get("lease_ms")
+    check(lease and lease > 0, f"the active's role has no lease: {lease}")
 
 
 @suite.case("a standby's table equals the active's after traffic (version and hash --all)")
@@ -357,18 +366,36 @@ def drain():
         rows = arr.status_rows(a)
         check(rows[target]["state"] == "draining", f"status shows node {target} as {rows[target]['state']}")
         t_end = time.monotonic() + 2 * IDLE_TIMEOUT + 1
-        new_answers = []
+        new_answers = []   # (client port, node) of each new connection
         while time.monotonic() < t_end:  # bounded by time
             sessions.round()
-            new_answers += curl_nodes(3)
+            for _ in range(3):
+                try:
+                    c = dt.HttpConn(topo, timeout=5)
+                except OSError:
+                    new_answers.append((None, None))
+                    continue
+                try:
+                    new_answers.append((c.port, dt.which_node(c.get())))
+                except (OSError, TestFailure):
+                    new_answers.append((c.port, None))
+                finally:
+                    c.abort()
             time.sleep(0.3)
         _, after = arr.bucket_map(a)
         gained = [b for b, (n, _) in after.items() if n == target and before.get(b, (None,))[0] != target]
+        nodes = [n for _, n in new_answers]
+        # A new connection whose port hashes into a bucket the node already held (and kept busy) follows it: drain
+        # keeps existing buckets. Any other new connection on the draining node is a failure.
+        to_target = [(p, arr.bucket_of(a, dt.CLIENT_IP, p)) for p, n in new_answers if n == target]
+        fresh = [(p, b) for p, b in to_target if before.get(b, (None,))[0] != target]
         suite.diag(f"node {target} drained with {on_target} of 15 sessions; {sessions.rounds} rounds; "
-                   f"{len(new_answers)} new connections went to {sorted(set(new_answers), key=str)}; buckets of "
+                   f"{len(new_answers)} new connections went to {sorted(set(nodes), key=str)} "
+                   f"({len(to_target)} to node {target}, in buckets it already held); buckets of "
                    f"node {target}: {arr.buckets(a)[target]}")
-        check(None not in new_answers, f"{new_answers.count(None)} new connections failed")
-        check(target not in new_answers, f"a new connection went to the draining node {target}")
+        check(None not in nodes, f"{nodes.count(None)} new connections failed")
+        check(not fresh, f"new connections went to the draining node {target} in buckets it did not hold "
+              f"(port, bucket): {fresh}")
         check(not gained, f"the draining node gained buckets {gained[:10]}")
         check(not sessions.errors, f"sessions broke: {list(sessions.errors.values())[:5]}")
         check(sessions.intact() == 15, "a session was lost")
@@ -531,6 +558,36 @@ def node_returns():
     finally:
         for c in conns:
             c.abort()
+
+
+# ---- an orphan active: its dlbad dies, its scheduler lives ---------------------------------------------------------
+
+@suite.case("kill -9 of the active's dlbad only: its peers elect another active, the orphaned scheduler gives the VIP "
+            "up when its lease runs out, and the VIP's ARP answer is the new active's alone", timeout=60)
+def orphan_active():
+    a = active()
+    wait_synced(a)
+    lease = arr.sched_json(a, "status")["meta"]["lease_ms"]
+    arr.kill9(arr.dlbad[a])
+    t0 = time.monotonic()
+    try:
+        new = arr.wait_one_active(timeout=5, exclude=(a,))
+        took = time.monotonic() - t0
+        roles = arr.roles()
+        suite.diag(f"node {a}'s dlbad killed; node {new} active after {took * 1000:.0f} ms (lease {lease} ms); "
+                   f"roles {roles}")
+        check(roles[a] == "standby", f"the orphaned scheduler on node {a} is still {roles[a]}")
+        answers = fo.arp_probes(topo, 8, 0.25)
+        suite.diag(f"ARP answers for the VIP over 2 s: {answers}")
+        check(all(x == [sched_mac(new)] for x in answers),
+              f"ARP answers not node {new}'s alone ({sched_mac(new)}): {answers}")
+        nodes = curl_nodes(6)
+        check(None not in nodes, f"new connections after the takeover: {nodes}")
+    finally:
+        arr.start_dlbad(a)
+    # Back: its dlbad sees the other active's higher term and stays standby, syncing from it.
+    check(arr.wait_one_active(timeout=5) == new, f"after node {a}'s dlbad restarted: {arr.roles()}")
+    wait_synced(new)
 
 
 if __name__ == "__main__":
