@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include <poll.h>
 #include <pthread.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -199,8 +200,12 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
         while (!g_stop.load()) {
             // 50 ms: the active role's lease is checked this often (see ControlPlane::expire_lease).
             server.poll_once(50, [&](std::string_view req) { return control.handle(req); });
-            if (const std::string expired = control.expire_lease(); !expired.empty()) {
-                std::fprintf(stderr, "dlba-scheduler: %s\n", expired.c_str());
+            // Not while requests wait: after a long request (a big hash page) a renewal may be among them.
+            pollfd waiting{server.fd(), POLLIN, 0};
+            if (poll(&waiting, 1, 0) == 0) {
+                if (const std::string expired = control.expire_lease(); !expired.empty()) {
+                    std::fprintf(stderr, "dlba-scheduler: %s\n", expired.c_str());
+                }
             }
             if (g_reload.exchange(false)) {
                 std::fprintf(stderr, "dlba-scheduler: SIGHUP: %s\n", control.reload().c_str());
