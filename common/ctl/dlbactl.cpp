@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -29,19 +30,16 @@ int main(int argc, char** argv) {
         return push_config(inv.request.substr(12), std::max(inv.timeout_ms, 15000), std::cout, std::cerr);
     }
     std::string err;
-    if (inv.node != 0) {
-        int code = kExitOk;
-        const auto remote = remote_show(inv.config_path, inv.node, inv.request, inv.timeout_ms, &err, &code);
-        if (!remote) {
-            std::cerr << "dlbactl: " << err << "\n";
-            return code;
-        }
-        return print_answer(*remote, inv.json, std::cout, std::cerr);
-    }
-    const auto answer = dlba::io::request(inv.socket_path, inv.request, inv.timeout_ms, &err);
+    int code = kExitUnreachable;
+    // One request, to the local socket or, with --node, through node N's daemon (read-only tables only).
+    const auto ask = [&](const std::string& request) -> std::optional<std::string> {
+        if (inv.node != 0) return remote_show(inv.config_path, inv.node, request, inv.timeout_ms, &err, &code);
+        return dlba::io::request(inv.socket_path, request, inv.timeout_ms, &err);
+    };
+    const auto answer = ask(inv.request);
     if (!answer) {
         std::cerr << "dlbactl: " << err << "\n";
-        return kExitUnreachable;
+        return code;
     }
     if (inv.request != "hash all") return print_answer(*answer, inv.json, std::cout, std::cerr);
 
@@ -52,10 +50,10 @@ int main(int argc, char** argv) {
     constexpr int kMaxPages = 4096;  // 4096 pages of 65,536 rows cover the largest table
     for (int page = 1; page < kMaxPages && table->meta.value("next_bucket", nlohmann::json()).is_number(); ++page) {
         const auto from = table->meta["next_bucket"].get<uint64_t>();
-        const auto more = dlba::io::request(inv.socket_path, "hash all " + std::to_string(from), inv.timeout_ms, &err);
+        const auto more = ask("hash all " + std::to_string(from));
         if (!more) {
             std::cerr << "dlbactl: " << err << "\n";
-            return kExitUnreachable;
+            return code;
         }
         auto next = dlba::io::Table::from_json(nlohmann::json::parse(*more, nullptr, false), &err);
         if (!next) return print_answer(*more, inv.json, std::cout, std::cerr);

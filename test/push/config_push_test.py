@@ -126,6 +126,13 @@ def remote_tables():
         t.check(cp.returncode == 0, f"--node {node} {what}: exit {cp.returncode}: {cp.stderr}")
         doc = __import__("json").loads(cp.stdout)
         t.check(doc.get("table") == table and doc["meta"].get("node") == node, f"--node {node} {what}: {cp.stdout[:300]}")
+    # The whole bucket listing through the daemon (paged like the local one: see test/pcap/hash_pages_test.py).
+    cp = t.run([exe, "--node", 2, "--config", state["conf"][1], "--json", "hash", "--all"], ns=state["topo"].ns("n1"),
+               timeout=20, check_rc=False)
+    t.check(cp.returncode == 0, f"--node 2 hash --all: exit {cp.returncode}: {cp.stderr}")
+    doc = __import__("json").loads(cp.stdout)
+    t.check(doc["rows"] and len(doc["rows"]) == doc["meta"]["assigned"] and doc["meta"].get("next_bucket") is None,
+            f"--node 2 hash --all: {len(doc['rows'])} rows, meta {doc['meta']}")
     cp = t.run([exe, "--node", 2, "--config", state["conf"][1], "role", "active"], ns=state["topo"].ns("n1"),
                timeout=20, check_rc=False)
     t.check(cp.returncode != 0, "a remote write was accepted")
