@@ -4,21 +4,11 @@
 #include <ctime>
 #include <optional>
 
+#include "io/words.hpp"
+
 namespace dlba::sched {
 
 namespace {
-
-std::vector<std::string_view> split_words(std::string_view line) {
-    std::vector<std::string_view> words;
-    size_t i = 0;
-    while (i < line.size()) {
-        while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
-        const size_t start = i;
-        while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') ++i;
-        if (i > start) words.push_back(line.substr(start, i - start));
-    }
-    return words;
-}
 
 template <class T>
 bool parse_number(std::string_view text, T& out) {
@@ -60,7 +50,7 @@ NodeState* ControlPlane::find_node(uint16_t number) {
 }
 
 std::string ControlPlane::handle(std::string_view request) {
-    const std::vector<std::string_view> words = split_words(request);
+    const std::vector<std::string_view> words = io::split_words(request);
     if (words.empty()) return io::reply_error("empty request");
     const std::string_view verb = words[0];
     if (verb == "status" && words.size() == 1) return status_table().to_json().dump();
