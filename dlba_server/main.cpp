@@ -3,8 +3,11 @@
 //   dlba-server --config FILE --node N [--monitor-socket PATH] [--workers N] [--check-config]
 //
 // Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (server.timeouts.shutdown_ms at most) and
-// exit 0. SIGHUP is logged and ignored: a configuration change restarts the process (reload is a later issue).
-#include <fcntl.h>
+// exit 0. SIGHUP reloads the --config file without dropping a connection (one log line says what came of it), as
+// does the monitor request `reload`; `check-reload PATH` validates a file the same way and applies nothing. A file
+// with an error is refused whole and the running configuration keeps serving. See reload/reloader.hpp for the
+// steps and net/shared.hpp for how workers switch generations; the number of workers and the monitor socket only
+// change with a restart. --monitor-socket and --workers keep overriding the file across reloads.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -16,15 +19,16 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
-#include <variant>
 #include <vector>
 
 #include "config.hpp"
 #include "io/unix_socket.hpp"
 #include "net/shared.hpp"
 #include "net/worker.hpp"
+#include "reload/reloader.hpp"
 #include "status/monitor.hpp"
 
 namespace {
@@ -124,53 +128,25 @@ int main(int argc, char** argv) {
         return err.empty() ? 0 : 2;
     }
 
-    ConfigResult loaded = load_config(opt.config);
-    if (auto* e = std::get_if<ConfigError>(&loaded)) {
-        std::fprintf(stderr, "dlba-server: %s\n", e->str().c_str());
+    const Overrides overrides{opt.monitor_socket, opt.workers};
+    std::optional<ArrayConfig> loaded = load_server_config(opt.config, opt.node, overrides, &err);
+    if (!loaded) {
+        std::fprintf(stderr, "dlba-server: %s\n", err.c_str());
         return 2;
     }
-    ArrayConfig config = std::get<ArrayConfig>(std::move(loaded));
-    if (!config.server) {
-        std::fprintf(stderr, "dlba-server: %s: no 'server' section (listeners, timeouts, limits)\n",
-                     opt.config.c_str());
-        return 2;
-    }
-    if (opt.node >= 0 && !config.node(static_cast<uint16_t>(opt.node))) {
-        std::fprintf(stderr, "dlba-server: node %d is not in %s\n", opt.node, opt.config.c_str());
-        return 2;
-    }
-    if (!opt.monitor_socket.empty()) config.server->monitor_socket = opt.monitor_socket;
-    if (opt.workers >= 0) config.server->workers = static_cast<uint32_t>(opt.workers);
-
-    Shared shared(config, static_cast<uint16_t>(opt.node < 0 ? 0 : opt.node));
-    bool any_tls = false;
-    for (const ListenerConfig& l : config.server->listeners) any_tls = any_tls || l.tls;
-    if (any_tls) {
-        shared.tls = TlsContext::create(*config.tls, opt.config, &err);
-        if (!shared.tls) {
+    if (opt.check_only) {
+        std::shared_ptr<const TlsContext> tls;
+        if (!load_tls(*loaded, &tls, &err)) {
             std::fprintf(stderr, "dlba-server: %s\n", err.c_str());
             return 2;
         }
-    }
-    if (opt.check_only) {
         std::printf("%s: ok (%zu listeners, %zu services, %zu back ends%s)\n", opt.config.c_str(),
-                    config.server->listeners.size(), config.services.size(), config.backends.size(),
-                    any_tls ? ", TLS certificate and key loaded" : "");
+                    loaded->server->listeners.size(), loaded->services.size(), loaded->backends.size(),
+                    tls ? ", TLS certificate and key loaded" : "");
         return 0;
     }
-
-    io::Fd access_log;
-    const std::string& log_path = config.server->access_log;
-    if (log_path == "stderr") {
-        shared.access_log_fd = STDERR_FILENO;
-    } else if (!log_path.empty()) {
-        access_log.reset(open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-        if (!access_log) {
-            std::fprintf(stderr, "dlba-server: access log %s: %s\n", log_path.c_str(), std::strerror(errno));
-            return 1;
-        }
-        shared.access_log_fd = access_log.get();
-    }
+    const uint32_t max_connections = loaded->server->max_connections;
+    const std::string monitor_path = loaded->server->monitor_socket;
 
     // Each client connection takes a descriptor and each request in flight another: use all the process may have.
     rlimit files{};
@@ -178,13 +154,12 @@ int main(int argc, char** argv) {
         files.rlim_cur = files.rlim_max;
         setrlimit(RLIMIT_NOFILE, &files);
     }
-    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 2 * static_cast<rlim_t>(config.server->max_connections) + 64) {
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 2 * static_cast<rlim_t>(max_connections) + 64) {
         std::fprintf(stderr, "dlba-server: warning: %llu file descriptors allowed, max_connections %u needs about %u\n",
-                     static_cast<unsigned long long>(files.rlim_cur), config.server->max_connections,
-                     2 * config.server->max_connections + 64);
+                     static_cast<unsigned long long>(files.rlim_cur), max_connections, 2 * max_connections + 64);
     }
 
-    unsigned worker_count = config.server->workers;
+    unsigned worker_count = loaded->server->workers;
     if (worker_count == 0) worker_count = std::max(1u, std::thread::hardware_concurrency());
 
     // Signals go to the main thread only: block them before the workers start (they inherit the mask).
@@ -194,16 +169,26 @@ int main(int argc, char** argv) {
     for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&handled, s);
     pthread_sigmask(SIG_BLOCK, &handled, nullptr);
 
+    Shared shared(static_cast<uint16_t>(opt.node), worker_count);
     std::vector<std::unique_ptr<Worker>> workers;
+    std::vector<Worker*> worker_list;
     for (unsigned i = 0; i < worker_count; ++i) {
         workers.push_back(std::make_unique<Worker>(shared, i));
-        if (!workers.back()->open_listeners(&err)) {
+        worker_list.push_back(workers.back().get());
+        if (!workers.back()->init(&err)) {
             std::fprintf(stderr, "dlba-server: %s\n", err.c_str());
             return 1;
         }
     }
+    // Generation 1: every listener bound for every worker (a bad address stops the process here), the access log
+    // opened, the TLS context loaded.
+    Reloader reloader(opt.config, static_cast<uint16_t>(opt.node), overrides, shared, worker_list);
+    if (!reloader.start(std::move(*loaded), &err)) {
+        std::fprintf(stderr, "dlba-server: %s\n", err.c_str());
+        return 1;
+    }
 
-    io::ControlServer monitor(config.server->monitor_socket);
+    io::ControlServer monitor(monitor_path);
     if (!monitor.start(&err)) {
         std::fprintf(stderr, "dlba-server: monitor socket: %s\n", err.c_str());
         return 1;
@@ -218,7 +203,7 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
 
     std::string listeners;
-    for (const ListenerConfig& l : config.server->listeners) {
+    for (const ListenerConfig& l : shared.current()->server().listeners) {
         // Appended piece by piece (GCC 12 -O3 warns falsely about operator+ chains on strings).
         listeners += ' ';
         listeners += format_ipv4(l.address);
@@ -227,31 +212,42 @@ int main(int argc, char** argv) {
         if (l.tls) listeners += "(tls)";
     }
     std::fprintf(stderr, "dlba-server: node %d, %u workers, listening on%s, monitor %s\n", opt.node, worker_count,
-                 listeners.c_str(), config.server->monitor_socket.c_str());
+                 listeners.c_str(), monitor_path.c_str());
 
     std::vector<const WorkerStats*> stats;
     for (auto& w : workers) stats.push_back(&w->stats());
     const int64_t started = monotonic_ms();
+    const ReloadCommands reload_commands{
+        [&] {
+            const ReloadOutcome r = reloader.reload();
+            std::fprintf(stderr, "dlba-server: reload (monitor): %s\n", r.message.c_str());
+            return r.ok ? io::reply_ok(r.message) : io::reply_error(r.message);
+        },
+        [&](const std::string& path) {
+            const ReloadOutcome r = reloader.check(path);
+            return r.ok ? io::reply_ok(r.message) : io::reply_error(r.message);
+        },
+    };
     const auto handler = [&](std::string_view request) {
         ProcessFacts facts;
         facts.now_ms = monotonic_ms();
         facts.uptime_s = (facts.now_ms - started) / 1000;
         facts.workers = worker_count;
         facts.pid = static_cast<long>(getpid());
-        return handle_monitor_request(request, shared, stats, facts);
+        facts.reloads_refused = reloader.refused();
+        // Held for the answer: a reload in this very request publishes another, this one stays valid.
+        const std::shared_ptr<const Generation> gen = shared.current();
+        return handle_monitor_request(request, *gen, stats, facts, &reload_commands);
     };
     while (true) {
         const int sig = g_signal.exchange(0);
         if (sig == SIGTERM || sig == SIGINT) break;
-        if (sig == SIGHUP) {
-            std::fprintf(stderr, "dlba-server: SIGHUP: reloading is not supported yet; restart to apply a new "
-                                 "configuration\n");
-        }
+        if (sig == SIGHUP) std::fprintf(stderr, "dlba-server: SIGHUP: %s\n", reloader.reload().message.c_str());
         monitor.poll_once(200, handler);
     }
 
     std::fprintf(stderr, "dlba-server: stopping: no new connections, in-flight requests get %u ms\n",
-                 config.server->timeouts.shutdown_ms);
+                 shared.current()->server().timeouts.shutdown_ms);
     for (auto& w : workers) w->request_stop();
     for (auto& w : workers) w->join();
     std::fprintf(stderr, "dlba-server: stopped\n");

@@ -70,7 +70,13 @@ void Exchange::reset() {
 // ---- Session ----
 
 Session::Session(Worker& worker, Transport transport, const Listener& listener, uint32_t peer_ip, uint16_t peer_port)
-    : w_(worker), client_(std::move(transport)), listener_(listener), peer_ip_(peer_ip), peer_port_(peer_port) {
+    : w_(worker),
+      client_(std::move(transport)),
+      gen_(worker.hold_generation()),
+      listener_(listener.key),
+      peer_ip_(peer_ip),
+      peer_port_(peer_port),
+      service_(static_cast<uint16_t>(listener.service)) {
     const in_addr a{htonl(peer_ip)};
     inet_ntop(AF_INET, &a, peer_text_, sizeof peer_text_);
     // The first request (and the TLS handshake before it) must arrive within the header deadline.
@@ -85,9 +91,47 @@ Session::~Session() {
     if (parser_) w_.release_parser(parser_);
     w_.buffers().release(in_);
     w_.buffers().release(to_client_);
+    w_.release_generation(gen_);
 }
 
-const Balancer& Session::balancer() const { return w_.shared().balancers[listener_.config->service_index]; }
+const Generation& Session::gen() const { return *gen_->gen; }
+
+const Balancer& Session::balancer() const { return gen().balancers[service_]; }
+
+BackendCounters& Session::backend_counters(size_t backend) { return gen().backends[backend]->counters(w_.id()); }
+
+void Session::on_new_generation() {
+    if (closed_) return;
+    if (!ex_) {
+        switch_generation();
+        return;
+    }
+    if (!w_.listener_service(listener_)) {
+        // Its listener is gone: this request finishes on the old generation and is the connection's last.
+        listener_gone_ = true;
+        no_more_requests_ = true;
+    }
+}
+
+// Only between requests (no exchange): everything an exchange indexes belongs to the generation it started on.
+void Session::switch_generation() {
+    if (gen_ == w_.current_generation() || listener_gone_) return;
+    const std::optional<size_t> service = w_.listener_service(listener_);
+    if (!service) {
+        listener_gone_ = true;
+        begin_shutdown();  // idle: closes now; a request head under way is still answered, then the connection closes
+        return;
+    }
+    GenerationRef* old = gen_;
+    gen_ = w_.hold_generation();
+    service_ = static_cast<uint16_t>(*service);
+    // The next request is parsed with the new limits (a parser between requests holds nothing of the client's).
+    if (parser_ && parser_->parser.idle()) {
+        w_.release_parser(parser_);
+        parser_ = nullptr;
+    }
+    w_.release_generation(old);
+}
 
 std::string& Session::out() {
     w_.buffers().attach(to_client_);
@@ -115,6 +159,12 @@ void Session::on_backend_event(BackendConn& conn, uint32_t events) {
 
 void Session::drive() {
     for (int round = 0; round < kMaxRounds; ++round) {
+        // Between requests on an older generation (a request finished after the worker adopted a new one): the
+        // next request runs on the new one. A pointer compare per round.
+        if (!ex_ && gen_ != w_.current_generation() && !listener_gone_) {
+            switch_generation();
+            if (closed_) return;
+        }
         bool progress = flush_client();
         if (closed_) return;
         if (ex_) progress |= backend_io();
@@ -315,13 +365,20 @@ http::Action Session::on_request_head(const http::RequestHead& head) {
 
     const ServiceConfig& svc = balancer().service();
     ForwardContext ctx;
-    ctx.forwarded = w_.shared().server.forwarded;
+    ctx.forwarded = gen().server().forwarded;
     ctx.client_ip = peer_text_;
     ctx.tls = client_.tls();
     ctx.strip_cookie = svc.policy == BalancePolicy::cookie && svc.strip_injected ? std::string_view(svc.inject_cookie)
                                                                                   : std::string_view();
     ctx.keep_alive = svc.pool_idle_per_backend > 0 && x.replayable;
-    ctx.default_host = listener_.local;
+    char local[24];  // the listener's address:port, for an HTTP/1.0 request without Host
+    if (head.host.empty()) {
+        const in_addr a{htonl(listener_.address)};
+        char ip[16];
+        inet_ntop(AF_INET, &a, ip, sizeof ip);
+        std::snprintf(local, sizeof local, "%s:%u", ip, static_cast<unsigned>(listener_.port));
+        ctx.default_host = local;
+    }
     write_request_head(head, ctx, x.to_backend.text(), x.scratch);
     x.to_backend.keep(x.replayable);  // keep the head until the answer starts, in case it must be sent again
     start_backend(true);
@@ -352,11 +409,11 @@ http::Action Session::on_message_complete() {
 std::optional<Choice> Session::choose_backend() {
     const Balancer& bal = balancer();
     Worker::Scratch& sc = w_.scratch();
-    const Shared& shared = w_.shared();
+    const Generation& g = gen();
     const int64_t now = w_.now_ms();
     const size_t n = bal.size();
     for (size_t i = 0; i < n; ++i) {
-        const BackendState& st = *shared.backends[bal.backend_index(i)];
+        const BackendState& st = *g.backends[bal.backend_index(i)];
         bool tried = false;
         for (uint8_t t = 0; t < ex_->tried_count; ++t) tried = tried || ex_->tried[t] == i;
         sc.usable_new[i] = !tried && st.usable_for_new(now);
@@ -386,12 +443,12 @@ void Session::take_choice(const Choice& choice) {
 
 void Session::start_backend(bool allow_pool) {
     Exchange& x = *ex_;
-    BackendState& st = *w_.shared().backends[x.backend];
+    BackendState& st = *gen().backends[x.backend];
     ++x.attempts;
     if (x.tried_count < Exchange::kMaxTried) x.tried[x.tried_count++] = static_cast<uint16_t>(x.service_backend);
     st.begin_request();
     x.active_counted = true;
-    w_.counters().backends[x.backend].hits.add();
+    backend_counters(x.backend).hits.add();
     x.connect_start_us = w_.now_us();
     x.last_backend_ms = w_.now_ms();
     x.phase = Exchange::Phase::head;
@@ -399,14 +456,14 @@ void Session::start_backend(bool allow_pool) {
     x.response_received = 0;
     x.backend_eof = x.extra_bytes = false;
     bool reused = false;
-    BackendConn* c = w_.connect_backend(x.backend, this, allow_pool && x.replayable, &reused);
+    BackendConn* c = w_.connect_backend(gen(), x.backend, this, allow_pool && x.replayable, &reused);
     if (!c) {
         connect_failed(Failure::refused);
         return;
     }
     x.conn = c;
     if (reused) {
-        w_.counters().backends[x.backend].pooled_reuses.add();
+        backend_counters(x.backend).pooled_reuses.add();
         c->connecting = false;
         c->writable = true;
         c->readable = c->error_event = false;
@@ -427,7 +484,7 @@ bool Session::backend_io() {
         }
         if (!c->writable) return false;
         c->connecting = false;
-        BackendState& st = *w_.shared().backends[x.backend];
+        BackendState& st = *gen().backends[x.backend];
         if (st.down_until_ms() != 0) st.mark_up();  // a connect worked: back in service at once
         x.last_backend_ms = w_.now_ms();
         progress = true;
@@ -525,7 +582,7 @@ void Session::process_response() {
 void Session::response_head_complete(const http::ResponseHead& h) {
     Exchange& x = *ex_;
     x.status = h.status;
-    w_.shared().backends[x.backend]->record_response_time(static_cast<double>(w_.now_us() - x.connect_start_us) / 1000.0);
+    gen().backends[x.backend]->record_response_time(static_cast<double>(w_.now_us() - x.connect_start_us) / 1000.0);
     // Answered before the request was complete: the connection cannot be trusted for another request.
     if (!x.request_complete) no_more_requests_ = true;
     const bool dechunk = x.client_minor == 0 && h.framing == http::BodyFraming::chunked;
@@ -568,10 +625,10 @@ void Session::backend_eof() {
 
 void Session::connect_failed(Failure why) {
     Exchange& x = *ex_;
-    BackendState& st = *w_.shared().backends[x.backend];
+    BackendState& st = *gen().backends[x.backend];
     const ServiceConfig& svc = balancer().service();
     st.mark_down(w_.now_ms(), svc.down_interval_ms);
-    BackendCounters& bc = w_.counters().backends[x.backend];
+    BackendCounters& bc = backend_counters(x.backend);
     bc.errors.add();
     bc.connect_failures.add();
     const BackendConfig& cfg = st.config();
@@ -590,7 +647,7 @@ void Session::connect_failed(Failure why) {
 void Session::backend_failed(Failure why) {
     Exchange& x = *ex_;
     const bool reused = x.conn && x.conn->reused;
-    if (!reused) w_.counters().backends[x.backend].errors.add();
+    if (!reused) backend_counters(x.backend).errors.add();
     release_backend(false);
     if (x.response_started) {
         abort_client();
@@ -635,7 +692,7 @@ void Session::release_backend(bool reusable) {
         x.conn = nullptr;
     }
     if (x.active_counted) {
-        w_.shared().backends[x.backend]->end_request();
+        gen().backends[x.backend]->end_request();
         x.active_counted = false;
     }
 }
@@ -725,7 +782,7 @@ void Session::close() {
 void Session::on_timer() {
     if (closed_) return;
     const int64_t now = w_.now_ms();
-    const ServerTimeouts& t = w_.shared().server.timeouts;
+    const ServerTimeouts& t = gen().server().timeouts;
     if (lingering_) {
         if (now - linger_start_ms_ > kLingerMs) close();
         return;
@@ -743,7 +800,7 @@ void Session::on_timer() {
                    now - x.last_backend_ms > t.backend_response_ms) {
             // The back end's deadline runs once it has the whole request (or has begun to answer); while the
             // client is still sending, the client's body deadline applies instead.
-            w_.counters().backends[x.backend].errors.add();
+            backend_counters(x.backend).errors.add();
             if (x.response_started) {
                 abort_client();
             } else {
@@ -782,7 +839,7 @@ void Session::on_timer() {
 }
 
 void Session::log_request() {
-    if (w_.shared().access_log_fd < 0 || !ex_) return;
+    if (!w_.access_log_enabled() || !ex_) return;
     const Exchange& x = *ex_;
     // time client "METHOD target" status bytes backend duration reason
     char when[32];
@@ -806,7 +863,7 @@ void Session::log_request() {
     line += ' ';
     line += std::to_string(x.bytes_to_client);
     line += ' ';
-    line += x.has_backend ? w_.shared().backends[x.backend]->config().key : std::string("-");
+    line += x.has_backend ? gen().backends[x.backend]->config().key : std::string("-");
     line += ' ';
     line += std::to_string(w_.now_ms() - x.start_ms);
     line += "ms ";

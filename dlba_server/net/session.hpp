@@ -9,6 +9,11 @@
 // end is not read while the response bytes for the client pile up; each side's buffer stays under a high-water
 // mark plus one read. Epoll is edge-triggered, so the session remembers which socket may have more to give (or
 // room to take) and keeps going until every side would block.
+//
+// A session runs each request on one configuration generation (net/shared.hpp) and holds it, counted in its
+// worker, while it does: an exchange's back-end and service indexes mean something only in that generation. It
+// moves to the worker's newer generation between requests (and its connection closes after the current request if
+// a reload removed its listener).
 #pragma once
 
 #include <cstdint>
@@ -21,14 +26,17 @@
 #include "http/request_parser.hpp"
 #include "http/response_scanner.hpp"
 #include "net/buffers.hpp"
+#include "net/shared.hpp"
 #include "net/transport.hpp"
 #include "policy/balancer.hpp"
+#include "reload/reload_plan.hpp"
 
 namespace dlba::server {
 
 class Worker;
 class Session;
 struct Listener;
+struct GenerationRef;
 
 // What an epoll event points at.
 enum class HandleKind : uint8_t { listener, client, backend, wakeup };
@@ -42,7 +50,8 @@ struct BackendConn {
     Handle handle{HandleKind::backend, this};
     io::Fd fd;
     Session* owner = nullptr;  // nullptr while idle in the pool (or dead)
-    size_t backend = 0;        // index in the array's back ends
+    size_t backend = 0;        // index in the array's back ends of generation `generation`
+    uint64_t generation = 0;
     bool connecting = false;
     bool readable = false;
     bool writable = false;
@@ -61,6 +70,7 @@ struct ParserSlot final : http::RequestCallbacks {
     http::Action on_message_complete() override;
 
     Session* session = nullptr;
+    uint64_t generation = 0;  // whose request limits it was built with
     http::RequestParser parser;
 };
 
@@ -83,7 +93,7 @@ struct Exchange {
     bool local = false;             // answered by the proxy itself; request bytes are discarded
     uint64_t request_body_bytes = 0;
 
-    // The back end.
+    // The back end (indexes into the session's generation, which does not change while an exchange exists).
     size_t service_backend = 0;  // index among the service's back ends
     size_t backend = 0;          // index in the array's back ends
     bool has_backend = false;
@@ -127,6 +137,9 @@ public:
     void on_client_event(uint32_t events);
     void on_backend_event(BackendConn& conn, uint32_t events);
     void on_timer();
+    // The worker adopted a new configuration generation: switch now if between requests (else before the next
+    // request); if this connection's listener is gone, finish the request in progress and close.
+    void on_new_generation();
     void begin_shutdown();  // stop taking requests: idle now -> close, busy -> close after the response
     void drive();           // make every step that can be made without blocking
     void terminate();       // close now, whatever is in flight
@@ -152,6 +165,9 @@ private:
     void process_response();
     void response_head_complete(const http::ResponseHead& head);
 
+    const Generation& gen() const;  // the generation this session's current (or next) request runs on
+    void switch_generation();
+    BackendCounters& backend_counters(size_t backend);
     const Balancer& balancer() const;
     std::string& out();  // the client's output buffer, attached
     std::optional<Choice> choose_backend();
@@ -173,9 +189,11 @@ private:
 
     Worker& w_;
     Transport client_;
-    const Listener& listener_;
+    GenerationRef* gen_;    // held (counted) in the worker while this session uses it
+    ListenerKey listener_;  // the listener it came in on, found again in each new generation
     uint32_t peer_ip_;
     uint16_t peer_port_;
+    uint16_t service_ = 0;     // the listener's service in gen_
     char peer_text_[16] = {};  // dotted quad, for X-Forwarded-For and the log
 
     bool rd_ready_ = false, wr_ready_ = true;        // the client socket may have bytes / room
@@ -187,6 +205,7 @@ private:
     bool closed_ = false;
     bool handshake_noted_ = false;
     bool client_blocked_ = false;
+    bool listener_gone_ = false;  // a reload removed its listener: no request after the current one
 
     InBuffer in_;
     OutBuffer to_client_;

@@ -1,48 +1,97 @@
-// What every worker of one dlba-server process shares: the configuration, the back-end status table, the
-// per-service balancers and the TLS context. Built once before the workers start and never replaced while they
-// run (a configuration change restarts the process), so workers read it without locks; the mutable parts are the
-// atomics inside BackendState and the open-connection count.
+// What the workers of one dlba-server process share.
+//
+// A Generation is one loaded configuration made ready to serve: the configuration itself, the back-end status
+// table, the per-service balancers, the idle-pool depths, the TLS context, the request limits and the access log.
+// It is built whole off the request path (at start and on every reload), never changed once published, and freed
+// when the last thing using it lets go. Shared holds the generation in force; a reload publishes a new one and
+// bumps an atomic number, and each worker compares that number at the top of its loop (one plain load on x86, no
+// lock on the request path) and takes the new generation when it moved. A request runs to its end on the
+// generation it started with; a keep-alive connection switches between requests.
+//
+// Back ends whose key, address and port are unchanged are the same BackendState object in both generations (see
+// policy/backend_state.hpp), so their admin state, health, average, in-flight count and counters carry over.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "config.hpp"
+#include "http/request_parser.hpp"
+#include "io/fd.hpp"
 #include "policy/backend_state.hpp"
 #include "policy/balancer.hpp"
 #include "tls/tls_context.hpp"
 
 namespace dlba::server {
 
-struct Shared {
-    explicit Shared(const ArrayConfig& c, uint16_t node_number) : config(c), server(*c.server), node(node_number) {
-        for (const BackendConfig& b : c.backends) backends.push_back(std::make_unique<BackendState>(b));
-        for (const ServiceConfig& s : c.services) balancers.emplace_back(s, c.backends);
-        // The idle pool of a back end is as deep as the deepest pool among the services that use it.
-        pool_depth.assign(c.backends.size(), 0);
-        pool_timeout_ms.assign(c.backends.size(), 0);
-        for (const ServiceConfig& s : c.services) {
-            for (size_t b : s.backends) {
-                if (s.pool_idle_per_backend > pool_depth[b]) {
-                    pool_depth[b] = s.pool_idle_per_backend;
-                    pool_timeout_ms[b] = s.pool_idle_timeout_ms;
-                }
-            }
+struct Generation {
+    // Builds the back-end table and the balancers from `config` (which must have a server section). Back ends that
+    // continue one of `previous` (same key, address and port) share its BackendState; the others start afresh with
+    // `workers` counter slots. Nothing of `previous` is changed: see carry_settings().
+    Generation(ArrayConfig config, uint16_t node, size_t workers, uint64_t number, int64_t loaded_unix,
+               const Generation* previous);
+    Generation(const Generation&) = delete;
+    Generation& operator=(const Generation&) = delete;
+
+    const ServerConfig& server() const { return *config.server; }
+    // Index of the listener bound to address:port, if this generation has one.
+    std::optional<size_t> listener(uint32_t address, uint16_t port) const;
+
+    const ArrayConfig config;
+    const uint16_t node;
+    const uint64_t number;       // 1 for the configuration loaded at start, +1 per applied reload
+    const int64_t loaded_unix;   // when it was loaded (wall clock, seconds)
+    std::vector<std::shared_ptr<BackendState>> backends;  // the array's back ends, in config order
+    std::vector<std::optional<size_t>> continues;         // per back end: its index in the previous generation
+    std::vector<Balancer> balancers;                      // one per service, in config order
+    std::vector<uint32_t> pool_depth;                     // per back end: idle connections kept per worker
+    std::vector<uint32_t> pool_timeout_ms;
+    http::RequestLimits request_limits;
+    std::shared_ptr<const TlsContext> tls;  // set when some listener is TLS
+    std::shared_ptr<io::Fd> access_log;     // owned access log file, if one is configured
+    int access_log_fd = -1;                 // -1 = no access log (STDERR_FILENO for "stderr")
+};
+
+// The settings of the running back ends that the new file decides, applied when `next` is published (not when it
+// is built, so a reload refused halfway leaves the running back ends untouched): the weight, and the admin state
+// when the file's `enabled` flag changed (otherwise the operator's enable/drain/disable stays).
+void carry_settings(const Generation& next, const Generation& previous);
+
+class Shared {
+public:
+    Shared(uint16_t node_number, unsigned worker_count) : node(node_number), workers(worker_count) {}
+    Shared(const Shared&) = delete;
+    Shared& operator=(const Shared&) = delete;
+
+    // The generation in force. Takes a short lock: for the control thread, and for a worker only when
+    // generation_number() told it that the generation changed.
+    std::shared_ptr<const Generation> current() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return current_;
+    }
+    uint64_t generation_number() const { return number_.load(std::memory_order_acquire); }
+    void publish(std::shared_ptr<const Generation> next) {
+        const uint64_t n = next->number;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            current_ = std::move(next);
         }
+        number_.store(n, std::memory_order_release);
     }
 
-    const ArrayConfig& config;
-    const ServerConfig& server;
-    uint16_t node;
-    std::vector<std::unique_ptr<BackendState>> backends;  // the array's back ends, in config order
-    std::vector<Balancer> balancers;                       // one per service, in config order
-    std::vector<uint32_t> pool_depth;
-    std::vector<uint32_t> pool_timeout_ms;
-    std::unique_ptr<TlsContext> tls;                       // set when some listener is TLS
-    int access_log_fd = -1;                                // owned by main; -1 = no access log
-    std::atomic<uint32_t> connections{0};                  // client connections open in the process
+    const uint16_t node;
+    const unsigned workers;  // fixed for the life of the process
+    std::atomic<uint32_t> connections{0};  // client connections open in the process
+
+private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const Generation> current_;
+    std::atomic<uint64_t> number_{0};
 };
 
 }  // namespace dlba::server

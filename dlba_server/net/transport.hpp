@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "io/fd.hpp"
 #include "tls/tls_context.hpp"
@@ -27,7 +28,10 @@ struct IoResult {
 class Transport {
 public:
     Transport() = default;
-    Transport(io::Fd fd, SslPtr ssl) : fd_(std::move(fd)), ssl_(std::move(ssl)) {}
+    // `context` is the TlsContext `ssl` was made from: kept alive with the connection, because its ticket-key
+    // callback finds it through the SSL_CTX, and a reload may let go of the generation that held it.
+    Transport(io::Fd fd, SslPtr ssl, std::shared_ptr<const TlsContext> context = nullptr)
+        : context_(std::move(context)), fd_(std::move(fd)), ssl_(std::move(ssl)) {}
 
     int fd() const { return fd_.get(); }
     bool tls() const { return ssl_ != nullptr; }
@@ -46,6 +50,7 @@ private:
     IoResult tls_result(int ret, size_t n);
     IoResult tls_status(int ret);
 
+    std::shared_ptr<const TlsContext> context_;  // declared first: outlives the SSL
     io::Fd fd_;
     SslPtr ssl_;
     bool failed_ = false;

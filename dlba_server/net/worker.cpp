@@ -38,21 +38,8 @@ sockaddr_in make_addr(uint32_t ip, uint16_t port) {
 
 }  // namespace
 
-Worker::Worker(Shared& shared, unsigned id)
-    : shared_(shared), id_(id), stats_(shared.backends.size()), idle_(shared.backends.size()) {
-    const ServerLimits& l = shared.server.limits;
-    request_limits_.max_target_length = l.max_uri_bytes;
-    request_limits_.max_header_bytes = l.max_header_bytes;
-    request_limits_.max_header_count = l.max_header_count;
-    request_limits_.max_body_bytes = l.max_body_bytes;
+Worker::Worker(Shared& shared, unsigned id) : shared_(shared), id_(id) {
     rotation_ = id * 7919;
-    size_t widest = 1;
-    for (const Balancer& b : shared.balancers) widest = std::max(widest, b.size());
-    scratch_.usable_new.reset(new bool[widest]);
-    scratch_.usable_sticky.reset(new bool[widest]);
-    scratch_.active.resize(widest);
-    scratch_.weight.resize(widest);
-    scratch_.average_ms.resize(widest);
     update_clock();
 }
 
@@ -62,7 +49,7 @@ Worker::~Worker() {
     free_dead();
 }
 
-bool Worker::open_listeners(std::string* err) {
+bool Worker::init(std::string* err) {
     epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
     wakeup_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!epoll_ || !wakeup_) {
@@ -73,33 +60,143 @@ bool Worker::open_listeners(std::string* err) {
     ev.events = EPOLLIN;
     ev.data.ptr = &wakeup_handle_;
     epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev);
-
-    for (const ListenerConfig& lc : shared_.server.listeners) {
-        auto l = std::make_unique<Listener>();
-        l->config = &lc;
-        l->local = format_ipv4(lc.address) + ":" + std::to_string(lc.port);
-        l->fd.reset(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-        const int one = 1;
-        // SO_REUSEPORT: one listening socket per worker on the same address, the kernel balances between them.
-        // IP_FREEBIND: the VIP may be added to lo after the server starts.
-        if (!l->fd || setsockopt(l->fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-            setsockopt(l->fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-            setsockopt(l->fd.get(), IPPROTO_IP, IP_FREEBIND, &one, sizeof one) != 0) {
-            *err = "listener " + l->local + ": " + std::strerror(errno);
-            return false;
-        }
-        const sockaddr_in a = make_addr(lc.address, lc.port);
-        if (bind(l->fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 ||
-            listen(l->fd.get(), 1024) != 0) {
-            *err = "listener " + l->local + ": " + std::strerror(errno);
-            return false;
-        }
-        ev.events = EPOLLIN;  // level-triggered: accept a burst per wake-up and come back for the rest
-        ev.data.ptr = &l->handle;
-        epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l->fd.get(), &ev);
-        listeners_.push_back(std::move(l));
-    }
     return true;
+}
+
+void Worker::hand_listeners(std::vector<NewListener> sockets) {
+    std::lock_guard<std::mutex> lock(inbox_mutex_);
+    for (NewListener& l : sockets) inbox_.push_back(std::move(l));
+}
+
+void Worker::wake() {
+    const uint64_t one = 1;
+    if (wakeup_) [[maybe_unused]] ssize_t n = write(wakeup_.get(), &one, sizeof one);
+}
+
+std::optional<size_t> Worker::listener_service(const ListenerKey& key) const {
+    for (const auto& l : listeners_) {
+        if (l->key == key) return l->service;
+    }
+    return std::nullopt;
+}
+
+void Worker::release_generation(GenerationRef* g) {
+    if (--g->users > 0 || g == current_) return;
+    for (size_t i = 0; i < generations_.size(); ++i) {
+        if (generations_[i].get() == g) {
+            generations_.erase(generations_.begin() + static_cast<std::ptrdiff_t>(i));
+            return;
+        }
+    }
+}
+
+void Worker::adopt_generation() {
+    std::shared_ptr<const Generation> next = shared_.current();
+    if (!next || (current_ && current_->gen == next)) return;
+    const Generation* before = current_ ? current_->gen.get() : nullptr;
+
+    // Listeners. Kept ones keep their socket; new ones come from the inbox; what is left over is closed.
+    std::vector<NewListener> inbox;
+    {
+        std::lock_guard<std::mutex> lock(inbox_mutex_);
+        inbox.swap(inbox_);
+    }
+    std::vector<std::unique_ptr<Listener>> listeners;
+    const auto& configs = next->server().listeners;
+    for (const ListenerConfig& lc : configs) {
+        const ListenerKey key = key_of(lc);
+        std::unique_ptr<Listener> l;
+        for (auto& old : listeners_) {
+            if (old && old->key == key) l = std::move(old);
+        }
+        if (!l) {
+            for (NewListener& n : inbox) {
+                if (n.key == key && n.fd) {
+                    l = std::make_unique<Listener>();
+                    l->fd = std::move(n.fd);
+                    l->key = key;
+                    break;
+                }
+            }
+            if (!l) {  // the control thread binds every new listener for every worker before publishing
+                log_limited(3, "no socket for listener " + format_listener(key) + " in generation " +
+                                   std::to_string(next->number));
+                continue;
+            }
+            epoll_event ev{};
+            ev.events = EPOLLIN;  // level-triggered: accept a burst per wake-up and come back for the rest
+            ev.data.ptr = &l->handle;
+            epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l->fd.get(), &ev);
+        }
+        l->tls = lc.tls;
+        l->service = lc.service_index;
+        listeners.push_back(std::move(l));
+    }
+    for (auto& old : listeners_) {
+        if (old) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, old->fd.get(), nullptr);  // then closed with the object
+    }
+    listeners_ = std::move(listeners);
+    // Sockets left in the inbox (a listener added and removed again before this worker caught up) close here.
+    inbox.clear();
+
+    // Idle pooled connections follow their back end when it continues (same BackendState), else they close.
+    std::vector<std::vector<BackendConn*>> idle(next->backends.size());
+    for (size_t b = 0; b < idle_.size(); ++b) {
+        std::optional<size_t> to;
+        for (size_t nb = 0; nb < next->backends.size() && !to; ++nb) {
+            if (before && next->backends[nb] == before->backends[b]) to = nb;
+        }
+        for (BackendConn* c : idle_[b]) {
+            if (to) {
+                c->backend = *to;
+                c->generation = next->number;
+                idle[*to].push_back(c);
+            } else {
+                close_conn(c);
+            }
+        }
+        idle_[b].clear();
+    }
+    for (size_t b = 0; b < idle.size(); ++b) {
+        auto& list = idle[b];
+        const size_t depth = next->pool_depth[b];
+        if (list.size() > depth) {  // oldest first
+            for (size_t i = 0; i < list.size() - depth; ++i) close_conn(list[i]);
+            list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(list.size() - depth));
+        }
+    }
+    idle_ = std::move(idle);
+
+    // Balancing scratch: grows to the widest service of any generation still in use, never shrinks.
+    size_t widest = 1;
+    for (const Balancer& b : next->balancers) widest = std::max(widest, b.size());
+    if (widest > scratch_.size) {
+        scratch_.usable_new.reset(new bool[widest]);
+        scratch_.usable_sticky.reset(new bool[widest]);
+        scratch_.active.resize(widest);
+        scratch_.weight.resize(widest);
+        scratch_.average_ms.resize(widest);
+        scratch_.size = widest;
+    }
+    // Pooled parsers were built with the old request limits.
+    free_parsers_.clear();
+
+    GenerationRef* old = current_;
+    generations_.push_back(std::make_unique<GenerationRef>(GenerationRef{std::move(next), 0}));
+    current_ = generations_.back().get();
+    if (old) {
+        ++old->users;  // held across the loop: the sessions that switch let go of it one by one
+        // Sessions between requests switch now (and those of a removed listener close); the others after their
+        // request. The index loop re-checks the slot: a session may close (and be swapped out) right here.
+        for (size_t i = 0; i < sessions_.size();) {
+            Session* s = sessions_[i].get();
+            s->on_new_generation();
+            if (i < sessions_.size() && sessions_[i].get() == s) ++i;
+        }
+        // The old generation goes now unless a session still uses it (then with its last session).
+        release_generation(old);
+    }
+    adopted_.store(current_->gen->number, std::memory_order_release);
 }
 
 void Worker::start() {
@@ -108,8 +205,7 @@ void Worker::start() {
 
 void Worker::request_stop() {
     stop_requested_.store(true);
-    const uint64_t one = 1;
-    if (wakeup_) [[maybe_unused]] ssize_t n = write(wakeup_.get(), &one, sizeof one);
+    wake();
 }
 
 void Worker::join() {
@@ -126,10 +222,13 @@ void Worker::update_clock() {
 void Worker::run() {
     epoll_event events[kMaxEvents];
     last_sweep_ms_ = now_ms();
+    adopt_generation();
     while (true) {
+        // A new configuration generation: one load per turn, the adoption itself only when it moved.
+        if (shared_.generation_number() != adopted_.load(std::memory_order_relaxed) && !stopping_) adopt_generation();
         if (stop_requested_.load(std::memory_order_relaxed) && !stopping_) {
             stopping_ = true;
-            stop_deadline_ms_ = now_ms() + shared_.server.timeouts.shutdown_ms;
+            stop_deadline_ms_ = now_ms() + generation().server().timeouts.shutdown_ms;
             for (auto& l : listeners_) {
                 epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l->fd.get(), nullptr);
                 l->fd.reset();
@@ -205,22 +304,26 @@ void Worker::accept_from(Listener& l) {
             return;
         }
         io::Fd owned(fd);
-        if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >= shared_.server.max_connections) {
+        const Generation& g = generation();
+        if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >= g.server().max_connections) {
             shared_.connections.fetch_sub(1, std::memory_order_relaxed);
             stats_.connections_refused.add();
             continue;  // closed by owned's destructor
         }
         set_nodelay(fd);
         SslPtr ssl;
-        if (l.config->tls) {
-            ssl = shared_.tls->accept(fd);
+        std::shared_ptr<const TlsContext> tls;
+        if (l.tls && g.tls) {
+            // The connection keeps this context (and its SSL_CTX) for its whole life, even across reloads.
+            tls = g.tls;
+            ssl = tls->accept(fd);
             if (!ssl) {
                 shared_.connections.fetch_sub(1, std::memory_order_relaxed);
                 log_limited(1, "TLS: cannot create a connection: " + last_tls_error());
                 continue;
             }
         }
-        auto s = std::make_unique<Session>(*this, Transport(std::move(owned), std::move(ssl)), l,
+        auto s = std::make_unique<Session>(*this, Transport(std::move(owned), std::move(ssl), std::move(tls)), l,
                                            ntohl(peer.sin_addr.s_addr), ntohs(peer.sin_port));
         epoll_event ev{};
         ev.events = kConnEvents;
@@ -271,7 +374,7 @@ void Worker::sweep() {
     for (size_t b = 0; b < idle_.size(); ++b) {
         auto& list = idle_[b];
         // Oldest first: the list is kept in order of release.
-        while (!list.empty() && now_ms() - list.front()->idle_since_ms > shared_.pool_timeout_ms[b]) {
+        while (!list.empty() && now_ms() - list.front()->idle_since_ms > generation().pool_timeout_ms[b]) {
             close_idle_conn(list.front());
         }
     }
@@ -281,7 +384,8 @@ void Worker::sweep() {
 ParserSlot* Worker::acquire_parser(Session* s) {
     ParserSlot* p;
     if (free_parsers_.empty()) {
-        p = new ParserSlot(request_limits_);
+        p = new ParserSlot(generation().request_limits);
+        p->generation = generation().number;
     } else {
         p = free_parsers_.back().release();
         free_parsers_.pop_back();
@@ -293,7 +397,7 @@ ParserSlot* Worker::acquire_parser(Session* s) {
 void Worker::release_parser(ParserSlot* p) {
     if (!p) return;
     // A parser that is not between requests (an error, a closed connection) is replaced rather than reset.
-    if (!p->parser.idle() || free_parsers_.size() >= 256) {
+    if (!p->parser.idle() || free_parsers_.size() >= 256 || p->generation != generation().number) {
         delete p;
         return;
     }
@@ -324,9 +428,11 @@ void Worker::release_exchange(Exchange* e) {
     free_exchanges_.emplace_back(e);
 }
 
-BackendConn* Worker::connect_backend(size_t backend, Session* owner, bool allow_pool, bool* reused) {
-    auto& idle = idle_[backend];
-    if (allow_pool && !idle.empty()) {
+BackendConn* Worker::connect_backend(const Generation& g, size_t backend, Session* owner, bool allow_pool,
+                                     bool* reused) {
+    // The pool is indexed by the current generation's back ends: a request still on an older one connects afresh.
+    if (allow_pool && &g == &generation() && !idle_[backend].empty()) {
+        auto& idle = idle_[backend];
         BackendConn* c = idle.back();
         idle.pop_back();
         c->owner = owner;
@@ -335,7 +441,7 @@ BackendConn* Worker::connect_backend(size_t backend, Session* owner, bool allow_
         return c;
     }
     *reused = false;
-    const BackendConfig& bc = shared_.backends[backend]->config();
+    const BackendConfig& bc = g.backends[backend]->config();
     io::Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) {
         log_limited(0, std::string("socket: ") + std::strerror(errno));
@@ -357,6 +463,7 @@ BackendConn* Worker::connect_backend(size_t backend, Session* owner, bool allow_
     c->fd = std::move(fd);
     c->owner = owner;
     c->backend = backend;
+    c->generation = g.number;
     c->connecting = true;
     c->readable = c->writable = c->error_event = c->dead = c->reused = false;
     epoll_event ev{};
@@ -373,12 +480,19 @@ BackendConn* Worker::connect_backend(size_t backend, Session* owner, bool allow_
 
 void Worker::release_backend(BackendConn* c, bool reusable) {
     c->owner = nullptr;
-    auto& idle = idle_[c->backend];
-    if (reusable && !stopping_ && idle.size() < shared_.pool_depth[c->backend]) {
-        c->idle_since_ms = now_ms();
-        idle.push_back(c);
-        return;
+    // A connection opened for an older generation is closed: its back-end index means nothing in the pool now.
+    if (reusable && !stopping_ && c->generation == generation().number) {
+        auto& idle = idle_[c->backend];
+        if (idle.size() < generation().pool_depth[c->backend]) {
+            c->idle_since_ms = now_ms();
+            idle.push_back(c);
+            return;
+        }
     }
+    close_conn(c);
+}
+
+void Worker::close_conn(BackendConn* c) {
     c->fd.reset();  // close() also removes it from the epoll set
     c->dead = true;
     dead_conns_.push_back(c);
@@ -388,22 +502,22 @@ void Worker::close_idle_conn(BackendConn* c) {
     auto& idle = idle_[c->backend];
     const auto it = std::find(idle.begin(), idle.end(), c);
     if (it != idle.end()) idle.erase(it);
-    c->fd.reset();
-    c->dead = true;
-    dead_conns_.push_back(c);
+    close_conn(c);
 }
 
 void Worker::access_log(std::string_view line) {
-    if (shared_.access_log_fd < 0) return;
+    if (!access_log_enabled()) return;
     log_buffer_ += line;
     log_buffer_ += '\n';
     if (log_buffer_.size() > 32 * 1024) flush_access_log();
 }
 
 void Worker::flush_access_log() {
-    if (log_buffer_.empty() || shared_.access_log_fd < 0) return;
-    // One write per batch of lines: with O_APPEND the lines of different workers never interleave mid-line.
-    [[maybe_unused]] ssize_t n = write(shared_.access_log_fd, log_buffer_.data(), log_buffer_.size());
+    if (log_buffer_.empty()) return;
+    // One write per batch of lines: with O_APPEND the lines of different workers never interleave mid-line. Lines
+    // buffered before a reload go to the file the current generation opened (the rotated one).
+    const int fd = current_ ? generation().access_log_fd : -1;
+    if (fd >= 0) [[maybe_unused]] ssize_t n = write(fd, log_buffer_.data(), log_buffer_.size());
     log_buffer_.clear();
 }
 

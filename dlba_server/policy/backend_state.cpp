@@ -12,8 +12,10 @@ const char* backend_status_name(BackendStatus s) {
     return "?";
 }
 
-BackendState::BackendState(const BackendConfig& config)
+BackendState::BackendState(const BackendConfig& config, size_t workers)
     : config_(config),
+      counters_(new BackendCounters[workers == 0 ? 1 : workers]),
+      worker_count_(workers == 0 ? 1 : workers),
       admin_(static_cast<uint8_t>(config.enabled ? BackendAdmin::enabled : BackendAdmin::disabled)),
       weight_(config.weight) {}
 

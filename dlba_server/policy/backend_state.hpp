@@ -2,13 +2,21 @@
 // how busy it is and how fast it answers. Written by the workers on the request path, so every field is an atomic
 // with relaxed ordering: each value stands on its own, and a reader seeing one a little stale is harmless. Nothing
 // here locks, allocates or does I/O; the clock is passed in, so the rules are unit-tested without sockets.
+//
+// A configuration reload carries a back end over by sharing this very object between the old and the new
+// generation when its key, address and port are unchanged: admin state, health, the response-time average, the
+// requests in flight (a request that started on the old generation ends on the same object) and the counters all
+// continue without being copied, so nothing is lost or counted twice across the switch.
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "config.hpp"
+#include "counter.hpp"
 
 namespace dlba::server {
 
@@ -23,12 +31,25 @@ enum class BackendAdmin : uint8_t {
 enum class BackendStatus : uint8_t { up, down, drain, disabled };
 const char* backend_status_name(BackendStatus s);
 
+// What the `backends` table shows per back end, kept per worker: each worker writes only its own copy (a plain
+// load and store, no locked instruction on the request path) and the monitor sums them. A cache line each, so two
+// workers counting for the same back end never share a line.
+struct alignas(64) BackendCounters {
+    Counter hits;              // requests sent to it (each attempt)
+    Counter errors;            // connect failures, timeouts, resets, malformed responses
+    Counter connect_failures;  // refused or timed out connects (each marks it down)
+    Counter pooled_reuses;     // requests sent over an idle pooled connection
+};
+
 class BackendState {
 public:
-    explicit BackendState(const BackendConfig& config);
+    // `workers`: how many worker threads count for it (fixed for the life of the process).
+    explicit BackendState(const BackendConfig& config, size_t workers = 1);
     BackendState(const BackendState&) = delete;
     BackendState& operator=(const BackendState&) = delete;
 
+    // As first configured. Key, address and port never change for this object (a change makes a new back end);
+    // the weight and the admin state in force are weight() and admin(), which a reload may update.
     const BackendConfig& config() const { return config_; }
 
     BackendAdmin admin() const { return static_cast<BackendAdmin>(admin_.load(std::memory_order_relaxed)); }
@@ -62,8 +83,15 @@ public:
     double average_ms() const;
     void record_response_time(double ms);
 
+    // The counters of worker `worker` (< worker_count()); only that worker writes them.
+    BackendCounters& counters(size_t worker) { return counters_[worker]; }
+    const BackendCounters& counters(size_t worker) const { return counters_[worker]; }
+    size_t worker_count() const { return worker_count_; }
+
 private:
     BackendConfig config_;
+    std::unique_ptr<BackendCounters[]> counters_;
+    size_t worker_count_;
     std::atomic<uint8_t> admin_;
     std::atomic<uint32_t> weight_;
     std::atomic<int64_t> down_until_ms_{0};

@@ -21,9 +21,9 @@ std::vector<std::string_view> split_words(std::string_view line) {
 }
 
 // The services that use back end `b`, comma-separated.
-std::string services_of(const Shared& shared, size_t b) {
+std::string services_of(const Generation& gen, size_t b) {
     std::string out;
-    for (const ServiceConfig& s : shared.config.services) {
+    for (const ServiceConfig& s : gen.config.services) {
         for (size_t i : s.backends) {
             if (i != b) continue;
             if (!out.empty()) out += ',';
@@ -44,12 +44,15 @@ std::string listeners_text(const ServerConfig& server) {
 
 }  // namespace
 
-io::Table backends_table(const Shared& shared, std::span<const WorkerStats* const> workers, const ProcessFacts& facts) {
+io::Table backends_table(const Generation& gen, const ProcessFacts& facts) {
     io::Table t;
     t.name = "backends";
     t.source = "server";
     t.version = 1;
-    t.meta = {{"node", shared.node}, {"workers", facts.workers}, {"uptime_s", facts.uptime_s}};
+    t.meta = {{"node", gen.node},
+              {"workers", facts.workers},
+              {"uptime_s", facts.uptime_s},
+              {"config_generation", gen.number}};
     t.columns = {
         {"key", ColumnType::string},
         {"address", ColumnType::ipv4},
@@ -64,35 +67,40 @@ io::Table backends_table(const Shared& shared, std::span<const WorkerStats* cons
         {"pooled_reuses", ColumnType::unsigned_integer},
         {"services", ColumnType::string},
     };
-    for (size_t b = 0; b < shared.backends.size(); ++b) {
-        const BackendState& st = *shared.backends[b];
+    for (size_t b = 0; b < gen.backends.size(); ++b) {
+        const BackendState& st = *gen.backends[b];
         uint64_t hits = 0, errors = 0, connect_failures = 0, reuses = 0;
-        for (const WorkerStats* w : workers) {
-            hits += w->backends[b].hits.get();
-            errors += w->backends[b].errors.get();
-            connect_failures += w->backends[b].connect_failures.get();
-            reuses += w->backends[b].pooled_reuses.get();
+        for (size_t w = 0; w < st.worker_count(); ++w) {
+            const BackendCounters& c = st.counters(w);
+            hits += c.hits.get();
+            errors += c.errors.get();
+            connect_failures += c.connect_failures.get();
+            reuses += c.pooled_reuses.get();
         }
         const double avg = st.average_ms();
         t.rows.push_back({st.config().key, format_ipv4(st.config().address), st.config().port,
                           backend_status_name(st.status(facts.now_ms)), st.weight(), st.active(), hits,
                           avg < 0 ? nlohmann::json(nullptr) : nlohmann::json(static_cast<double>(static_cast<int64_t>(avg * 1000)) / 1000),
-                          errors, connect_failures, reuses, services_of(shared, b)});
+                          errors, connect_failures, reuses, services_of(gen, b)});
     }
     return t;
 }
 
-io::Table status_table(const Shared& shared, std::span<const WorkerStats* const> workers, const ProcessFacts& facts) {
+io::Table status_table(const Generation& gen, std::span<const WorkerStats* const> workers, const ProcessFacts& facts) {
     io::Table t;
     t.name = "status";
     t.source = "server";
     t.version = 1;
-    t.meta = {{"node", shared.node},
+    t.meta = {{"node", gen.node},
               {"pid", facts.pid},
               {"workers", facts.workers},
               {"uptime_s", facts.uptime_s},
-              {"listeners", listeners_text(shared.server)},
-              {"max_connections", shared.server.max_connections}};
+              {"listeners", listeners_text(gen.server())},
+              {"max_connections", gen.server().max_connections},
+              {"config_file", gen.config.source},
+              {"config_generation", gen.number},
+              {"config_loaded_unix", gen.loaded_unix},
+              {"config_reloads_refused", facts.reloads_refused}};
     t.columns = {{"counter", ColumnType::string}, {"value", ColumnType::unsigned_integer}};
     const auto sum = [&](Counter WorkerStats::*field) {
         uint64_t v = 0;
@@ -123,15 +131,25 @@ io::Table status_table(const Shared& shared, std::span<const WorkerStats* const>
     return t;
 }
 
-std::string handle_monitor_request(std::string_view request, Shared& shared,
-                                   std::span<const WorkerStats* const> workers, const ProcessFacts& facts) {
+std::string handle_monitor_request(std::string_view request, const Generation& gen,
+                                   std::span<const WorkerStats* const> workers, const ProcessFacts& facts,
+                                   const ReloadCommands* reload) {
     const std::vector<std::string_view> w = split_words(request);
-    if (w.size() == 1 && w[0] == "backends") return backends_table(shared, workers, facts).to_json().dump();
-    if (w.size() == 1 && w[0] == "status") return status_table(shared, workers, facts).to_json().dump();
+    if (w.size() == 1 && w[0] == "backends") return backends_table(gen, facts).to_json().dump();
+    if (w.size() == 1 && w[0] == "status") return status_table(gen, workers, facts).to_json().dump();
+    if (reload && !w.empty() && w[0] == "reload") {
+        if (w.size() != 1) return io::reply_error("usage: reload");
+        return reload->reload();
+    }
+    if (reload && !w.empty() && w[0] == "check-reload") {
+        if (w.size() != 2) return io::reply_error("usage: check-reload PATH");
+        return reload->check_reload(std::string(w[1]));
+    }
     if (!w.empty() && w[0] == "backend") {
         if (w.size() != 3) return io::reply_error("usage: backend KEY enable|disable|drain");
+        // The admin state lives in the BackendState, which the next reload carries over for this back end.
         BackendState* target = nullptr;
-        for (auto& b : shared.backends) {
+        for (const auto& b : gen.backends) {
             if (b->config().key == w[1]) target = b.get();
         }
         if (!target) return io::reply_error("no back end with key '" + std::string(w[1]) + "'");
@@ -148,7 +166,8 @@ std::string handle_monitor_request(std::string_view request, Shared& shared,
                             backend_status_name(target->status(facts.now_ms)));
     }
     return io::reply_error("unknown request '" + std::string(request) +
-                           "' (backends | status | backend KEY enable|disable|drain)");
+                           "' (backends | status | backend KEY enable|disable|drain" +
+                           (reload ? " | reload | check-reload PATH)" : ")"));
 }
 
 }  // namespace dlba::server

@@ -3,12 +3,15 @@
 //
 //   backends  the back-end status table: key, address, port, state (up/down/drain/disabled), weight, open
 //             connections, hits, average response time, errors, connect failures, pooled reuses
-//   status    the node's own figures: connections, requests, answers by class, TLS handshakes, ...
+//   status    the node's own figures: connections, requests, answers by class, TLS handshakes, ...; its meta
+//             says which configuration generation is in force and when it was loaded
 //
-// and the few operator commands the server takes: `backend KEY enable|disable|drain`.
+// and the few operator commands the server takes: `backend KEY enable|disable|drain`, and (when the caller
+// provides them) `reload` and `check-reload PATH`.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,13 +27,22 @@ struct ProcessFacts {
     int64_t uptime_s = 0;
     unsigned workers = 0;
     long pid = 0;
+    uint64_t reloads_refused = 0;  // reload attempts whose file was refused (the running generation stayed)
 };
 
-io::Table backends_table(const Shared& shared, std::span<const WorkerStats* const> workers, const ProcessFacts& facts);
-io::Table status_table(const Shared& shared, std::span<const WorkerStats* const> workers, const ProcessFacts& facts);
+// The reload commands, answered by whoever owns the reload (main's Reloader); each returns a dlba-reply document.
+struct ReloadCommands {
+    std::function<std::string()> reload;
+    std::function<std::string(const std::string& path)> check_reload;
+};
 
-// Answers one monitor-socket request line.
-std::string handle_monitor_request(std::string_view request, Shared& shared,
-                                   std::span<const WorkerStats* const> workers, const ProcessFacts& facts);
+// The per-back-end counters are kept per worker inside each BackendState, so no worker list is needed here.
+io::Table backends_table(const Generation& gen, const ProcessFacts& facts);
+io::Table status_table(const Generation& gen, std::span<const WorkerStats* const> workers, const ProcessFacts& facts);
+
+// Answers one monitor-socket request line. `reload` may be nullptr (then `reload` and `check-reload` are unknown).
+std::string handle_monitor_request(std::string_view request, const Generation& gen,
+                                   std::span<const WorkerStats* const> workers, const ProcessFacts& facts,
+                                   const ReloadCommands* reload = nullptr);
 
 }  // namespace dlba::server

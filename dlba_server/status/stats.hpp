@@ -1,25 +1,13 @@
 // Counters of one worker thread. Each worker writes only its own (plain load + store, no locked instruction on the
-// request path); the monitor thread sums the workers when asked.
+// request path); the monitor thread sums the workers when asked. The per-back-end counters live in each
+// BackendState (one slot per worker), so that they follow the back end across configuration reloads.
 #pragma once
-
-#include <cstddef>
-#include <memory>
 
 #include "counter.hpp"
 
 namespace dlba::server {
 
-struct BackendCounters {
-    Counter hits;              // requests sent to it (each attempt)
-    Counter errors;            // connect failures, timeouts, resets, malformed responses
-    Counter connect_failures;  // refused or timed out connects (each marks it down)
-    Counter pooled_reuses;     // requests sent over an idle pooled connection
-};
-
 struct WorkerStats {
-    explicit WorkerStats(size_t backends_in_config)
-        : backends(new BackendCounters[backends_in_config]), backend_count(backends_in_config) {}
-
     Counter connections_open;  // gauge: add on accept, sub on close
     Counter connections_accepted;
     Counter connections_refused;  // over max_connections
@@ -36,9 +24,6 @@ struct WorkerStats {
     Counter tls_handshakes;
     Counter tls_resumed;
     Counter tls_handshake_failures;
-
-    std::unique_ptr<BackendCounters[]> backends;
-    size_t backend_count;
 };
 
 }  // namespace dlba::server

@@ -50,22 +50,19 @@ size_t column(const io::Table& t, const std::string& name) {
 }  // namespace
 
 TEST_CASE("the back-end status table sums the workers and shows each back end's state", "[monitor]") {
-    const ArrayConfig config = load(kConfig);
-    Shared shared(config, 2);
-    WorkerStats w1(2), w2(2);
-    w1.backends[0].hits.add(5);
-    w2.backends[0].hits.add(7);
-    w2.backends[0].errors.add(1);
-    w2.backends[0].connect_failures.add(1);
-    shared.backends[0]->begin_request();
-    shared.backends[0]->record_response_time(12.5);
-    shared.backends[0]->mark_down(1000, 500);
-    const std::vector<const WorkerStats*> workers{&w1, &w2};
+    const Generation gen(load(kConfig), 2, 2, 1, 0, nullptr);
+    gen.backends[0]->counters(0).hits.add(5);
+    gen.backends[0]->counters(1).hits.add(7);
+    gen.backends[0]->counters(1).errors.add(1);
+    gen.backends[0]->counters(1).connect_failures.add(1);
+    gen.backends[0]->begin_request();
+    gen.backends[0]->record_response_time(12.5);
+    gen.backends[0]->mark_down(1000, 500);
     ProcessFacts facts;
     facts.now_ms = 1200;
     facts.workers = 2;
 
-    const io::Table t = backends_table(shared, workers, facts);
+    const io::Table t = backends_table(gen, facts);
     std::string err;
     CHECK(t.validate(&err));
     INFO(err);
@@ -89,13 +86,12 @@ TEST_CASE("the back-end status table sums the workers and shows each back end's 
     CHECK(b[column(t, "port")] == 80);
 
     facts.now_ms = 1500;  // the down interval has passed
-    CHECK(row_of(backends_table(shared, workers, facts), "a")[column(t, "state")] == "up");
+    CHECK(row_of(backends_table(gen, facts), "a")[column(t, "state")] == "up");
 }
 
 TEST_CASE("the status table counts the node's connections and answers", "[monitor]") {
-    const ArrayConfig config = load(kConfig);
-    Shared shared(config, 2);
-    WorkerStats w1(2), w2(2);
+    const Generation gen(load(kConfig), 2, 2, 7, 1700000000, nullptr);
+    WorkerStats w1, w2;
     w1.connections_open.add(3);
     w2.connections_open.add(1);
     w1.requests.add(10);
@@ -104,7 +100,7 @@ TEST_CASE("the status table counts the node's connections and answers", "[monito
     w2.responses[5].add(1);
     w2.tls_resumed.add(2);
     const std::vector<const WorkerStats*> workers{&w1, &w2};
-    const io::Table t = status_table(shared, workers, ProcessFacts{});
+    const io::Table t = status_table(gen, workers, ProcessFacts{});
     std::string err;
     CHECK(t.validate(&err));
     std::map<std::string, uint64_t> v;
@@ -115,28 +111,49 @@ TEST_CASE("the status table counts the node's connections and answers", "[monito
     CHECK(v["responses_5xx"] == 1);
     CHECK(v["tls_resumed"] == 2);
     CHECK(t.meta["listeners"] == "127.0.0.1:80 http web");
+    CHECK(t.meta["config_generation"] == 7);
+    CHECK(t.meta["config_loaded_unix"] == 1700000000);
 }
 
 TEST_CASE("monitor requests: tables, back-end admin commands and errors", "[monitor]") {
-    const ArrayConfig config = load(kConfig);
-    Shared shared(config, 2);
-    WorkerStats w(2);
+    const Generation gen(load(kConfig), 2, 1, 1, 0, nullptr);
+    WorkerStats w;
     const std::vector<const WorkerStats*> workers{&w};
     const ProcessFacts facts;
-    const auto ask = [&](const std::string& line) { return nlohmann::json::parse(handle_monitor_request(line, shared, workers, facts)); };
+    const auto ask = [&](const std::string& line) { return nlohmann::json::parse(handle_monitor_request(line, gen, workers, facts)); };
 
     CHECK(ask("backends")["table"] == "backends");
     CHECK(ask("status")["table"] == "status");
     CHECK(ask("backend a drain")["ok"] == true);
-    CHECK(shared.backends[0]->admin() == BackendAdmin::drain);
+    CHECK(gen.backends[0]->admin() == BackendAdmin::drain);
     CHECK(ask("backend b enable")["ok"] == true);
-    CHECK(shared.backends[1]->status(0) == BackendStatus::up);
+    CHECK(gen.backends[1]->status(0) == BackendStatus::up);
     CHECK(ask("backend a disable")["ok"] == true);
-    CHECK(shared.backends[0]->status(0) == BackendStatus::disabled);
+    CHECK(gen.backends[0]->status(0) == BackendStatus::disabled);
     CHECK(ask("backend zz drain")["ok"] == false);
     CHECK(ask("backend a explode")["ok"] == false);
     CHECK(ask("backend a")["ok"] == false);
     CHECK(ask("hash")["ok"] == false);
+    CHECK(ask("reload")["ok"] == false);  // no reloader given: unknown
+}
+
+TEST_CASE("monitor requests reload and check-reload go to the reloader", "[monitor][reload]") {
+    const Generation gen(load(kConfig), 2, 1, 1, 0, nullptr);
+    const std::vector<const WorkerStats*> workers;
+    int reloads = 0;
+    std::string checked;
+    const ReloadCommands commands{[&] { ++reloads; return io::reply_ok("reloaded"); },
+                                  [&](const std::string& path) { checked = path; return io::reply_error("bad"); }};
+    const auto ask = [&](const std::string& line) {
+        return nlohmann::json::parse(handle_monitor_request(line, gen, workers, ProcessFacts{}, &commands));
+    };
+    CHECK(ask("reload")["ok"] == true);
+    CHECK(reloads == 1);
+    CHECK(ask("reload now")["ok"] == false);
+    CHECK(reloads == 1);
+    CHECK(ask("check-reload /etc/dlba/new.conf")["error"] == "bad");
+    CHECK(checked == "/etc/dlba/new.conf");
+    CHECK(ask("check-reload")["ok"] == false);
 }
 
 TEST_CASE("the shipped example configuration has valid server sections", "[monitor][config]") {

@@ -1,0 +1,18 @@
+// The listening sockets of a listener: one per worker on the same address:port (SO_REUSEPORT, the kernel spreads
+// new connections over them). Bound by the control thread, at start and on a reload, before anything is published,
+// so an address that cannot be bound refuses the start or the reload as a whole; then handed to the workers.
+#pragma once
+
+#include <string>
+
+#include "io/fd.hpp"
+#include "reload/reload_plan.hpp"
+
+namespace dlba::server {
+
+// A non-blocking socket bound to `key` with SO_REUSEADDR, SO_REUSEPORT and IP_FREEBIND (the VIP may be added to
+// lo after the server starts). Not listening yet: see start_listening(). On failure "address:port: reason" in *err.
+io::Fd bind_listener(const ListenerKey& key, std::string* err);
+bool start_listening(int fd, const ListenerKey& key, std::string* err);
+
+}  // namespace dlba::server

@@ -1,0 +1,60 @@
+#include "net/shared.hpp"
+
+#include "reload/reload_plan.hpp"
+
+namespace dlba::server {
+
+Generation::Generation(ArrayConfig c, uint16_t node_number, size_t workers, uint64_t generation_number,
+                       int64_t loaded, const Generation* previous)
+    : config(std::move(c)), node(node_number), number(generation_number), loaded_unix(loaded) {
+    if (previous) {
+        continues = match_backends(previous->config.backends, config.backends);
+    } else {
+        continues.assign(config.backends.size(), std::nullopt);
+    }
+    for (size_t i = 0; i < config.backends.size(); ++i) {
+        if (continues[i]) {
+            backends.push_back(previous->backends[*continues[i]]);
+        } else {
+            backends.push_back(std::make_shared<BackendState>(config.backends[i], workers));
+        }
+    }
+    for (const ServiceConfig& s : config.services) balancers.emplace_back(s, config.backends);
+    // The idle pool of a back end is as deep as the deepest pool among the services that use it.
+    pool_depth.assign(config.backends.size(), 0);
+    pool_timeout_ms.assign(config.backends.size(), 0);
+    for (const ServiceConfig& s : config.services) {
+        for (size_t b : s.backends) {
+            if (s.pool_idle_per_backend > pool_depth[b]) {
+                pool_depth[b] = s.pool_idle_per_backend;
+                pool_timeout_ms[b] = s.pool_idle_timeout_ms;
+            }
+        }
+    }
+    const ServerLimits& l = config.server->limits;
+    request_limits.max_target_length = l.max_uri_bytes;
+    request_limits.max_header_bytes = l.max_header_bytes;
+    request_limits.max_header_count = l.max_header_count;
+    request_limits.max_body_bytes = l.max_body_bytes;
+}
+
+std::optional<size_t> Generation::listener(uint32_t address, uint16_t port) const {
+    const auto& ls = server().listeners;
+    for (size_t i = 0; i < ls.size(); ++i) {
+        if (ls[i].address == address && ls[i].port == port) return i;
+    }
+    return std::nullopt;
+}
+
+void carry_settings(const Generation& next, const Generation& previous) {
+    for (size_t i = 0; i < next.backends.size(); ++i) {
+        if (!next.continues[i]) continue;
+        BackendState& st = *next.backends[i];
+        const BackendConfig& now = next.config.backends[i];
+        const BackendConfig& before = previous.config.backends[*next.continues[i]];
+        st.set_weight(now.weight);
+        if (now.enabled != before.enabled) st.set_admin(now.enabled ? BackendAdmin::enabled : BackendAdmin::disabled);
+    }
+}
+
+}  // namespace dlba::server
