@@ -2,23 +2,13 @@
 
 #include <vector>
 
+#include "io/words.hpp"
+
 namespace dlba::server {
 
 namespace {
 
 using io::ColumnType;
-
-std::vector<std::string_view> split_words(std::string_view line) {
-    std::vector<std::string_view> words;
-    size_t i = 0;
-    while (i < line.size()) {
-        while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
-        const size_t start = i;
-        while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') ++i;
-        if (i > start) words.push_back(line.substr(start, i - start));
-    }
-    return words;
-}
 
 // The services that use back end `b`, comma-separated.
 std::string services_of(const Generation& gen, size_t b) {
@@ -134,7 +124,7 @@ io::Table status_table(const Generation& gen, std::span<const WorkerStats* const
 std::string handle_monitor_request(std::string_view request, const Generation& gen,
                                    std::span<const WorkerStats* const> workers, const ProcessFacts& facts,
                                    const ReloadCommands* reload) {
-    const std::vector<std::string_view> w = split_words(request);
+    const std::vector<std::string_view> w = io::split_words(request);
     if (w.size() == 1 && w[0] == "backends") return backends_table(gen, facts).to_json().dump();
     if (w.size() == 1 && w[0] == "status") return status_table(gen, workers, facts).to_json().dump();
     if (reload && !w.empty() && w[0] == "reload") {
