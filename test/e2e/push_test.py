@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""Configuration push through the whole Pentaflow (issue 4): `dlbactl config push` reaches every node's scheduler,
+DLBA server and node daemon, and nothing in flight breaks.
+
+1. A file that only the DLBA servers can refuse (a TLS certificate path that does not exist: the schedulers accept
+   it) is refused by every node in the prepare phase, with the servers' reason; no file and no server changes.
+2. A valid file that takes back end 3 out of the "web" service is applied everywhere while keep-alive HTTP and
+   HTTPS connections carry requests and a rate-limited download of /big runs: every server's configuration
+   generation advances, no request fails, the download completes with the right bytes, and new connections to the
+   web service no longer reach back end 3.
+
+TAP, one line per case; root.
+"""
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import e2elib as e2e  # noqa: E402
+import dlbatest as dt  # noqa: E402
+from e2elib import NODES, VIP, Suite, TestFailure, check, run, wait_until  # noqa: E402
+
+suite = Suite("e2e-push")
+state = {}
+
+
+def node_conf(n):
+    return os.path.join(state["array"].rundir, f"n{n}.conf")
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def generations():
+    arr = state["array"]
+    return {n: dt.ctl_json(arr.sock(n, "server"), "status", timeout=5)["meta"].get("config_generation")
+            for n in NODES}
+
+
+def variant(name, pattern, replacement):
+    """A copy of the running file with one change (the pattern must match exactly once)."""
+    with open(node_conf(1)) as f:
+        text = f.read()
+    new, count = re.subn(pattern, replacement, text, count=1, flags=re.M)
+    check(count == 1, f"{name}: pattern {pattern!r} not found in the array's file")
+    path = os.path.join(state["workdir"], name)
+    with open(path, "w") as f:
+        f.write(new)
+    os.chmod(path, 0o644)
+    return path
+
+
+def push(path):
+    """dlbactl config push from node 1's namespace (it reaches every node's daemon on its eth0)."""
+    return run([os.environ["DLBA_DLBACTL"], "config", "push", path], ns=state["array"].ns("n1"), timeout=60,
+               check_rc=False)
+
+
+@suite.case("a file only the DLBA servers refuse (missing TLS certificate) is refused by every node; nothing changes")
+def refused_by_servers():
+    before = {n: sha(node_conf(n)) for n in NODES}
+    gen0 = generations()
+    path = variant("bad-cert.conf", r'^(\s*certificate\s*=\s*)"[^"]*"', r'\1"/nonexistent/dlba-server.pem"')
+    cp = push(path)
+    suite.diag(f"push exit {cp.returncode}; stderr: {cp.stderr.strip()[:600]}")
+    check(cp.returncode != 0, f"the push was accepted: {cp.stdout}")
+    check(cp.stderr.count("server:") >= len(NODES), f"not every node gave the server's reason: {cp.stderr}")
+    check({n: sha(node_conf(n)) for n in NODES} == before, "a node's file changed")
+    check(generations() == gen0, f"a server reloaded: {gen0} -> {generations()}")
+
+
+@suite.case("a valid push (back end 3 out of the web service) applies everywhere under keep-alive traffic and a "
+            "download: generations advance, no request fails, the download is intact, new requests avoid web 3",
+            timeout=120)
+def applied_under_traffic():
+    arr = state["array"]
+    ctx = e2e.client_context(arr.ca())
+    gen0 = generations()
+    out = os.path.join(state["workdir"], "big")
+    dl = subprocess.Popen(["ip", "netns", "exec", arr.ns("client"), "curl", "-sS", "--limit-rate", "4M",
+                           "--max-time", "60", "-o", out, "-w", "%{http_code} %{size_download}", f"http://{VIP}/big"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state["procs"] = [dl]
+    clients = [e2e.KeepAlive(arr, f"push-http-{i}", pause=0.02) for i in range(4)]
+    clients += [e2e.KeepAlive(arr, f"push-https-{i}", tls=True, ctx=ctx, pause=0.02) for i in range(2)]
+    state["threads"] = clients
+    for c in clients:
+        c.start()
+    try:
+        time.sleep(1.0)
+        path = variant("no-web3.conf", r'^(\s*name = "web";\s*\n\s*backends = )\["1", "2", "3"\]', r'\1["1", "2"]')
+        cp = push(path)
+        suite.diag(f"push exit {cp.returncode}: {cp.stdout.strip()[:800]} {cp.stderr.strip()[:300]}")
+        check(cp.returncode == 0, f"the push failed: {cp.stdout} {cp.stderr}")
+        check(all(sha(node_conf(n)) == sha(path) for n in NODES), "not every node has the new file")
+        gens = wait_until(lambda: (lambda g: g if all(g[n] > gen0[n] for n in NODES) else None)(generations()), 10,
+                          0.2, "every server's configuration generation to advance")
+        suite.diag(f"server generations {gen0} -> {gens}")
+        time.sleep(1.0)  # the keep-alive clients go on after the reload
+    finally:
+        for c in clients:
+            c.stop()
+    errors = {c.name: c.error for c in clients if c.error}
+    suite.diag("keep-alive: " + ", ".join(f"{c.name} {len(c.done)}" for c in clients))
+    check(not errors, f"keep-alive requests failed: {errors}")
+    check(all(len(c.done) > 10 for c in clients), "a keep-alive client made almost no requests")
+    try:
+        res, err = dl.communicate(timeout=70)
+    except subprocess.TimeoutExpired:
+        dl.kill()
+        res, err = dl.communicate()
+    check(dl.returncode == 0 and res.startswith("200 "), f"download: rc {dl.returncode} {res} {err}")
+    check(sha(out) == arr.big_sha256(), "the downloaded /big differs")
+    # New connections to the web service (least connections among 1 and 2 now): never web 3.
+    seen = []
+    for i in range(12):
+        rc, body = dt.curl(arr, f"http://{VIP}/after-push/{i}", timeout=5)
+        m = re.fullmatch(r"web (\d) .*\n", body or "")
+        seen.append(int(m.group(1)) if rc == 0 and m else None)
+    suite.diag(f"back ends of 12 new requests after the push: {seen}")
+    check(None not in seen and 3 not in seen, f"back ends after the push: {seen}")
+    check(arr.active() is not None, "no active scheduler after the push")
+
+
+def setup():
+    arr = e2e.Array()
+    state["array"] = arr
+    state["workdir"] = tempfile.mkdtemp(prefix="dlba-e2e-push-")
+    arr.__enter__()
+
+
+def teardown():
+    for t in state.get("threads", []):
+        t.stop_flag.set()
+    for p in state.get("procs", []):
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+    if state.get("array"):
+        state["array"].down()
+    if state.get("workdir"):
+        shutil.rmtree(state["workdir"], ignore_errors=True)
+
+
+def diagnostics():
+    return state["array"].logs_tail(6) if state.get("array") else ""
+
+
+suite.diag_hooks.append(diagnostics)
+
+if __name__ == "__main__":
+    try:
+        sys.exit(suite.run(setup, teardown))
+    except TestFailure as e:
+        print(f"Bail out! {e}", flush=True)
+        sys.exit(1)
