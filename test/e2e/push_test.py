@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Configuration push through the whole Pentaflow (issue 4): `dlbactl config push` reaches every node's scheduler,
-DLBA server and node daemon, and nothing in flight breaks.
+"""Operator changes through the whole Pentaflow (issue 4): `dlbactl config push` reaches every node's scheduler,
+DLBA server and node daemon, and nothing in flight breaks; a back end drained on every node keeps its sessions and
+takes no new ones.
 
 1. A file that only the DLBA servers can refuse (a TLS certificate path that does not exist: the schedulers accept
    it) is refused by every node in the prepare phase, with the servers' reason; no file and no server changes.
@@ -77,6 +78,54 @@ def refused_by_servers():
     check(generations() == gen0, f"a server reloaded: {gen0} -> {generations()}")
 
 
+def web_of(body):
+    m = re.match(r"web ([123])\b", body or "")   # "web N\n" (/login) or "web N /path\n"
+    return int(m.group(1)) if m else None
+
+
+def session_get(jar, path):
+    """One request on a new connection with the cookie jar `jar` (read and written); returns the back end."""
+    arr = state["array"]
+    rc, body = dt.curl(arr, f"http://{VIP}{path}", timeout=5, extra=["-c", jar, "-b", jar])
+    return web_of(body) if rc == 0 else None
+
+
+@suite.case("backend drain on every node (dlbactl backend 2 drain): cookie sessions on back end 2 go on there; no "
+            "new session goes to it; enable brings it back", timeout=90)
+def backend_drain():
+    arr = state["array"]
+    jars = {}   # jar path -> back end of its login
+    for i in range(30):   # bounded: logins until one session sits on back end 2 (least connections spreads them)
+        jar = os.path.join(state["workdir"], f"jar{i}")
+        jars[jar] = session_get(jar, f"/login?u={i}")
+        if i >= 5 and 2 in jars.values():
+            break
+    check(None not in jars.values(), f"a login failed: {jars}")
+    on2 = [j for j, b in jars.items() if b == 2]
+    check(on2, f"no login session landed on back end 2: {sorted(jars.values())}")
+    ctl = os.environ["DLBA_DLBACTL"]
+    try:
+        for n in NODES:
+            run([ctl, "-s", arr.sock(n, "server"), "backend", "2", "drain"], timeout=10)
+        states = {n: {r[0]: r[3] for r in dt.ctl_json(arr.sock(n, "server"), "backends", timeout=5)["rows"]}["2"]
+                  for n in NODES}
+        check(all(v == "drain" for v in states.values()), f"back end 2's state per node: {states}")
+        # Existing sessions (their SpServer cookie names back end 2) continue there, on whichever node.
+        pinned = [session_get(j, f"/account/{k}") for j in on2 for k in range(4)]
+        # New sessions never go to a draining back end.
+        fresh = [session_get(os.path.join(state["workdir"], f"new{i}"), f"/login?n={i}") for i in range(12)]
+        suite.diag(f"{len(on2)} sessions on back end 2 after the drain answered by {sorted(set(pinned), key=str)}; "
+                   f"12 new logins by {sorted(fresh, key=str)}")
+        check(pinned and all(b == 2 for b in pinned), f"sessions pinned to back end 2 answered by: {pinned}")
+        check(None not in fresh and 2 not in fresh, f"new logins during the drain: {fresh}")
+    finally:
+        for n in NODES:
+            run([ctl, "-s", arr.sock(n, "server"), "backend", "2", "enable"], timeout=10, check_rc=False)
+    states = {n: {r[0]: r[3] for r in dt.ctl_json(arr.sock(n, "server"), "backends", timeout=5)["rows"]}["2"]
+              for n in NODES}
+    check(all(v == "up" for v in states.values()), f"back end 2 after enable: {states}")
+
+
 @suite.case("a valid push (back end 3 out of the web service) applies everywhere under keep-alive traffic and a "
             "download: generations advance, no request fails, the download is intact, new requests avoid web 3",
             timeout=120)
@@ -123,8 +172,7 @@ def applied_under_traffic():
     seen = []
     for i in range(12):
         rc, body = dt.curl(arr, f"http://{VIP}/after-push/{i}", timeout=5)
-        m = re.fullmatch(r"web (\d) .*\n", body or "")
-        seen.append(int(m.group(1)) if rc == 0 and m else None)
+        seen.append(web_of(body) if rc == 0 else None)
     suite.diag(f"back ends of 12 new requests after the push: {seen}")
     check(None not in seen and 3 not in seen, f"back ends after the push: {seen}")
     check(arr.active() is not None, "no active scheduler after the push")
