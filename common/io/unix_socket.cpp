@@ -262,7 +262,8 @@ std::string connect_error(const std::string& path, int e) {
 }  // namespace
 
 std::optional<std::string> request(const std::string& path, std::string_view line, int timeout_ms,
-                                   std::string* err) {
+                                   std::string* err, int* connect_errno) {
+    if (connect_errno) *connect_errno = 0;
     auto bad = [&](std::string message) -> std::optional<std::string> {
         fail(err, std::move(message));
         return std::nullopt;
@@ -279,7 +280,10 @@ std::optional<std::string> request(const std::string& path, std::string_view lin
     while (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
         if (errno == EINTR) continue;
         // A Unix socket never connects in the background; EAGAIN means the backlog is full, so try again soon.
-        if (errno != EAGAIN) return bad(connect_error(path, errno));
+        if (errno != EAGAIN) {
+            if (connect_errno) *connect_errno = errno;
+            return bad(connect_error(path, errno));
+        }
         if (Clock::now() >= deadline) return bad(timed_out + " (its backlog is full)");
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

@@ -57,8 +57,10 @@ private:
 
 // The client side: connects to `path`, sends `line` + '\n', and returns everything the server writes until it
 // closes the connection. On failure returns nullopt and a message for an operator in *err, e.g.
-// "no such socket: /run/dlba/scheduler.sock (is the daemon running?)".
+// "no such socket: /run/dlba/scheduler.sock (is the daemon running?)". When the connect itself failed,
+// *connect_errno (if given) gets its errno, so a caller can tell "nobody listens" (ENOENT, ECONNREFUSED) from a slow
+// server; it is 0 otherwise.
 std::optional<std::string> request(const std::string& path, std::string_view line, int timeout_ms,
-                                   std::string* err);
+                                   std::string* err, int* connect_errno = nullptr);
 
 }  // namespace dlba::io

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <thread>
 #include <cstdio>
@@ -22,6 +23,7 @@ namespace {
 
 constexpr size_t kMaxEvents = 20;
 constexpr uint32_t kOwnProbePatience = 5;   // own-probe window, in peer windows, while the local poll loop runs
+constexpr int kPollCheckTimeoutMs = 200;   // reading the local poll counter after a missed own probe
 constexpr uint64_t kLogRepeatMs = 10000;    // the same scheduler request failure is logged once per this
 constexpr uint64_t kVipArpRoundMs = 1000;  // one ARP request for the VIP from eth0 this often
 constexpr int kYieldGraceMs = 30;           // a stepping-down active keeps forwarding this long after yielding
@@ -153,6 +155,9 @@ void NodeDaemon::heartbeat_round(uint64_t now) {
     // Our own data plane is judged more patiently than a peer's while its poll loop is seen running: on a loaded
     // host the echo reply can come late although forwarding goes on, and an active that stepped down for that would
     // hand the VIP around for nothing. A wedged or dead scheduler stops polling, and then the usual window applies.
+    // The poll counter is read again on every miss, not only every 500 ms: a killed scheduler must lose the
+    // patience at once, or its node would stay the best-ranked "healthy" candidate and hold the takeover back.
+    if (local_misses_ > 0) update_local_polling(kPollCheckTimeoutMs);
     const uint32_t own_window = config_.failover.probe_misses * (local_polling_ ? kOwnProbePatience : 1);
     local_dataplane_ok_ = local_misses_ < own_window;
     election_.set_local_dataplane(local_dataplane_ok_);
@@ -343,7 +348,40 @@ void NodeDaemon::refresh_local_role() {
     // The counters table carries the role and the table version in its meta, and the poll loop's counter.
     const auto r = io::request(opt_.scheduler_socket, "counters", 500, &err);
     std::lock_guard<std::mutex> lock(mutex_);
+    apply_local_counters(r ? parse_table(*r) : std::nullopt);
+}
+
+// Whether the local scheduler's poll loop advanced since the last look (caller holds mutex_).
+void NodeDaemon::update_local_polling(int timeout_ms) {
+    std::string err;
+    int connect_errno = 0;
+    const auto r = io::request(opt_.scheduler_socket, "counters", timeout_ms, &err, &connect_errno);
+    if (!r && (connect_errno == ECONNREFUSED || connect_errno == ENOENT)) {
+        // Nobody listens: the scheduler is gone. Say so at once (not a candidate, not active) instead of waiting for
+        // the probe window or the next role check, so that the peers elect without delay.
+        apply_local_counters(std::nullopt);
+        return;
+    }
     const auto t = r ? parse_table(*r) : std::nullopt;
+    if (!t) {
+        local_polling_ = false;  // slow or unreadable: no patience, the usual window applies
+        return;
+    }
+    note_polls(*t);
+}
+
+// The data-plane poll counter in the local scheduler's counters table: did it move since the last look?
+void NodeDaemon::note_polls(const io::Table& t) {
+    uint64_t polls = local_polls_;
+    for (const auto& row : t.rows) {
+        if (row.size() == 2 && row[0] == "polls" && row[1].is_number_unsigned()) polls = row[1].get<uint64_t>();
+    }
+    local_polling_ = polls != local_polls_;
+    local_polls_ = polls;
+}
+
+// The local scheduler's role, table version and poll counter, from its counters table (caller holds mutex_).
+void NodeDaemon::apply_local_counters(const std::optional<io::Table>& t) {
     if (!t) {
         // No scheduler: certainly not forwarding, and not a candidate either until it answers its probes again.
         local_active_ = false;
@@ -356,12 +394,7 @@ void NodeDaemon::refresh_local_role() {
         return;
     }
     local_version_ = t->version;
-    uint64_t polls = local_polls_;
-    for (const auto& row : t->rows) {
-        if (row.size() == 2 && row[0] == "polls" && row[1].is_number_unsigned()) polls = row[1].get<uint64_t>();
-    }
-    local_polling_ = polls != local_polls_;
-    local_polls_ = polls;
+    note_polls(*t);
     const bool active = t->meta.value("role", std::string()) == "active";
     if (active != election_.active()) election_.set_local_role(active, election_.term());  // changed by hand
     local_active_ = active;

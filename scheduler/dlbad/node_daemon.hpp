@@ -82,6 +82,9 @@ private:
     std::string local_status_answer();
     void act(const Decision& d);
     void refresh_local_role();
+    void update_local_polling(int timeout_ms);                       // caller holds mutex_
+    void apply_local_counters(const std::optional<io::Table>& t);    // caller holds mutex_
+    void note_polls(const io::Table& t);                              // caller holds mutex_
     void check_vip_arp();  // caller holds mutex_
     std::optional<uint16_t> node_of_sched_mac(const MacAddr& m) const;
     void event(const std::string& text);  // caller holds mutex_
