@@ -8,7 +8,12 @@ and the router's LAN port times the first ARP frame for the VIP from another sch
 kill. Prints one line per kill, then the median and worst takeover, the survival of the connections, the computed
 keepalived reference, and last `takeover_ms=<median>`.
 
-Usage: bench_failover.py KILLS   (environment: DLBA_SCHEDULER, DLBA_DLBACTL, DLBA_DLBAD, DLBA_SOURCE_ROOT)
+With WITH_DLBAD = "with-dlbad", each kill takes the active node's dlbad with its scheduler (kill -9 of both at
+once, as when the host's control plane dies): the peers' own detectors decide then (stale heartbeats, missed
+probes), not the killed scheduler's daemon. Both are restarted after.
+
+Usage: bench_failover.py KILLS [with-dlbad]   (environment: DLBA_SCHEDULER, DLBA_DLBACTL, DLBA_DLBAD,
+DLBA_SOURCE_ROOT)
 """
 import os
 import statistics
@@ -38,7 +43,7 @@ def log(text):
     print(text, flush=True)
 
 
-def one_kill(topo, arr, i):
+def one_kill(topo, arr, i, with_dlbad=False):
     a = arr.wait_one_active(timeout=10)
     dt.wait_client_quiet(topo, timeout=15)
     sessions = fo.Sessions(topo, SESSIONS)
@@ -54,6 +59,8 @@ def one_kill(topo, arr, i):
             time.sleep(0.1)
             old = fo.sched_mac(a)
             t_kill = time.monotonic()
+            if with_dlbad:
+                arr.kill9(arr.dlbad[a])
             arr.kill9(arr.sched[a])
             t, mac = fo.wait_until(lambda: w.first_other(t_kill, old), 5, 0.005, "a new ARP answer for the VIP")
             new = arr.wait_one_active(timeout=5, exclude=(a,))
@@ -79,8 +86,12 @@ def one_kill(topo, arr, i):
             log(f"  download broken: {d}")
     for d in sessions.errors.values():
         log(f"  session broken: {d}")
-    # The killed scheduler comes back and rejoins as a standby.
+    if sessions.errors or dl_ok < DOWNLOADS:
+        log(arr.log_tails(8))
+    # The killed scheduler (and daemon) come back and rejoin as a standby.
     arr.start_scheduler(a)
+    if with_dlbad:
+        arr.start_dlbad(a)
     fo.wait_until(lambda: arr.wait_one_active(timeout=5) != a, 5, 0.1, "no pre-emption")
     fo.wait_until(lambda: arr.standbys_synced(arr.wait_one_active(timeout=5)), 10, 0.05, "the restarted one to sync")
     return takeover_ms, agree * 1000, s_ok + dl_ok, SESSIONS + DOWNLOADS
@@ -88,6 +99,7 @@ def one_kill(topo, arr, i):
 
 def main():
     kills = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    with_dlbad = len(sys.argv) > 2 and sys.argv[2] == "with-dlbad"
     topo = dt.Topology(prefix=f"dfb{os.getpid()}")
     arr = None
     started = time.monotonic()
@@ -99,7 +111,9 @@ def main():
             fo.wait_until(lambda: dt.curl(topo, f"http://{fo.VIP}/", timeout=2)[0] == 0, 10, 0.2, "the VIP")
             log(f"array up in {time.monotonic() - started:.1f} s; {kills} kills, each under {SESSIONS} keep-alive "
                 f"sessions and {DOWNLOADS} downloads ({DL_BYTES // 1024} KiB at {DL_RATE // 1024} KiB/s)")
-            rows = [one_kill(topo, arr, i + 1) for i in range(kills)]
+            if with_dlbad:
+                log("each kill takes the active node's dlbad too")
+            rows = [one_kill(topo, arr, i + 1, with_dlbad) for i in range(kills)]
             arr.stop_all()
     except Exception as e:  # noqa: BLE001 - reported, then a non-zero exit
         log(f"bench-failover: {type(e).__name__}: {e}")

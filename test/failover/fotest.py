@@ -612,7 +612,7 @@ class Sessions:
             try:
                 body = self._read(c)
             except (OSError, TestFailure) as e:
-                self.errors[i] = f"port {c.port} round {self.rounds}: {e}"
+                self.errors[i] = f"port {c.port} (node {self.first[i]}) round {self.rounds}: {e}"
                 continue
             n = dt.which_node(body)
             if n is None:
