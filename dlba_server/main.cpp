@@ -8,9 +8,11 @@
 // with an error is refused whole and the running configuration keeps serving. See reload/reloader.hpp for the
 // steps and net/shared.hpp for how workers switch generations; the number of workers and the monitor socket only
 // change with a restart. --monitor-socket and --workers keep overriding the file across reloads.
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +28,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "io/tcp.hpp"
 #include "io/unix_socket.hpp"
 #include "net/shared.hpp"
 #include "net/worker.hpp"
@@ -194,6 +198,20 @@ int main(int argc, char** argv) {
         return 1;
     }
 
+    // The status sweep's question "can this node serve?" is answered here, by the process that serves, on the
+    // node's eth0 IP (not by the node daemon: its death must not fail a node whose server works). A node entry or
+    // address that is not usable here only costs the sweep's answers, so it is a warning, not a stop.
+    io::Fd status_listener;
+    if (const NodeConfig* self = shared.current()->config.node(static_cast<uint16_t>(opt.node))) {
+        const uint16_t port = shared.current()->config.failover.status_port;
+        status_listener = io::tcp_listener(self->eth0_ip, port, &err);
+        if (!status_listener) {
+            std::fprintf(stderr, "dlba-server: warning: status port %s:%u: %s; the array's status sweep will find "
+                                 "this node silent and mark it failed\n",
+                         format_ipv4(self->eth0_ip).c_str(), port, err.c_str());
+        }
+    }
+
     for (auto& w : workers) w->start();
 
     struct sigaction sa{};
@@ -239,12 +257,30 @@ int main(int argc, char** argv) {
         const std::shared_ptr<const Generation> gen = shared.current();
         return handle_monitor_request(request, *gen, stats, facts, &reload_commands);
     };
+    const auto answer_sweep = [&] {
+        io::Fd client(accept4(status_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!client) return;
+        ProcessFacts facts;
+        facts.now_ms = monotonic_ms();
+        facts.uptime_s = (facts.now_ms - started) / 1000;
+        facts.workers = worker_count;
+        facts.pid = static_cast<long>(getpid());
+        facts.reloads_refused = reloader.refused();
+        const std::shared_ptr<const Generation> gen = shared.current();
+        const std::string answer =
+            node_status_table(*gen, stats, facts, static_cast<int64_t>(time(nullptr))).to_json().dump();
+        io::write_all(client.get(), answer, io::deadline_in(1000));
+    };
     while (true) {
         const int sig = g_signal.exchange(0);
         if (sig == SIGTERM || sig == SIGINT) break;
         if (sig == SIGHUP) std::fprintf(stderr, "dlba-server: SIGHUP: %s\n", reloader.reload().message.c_str());
-        monitor.poll_once(200, handler);
+        pollfd fds[2] = {{monitor.fd(), POLLIN, 0}, {status_listener.get(), POLLIN, 0}};  // fd -1 is ignored
+        if (poll(fds, 2, 200) <= 0) continue;
+        if (fds[0].revents & POLLIN) monitor.poll_once(0, handler);
+        if (fds[1].revents & POLLIN) answer_sweep();
     }
+    status_listener.reset();  // stopping: the sweep finds this node silent from now on
 
     std::fprintf(stderr, "dlba-server: stopping: no new connections, in-flight requests get %u ms\n",
                  shared.current()->server().timeouts.shutdown_ms);

@@ -121,6 +121,18 @@ io::Table status_table(const Generation& gen, std::span<const WorkerStats* const
     return t;
 }
 
+io::Table node_status_table(const Generation& gen, std::span<const WorkerStats* const> workers,
+                            const ProcessFacts& facts, int64_t unix_time) {
+    io::Table t = backends_table(gen, facts);
+    t.name = "node-status";
+    t.source = "dlba-server";
+    t.meta = {{"node", gen.node}, {"time", unix_time}};
+    for (const auto& row : status_table(gen, workers, facts).rows) t.meta[row[0].get<std::string>()] = row[1];
+    t.meta["server"] = "dlba-server";
+    t.meta["healthy"] = true;
+    return t;
+}
+
 std::string handle_monitor_request(std::string_view request, const Generation& gen,
                                    std::span<const WorkerStats* const> workers, const ProcessFacts& facts,
                                    const ReloadCommands* reload) {

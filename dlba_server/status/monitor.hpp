@@ -40,6 +40,12 @@ struct ReloadCommands {
 io::Table backends_table(const Generation& gen, const ProcessFacts& facts);
 io::Table status_table(const Generation& gen, std::span<const WorkerStats* const> workers, const ProcessFacts& facts);
 
+// The answer to the active scheduler's status sweep (TCP failover.status_port on this node's eth0 IP): the node's
+// back-end table as rows, its status counters in the meta, "healthy": true. The server answers the sweep itself, so
+// the verdict "this node can serve" comes from the process that serves (a dead node daemon does not fail the node).
+io::Table node_status_table(const Generation& gen, std::span<const WorkerStats* const> workers,
+                            const ProcessFacts& facts, int64_t unix_time);
+
 // Answers one monitor-socket request line. `reload` may be nullptr (then `reload` and `check-reload` are unknown).
 std::string handle_monitor_request(std::string_view request, const Generation& gen,
                                    std::span<const WorkerStats* const> workers, const ProcessFacts& facts,

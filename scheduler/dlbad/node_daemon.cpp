@@ -86,8 +86,12 @@ bool NodeDaemon::start(std::string* err) {
     const FailoverConfig& f = config_.failover;
     hb_fd_ = io::udp_socket(self_->eth0_ip, f.heartbeat_port, err);
     if (!hb_fd_) return false;
-    status_fd_ = io::tcp_listener(self_->eth0_ip, f.status_port, err);
-    if (!status_fd_) return false;
+    // The status daemon. With a DLBA server the server answers the sweep itself (the witness that the node can
+    // serve is the process that serves); this daemon answers only for the prototype (plain web servers).
+    if (!config_.server) {
+        status_fd_ = io::tcp_listener(self_->eth0_ip, f.status_port, err);
+        if (!status_fd_) return false;
+    }
     config_fd_ = io::tcp_listener(self_->eth0_ip, f.config_port, err);
     if (!config_fd_) return false;
     if (!prober_.open(err)) return false;
@@ -416,25 +420,10 @@ std::string NodeDaemon::local_status_answer() {
     t.name = "node-status";
     t.source = "dlbad";
     t.meta = {{"node", opt_.node}, {"time", unix_now()}};
-    if (config_.server) {
-        std::string err;
-        const auto backends = io::request(opt_.server_socket, "backends", 300, &err);
-        const auto status = io::request(opt_.server_socket, "status", 300, &err);
-        const auto bt = backends ? parse_table(*backends) : std::nullopt;
-        const auto st = status ? parse_table(*status) : std::nullopt;
-        if (!bt || !st) return "";
-        t.columns = bt->columns;
-        t.rows = bt->rows;
-        for (const auto& row : st->rows) {
-            if (row.size() == 2 && row[0].is_string()) t.meta[row[0].get<std::string>()] = row[1];
-        }
-        t.meta["server"] = "dlba-server";
-    } else {
-        // The prototype: plain web servers on the VIP. Healthy when something accepts on the VIP's first port.
-        const uint16_t port = config_.tcp_ports.empty() ? 80 : config_.tcp_ports.front();
-        if (!io::tcp_probe(config_.vip, port, 300)) return "";
-        t.meta["server"] = "prototype";
-    }
+    // The prototype: plain web servers on the VIP. Healthy when something accepts on the VIP's first port.
+    const uint16_t port = config_.tcp_ports.empty() ? 80 : config_.tcp_ports.front();
+    if (!io::tcp_probe(config_.vip, port, 300)) return "";
+    t.meta["server"] = "prototype";
     t.meta["healthy"] = true;
     return t.to_json().dump();
 }

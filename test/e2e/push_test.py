@@ -12,6 +12,7 @@ takes no new ones.
 
 TAP, one line per case; root.
 """
+import contextlib
 import hashlib
 import os
 import re
@@ -124,6 +125,82 @@ def backend_drain():
     states = {n: {r[0]: r[3] for r in dt.ctl_json(arr.sock(n, "server"), "backends", timeout=5)["rows"]}["2"]
               for n in NODES}
     check(all(v == "up" for v in states.values()), f"back end 2 after enable: {states}")
+
+
+def pids_of(pattern):
+    return [int(x) for x in run(["pgrep", "-f", pattern], check_rc=False).stdout.split()]
+
+
+def start_in_node(n, argv, log_name):
+    """Starts a daemon in node n's namespace the way scripts/array does (own session, log in the run dir)."""
+    arr = state["array"]
+    log = open(os.path.join(arr.rundir, log_name), "ab")
+    try:
+        subprocess.Popen(["ip", "netns", "exec", arr.ns(f"n{n}"), "setsid"] + argv, stdin=subprocess.DEVNULL,
+                         stdout=log, stderr=subprocess.STDOUT)
+    finally:
+        log.close()
+
+
+def sweep_row(active, n):
+    doc = dt.ctl_json(state["array"].sock(active, "dlbad"), "sweep", timeout=5)
+    return dict(zip([c["name"] for c in doc["columns"]], next(r for r in doc["rows"] if r[0] == n)))
+
+
+def node_failed(active, n):
+    rows = dt.ctl_json(state["array"].sock(active, "sched"), "status", timeout=5)["rows"]
+    return next(r for r in rows if r[0] == n)[6]
+
+
+@suite.case("the sweep asks the DLBA server: a standby node whose dlbad dies stays live and its connections go on; "
+            "the same node is failed when its server dies, and live again when the server is back", timeout=120)
+def sweep_witness():
+    arr = state["array"]
+    active = arr.active()
+    check(active, "no active scheduler")
+    n = max(x for x in NODES if x != active)
+    conf = os.path.join(arr.rundir, f"n{n}.conf")
+    clients = [e2e.KeepAlive(arr, f"sweep-http-{i}", pause=0.05) for i in range(9)]
+    state["threads"] = clients
+    for c in clients:
+        c.start()
+    dlbad = [os.path.join(dt.BUILD_ROOT, "scheduler", "dlbad"), "--config", conf, "--node", str(n),
+             "--scheduler-socket", arr.sock(n, "sched"), "--server-socket", arr.sock(n, "server"),
+             "--monitor-socket", arr.sock(n, "dlbad")]
+    server = [os.path.join(dt.BUILD_ROOT, "dlba_server", "dlba-server"), "--config", conf, "--node", str(n),
+              "--monitor-socket", arr.sock(n, "server")]
+    try:
+        # 1. dlbad dies: the node's server still answers the sweep, so the node stays live.
+        pids = pids_of(f"dlbad --config {conf} ")
+        check(len(pids) == 1, f"dlbad of node {n}: pids {pids}")
+        os.kill(pids[0], 9)
+        time.sleep(2.5)   # more than a sweep cycle: delay 1 s + 3 attempts 0.3 s apart
+        row = sweep_row(active, n)
+        suite.diag(f"node {n}'s dlbad killed; 2.5 s later the active's sweep row: {row}")
+        check(row["answered"] and row["server"] == "dlba-server", f"the sweep did not get the server's answer: {row}")
+        check(not node_failed(active, n), f"node {n} was failed although its server serves")
+        start_in_node(n, dlbad, f"n{n}.dlbad.log")
+        wait_until(lambda: dt.ctl_json(arr.sock(n, "dlbad"), "failover", check_rc=False, timeout=2), 10, 0.2,
+                   f"dlbad of node {n} back")
+        errors = {c.name: c.error for c in clients if c.error}
+        check(not errors, f"keep-alive connections broke while node {n}'s dlbad was dead: {errors}")
+        check(arr.active() == active, f"the active changed: {arr.active()}")
+        # 2. the server dies: now the node is silent to the sweep and is failed.
+        for c in clients:
+            c.stop()
+        pids = pids_of(f"dlba-server --config {conf} ")
+        check(len(pids) == 1, f"dlba-server of node {n}: pids {pids}")
+        os.kill(pids[0], 9)
+        wait_until(lambda: node_failed(active, n), 10, 0.1, f"node {n} failed after its server died")
+        suite.diag(f"node {n}'s server killed: failed; sweep row {sweep_row(active, n)}")
+        # 3. the server comes back: live again.
+        with contextlib.suppress(OSError):
+            os.unlink(arr.sock(n, "server"))
+        start_in_node(n, server, f"n{n}.server.log")
+        wait_until(lambda: not node_failed(active, n), 15, 0.2, f"node {n} live again with its server back")
+    finally:
+        for c in clients:
+            c.stop()
 
 
 @suite.case("a valid push (back end 3 out of the web service) applies everywhere under keep-alive traffic and a "
