@@ -115,6 +115,31 @@ TEST_CASE("the status table counts the node's connections and answers", "[monito
     CHECK(t.meta["config_loaded_unix"] == 1700000000);
 }
 
+TEST_CASE("the answer to the status sweep: the back-end rows, the counters in the meta, healthy", "[monitor]") {
+    const Generation gen(load(kConfig), 2, 1, 3, 0, nullptr);
+    gen.backends[0]->counters(0).hits.add(9);
+    WorkerStats w;
+    w.connections_open.add(2);
+    w.requests.add(11);
+    const std::vector<const WorkerStats*> workers{&w};
+    const io::Table t = node_status_table(gen, workers, ProcessFacts{}, 1700000123);
+    std::string err;
+    CHECK(t.validate(&err));
+    INFO(err);
+    CHECK(t.name == "node-status");
+    CHECK(t.source == "dlba-server");
+    CHECK(t.meta["node"] == 2);
+    CHECK(t.meta["time"] == 1700000123);
+    CHECK(t.meta["healthy"] == true);
+    CHECK(t.meta["server"] == "dlba-server");
+    CHECK(t.meta["connections_open"] == 2);
+    CHECK(t.meta["requests"] == 11);
+    // The rows are the back-end table's, which the sweeping daemon sums into the summary table.
+    REQUIRE(t.rows.size() == 2);
+    CHECK(row_of(t, "a")[column(t, "hits")] == 9);
+    CHECK(row_of(t, "b")[column(t, "state")] == "disabled");
+}
+
 TEST_CASE("monitor requests: tables, back-end admin commands and errors", "[monitor]") {
     const Generation gen(load(kConfig), 2, 1, 1, 0, nullptr);
     WorkerStats w;
