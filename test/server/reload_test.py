@@ -215,6 +215,54 @@ class Load:
             t.join(10)
 
 
+class PacedDownload(threading.Thread):
+    """GET url_path from 127.0.0.1:port over one connection (small receive buffer) and read the body at `rate`
+    bytes/s, so that it lasts as long as the test needs whatever the kernel's buffers hold; records the status, the
+    byte count, the body's sha256 and any error. Bounded by `max_s`."""
+
+    def __init__(self, port, url_path, rate, max_s=60):
+        super().__init__(daemon=True)
+        self.port, self.url_path, self.rate, self.max_s = port, url_path, rate, max_s
+        self.status, self.size, self.sha, self.error = None, 0, None, None
+
+    def run(self):
+        digest = hashlib.sha256()
+        start = time.monotonic()
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+                s.settimeout(10)
+                s.connect(("127.0.0.1", self.port))
+                s.sendall(f"GET {self.url_path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+                buf = b""
+                while b"\r\n\r\n" not in buf:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        raise OSError("closed in the response head")
+                    buf += chunk
+                head, body = buf.split(b"\r\n\r\n", 1)
+                self.status = int(head.split()[1])
+                length = int(re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head).group(1))
+                digest.update(body)
+                self.size = len(body)
+                while self.size < length:
+                    if time.monotonic() - start > self.max_s:
+                        raise OSError(f"not done after {self.max_s} s")
+                    # Pace: never ahead of rate x elapsed time.
+                    ahead = self.size / self.rate - (time.monotonic() - start)
+                    if ahead > 0:
+                        time.sleep(min(ahead, 0.1))
+                        continue
+                    chunk = s.recv(min(16384, length - self.size))
+                    if not chunk:
+                        raise OSError(f"closed after {self.size} of {length} bytes")
+                    digest.update(chunk)
+                    self.size += len(chunk)
+        except (OSError, ValueError, AttributeError) as e:
+            self.error = f"{type(e).__name__}: {e}"
+        self.sha = digest.hexdigest()
+
+
 def nginx_requests(key, exclude="big.bin"):
     with open(os.path.join(env["nginx"][key].dir, "access.log"), errors="replace") as f:
         return sum(1 for line in f if exclude not in line)
@@ -251,16 +299,15 @@ def reload_under_load():
     server = start_server("load", before, [web, big])
     try:
         check(status_meta(server)["config_generation"] == 1, "generation 1 at start")
-        out = os.path.join(env["root"].path, "download.bin")
-        download = subprocess.Popen(["curl", "-sS", "--max-time", "60", "--limit-rate", str(BIG_RATE), "-o", out,
-                                     "-w", "%{http_code} %{size_download}", f"http://127.0.0.1:{big}/files/big.bin"],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        download = PacedDownload(big, "/files/big.bin", BIG_RATE)
+        download.start()
         wrk = subprocess.Popen(["wrk", "-t", "2", "-c", "8", "-d", "6s", f"http://127.0.0.1:{web}/wrk"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             with Load(web) as load:
                 time.sleep(2.0)
-                check(download.poll() is None, "the download ended before the reload; it must span it")
+                check(download.is_alive(), f"the download ended before the reload (it must span it): status "
+                                           f"{download.status}, {download.size} bytes, error {download.error}")
                 write_config(server, after)
                 server.proc.send_signal(signal.SIGHUP)
                 wait_until(lambda: status_meta(server)["config_generation"] == 2, 10, what="generation 2")
@@ -269,12 +316,11 @@ def reload_under_load():
                 nginx1_at_switch = nginx_requests("1")
                 time.sleep(2.5)
             wrk_out, wrk_err = wrk.communicate(timeout=30)
-            dl_out, dl_err = download.communicate(timeout=60)
+            download.join(60)
         finally:
-            for p in (wrk, download):
-                if p.poll() is None:
-                    p.kill()
-                    p.wait(5)
+            if wrk.poll() is None:
+                wrk.kill()
+                wrk.wait(5)
         wrk_text = wrk_out.decode(errors="replace")
         wrk_requests, wrk_errors = parse_wrk(wrk_text)
         suite.diag(f"wrk: {wrk_requests} requests, {wrk_errors} errors")
@@ -291,10 +337,10 @@ def reload_under_load():
         check("3" in after_switch, "the added back end 3 got no request")
         check(nginx_requests("1") == nginx1_at_switch, "the removed back end 1 still got requests after the reload")
 
-        code, size = dl_out.decode().split()
-        check(download.returncode == 0 and code == "200" and int(size) == BIG_SIZE,
-              f"download: rc {download.returncode} {dl_out!r} {dl_err!r}")
-        check(sha256_file(out) == env["big_sha"], "the download's bytes differ from the file")
+        check(not download.is_alive() and download.error is None and download.status == 200 and
+              download.size == BIG_SIZE, f"download: status {download.status}, {download.size} of {BIG_SIZE} bytes, "
+              f"error {download.error}")
+        check(download.sha == env["big_sha"], "the download's bytes differ from the file")
         rows = backends_rows(server)
         check(set(rows) == {"2", "3"}, f"back-end table after the reload: {set(rows)}")
         check(rows["2"]["open_conns"] == 0 and rows["3"]["open_conns"] == 0, f"requests left in flight: {rows}")
