@@ -593,6 +593,8 @@ void Session::response_head_complete(const http::ResponseHead& h) {
     if (svc.policy == BalancePolicy::cookie) {
         cookie_injections(h, svc.session_cookie, svc.inject_cookie, bal.key(x.service_backend), x.inject,
                           w_.wall_seconds(), x.set_cookies);
+        // A session cookie from the back end, or a re-routed client, got our cookie: one more cookie group here.
+        if (!x.set_cookies.empty()) backend_counters(x.backend).cookie_groups.add();
     }
     std::string& o = out();
     const size_t before = o.size();

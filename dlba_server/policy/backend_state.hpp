@@ -39,6 +39,7 @@ struct alignas(64) BackendCounters {
     Counter errors;            // connect failures, timeouts, resets, malformed responses
     Counter connect_failures;  // refused or timed out connects (each marks it down)
     Counter pooled_reuses;     // requests sent over an idle pooled connection
+    Counter cookie_groups;     // persistent sessions started on it: responses that got the injected cookie
 };
 
 class BackendState {

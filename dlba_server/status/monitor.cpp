@@ -55,23 +55,25 @@ io::Table backends_table(const Generation& gen, const ProcessFacts& facts) {
         {"errors", ColumnType::unsigned_integer},
         {"connect_failures", ColumnType::unsigned_integer},
         {"pooled_reuses", ColumnType::unsigned_integer},
+        {"cookie_groups", ColumnType::unsigned_integer},
         {"services", ColumnType::string},
     };
     for (size_t b = 0; b < gen.backends.size(); ++b) {
         const BackendState& st = *gen.backends[b];
-        uint64_t hits = 0, errors = 0, connect_failures = 0, reuses = 0;
+        uint64_t hits = 0, errors = 0, connect_failures = 0, reuses = 0, groups = 0;
         for (size_t w = 0; w < st.worker_count(); ++w) {
             const BackendCounters& c = st.counters(w);
             hits += c.hits.get();
             errors += c.errors.get();
             connect_failures += c.connect_failures.get();
             reuses += c.pooled_reuses.get();
+            groups += c.cookie_groups.get();
         }
         const double avg = st.average_ms();
         t.rows.push_back({st.config().key, format_ipv4(st.config().address), st.config().port,
                           backend_status_name(st.status(facts.now_ms)), st.weight(), st.active(), hits,
                           avg < 0 ? nlohmann::json(nullptr) : nlohmann::json(static_cast<double>(static_cast<int64_t>(avg * 1000)) / 1000),
-                          errors, connect_failures, reuses, services_of(gen, b)});
+                          errors, connect_failures, reuses, groups, services_of(gen, b)});
     }
     return t;
 }

@@ -84,6 +84,17 @@ def web_of(body):
     return int(m.group(1)) if m else None
 
 
+def cookie_groups():
+    """{back-end key: cookie groups} summed over every node's DLBA server."""
+    out = {}
+    for n in NODES:
+        doc = dt.ctl_json(state["array"].sock(n, "server"), "backends", timeout=5)
+        col = [c["name"] for c in doc["columns"]].index("cookie_groups")
+        for r in doc["rows"]:
+            out[r[0]] = out.get(r[0], 0) + r[col]
+    return out
+
+
 def session_get(jar, path):
     """One request on a new connection with the cookie jar `jar` (read and written); returns the back end."""
     arr = state["array"]
@@ -95,6 +106,7 @@ def session_get(jar, path):
             "new session goes to it; enable brings it back", timeout=90)
 def backend_drain():
     arr = state["array"]
+    groups0 = cookie_groups()
     jars = {}   # jar path -> back end of its login
     for i in range(30):   # bounded: logins until one session sits on back end 2 (least connections spreads them)
         jar = os.path.join(state["workdir"], f"jar{i}")
@@ -119,6 +131,17 @@ def backend_drain():
                    f"12 new logins by {sorted(fresh, key=str)}")
         check(pinned and all(b == 2 for b in pinned), f"sessions pinned to back end 2 answered by: {pinned}")
         check(None not in fresh and 2 not in fresh, f"new logins during the drain: {fresh}")
+        # Every login started one cookie group (the back end set JSESSIONID, the server added SpServer), counted on
+        # the back end that answered it, over all nodes' servers; the active's summary table (from the sweep) too.
+        logins = list(jars.values()) + fresh
+        groups = cookie_groups()
+        added = {k: groups.get(k, 0) - groups0.get(k, 0) for k in groups}
+        want = {str(b): logins.count(b) for b in (1, 2, 3)}
+        suite.diag(f"cookie groups started per back end: {added} (logins: {want})")
+        check(added == want, f"cookie groups per back end {added}, logins {want}")
+        time.sleep(1.5)  # one status sweep
+        summary = {r[0]: r[2] for r in dt.ctl_json(arr.sock(arr.active(), "dlbad"), "summary", timeout=5)["rows"]}
+        check(summary == groups, f"the summary's cookie groups {summary} differ from the servers' {groups}")
     finally:
         for n in NODES:
             run([ctl, "-s", arr.sock(n, "server"), "backend", "2", "enable"], timeout=10, check_rc=False)

@@ -55,6 +55,7 @@ TEST_CASE("the back-end status table sums the workers and shows each back end's 
     gen.backends[0]->counters(1).hits.add(7);
     gen.backends[0]->counters(1).errors.add(1);
     gen.backends[0]->counters(1).connect_failures.add(1);
+    gen.backends[0]->counters(0).cookie_groups.add(2);
     gen.backends[0]->begin_request();
     gen.backends[0]->record_response_time(12.5);
     gen.backends[0]->mark_down(1000, 500);
@@ -80,6 +81,7 @@ TEST_CASE("the back-end status table sums the workers and shows each back end's 
     CHECK(a[column(t, "connect_failures")] == 1);
     CHECK(a[column(t, "avg_resp_ms")] == Approx(12.5));
     CHECK(a[column(t, "services")] == "web,img");
+    CHECK(a[column(t, "cookie_groups")] == 2);
     const auto b = row_of(t, "b");
     CHECK(b[column(t, "state")] == "disabled");
     CHECK(b[column(t, "avg_resp_ms")].is_null());  // never measured: not known, not zero
