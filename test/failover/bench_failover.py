@@ -8,12 +8,14 @@ and the router's LAN port times the first ARP frame for the VIP from another sch
 kill. Prints one line per kill, then the median and worst takeover, the survival of the connections, the computed
 keepalived reference, and last `takeover_ms=<median>`.
 
-With WITH_DLBAD = "with-dlbad", each kill takes the active node's dlbad with its scheduler (kill -9 of both at
-once, as when the host's control plane dies): the peers' own detectors decide then (stale heartbeats, missed
-probes), not the killed scheduler's daemon. Both are restarted after.
+MODE "with-dlbad": each kill takes the active node's dlbad with its scheduler (kill -9 of both at once): the peers'
+own detectors decide then (stale heartbeats, missed probes), not the killed scheduler's daemon. Both are restarted
+after. MODE "host": every process of the active node dies (scheduler, dlbad and its web server: kill -9 of all in
+its namespace), as when the host goes; the connections served by that node cannot survive, so only those on the
+other nodes are expected intact (the sessions know their node; the downloads do not and are reported only).
 
-Usage: bench_failover.py KILLS [with-dlbad]   (environment: DLBA_SCHEDULER, DLBA_DLBACTL, DLBA_DLBAD,
-DLBA_SOURCE_ROOT)
+Usage: bench_failover.py KILLS [scheduler|with-dlbad|host]   (environment: DLBA_SCHEDULER, DLBA_DLBACTL,
+DLBA_DLBAD, DLBA_SOURCE_ROOT)
 """
 import os
 import statistics
@@ -43,7 +45,7 @@ def log(text):
     print(text, flush=True)
 
 
-def one_kill(topo, arr, i, with_dlbad=False):
+def one_kill(topo, arr, i, mode="scheduler"):
     a = arr.wait_one_active(timeout=10)
     dt.wait_client_quiet(topo, timeout=15)
     sessions = fo.Sessions(topo, SESSIONS)
@@ -59,9 +61,12 @@ def one_kill(topo, arr, i, with_dlbad=False):
             time.sleep(0.1)
             old = fo.sched_mac(a)
             t_kill = time.monotonic()
-            if with_dlbad:
-                arr.kill9(arr.dlbad[a])
-            arr.kill9(arr.sched[a])
+            if mode == "host":
+                arr.kill_namespace(a)
+            else:
+                if mode == "with-dlbad":
+                    arr.kill9(arr.dlbad[a])
+                arr.kill9(arr.sched[a])
             t, mac = fo.wait_until(lambda: w.first_other(t_kill, old), 5, 0.005, "a new ARP answer for the VIP")
             new = arr.wait_one_active(timeout=5, exclude=(a,))
             agree = time.monotonic() - t_kill
@@ -78,6 +83,27 @@ def one_kill(topo, arr, i, with_dlbad=False):
     takeover_ms = (t - t_kill) * 1000
     dl_ok = sum(ok for ok, _ in results)
     s_ok = sessions.intact()
+    if mode == "host":
+        # Only the sessions on the surviving nodes count; the downloads are reported, not counted.
+        others = [j for j, n in enumerate(sessions.first) if n != a]
+        lost = len(sessions.conns) - len(others)
+        s_ok = sum(1 for j in others if j not in sessions.errors)
+        log(f"kill {i}: host of node {a} -> node {fo.node_of_mac(mac)} (dlbad: node {new}), takeover "
+            f"{takeover_ms:.0f} ms (every dlbad agreed after {agree * 1000:.0f} ms), sessions on the other nodes "
+            f"{s_ok}/{len(others)} ({lost} were on the lost host), downloads {dl_ok}/{DOWNLOADS} (not counted)")
+        for j in others:
+            if j in sessions.errors:
+                log(f"  session broken: {sessions.errors[j]}")
+        arr.start_nginx(a)
+        arr.start_scheduler(a)
+        arr.start_dlbad(a)
+        fo.wait_until(lambda: arr.wait_one_active(timeout=5) != a, 5, 0.1, "no pre-emption")
+        fo.wait_until(lambda: arr.standbys_synced(arr.wait_one_active(timeout=5)), 10, 0.05,
+                      "the restarted one to sync")
+        # The sweep must see the host live again before the next kill (its buckets were freed when it failed).
+        fo.wait_until(lambda: not arr.status_rows(arr.wait_one_active(timeout=5))[a]["failed"], 15, 0.1,
+                      f"node {a} live again")
+        return takeover_ms, agree * 1000, s_ok, len(others)
     log(f"kill {i}: node {a} -> node {fo.node_of_mac(mac)} (dlbad: node {new}), takeover {takeover_ms:.0f} ms "
         f"(every dlbad agreed after {agree * 1000:.0f} ms), sessions {s_ok}/{SESSIONS}, downloads "
         f"{dl_ok}/{DOWNLOADS}")
@@ -90,7 +116,7 @@ def one_kill(topo, arr, i, with_dlbad=False):
         log(arr.log_tails(8))
     # The killed scheduler (and daemon) come back and rejoin as a standby.
     arr.start_scheduler(a)
-    if with_dlbad:
+    if mode == "with-dlbad":
         arr.start_dlbad(a)
     fo.wait_until(lambda: arr.wait_one_active(timeout=5) != a, 5, 0.1, "no pre-emption")
     fo.wait_until(lambda: arr.standbys_synced(arr.wait_one_active(timeout=5)), 10, 0.05, "the restarted one to sync")
@@ -99,7 +125,10 @@ def one_kill(topo, arr, i, with_dlbad=False):
 
 def main():
     kills = int(sys.argv[1]) if len(sys.argv) > 1 else 10
-    with_dlbad = len(sys.argv) > 2 and sys.argv[2] == "with-dlbad"
+    mode = sys.argv[2] if len(sys.argv) > 2 else "scheduler"
+    if mode not in ("scheduler", "with-dlbad", "host"):
+        log(f"bench-failover: unknown mode {mode!r}")
+        return 2
     topo = dt.Topology(prefix=f"dfb{os.getpid()}")
     arr = None
     started = time.monotonic()
@@ -111,9 +140,10 @@ def main():
             fo.wait_until(lambda: dt.curl(topo, f"http://{fo.VIP}/", timeout=2)[0] == 0, 10, 0.2, "the VIP")
             log(f"array up in {time.monotonic() - started:.1f} s; {kills} kills, each under {SESSIONS} keep-alive "
                 f"sessions and {DOWNLOADS} downloads ({DL_BYTES // 1024} KiB at {DL_RATE // 1024} KiB/s)")
-            if with_dlbad:
-                log("each kill takes the active node's dlbad too")
-            rows = [one_kill(topo, arr, i + 1, with_dlbad) for i in range(kills)]
+            if mode != "scheduler":
+                log({"with-dlbad": "each kill takes the active node's dlbad too",
+                     "host": "each kill takes every process of the active node (scheduler, dlbad, web server)"}[mode])
+            rows = [one_kill(topo, arr, i + 1, mode) for i in range(kills)]
             arr.stop_all()
     except Exception as e:  # noqa: BLE001 - reported, then a non-zero exit
         log(f"bench-failover: {type(e).__name__}: {e}")
@@ -130,7 +160,9 @@ def main():
     log(f"takeover (kill -9 to the first ARP frame for the VIP from the new scheduler), {kills} kills: "
         f"median {median:.0f} ms, worst {max(takeovers):.0f} ms, best {min(takeovers):.0f} ms")
     log(f"every dlbad agrees on the new active: median {statistics.median(agrees):.0f} ms, worst {max(agrees):.0f} ms")
-    log(f"connections established before the kill that completed intact: {ok}/{total} ({100.0 * ok / total:.0f}%)")
+    what = "on the surviving nodes " if mode == "host" else ""
+    log(f"connections established before the kill {what}that completed intact: {ok}/{total} "
+        f"({100.0 * ok / total:.0f}%)")
     log(f"reference, keepalived defaults (computed, not measured): advert_int {KA_ADVERT_S:.0f} s, priority "
         f"{KA_PRIORITY}: master down after 3 x {KA_ADVERT_S:.0f} s + skew {(256 - KA_PRIORITY) / 256:.1f} s = "
         f"{KA_DOWN_MS:.0f} ms; DLBA median is {median / KA_DOWN_MS:.2f} of that ({KA_DOWN_MS / median:.1f}x faster)")
