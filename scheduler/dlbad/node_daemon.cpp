@@ -135,9 +135,10 @@ void NodeDaemon::run(const std::atomic<bool>& outer_stop) {
             next_round = now + interval;
         }
     }
+    // Hand over before waiting for the sweep and config threads: a sweep in progress may take its timeouts.
+    if (!restart_.load()) hand_over();
     if (sweep_thread_.joinable()) sweep_thread_.join();
     if (config_thread_.joinable()) config_thread_.join();
-    if (!restart_.load()) hand_over();
 }
 
 // A graceful stop of the active scheduler's daemon hands the VIP over at once instead of waiting for the

@@ -561,6 +561,37 @@ def node_returns():
             c.abort()
 
 
+# ---- a graceful stop ----------------------------------------------------------------------------------------------
+
+@suite.case("SIGTERM to the active's dlbad (systemctl stop) hands the VIP over at once: its scheduler turns standby, "
+            "another node is active within 1 s, every keep-alive session carries on", timeout=60)
+def graceful_hand_over():
+    a = active()
+    wait_synced(a)
+    dt.wait_client_quiet(topo)
+    sessions = fo.Sessions(topo, 10)
+    try:
+        t0 = time.monotonic()
+        arr.dlbad[a].stop()   # SIGTERM, bounded wait
+        new = arr.wait_one_active(timeout=5, exclude=(a,))
+        took = time.monotonic() - t0
+        for _ in range(5):
+            sessions.round()
+            time.sleep(0.1)
+        log = arr.dlbad[a].tail(3)
+        suite.diag(f"node {a}'s dlbad stopped: node {new} active after {took * 1000:.0f} ms; its last log lines: "
+                   f"{log.strip()!r}")
+        check("handed the VIP over" in log, f"no hand-over in node {a}'s dlbad log: {log}")
+        check(took < 1.0, f"the hand-over took {took * 1000:.0f} ms")
+        check(arr.roles()[a] == "standby", f"node {a}'s scheduler is {arr.roles()[a]} after its dlbad stopped")
+        check(not sessions.errors, f"sessions broke: {list(sessions.errors.values())[:5]}")
+    finally:
+        sessions.close()
+        arr.start_dlbad(a)
+    check(arr.wait_one_active(timeout=5) == new, f"after node {a}'s dlbad restarted: {arr.roles()}")
+    wait_synced(new)
+
+
 # ---- an orphan active: its dlbad dies, its scheduler lives ---------------------------------------------------------
 
 @suite.case("kill -9 of the active's dlbad only: its peers elect another active, the orphaned scheduler gives the VIP "
