@@ -19,6 +19,7 @@
 #include "push_protocol.hpp"
 #include "ctl/ctl_args.hpp"
 #include "io/fd.hpp"
+#include "io/table_format.hpp"
 #include "io/tcp.hpp"
 
 namespace dlba::ctl {
@@ -126,6 +127,43 @@ std::optional<std::string> remote_show(const std::string& config_path, int node,
         *exit_code = kExitUnreachable;
     }
     return reply;
+}
+
+}  // namespace dlba::ctl
+
+namespace dlba::ctl {
+
+int admin_all_nodes(const std::string& config_path, const std::string& request, int timeout_ms, std::ostream& out,
+                    std::ostream& err) {
+    const ConfigResult loaded = load_config(config_path);
+    if (const auto* e = std::get_if<ConfigError>(&loaded)) {
+        err << "dlbactl: --all-nodes needs the array configuration: " << e->str() << "\n";
+        return kExitUsage;
+    }
+    const ArrayConfig& config = std::get<ArrayConfig>(loaded);
+    bool all_ok = true, unreachable = false;
+    for (const NodeConfig& n : config.nodes) {
+        std::string e;
+        const auto reply = exchange(n.eth0_ip, config.failover.config_port, "ADMIN " + request + "\n", timeout_ms, &e);
+        if (!reply) {
+            out << "node " << n.number << ": unreachable (" << format_ipv4(n.eth0_ip) << "): " << e << "\n";
+            all_ok = false;
+            unreachable = true;
+            continue;
+        }
+        const auto doc = nlohmann::json::parse(*reply, nullptr, false);
+        std::string why;
+        const auto r = doc.is_discarded() ? std::nullopt : io::reply_from_json(doc, &why);
+        if (!r) {
+            out << "node " << n.number << ": " << *reply << "\n";
+            all_ok = false;
+            continue;
+        }
+        out << "node " << n.number << ": " << (r->ok ? "" : "refused: ") << r->text << "\n";
+        all_ok = all_ok && r->ok;
+    }
+    if (!all_ok) err << "dlbactl: '" << request << "' was not applied on every node (see above)\n";
+    return all_ok ? kExitOk : (unreachable ? kExitUnreachable : kExitDaemonError);
 }
 
 }  // namespace dlba::ctl

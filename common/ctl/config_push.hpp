@@ -16,4 +16,9 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
 std::optional<std::string> remote_show(const std::string& config_path, int node, const std::string& request,
                                        int timeout_ms, std::string* err, int* exit_code);
 
+// dlbactl --all-nodes: one admin request to every node's daemon, which passes it to its scheduler (node ...) or its
+// DLBA server (backend ...). Prints each node's answer; 0 when every node applied it.
+int admin_all_nodes(const std::string& config_path, const std::string& request, int timeout_ms, std::ostream& out,
+                    std::ostream& err);
+
 }  // namespace dlba::ctl

@@ -150,6 +150,8 @@ ParseResult parse_args(int argc, const char* const* argv, const char* env_socket
             auto n = v ? parse_number(*v, kMaxNode) : std::nullopt;
             if (!n || *n == 0) return UsageError{"--node needs a node number 1..255"};
             inv.node = static_cast<int>(*n);
+        } else if (arg == "--all-nodes" || arg == "-a") {
+            inv.all_nodes = true;
         } else if (is("--config") || arg == "-c") {
             auto v = value(arg == "-c" ? "-c" : "--config");
             if (!v || v->empty()) return UsageError{"--config needs a path"};
@@ -178,6 +180,17 @@ ParseResult parse_args(int argc, const char* const* argv, const char* env_socket
     }
     if (inv.request.find_first_of("\r\n") != std::string::npos)
         return UsageError{"a request must be a single line"};
+    if (inv.all_nodes) {
+        // The operator's admin state, on every node at once: node admin/weight to every scheduler (so that it
+        // outlives a failover), back-end admin to every DLBA server. The sweep's own verdicts (fail/live) are not.
+        const bool node_admin = inv.request.rfind("node ", 0) == 0 && inv.request.find(" fail") == std::string::npos &&
+                                inv.request.find(" live") == std::string::npos;
+        const bool backend_admin = inv.request.rfind("backend ", 0) == 0;
+        if (!node_admin && !backend_admin)
+            return UsageError{"--all-nodes takes node N enable|disable|drain|weight W, or backend KEY "
+                              "enable|disable|drain"};
+        if (inv.node != 0) return UsageError{"--all-nodes and --node exclude each other"};
+    }
     return inv;
 }
 
@@ -193,7 +206,11 @@ Options (before or after the command):
   -n, --node N        read node N's tables from any host: through node N's daemon over its eth0
                       (failover.config_port), read-only commands only (status, hash, counters, sync,
                       failover, sweep, summary, backends)
-  -c, --config FILE   the array configuration --node and `config push` read (default /etc/dlba/dlba.conf)
+  -a, --all-nodes     send an admin command to every node of --config through its daemon: `node N
+                      enable|disable|drain|weight W` to every scheduler (the state then outlives a failover),
+                      `backend KEY enable|disable|drain` to every DLBA server
+  -c, --config FILE   the array configuration --node, --all-nodes and `config push` read
+                      (default /etc/dlba/dlba.conf)
   -j, --json          print the daemon's JSON answer, indented, instead of a table
   -t, --timeout MS    give up after MS milliseconds (default 5000, at most 600000)
   -h, --help          show this help

@@ -24,6 +24,7 @@ struct Invocation {
     std::string request;  // the line sent to the daemon, e.g. "node 2 weight 3"
     int node = 0;         // --node N: read node N's tables through its node daemon (over its eth0), not a socket
     std::string config_path = "/etc/dlba/dlba.conf";  // --config: where --node finds node N's address
+    bool all_nodes = false;  // --all-nodes: an admin command (node/backend) sent to every node's daemon
 };
 
 struct ShowHelp {};

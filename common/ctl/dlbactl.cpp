@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     if (inv.request.rfind("config push ", 0) == 0) {
         return push_config(inv.request.substr(12), std::max(inv.timeout_ms, 15000), std::cout, std::cerr);
     }
+    if (inv.all_nodes) return admin_all_nodes(inv.config_path, inv.request, inv.timeout_ms, std::cout, std::cerr);
     std::string err;
     int code = kExitUnreachable;
     // One request, to the local socket or, with --node, through node N's daemon (read-only tables only).

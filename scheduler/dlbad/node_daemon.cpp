@@ -15,6 +15,7 @@
 
 #include "push_protocol.hpp"
 #include "io/tcp.hpp"
+#include "io/words.hpp"
 #include "net_util.hpp"
 
 namespace dlba::dlbad {
@@ -790,6 +791,28 @@ std::string NodeDaemon::config_request(int fd) {
             return (r ? *r : io::reply_error("server: " + err)) + "\n";
         }
         return io::reply_error("not a read-only table: " + what) + "\n";
+    }
+    if (v == "ADMIN") {
+        // dlbactl --all-nodes: the operator's admin state, passed to the local scheduler or DLBA server. Only the
+        // admin commands: the sweep's verdicts (fail/live) and the role stay with the daemons.
+        const std::string what = line.size() > 6 ? line.substr(6) : "";
+        const auto w = io::split_words(what);
+        std::string err;
+        std::optional<std::string> r;
+        if (w.size() >= 3 && w[0] == "node" &&
+            (w[2] == "enable" || w[2] == "disable" || w[2] == "drain" || w[2] == "weight")) {
+            r = io::request(opt_.scheduler_socket, what, 5000, &err);
+            if (!r) return io::reply_error("scheduler: " + err) + "\n";
+        } else if (w.size() == 3 && w[0] == "backend") {
+            if (!config_.server || opt_.server_socket.empty()) return io::reply_error("no DLBA server here") + "\n";
+            r = io::request(opt_.server_socket, what, 5000, &err);
+            if (!r) return io::reply_error("server: " + err) + "\n";
+        } else {
+            return io::reply_error("not an admin command: " + what) + "\n";
+        }
+        std::fprintf(stderr, "dlbad[node %u]: admin request '%s': %s\n", opt_.node, what.c_str(),
+                     reply_text(r).empty() ? "applied" : reply_text(r).c_str());
+        return *r + "\n";
     }
     if (v == "ABORT" && fields == 2) {
         if (pending_id_ == id) {

@@ -102,7 +102,7 @@ def session_get(jar, path):
     return web_of(body) if rc == 0 else None
 
 
-@suite.case("backend drain on every node (dlbactl backend 2 drain): cookie sessions on back end 2 go on there; no "
+@suite.case("backend drain on every node (dlbactl --all-nodes backend 2 drain): cookie sessions on back end 2 go on there; no "
             "new session goes to it; enable brings it back", timeout=90)
 def backend_drain():
     arr = state["array"]
@@ -116,10 +116,12 @@ def backend_drain():
     check(None not in jars.values(), f"a login failed: {jars}")
     on2 = [j for j, b in jars.items() if b == 2]
     check(on2, f"no login session landed on back end 2: {sorted(jars.values())}")
-    ctl = os.environ["DLBA_DLBACTL"]
+    # Through every node's daemon at once (dlbactl --all-nodes), as an operator would from any host.
+    all_nodes = [os.environ["DLBA_DLBACTL"], "--config", node_conf(1), "--all-nodes"]
     try:
-        for n in NODES:
-            run([ctl, "-s", arr.sock(n, "server"), "backend", "2", "drain"], timeout=10)
+        cp = run(all_nodes + ["backend", "2", "drain"], ns=arr.ns("n1"), timeout=30, check_rc=False)
+        suite.diag(f"--all-nodes backend 2 drain: exit {cp.returncode}: {cp.stdout.strip()}")
+        check(cp.returncode == 0, f"--all-nodes backend 2 drain: {cp.stdout} {cp.stderr}")
         states = {n: {r[0]: r[3] for r in dt.ctl_json(arr.sock(n, "server"), "backends", timeout=5)["rows"]}["2"]
                   for n in NODES}
         check(all(v == "drain" for v in states.values()), f"back end 2's state per node: {states}")
@@ -143,8 +145,7 @@ def backend_drain():
         summary = {r[0]: r[2] for r in dt.ctl_json(arr.sock(arr.active(), "dlbad"), "summary", timeout=5)["rows"]}
         check(summary == groups, f"the summary's cookie groups {summary} differ from the servers' {groups}")
     finally:
-        for n in NODES:
-            run([ctl, "-s", arr.sock(n, "server"), "backend", "2", "enable"], timeout=10, check_rc=False)
+        run(all_nodes + ["backend", "2", "enable"], ns=arr.ns("n1"), timeout=30, check_rc=False)
     states = {n: {r[0]: r[3] for r in dt.ctl_json(arr.sock(n, "server"), "backends", timeout=5)["rows"]}["2"]
               for n in NODES}
     check(all(v == "up" for v in states.values()), f"back end 2 after enable: {states}")

@@ -622,5 +622,39 @@ def orphan_active():
     wait_synced(new)
 
 
+# ---- the operator's drain on every node outlives a failover ---------------------------------------------------
+
+@suite.case("dlbactl --all-nodes node N drain reaches every scheduler through the daemons, so the drain outlives a "
+            "kill -9 of the active scheduler; --all-nodes node N enable undoes it everywhere", timeout=60)
+def drain_all_nodes():
+    a = active()
+    target = max(n for n in NODES if n != a)
+    ctl_cmd = [os.environ["DLBA_DLBACTL"], "--config", arr.config, "--all-nodes"]
+
+    def states():
+        return {n: arr.status_rows(n)[target]["state"] for n in NODES if arr.sched[n].alive()}
+    try:
+        cp = dt.run(ctl_cmd + ["node", target, "drain"], ns=topo.ns("n1"), timeout=30, check_rc=False)
+        suite.diag(f"--all-nodes node {target} drain: exit {cp.returncode}: {cp.stdout.strip()}")
+        check(cp.returncode == 0, f"exit {cp.returncode}: {cp.stdout} {cp.stderr}")
+        check(all(v == "draining" for v in states().values()), f"node {target} per scheduler: {states()}")
+        before = arr.buckets(a)[target]
+        arr.kill9(arr.sched[a])
+        new = arr.wait_one_active(timeout=5, exclude=(a,))
+        nodes = curl_nodes(9)
+        after = arr.buckets(new)[target]
+        suite.diag(f"after kill -9 of node {a}'s scheduler, node {new} is active: node {target} is "
+                   f"{arr.status_rows(new)[target]['state']} there, buckets {before} -> {after}; new connections "
+                   f"went to {sorted(set(nodes), key=str)}")
+        check(arr.status_rows(new)[target]["state"] == "draining", f"the drain did not outlive the failover")
+        check(None not in nodes, f"new connections: {nodes}")
+        check(after <= before, f"the draining node gained buckets on the new active: {before} -> {after}")
+    finally:
+        dt.run(ctl_cmd + ["node", target, "enable"], ns=topo.ns("n1"), timeout=30, check_rc=False)
+        if not arr.sched[a].alive():
+            restart_scheduler(a)
+    check(all(v == "enabled" for v in states().values()), f"after --all-nodes enable: {states()}")
+
+
 if __name__ == "__main__":
     sys.exit(suite.run(setup=setup, teardown=teardown))

@@ -126,6 +126,23 @@ TEST_CASE("options work before and after the command", "[dlbactl]") {
     CHECK(inv.request == "status");
 }
 
+TEST_CASE("--all-nodes takes only the operator's admin commands", "[dlbactl]") {
+    Invocation inv = ok({"--all-nodes", "--config", "/etc/x.conf", "node", "3", "drain"});
+    CHECK(inv.all_nodes);
+    CHECK(inv.config_path == "/etc/x.conf");
+    CHECK(inv.request == "node 3 drain");
+    CHECK(ok({"-a", "node", "2", "weight", "5"}).request == "node 2 weight 5");
+    CHECK(ok({"backend", "web1", "disable", "--all-nodes"}).request == "backend web1 disable");
+    for (auto args : {std::initializer_list<const char*>{"--all-nodes", "status"},
+                      std::initializer_list<const char*>{"--all-nodes", "node", "3", "fail"},
+                      std::initializer_list<const char*>{"--all-nodes", "node", "3", "live"},
+                      std::initializer_list<const char*>{"--all-nodes", "role", "active"}}) {
+        CHECK_THAT(usage_error(args), Catch::Matchers::Contains("--all-nodes takes"));
+    }
+    CHECK_THAT(usage_error({"--all-nodes", "--node", "2", "node", "3", "drain"}),
+               Catch::Matchers::Contains("exclude each other"));
+}
+
 TEST_CASE("the socket comes from --socket, else DLBA_SOCKET, else the scheduler's default", "[dlbactl]") {
     CHECK(ok({"status"}).socket_path == "/run/dlba/scheduler.sock");
     CHECK(ok({"status"}, "").socket_path == "/run/dlba/scheduler.sock");
