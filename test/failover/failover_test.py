@@ -656,5 +656,43 @@ def drain_all_nodes():
     check(all(v == "enabled" for v in states().values()), f"after --all-nodes enable: {states()}")
 
 
+# ---- a foreign host claims the VIP ---------------------------------------------------------------------------
+
+FOREIGN_MAC = "02:77:de:ad:be:ef"
+
+
+@suite.case("a foreign MAC announcing the VIP is seen by every dlbad's ARP check: the active announces the VIP again, "
+            "the standbys report the disagreement, and the view returns to the active alone afterwards", timeout=60)
+def foreign_claim():
+    a = active()
+    garps0 = dict(fo.raw(arr.sock(a), "counters")["rows"])["garp_sent"]
+    tx = dt.packet_socket(topo, "router", "eth1", fo.ETH_P_ARP)
+    try:
+        frame = fo.arp_announcement(FOREIGN_MAC)
+        for _ in range(15):   # 3 s: the check runs once a second and acts on the second round in a row
+            tx.send(frame)
+            time.sleep(0.2)
+    finally:
+        tx.close()
+    garps = dict(fo.raw(arr.sock(a), "counters")["rows"])["garp_sent"]
+    events = {n: arr.failover(n)["meta"]["events"] for n in NODES}
+    suite.diag(f"gratuitous ARPs from node {a}'s scheduler during the claim: {garps - garps0}")
+    for n in NODES:
+        suite.diag(f"node {n}'s last event: {events[n][-1] if events[n] else None}")
+    check(any(FOREIGN_MAC in e and "announced the VIP again" in e for e in events[a]),
+          f"the active did not react to {FOREIGN_MAC}: {events[a][-3:]}")
+    check(garps > garps0, "the active's scheduler sent no gratuitous ARP")
+    for n in NODES:
+        if n != a:
+            check(any(FOREIGN_MAC in e and "not the active node" in e for e in events[n]),
+                  f"node {n} did not report the disagreement: {events[n][-3:]}")
+
+    def clean():
+        views = {n: arr.failover(n)["meta"]["vip_arp"] for n in NODES}
+        return views if all(v == [{"mac": sched_mac(a), "node": a}] for v in views.values()) else None
+    wait_until(clean, 4, 0.2, "every dlbad's VIP ARP view back to the active alone")
+    check(arr.wait_one_active(timeout=3) == a, f"the active changed: {arr.roles()}")
+
+
 if __name__ == "__main__":
     sys.exit(suite.run(setup=setup, teardown=teardown))

@@ -341,6 +341,15 @@ def arp_request(target_ip=VIP):
     return frame + b"\x00" * (60 - len(frame))
 
 
+def arp_announcement(mac, ip=VIP):
+    """A gratuitous ARP (request, sender = target = ip) from `mac`, broadcast: a host claiming the address."""
+    src = _mac_bytes(mac)
+    frame = b"\xff" * 6 + src + struct.pack("!H", ETH_P_ARP)
+    frame += struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + src + socket.inet_aton(ip)
+    frame += b"\x00" * 6 + socket.inet_aton(ip)
+    return frame + b"\x00" * (60 - len(frame))
+
+
 def parse_arp(frame):
     """(op, sender MAC, sender IP, target IP) of an ARP frame, or None."""
     if len(frame) < 42 or frame[12:14] != b"\x08\x06":
