@@ -203,7 +203,7 @@ void make_echo_reply(uint8_t* frame, uint16_t l3_offset, const MacAddr& our_mac)
     store16(icmp + 2, inet_checksum(icmp, total - ihl));
 }
 
-void build_gratuitous_arp(uint8_t* out, const MacAddr& mac, uint32_t ip) {
+void build_arp_request(uint8_t* out, const MacAddr& mac, uint32_t sender_ip, uint32_t target_ip) {
     std::memset(out, 0, kGarpLength);
     std::memset(out, 0xff, 6);
     std::memcpy(out + 6, mac.bytes.data(), 6);
@@ -213,10 +213,10 @@ void build_gratuitous_arp(uint8_t* out, const MacAddr& mac, uint32_t ip) {
     store16(arp + 2, kEtherIpv4);
     arp[4] = 6;
     arp[5] = 4;
-    store16(arp + 6, 1);  // request: RFC 5227 announcements are requests with sender = target
+    store16(arp + 6, 1);  // request (RFC 5227 announcements are requests too, with sender = target)
     std::memcpy(arp + 8, mac.bytes.data(), 6);
-    store32(arp + 14, ip);
-    store32(arp + 24, ip);
+    store32(arp + 14, sender_ip);
+    store32(arp + 24, target_ip);  // target MAC left zero
 }
 
 uint16_t inet_checksum(const uint8_t* data, size_t len, uint32_t initial) {

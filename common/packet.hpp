@@ -135,9 +135,12 @@ inline void rewrite_macs(uint8_t* frame, const MacAddr& dst, const MacAddr& src)
 void make_arp_reply(uint8_t* frame, uint16_t l3_offset, const MacAddr& our_mac);
 // Turns an ICMP echo request (classified echo_reply) into the echo reply from `our_mac`.
 void make_echo_reply(uint8_t* frame, uint16_t l3_offset, const MacAddr& our_mac);
-// Writes a gratuitous ARP (an ARP request for our own address, RFC 5227 "announcement") padded to 60 bytes.
+// The ARP frames written here are padded to the Ethernet minimum, 60 bytes.
 constexpr uint32_t kGarpLength = 60;
-void build_gratuitous_arp(uint8_t* out, const MacAddr& mac, uint32_t ip);
+// A broadcast ARP request from `mac` (sender `sender_ip`) asking for `target_ip`, padded to kGarpLength bytes.
+void build_arp_request(uint8_t* out, const MacAddr& mac, uint32_t sender_ip, uint32_t target_ip);
+// RFC 5227 announcement: a request with sender = target = ip.
+inline void build_gratuitous_arp(uint8_t* out, const MacAddr& mac, uint32_t ip) { build_arp_request(out, mac, ip, ip); }
 
 // Internet checksum over a byte range, for building and checking headers in tests and the reply path.
 uint16_t inet_checksum(const uint8_t* data, size_t len, uint32_t initial = 0);

@@ -246,13 +246,17 @@ int main(int argc, char** argv) {
             return r.ok ? io::reply_ok(r.message) : io::reply_error(r.message);
         },
     };
-    const auto handler = [&](std::string_view request) {
+    const auto facts_now = [&] {
         ProcessFacts facts;
         facts.now_ms = monotonic_ms();
         facts.uptime_s = (facts.now_ms - started) / 1000;
         facts.workers = worker_count;
         facts.pid = static_cast<long>(getpid());
         facts.reloads_refused = reloader.refused();
+        return facts;
+    };
+    const auto handler = [&](std::string_view request) {
+        const ProcessFacts facts = facts_now();
         // Held for the answer: a reload in this very request publishes another, this one stays valid.
         const std::shared_ptr<const Generation> gen = shared.current();
         return handle_monitor_request(request, *gen, stats, facts, &reload_commands);
@@ -260,12 +264,7 @@ int main(int argc, char** argv) {
     const auto answer_sweep = [&] {
         io::Fd client(accept4(status_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
         if (!client) return;
-        ProcessFacts facts;
-        facts.now_ms = monotonic_ms();
-        facts.uptime_s = (facts.now_ms - started) / 1000;
-        facts.workers = worker_count;
-        facts.pid = static_cast<long>(getpid());
-        facts.reloads_refused = reloader.refused();
+        const ProcessFacts facts = facts_now();
         const std::shared_ptr<const Generation> gen = shared.current();
         const std::string answer =
             node_status_table(*gen, stats, facts, static_cast<int64_t>(time(nullptr))).to_json().dump();

@@ -79,19 +79,8 @@ void VipArpWatcher::next_round() {
     last_.swap(current_);
     current_.clear();
     ++rounds_;
-    uint8_t f[kArpFrame] = {};
-    std::memset(f, 0xff, 6);
-    std::memcpy(f + 6, mac_.bytes.data(), 6);
-    pkt::store16(f + 12, ETH_P_ARP);
-    uint8_t* arp = f + 14;
-    pkt::store16(arp, 1);             // Ethernet
-    pkt::store16(arp + 2, ETH_P_IP);
-    arp[4] = 6;
-    arp[5] = 4;
-    pkt::store16(arp + 6, 1);         // request
-    std::memcpy(arp + 8, mac_.bytes.data(), 6);
-    pkt::store32(arp + 14, ip_);
-    pkt::store32(arp + 24, vip_);     // target MAC left zero
+    uint8_t f[pkt::kGarpLength];
+    pkt::build_arp_request(f, mac_, ip_, vip_);
     sockaddr_ll to{};
     to.sll_family = AF_PACKET;
     to.sll_ifindex = ifindex_;

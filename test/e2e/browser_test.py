@@ -8,14 +8,13 @@ TAP, one line per case; root.
 """
 import os
 import re
-import shutil
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import e2elib as e2e  # noqa: E402
-from e2elib import NODES, VIP, Suite, TestFailure, check  # noqa: E402
+from e2elib import NODES, VIP, Suite, check  # noqa: E402
 
 suite = Suite("e2e-browser")
 state = {}
@@ -124,13 +123,7 @@ def setup():
 
 
 def teardown():
-    b = state.get("browser")
-    if b:
-        b.close()
-    if state.get("array"):
-        state["array"].down()
-    if state.get("workdir"):
-        shutil.rmtree(state["workdir"], ignore_errors=True)
+    e2e.teardown_state(state)
 
 
 def diagnostics():
@@ -146,8 +139,4 @@ def diagnostics():
 suite.diag_hooks.append(diagnostics)
 
 if __name__ == "__main__":
-    try:
-        sys.exit(suite.run(setup, teardown))
-    except TestFailure as e:
-        print(f"Bail out! {e}", flush=True)
-        sys.exit(1)
+    e2e.main(suite, setup, teardown)

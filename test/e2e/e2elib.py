@@ -550,3 +550,33 @@ class NewConnections(threading.Thread):
     def stop(self):
         self.stop_flag.set()
         self.join(self.max_attempts * (self.connect_timeout + self.request_timeout) + 5)
+
+
+# ---- what every e2e script does at its end ---------------------------------------------------------------------
+
+def teardown_state(state):
+    """Stops what a script left in its `state`: threads (stop_flag), processes ("procs", "wrk"), the browser, the
+    array, the work directory. Each step is bounded and runs even if an earlier one failed."""
+    for t in state.get("threads", []):
+        t.stop_flag.set()
+    procs = list(state.get("procs", [])) + ([state["wrk"]] if state.get("wrk") else [])
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(5)
+    if state.get("browser"):
+        state["browser"].close()
+    if state.get("array"):
+        state["array"].down()
+    if state.get("workdir"):
+        shutil.rmtree(state["workdir"], ignore_errors=True)
+
+
+def main(suite, setup, teardown):
+    """Runs the suite and exits with its status; a failure outside any case bails out (TAP)."""
+    try:
+        sys.exit(suite.run(setup, teardown))
+    except TestFailure as e:
+        print(f"Bail out! {e}", flush=True)
+        sys.exit(1)

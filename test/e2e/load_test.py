@@ -12,7 +12,6 @@
 TAP, one line per case; root.
 """
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -290,15 +289,7 @@ def setup():
 
 
 def teardown():
-    for t in state.get("threads", []):
-        t.stop_flag.set()
-    if state.get("wrk") and state["wrk"].poll() is None:
-        state["wrk"].kill()
-        state["wrk"].wait(5)
-    if state.get("array"):
-        state["array"].down()
-    if state.get("workdir"):
-        shutil.rmtree(state["workdir"], ignore_errors=True)
+    e2e.teardown_state(state)
 
 
 def diagnostics():
@@ -308,8 +299,4 @@ def diagnostics():
 suite.diag_hooks.append(diagnostics)
 
 if __name__ == "__main__":
-    try:
-        sys.exit(suite.run(setup, teardown))
-    except TestFailure as e:
-        print(f"Bail out! {e}", flush=True)
-        sys.exit(1)
+    e2e.main(suite, setup, teardown)

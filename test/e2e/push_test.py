@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import e2elib as e2e  # noqa: E402
 import dlbatest as dt  # noqa: E402
-from e2elib import NODES, VIP, Suite, TestFailure, check, run, wait_until  # noqa: E402
+from e2elib import NODES, VIP, Suite, check, run, wait_until  # noqa: E402
 
 suite = Suite("e2e-push")
 state = {}
@@ -287,16 +286,7 @@ def setup():
 
 
 def teardown():
-    for t in state.get("threads", []):
-        t.stop_flag.set()
-    for p in state.get("procs", []):
-        if p.poll() is None:
-            p.kill()
-            p.wait(5)
-    if state.get("array"):
-        state["array"].down()
-    if state.get("workdir"):
-        shutil.rmtree(state["workdir"], ignore_errors=True)
+    e2e.teardown_state(state)
 
 
 def diagnostics():
@@ -306,8 +296,4 @@ def diagnostics():
 suite.diag_hooks.append(diagnostics)
 
 if __name__ == "__main__":
-    try:
-        sys.exit(suite.run(setup, teardown))
-    except TestFailure as e:
-        print(f"Bail out! {e}", flush=True)
-        sys.exit(1)
+    e2e.main(suite, setup, teardown)

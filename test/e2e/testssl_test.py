@@ -16,7 +16,6 @@ How it is run, and why:
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -144,10 +143,7 @@ def setup():
 
 
 def teardown():
-    if state.get("array"):
-        state["array"].down()
-    if state.get("workdir"):
-        shutil.rmtree(state["workdir"], ignore_errors=True)
+    e2e.teardown_state(state)
 
 
 def diagnostics():
@@ -161,8 +157,4 @@ def diagnostics():
 suite.diag_hooks.append(diagnostics)
 
 if __name__ == "__main__":
-    try:
-        sys.exit(suite.run(setup, teardown))
-    except TestFailure as e:
-        print(f"Bail out! {e}", flush=True)
-        sys.exit(1)
+    e2e.main(suite, setup, teardown)

@@ -333,21 +333,23 @@ def _mac_str(b):
     return ":".join(f"{x:02x}" for x in b)
 
 
-def arp_request(target_ip=VIP):
-    src = _mac_bytes(ROUTER_LAN_MAC)
+def arp_request_frame(mac, sender_ip, target_ip):
+    """A broadcast ARP request from `mac` (sender `sender_ip`) for `target_ip`, padded to 60 bytes."""
+    src = _mac_bytes(mac)
     frame = b"\xff" * 6 + src + struct.pack("!H", ETH_P_ARP)
-    frame += struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + src + socket.inet_aton(ROUTER_LAN_IP)
+    frame += struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + src + socket.inet_aton(sender_ip)
     frame += b"\x00" * 6 + socket.inet_aton(target_ip)
     return frame + b"\x00" * (60 - len(frame))
 
 
+def arp_request(target_ip=VIP):
+    """The router's LAN port asking for target_ip."""
+    return arp_request_frame(ROUTER_LAN_MAC, ROUTER_LAN_IP, target_ip)
+
+
 def arp_announcement(mac, ip=VIP):
     """A gratuitous ARP (request, sender = target = ip) from `mac`, broadcast: a host claiming the address."""
-    src = _mac_bytes(mac)
-    frame = b"\xff" * 6 + src + struct.pack("!H", ETH_P_ARP)
-    frame += struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + src + socket.inet_aton(ip)
-    frame += b"\x00" * 6 + socket.inet_aton(ip)
-    return frame + b"\x00" * (60 - len(frame))
+    return arp_request_frame(mac, ip, ip)
 
 
 def parse_arp(frame):
