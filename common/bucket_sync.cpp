@@ -1,33 +1,17 @@
 #include "bucket_sync.hpp"
 
-#include "packet.hpp"  // load/store helpers
+#include "wire.hpp"
 
 namespace dlba::sync {
 
 namespace {
 
-using pkt::load16;
-using pkt::load32;
-using pkt::store16;
-using pkt::store32;
-
-void put64(std::string& out, uint64_t v) {
-    uint8_t b[8];
-    store32(b, static_cast<uint32_t>(v >> 32));
-    store32(b + 4, static_cast<uint32_t>(v));
-    out.append(reinterpret_cast<const char*>(b), 8);
-}
-void put32(std::string& out, uint32_t v) {
-    uint8_t b[4];
-    store32(b, v);
-    out.append(reinterpret_cast<const char*>(b), 4);
-}
-void put16(std::string& out, uint16_t v) {
-    uint8_t b[2];
-    store16(b, v);
-    out.append(reinterpret_cast<const char*>(b), 2);
-}
-uint64_t load64(const uint8_t* p) { return static_cast<uint64_t>(load32(p)) << 32 | load32(p + 4); }
+using wire::append16;
+using wire::append32;
+using wire::append64;
+using wire::load16;
+using wire::load32;
+using wire::load64;
 
 constexpr size_t kDeltaEntry = 7;
 constexpr size_t kRunEntry = 6;
@@ -59,25 +43,25 @@ std::string encode(const Message& m) {
     }
     const uint32_t count = static_cast<uint32_t>(m.kind == Kind::delta ? m.changes.size() : runs.size());
     out.reserve(kHeaderSize + count * kDeltaEntry);
-    put32(out, kMagic);
-    put16(out, kFormat);
+    append32(out, kMagic);
+    append16(out, kFormat);
     out.push_back(static_cast<char>(m.kind));
     out.push_back(0);
-    put32(out, m.table_size);
-    put64(out, m.fingerprint);
-    put64(out, m.from_version);
-    put64(out, m.to_version);
-    put32(out, count);
+    append32(out, m.table_size);
+    append64(out, m.fingerprint);
+    append64(out, m.from_version);
+    append64(out, m.to_version);
+    append32(out, count);
     if (m.kind == Kind::delta) {
         for (const Change& c : m.changes) {
             out.push_back(static_cast<char>(c.kind));
-            put32(out, c.bucket);
-            put16(out, c.node);
+            append32(out, c.bucket);
+            append16(out, c.node);
         }
     } else if (m.kind == Kind::full) {
         for (const auto& [node, run] : runs) {
-            put16(out, node);
-            put32(out, run);
+            append16(out, node);
+            append32(out, run);
         }
     }
     return out;

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "net_types.hpp"
+#include "wire.hpp"
 
 namespace dlba::pkt {
 
@@ -21,16 +22,11 @@ constexpr uint8_t kProtoIcmp = 1;
 constexpr uint8_t kProtoTcp = 6;
 constexpr uint8_t kProtoUdp = 17;
 
-// ---- byte helpers ----------------------------------------------------------------------------------------------
-inline uint16_t load16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-inline uint32_t load32(const uint8_t* p) {
-    return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
-}
-inline void store16(uint8_t* p, uint16_t v) { p[0] = static_cast<uint8_t>(v >> 8), p[1] = static_cast<uint8_t>(v); }
-inline void store32(uint8_t* p, uint32_t v) {
-    p[0] = static_cast<uint8_t>(v >> 24), p[1] = static_cast<uint8_t>(v >> 16), p[2] = static_cast<uint8_t>(v >> 8),
-    p[3] = static_cast<uint8_t>(v);
-}
+// Frames are big-endian: the byte helpers are the wire format's (common/wire.hpp).
+using wire::load16;
+using wire::load32;
+using wire::store16;
+using wire::store32;
 
 enum class Action : uint8_t {
     forward,          // VIP traffic: steer by (key_ip, key_port) through the bucket table

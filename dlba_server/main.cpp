@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "clock.hpp"
 #include "config.hpp"
 #include "io/tcp.hpp"
 #include "io/unix_socket.hpp"
@@ -113,10 +114,6 @@ bool parse_options(int argc, char** argv, Options& o, std::string* err) {
     return true;
 }
 
-int64_t monotonic_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 }  // namespace
 
@@ -234,7 +231,7 @@ int main(int argc, char** argv) {
 
     std::vector<const WorkerStats*> stats;
     for (auto& w : workers) stats.push_back(&w->stats());
-    const int64_t started = monotonic_ms();
+    const int64_t started = static_cast<int64_t>(clock::monotonic_ms());
     const ReloadCommands reload_commands{
         [&] {
             const ReloadOutcome r = reloader.reload();
@@ -248,7 +245,7 @@ int main(int argc, char** argv) {
     };
     const auto facts_now = [&] {
         ProcessFacts facts;
-        facts.now_ms = monotonic_ms();
+        facts.now_ms = static_cast<int64_t>(clock::monotonic_ms());
         facts.uptime_s = (facts.now_ms - started) / 1000;
         facts.workers = worker_count;
         facts.pid = static_cast<long>(getpid());
@@ -267,7 +264,7 @@ int main(int argc, char** argv) {
         const ProcessFacts facts = facts_now();
         const std::shared_ptr<const Generation> gen = shared.current();
         const std::string answer =
-            node_status_table(*gen, stats, facts, static_cast<int64_t>(time(nullptr))).to_json().dump();
+            node_status_table(*gen, stats, facts, static_cast<int64_t>(clock::unix_s())).to_json().dump();
         io::write_all(client.get(), answer, io::deadline_in(1000));
     };
     while (true) {

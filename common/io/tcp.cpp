@@ -9,19 +9,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "io/sockaddr.hpp"
 #include "net_types.hpp"
 
 namespace dlba::io {
 
 namespace {
-
-sockaddr_in address(uint32_t ip, uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(ip);
-    a.sin_port = htons(port);
-    return a;
-}
 
 // Waits for `events` on fd until the deadline; false on timeout or error. Retries on EINTR.
 bool wait_for(int fd, short events, Deadline deadline) {
@@ -37,7 +30,7 @@ Fd bound_socket(int type, uint32_t ip, uint16_t port, std::string* err) {
     Fd fd(socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     const int one = 1;
     if (fd && type == SOCK_STREAM) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    const sockaddr_in a = address(ip, port);
+    const sockaddr_in a = ipv4_sockaddr(ip, port);
     if (!fd || bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) < 0 ||
         (type == SOCK_STREAM && listen(fd.get(), 64) < 0)) {
         *err = std::string(type == SOCK_STREAM ? "tcp " : "udp ") + format_ipv4(ip) + ":" + std::to_string(port) +
@@ -62,7 +55,7 @@ Fd tcp_listener(uint32_t bind_ip, uint16_t port, std::string* err) {
 
 Fd tcp_connect(uint32_t ip, uint16_t port, Deadline deadline, std::string* err) {
     Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    const sockaddr_in a = address(ip, port);
+    const sockaddr_in a = ipv4_sockaddr(ip, port);
     if (!fd || (connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) < 0 && errno != EINPROGRESS)) {
         if (err) *err = std::string("connect: ") + std::strerror(errno);
         return Fd();

@@ -1,3 +1,4 @@
+#include "io/sockaddr.hpp"
 #include "net/listen_socket.hpp"
 
 #include <arpa/inet.h>
@@ -18,10 +19,7 @@ io::Fd bind_listener(const ListenerKey& key, std::string* err) {
         *err = "listener " + format_listener(key) + ": " + std::strerror(errno);
         return io::Fd();
     }
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(key.address);
-    a.sin_port = htons(key.port);
+    const sockaddr_in a = io::ipv4_sockaddr(key.address, key.port);
     if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
         *err = "listener " + format_listener(key) + ": " + std::strerror(errno);
         return io::Fd();

@@ -1,3 +1,5 @@
+#include "clock.hpp"
+#include "io/sockaddr.hpp"
 #include "net/worker.hpp"
 
 #include <arpa/inet.h>
@@ -26,14 +28,6 @@ constexpr uint32_t kConnEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 void set_nodelay(int fd) {
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-sockaddr_in make_addr(uint32_t ip, uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(ip);
-    a.sin_port = htons(port);
-    return a;
 }
 
 }  // namespace
@@ -213,10 +207,8 @@ void Worker::join() {
 }
 
 void Worker::update_clock() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    now_us_ = static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-    wall_s_ = static_cast<int64_t>(time(nullptr));
+    now_us_ = static_cast<int64_t>(clock::monotonic_us());
+    wall_s_ = static_cast<int64_t>(clock::unix_s());
 }
 
 void Worker::run() {
@@ -448,7 +440,7 @@ BackendConn* Worker::connect_backend(const Generation& g, size_t backend, Sessio
         return nullptr;
     }
     set_nodelay(fd.get());
-    const sockaddr_in a = make_addr(bc.address, bc.port);
+    const sockaddr_in a = io::ipv4_sockaddr(bc.address, bc.port);
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS) {
         return nullptr;  // refused at once (the caller counts it as a failed connect)
     }

@@ -6,10 +6,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <ctime>
 #include <thread>
 #include <variant>
 
+#include "clock.hpp"
 #include "net/listen_socket.hpp"
 
 namespace dlba::server {
@@ -125,7 +125,7 @@ bool Reloader::prepare(ArrayConfig config, bool apply, Prepared* out, std::strin
 
     const uint64_t number = running ? running->number + 1 : 1;
     out->next = std::make_shared<Generation>(std::move(config), node_, shared_.workers, number,
-                                             static_cast<int64_t>(time(nullptr)), running.get());
+                                             static_cast<int64_t>(clock::unix_s()), running.get());
     out->next->tls = std::move(tls);
     out->next->access_log = std::move(access_log);
     out->next->access_log_fd = access_log_fd;

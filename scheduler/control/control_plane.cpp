@@ -1,9 +1,9 @@
 #include "control_plane.hpp"
 
 #include <charconv>
-#include <ctime>
 #include <optional>
 
+#include "clock.hpp"
 #include "io/words.hpp"
 
 namespace dlba::sched {
@@ -14,18 +14,6 @@ template <class T>
 bool parse_number(std::string_view text, T& out) {
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
     return ec == std::errc{} && end == text.data() + text.size();
-}
-
-uint64_t monotonic_ms() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
-}
-
-uint32_t monotonic_seconds() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint32_t>(ts.tv_sec);
 }
 
 using io::ColumnType;
@@ -195,19 +183,19 @@ std::string ControlPlane::set_role(const std::vector<std::string_view>& words) {
     std::string err;
     if (!run_command(commands_, CommandKind::set_role, 0, to_active ? 1 : 0, &err)) return io::reply_error(err);
     lease_ms_ = lease;
-    lease_until_ms_ = lease ? monotonic_ms() + lease : 0;
+    lease_until_ms_ = lease ? clock::monotonic_ms() + lease : 0;
     return io::reply_ok(std::string("role is now ") + (to_active ? "active" : "standby") +
                         (lease ? ", lease " + std::to_string(lease) + " ms" : std::string()));
 }
 
 std::string ControlPlane::renew_lease() {
     if (lease_ms_ == 0 || !active_.load(std::memory_order_relaxed)) return io::reply_error("no lease to renew");
-    lease_until_ms_ = monotonic_ms() + lease_ms_;
+    lease_until_ms_ = clock::monotonic_ms() + lease_ms_;
     return io::reply_ok("lease renewed");
 }
 
 std::string ControlPlane::expire_lease() {
-    if (lease_ms_ == 0 || monotonic_ms() < lease_until_ms_) return "";
+    if (lease_ms_ == 0 || clock::monotonic_ms() < lease_until_ms_) return "";
     const uint32_t lease = lease_ms_;
     lease_ms_ = 0;
     if (!active_.load(std::memory_order_relaxed)) return "";
@@ -315,7 +303,7 @@ io::Table ControlPlane::hash_table(bool all, uint32_t from) const {
     t.name = all ? "hash-buckets" : "hash";
     t.source = "scheduler";
     t.version = table_.version();
-    const uint32_t now = monotonic_seconds();
+    const uint32_t now = clock::monotonic_s();
     const uint32_t timeout = table_.idle_timeout();
     std::array<uint64_t, kMaxNodeNumber + 1> busy{};
     uint64_t assigned = 0;

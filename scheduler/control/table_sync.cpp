@@ -11,20 +11,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <ctime>
 #include <memory>
 
 #include "bucket_sync.hpp"
+#include "clock.hpp"
 #include "io/tcp.hpp"
 
 namespace dlba::sched {
-
-namespace {
-
-
-uint64_t unix_now() { return static_cast<uint64_t>(std::time(nullptr)); }
-
-}  // namespace
 
 TableSync::TableSync(const SyncSettings& settings, const BucketTable& table, CommandQueue& commands,
                      const std::atomic<bool>& active)
@@ -117,7 +110,7 @@ void TableSync::pull(uint32_t ip, uint16_t port) {
             return note_error("not applied: " + err);
         }
     }
-    last_ok_unix_.store(unix_now(), std::memory_order_relaxed);
+    last_ok_unix_.store(clock::unix_s(), std::memory_order_relaxed);
 }
 
 void TableSync::note_error(std::string e) {

@@ -9,6 +9,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
+#include "clock.hpp"
 #include "bucket_table.hpp"
 #include "command_queue.hpp"
 #include "config.hpp"
@@ -26,9 +27,8 @@ struct WorkerSettings {
 };
 
 inline Clock read_clock() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO: no system call
-    return {static_cast<uint32_t>(ts.tv_sec), static_cast<uint64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000};
+    const uint64_t us = clock::monotonic_us();  // vDSO: no system call
+    return {static_cast<uint32_t>(us / 1000000), us / 1000};
 }
 
 class Worker {

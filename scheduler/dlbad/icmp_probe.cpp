@@ -1,3 +1,4 @@
+#include "io/sockaddr.hpp"
 #include "icmp_probe.hpp"
 
 #include <arpa/inet.h>
@@ -31,9 +32,7 @@ void IcmpProber::send_round(const std::map<uint16_t, uint32_t>& targets) {
         pkt::store16(pkt_bytes + 6, ++seq_);
         pkt::store16(pkt_bytes + 8, node);
         pkt::store16(pkt_bytes + 2, pkt::inet_checksum(pkt_bytes, sizeof pkt_bytes));
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(ip);
+        const sockaddr_in a = io::ipv4_sockaddr(ip);
         sendto(fd_.get(), pkt_bytes, sizeof pkt_bytes, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&a), sizeof a);
         seq_of_[node] = seq_;
         answered_[node] = false;

@@ -13,10 +13,11 @@
 #include <cstdio>
 #include <cstring>
 
+#include "clock.hpp"
 #include "push_protocol.hpp"
+#include "io/sockaddr.hpp"
 #include "io/tcp.hpp"
 #include "io/words.hpp"
-#include "net_util.hpp"
 
 namespace dlba::dlbad {
 
@@ -112,21 +113,21 @@ void NodeDaemon::run(const std::atomic<bool>& outer_stop) {
     sweep_thread_ = std::thread([this, &stop] { sweep_loop(stop); });
     config_thread_ = std::thread([this, &stop] { config_loop(stop); });
     const uint32_t interval = config_.failover.heartbeat_interval_ms;
-    uint64_t next_round = now_ms();
+    uint64_t next_round = clock::monotonic_ms();
     uint64_t next_role_check = next_round;
     while (!stopping()) {
         pollfd fds[5] = {{hb_fd_.get(), POLLIN, 0}, {prober_.fd(), POLLIN, 0}, {status_fd_.get(), POLLIN, 0},
                          {monitor_.fd(), POLLIN, 0}, {vip_arp_.fd(), POLLIN, 0}};
-        const uint64_t now0 = now_ms();
+        const uint64_t now0 = clock::monotonic_ms();
         const int wait = next_round > now0 ? static_cast<int>(std::min<uint64_t>(next_round - now0, interval)) : 0;
         if (poll(fds, 5, wait) > 0) {
             if (fds[4].revents & POLLIN) vip_arp_.receive();
-            if (fds[0].revents & POLLIN) receive_heartbeats(now_ms());
+            if (fds[0].revents & POLLIN) receive_heartbeats(clock::monotonic_ms());
             if (fds[1].revents & POLLIN) prober_.receive();
             if (fds[2].revents & POLLIN) serve_status_request();
             if (fds[3].revents & POLLIN) monitor_.poll_once(0, [this](std::string_view r) { return handle_monitor(r); });
         }
-        const uint64_t now = now_ms();
+        const uint64_t now = clock::monotonic_ms();
         if (now >= next_role_check) {
             refresh_local_role();
             next_role_check = now + 500;
@@ -241,10 +242,7 @@ void NodeDaemon::send_heartbeat(bool active, bool dataplane_ok) {
     const auto bytes = hb::encode(m);
     for (const NodeConfig& n : config_.nodes) {
         if (n.number == opt_.node) continue;
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(n.eth0_ip);
-        a.sin_port = htons(config_.failover.heartbeat_port);
+        const sockaddr_in a = io::ipv4_sockaddr(n.eth0_ip, config_.failover.heartbeat_port);
         sendto(hb_fd_.get(), bytes.data(), bytes.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&a), sizeof a);
     }
 }
@@ -288,7 +286,7 @@ std::string NodeDaemon::role_active_request() const {
 // One line on stderr (journald) and the last few in the failover table.
 void NodeDaemon::event(const std::string& text) {
     std::fprintf(stderr, "dlbad[node %u]: %s\n", opt_.node, text.c_str());
-    events_.push_back(std::to_string(unix_now()) + " " + text);
+    events_.push_back(std::to_string(clock::unix_s()) + " " + text);
     if (events_.size() > kMaxEvents) events_.erase(events_.begin());
 }
 
@@ -333,7 +331,7 @@ std::optional<std::string> NodeDaemon::scheduler_request(const std::string& line
     const std::string verb = line.substr(0, line.find(' '));
     std::lock_guard<std::mutex> lock(log_mutex_);
     LogLimit& l = log_limits_[verb + ": " + err];
-    const uint64_t now = now_ms();
+    const uint64_t now = clock::monotonic_ms();
     if (l.last_ms != 0 && now - l.last_ms < kLogRepeatMs) {
         ++l.suppressed;
         return r;
@@ -421,7 +419,7 @@ std::string NodeDaemon::local_status_answer() {
     io::Table t;
     t.name = "node-status";
     t.source = "dlbad";
-    t.meta = {{"node", opt_.node}, {"time", unix_now()}};
+    t.meta = {{"node", opt_.node}, {"time", clock::unix_s()}};
     // The prototype: plain web servers on the VIP. Healthy when something accepts on the VIP's first port.
     const uint16_t port = config_.tcp_ports.empty() ? 80 : config_.tcp_ports.front();
     if (!io::tcp_probe(config_.vip, port, 300)) return "";
@@ -487,7 +485,7 @@ void NodeDaemon::sweep_once() {
         r.attempts = attempts;
         if (answer) {
             r.answered = true;
-            r.last_answer_unix = unix_now();
+            r.last_answer_unix = clock::unix_s();
             r.figures = answer->to_json();
             r.last_error.clear();
             if (failed_now[n.number] && scheduler_request("node " + std::to_string(n.number) + " live")) {
@@ -530,7 +528,7 @@ void NodeDaemon::sweep_once() {
         std::lock_guard<std::mutex> lock(mutex_);
         sweep_[n.number] = r;
     }
-    const uint64_t t = unix_now();
+    const uint64_t t = clock::unix_s();
     scheduler_request("sweep-done " + std::to_string(t));
     std::lock_guard<std::mutex> lock(mutex_);
     last_sweep_unix_ = t;
@@ -548,7 +546,7 @@ std::string NodeDaemon::handle_monitor(std::string_view request) {
 
 io::Table NodeDaemon::failover_table() {
     std::lock_guard<std::mutex> lock(mutex_);
-    const uint64_t now = now_ms();
+    const uint64_t now = clock::monotonic_ms();
     io::Table t;
     t.name = "failover";
     t.source = "dlbad";
