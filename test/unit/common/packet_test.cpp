@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "../../support/frame_builder.hpp"
+#include "frame_builder.hpp"
 #include "fragment_table.hpp"
 #include "packet.hpp"
 

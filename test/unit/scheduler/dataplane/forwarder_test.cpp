@@ -9,7 +9,7 @@
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 
-#include "../../support/frame_builder.hpp"
+#include "frame_builder.hpp"
 #include "bucket_hash.hpp"
 #include "dataplane/forwarder.hpp"
 #include "dataplane/port.hpp"
