@@ -66,7 +66,7 @@ void BucketTable::set_node(uint16_t number, const MacAddr& eth0_mac, uint32_t we
 }
 
 bool BucketTable::remove_node(uint16_t number) {
-    if (number < 1 || number > kMaxNodeNumber || !nodes_[number].present) return false;
+    if (!configured(number)) return false;
     free_buckets_of(number);
     NodeSlot& slot = nodes_[number];
     slot.present = false;
@@ -77,29 +77,36 @@ bool BucketTable::remove_node(uint16_t number) {
     return true;
 }
 
-bool BucketTable::set_failed(uint16_t number, bool failed) {
-    if (number < 1 || number > kMaxNodeNumber || !nodes_[number].present) return false;
+NodeSlot* BucketTable::configured(uint16_t number) {
+    return number >= 1 && number <= kMaxNodeNumber && nodes_[number].present ? &nodes_[number] : nullptr;
+}
+
+// A node that turns failed or disabled loses all its buckets at once; any change re-ranks the eligible nodes.
+void BucketTable::change_state(uint16_t number, bool failed, NodeAdmin admin) {
     NodeSlot& slot = nodes_[number];
-    if (slot.failed == failed) return true;
+    const bool loses_all = (failed && !slot.failed) || (admin == NodeAdmin::disabled && slot.admin != admin);
     slot.failed = failed;
-    if (failed) free_buckets_of(number);
+    slot.admin = admin;
+    if (loses_all) free_buckets_of(number);
     rebuild_eligible();
-    return true;
+}
+
+bool BucketTable::set_failed(uint16_t number, bool failed) {
+    const NodeSlot* slot = configured(number);
+    if (slot && slot->failed != failed) change_state(number, failed, slot->admin);
+    return slot != nullptr;
 }
 
 bool BucketTable::set_admin(uint16_t number, NodeAdmin admin) {
-    if (number < 1 || number > kMaxNodeNumber || !nodes_[number].present) return false;
-    NodeSlot& slot = nodes_[number];
-    if (slot.admin == admin) return true;
-    slot.admin = admin;
-    if (admin == NodeAdmin::disabled) free_buckets_of(number);
-    rebuild_eligible();
-    return true;
+    const NodeSlot* slot = configured(number);
+    if (slot && slot->admin != admin) change_state(number, slot->failed, admin);
+    return slot != nullptr;
 }
 
 bool BucketTable::set_weight(uint16_t number, uint32_t weight) {
-    if (number < 1 || number > kMaxNodeNumber || !nodes_[number].present) return false;
-    nodes_[number].weight = weight;  // moves nothing: weight steers only new and idle buckets
+    NodeSlot* slot = configured(number);
+    if (!slot) return false;
+    slot->weight = weight;  // moves nothing: weight steers only new and idle buckets
     rebuild_eligible();
     return true;
 }

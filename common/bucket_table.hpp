@@ -141,6 +141,8 @@ private:
     // The eligible node with the fewest buckets per unit of weight, as if `releasing` had already given up the
     // bucket being decided. Ties go to `releasing` (no needless move), then to the lower node number.
     uint16_t pick(uint16_t releasing) const;
+    NodeSlot* configured(uint16_t number);  // nullptr unless 1..255 and in the configuration
+    void change_state(uint16_t number, bool failed, NodeAdmin admin);
     void free_buckets_of(uint16_t number);
     void rebuild_eligible();
     void store(uint32_t bucket, uint16_t node, uint32_t now) {

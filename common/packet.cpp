@@ -4,11 +4,14 @@ namespace dlba::pkt {
 
 namespace {
 
-constexpr uint8_t kIcmpEchoReply = 0;
-constexpr uint8_t kIcmpUnreachable = 3;
-constexpr uint8_t kIcmpEchoRequest = 8;
-constexpr uint8_t kIcmpTimeExceeded = 11;
-constexpr uint8_t kIcmpParamProblem = 12;
+// ICMP message types (RFC 792) the classifier tells apart.
+enum IcmpType : uint8_t {
+    kIcmpEchoReply = 0,
+    kIcmpUnreachable = 3,
+    kIcmpEchoRequest = 8,
+    kIcmpTimeExceeded = 11,
+    kIcmpParamProblem = 12,
+};
 constexpr uint32_t kArpLength = 28;
 
 Classified dropped(Classified c, Drop reason) {
