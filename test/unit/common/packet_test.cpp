@@ -5,23 +5,17 @@
 #include <vector>
 
 #include "frame_builder.hpp"
+#include "test_addresses.hpp"
 #include "fragment_table.hpp"
 #include "packet.hpp"
 
 using namespace dlba;
 using namespace dlba::pkt;
-using dlba::testing::FrameBuilder;
+using namespace dlba::testing;
 
 namespace {
 
-const MacAddr kPortMac{{0x02, 0x77, 0, 0, 2, 1}};
-const MacAddr kRouterMac{{0x02, 0x77, 0, 0, 0, 1}};
-const MacAddr kBroadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 const MacAddr kOther{{0x02, 0x99, 0, 0, 0, 9}};
-constexpr uint32_t kVip = 0x0a4d0064;      // 10.77.0.100
-constexpr uint32_t kSchedIp = 0x0a4d0015;  // 10.77.0.21
-constexpr uint32_t kClient = 0x0a4d0102;   // 10.77.1.2
-constexpr uint32_t kRouter = 0x0a4d0001;
 
 ClassifierConfig config(bool active = true) {
     ClassifierConfig c;

@@ -10,24 +10,17 @@
 #include <rte_mbuf.h>
 
 #include "frame_builder.hpp"
+#include "test_addresses.hpp"
 #include "bucket_hash.hpp"
 #include "dataplane/forwarder.hpp"
 #include "dataplane/port.hpp"
 
 using namespace dlba;
 using namespace dlba::sched;
-using dlba::testing::FrameBuilder;
+using namespace dlba::testing;
 
 namespace {
 
-const MacAddr kPortMac{{0x02, 0x77, 0, 0, 2, 1}};
-const MacAddr kRouterMac{{0x02, 0x77, 0, 0, 0, 1}};
-const MacAddr kBroadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
-constexpr uint32_t kVip = 0x0a4d0064;
-constexpr uint32_t kSchedIp = 0x0a4d0015;
-constexpr uint32_t kClient = 0x0a4d0102;
-
-MacAddr node_mac(uint16_t n) { return MacAddr{{0x02, 0x77, 0, 0, 1, static_cast<uint8_t>(n)}}; }
 
 // EAL once per process, in memory only, no devices: enough for mempools and mbufs.
 rte_mempool* pool() {
