@@ -5,17 +5,11 @@
 #include <string_view>
 
 #include "config/reader.hpp"
+#include "hex.hpp"
 
 namespace dlba {
 
 namespace {
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 std::vector<TicketKey> read_ticket_keys(const ConfigReader& in, const libconfig::Setting& keys) {
     std::vector<TicketKey> out;
@@ -29,7 +23,7 @@ std::vector<TicketKey> read_ticket_keys(const ConfigReader& in, const libconfig:
         std::array<uint8_t, 80> raw{};
         bool ok = hex.size() == 2 * raw.size();
         for (size_t j = 0; ok && j < raw.size(); ++j) {
-            const int hi = hex_digit(hex[2 * j]), lo = hex_digit(hex[2 * j + 1]);
+            const int hi = hex_digit_value(hex[2 * j]), lo = hex_digit_value(hex[2 * j + 1]);
             ok = hi >= 0 && lo >= 0;
             raw[j] = static_cast<uint8_t>(hi * 16 + lo);
         }
