@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,7 +47,7 @@ public:
     // One of a fixed set of words; `names` lists them in the enum's order.
     template <class Enum>
     Enum choice(const libconfig::Setting& parent, const char* key, Enum fallback,
-                std::initializer_list<std::string_view> names) const {
+                std::span<const std::string_view> names) const {
         if (!parent.exists(key)) return fallback;
         const std::string v = text(parent, key, std::nullopt);
         int i = 0;

@@ -1,7 +1,9 @@
 #include "config/server_section.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
+#include <string_view>
 #include <utility>
 
 #include "config/reader.hpp"
@@ -9,6 +11,9 @@
 namespace dlba {
 
 namespace {
+
+// In the enum's order: the words the file uses, and what forwarded_header_name prints.
+constexpr std::string_view kForwardedNames[] = {"x-forwarded-for", "forwarded", "both", "none"};
 
 std::vector<ListenerConfig> read_listeners(const ConfigReader& in, const libconfig::Setting& s, uint32_t vip,
                                            const std::vector<ServiceConfig>& services, bool have_tls) {
@@ -64,13 +69,8 @@ void read_limits(const ConfigReader& in, const libconfig::Setting& s, ServerLimi
 }  // namespace
 
 const char* forwarded_header_name(ForwardedHeader f) {
-    switch (f) {
-        case ForwardedHeader::x_forwarded_for: return "x-forwarded-for";
-        case ForwardedHeader::forwarded: return "forwarded";
-        case ForwardedHeader::both: return "both";
-        case ForwardedHeader::none: return "none";
-    }
-    return "?";
+    const auto i = static_cast<size_t>(f);
+    return i < std::size(kForwardedNames) ? kForwardedNames[i].data() : "?";
 }
 
 std::optional<ServerConfig> read_server_section(const ConfigReader& in, const libconfig::Setting& root, uint32_t vip,
@@ -89,7 +89,7 @@ std::optional<ServerConfig> read_server_section(const ConfigReader& in, const li
     sc.max_connections = static_cast<uint32_t>(in.integer(s, "max_connections", sc.max_connections, 1, 10000000));
     if (s.exists("timeouts")) read_timeouts(in, s, sc.timeouts);
     if (s.exists("limits")) read_limits(in, s, sc.limits);
-    sc.forwarded = in.choice(s, "forwarded", sc.forwarded, {"x-forwarded-for", "forwarded", "both", "none"});
+    sc.forwarded = in.choice(s, "forwarded", sc.forwarded, kForwardedNames);
     sc.access_log = in.text(s, "access_log", sc.access_log);
     return sc;
 }

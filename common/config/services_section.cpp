@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <set>
 #include <string_view>
 
@@ -10,6 +11,10 @@
 namespace dlba {
 
 namespace {
+
+// In the enum's order: the words the file uses, and what balance_policy_name prints.
+constexpr std::string_view kPolicyNames[] = {"cookie", "url_session", "url_hash", "least_conn", "response_time"};
+constexpr std::string_view kSessionIdPlaces[] = {"query", "path"};
 
 bool is_token(std::string_view v) {
     return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
@@ -53,10 +58,8 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
 
     sv.backends = read_service_backends(in, g, backends);
 
-    const std::initializer_list<std::string_view> policies = {"cookie", "url_session", "url_hash", "least_conn",
-                                                              "response_time"};
-    sv.policy = in.choice(g, "policy", BalancePolicy::least_conn, policies);
-    sv.fallback = in.choice(g, "fallback", BalancePolicy::least_conn, policies);
+    sv.policy = in.choice(g, "policy", BalancePolicy::least_conn, kPolicyNames);
+    sv.fallback = in.choice(g, "fallback", BalancePolicy::least_conn, kPolicyNames);
     if (sv.fallback == BalancePolicy::cookie || sv.fallback == BalancePolicy::url_session) {
         in.refuse(g["fallback"], "'" + g["fallback"].getPath() +
                                      "' must be \"url_hash\", \"least_conn\" or \"response_time\" (it "
@@ -80,7 +83,7 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
         }
     }
     sv.url_session_param = in.text(g, "url_session_param", std::string());
-    sv.url_session_in = in.choice(g, "url_session_in", SessionIdPlace::query, {"query", "path"});
+    sv.url_session_in = in.choice(g, "url_session_in", SessionIdPlace::query, kSessionIdPlaces);
     if (g.exists("url_session_param") && !is_token(sv.url_session_param)) {
         in.refuse(g["url_session_param"], "'" + g["url_session_param"].getPath() + "' must be a parameter name");
     }
@@ -106,14 +109,8 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
 }  // namespace
 
 const char* balance_policy_name(BalancePolicy p) {
-    switch (p) {
-        case BalancePolicy::cookie: return "cookie";
-        case BalancePolicy::url_session: return "url_session";
-        case BalancePolicy::url_hash: return "url_hash";
-        case BalancePolicy::least_conn: return "least_conn";
-        case BalancePolicy::response_time: return "response_time";
-    }
-    return "?";
+    const auto i = static_cast<size_t>(p);
+    return i < std::size(kPolicyNames) ? kPolicyNames[i].data() : "?";
 }
 
 std::vector<ServiceConfig> read_services_section(const ConfigReader& in, const libconfig::Setting& root,

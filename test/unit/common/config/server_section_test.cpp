@@ -70,4 +70,7 @@ TEST_CASE("server section errors name file, line and reason", "[config][server]"
 
 TEST_CASE("forwarded header names print as they are written in the file", "[config][server]") {
     CHECK(std::string(forwarded_header_name(ForwardedHeader::x_forwarded_for)) == "x-forwarded-for");
+    CHECK(std::string(forwarded_header_name(ForwardedHeader::forwarded)) == "forwarded");
+    CHECK(std::string(forwarded_header_name(ForwardedHeader::both)) == "both");
+    CHECK(std::string(forwarded_header_name(ForwardedHeader::none)) == "none");
 }

@@ -66,4 +66,7 @@ TEST_CASE("services list errors name file, line and reason", "[config][server]")
 TEST_CASE("policy names print as they are written in the file", "[config][server]") {
     CHECK(std::string(balance_policy_name(BalancePolicy::url_session)) == "url_session");
     CHECK(std::string(balance_policy_name(BalancePolicy::response_time)) == "response_time");
+    CHECK(std::string(balance_policy_name(BalancePolicy::cookie)) == "cookie");
+    CHECK(std::string(balance_policy_name(BalancePolicy::url_hash)) == "url_hash");
+    CHECK(std::string(balance_policy_name(BalancePolicy::least_conn)) == "least_conn");
 }
