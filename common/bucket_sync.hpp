@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "bucket_table.hpp"
-#include "config.hpp"
+#include "config/scheduler_section.hpp"
 
 namespace dlba::sync {
 

@@ -3,16 +3,9 @@
 #include <charconv>
 #include <cstdio>
 
-namespace dlba {
+#include "hex.hpp"
 
-namespace {
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-}  // namespace
+namespace dlba {
 
 std::optional<MacAddr> MacAddr::parse(std::string_view text) {
     // Exactly six two-digit hex groups separated by ':' (the form `ip link` prints).
@@ -21,8 +14,8 @@ std::optional<MacAddr> MacAddr::parse(std::string_view text) {
     for (size_t i = 0; i < 6; ++i) {
         const size_t at = i * 3;
         if (i > 0 && text[at - 1] != ':') return std::nullopt;
-        const int hi = hex_value(text[at]);
-        const int lo = hex_value(text[at + 1]);
+        const int hi = hex_digit_value(text[at]);
+        const int lo = hex_digit_value(text[at + 1]);
         if (hi < 0 || lo < 0) return std::nullopt;
         mac.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
     }

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "clock.hpp"
-#include "config.hpp"
+#include "config/config.hpp"
 #include "io/tcp.hpp"
 #include "io/unix_socket.hpp"
 #include "net/shared.hpp"
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
     }
 
     const Overrides overrides{opt.monitor_socket, opt.workers};
-    std::optional<ArrayConfig> loaded = load_server_config(opt.config, opt.node, overrides, &err);
+    std::optional<Config> loaded = load_server_config(opt.config, opt.node, overrides, &err);
     if (!loaded) {
         std::fprintf(stderr, "dlba-server: %s\n", err.c_str());
         return 2;

@@ -19,7 +19,7 @@
 #include "bucket_hash.hpp"
 #include "bucket_sync.hpp"
 #include "bucket_table.hpp"
-#include "config.hpp"
+#include "config/array_config.hpp"
 #include "control/control_plane.hpp"
 #include "control/table_sync.hpp"
 #include "dataplane/command_queue.hpp"
@@ -246,7 +246,7 @@ int main(int argc, char** argv) {
         std::fputs(kUsage, stderr);
         return err.empty() ? 0 : 2;
     }
-    dlba::ConfigResult loaded = dlba::load_config(opt.config);
+    dlba::ArrayConfigResult loaded = dlba::load_array_config(opt.config);
     if (const auto* e = std::get_if<dlba::ConfigError>(&loaded)) {
         std::fprintf(stderr, "dlba-scheduler: configuration refused: %s\n", e->str().c_str());
         return 2;

@@ -15,7 +15,7 @@
 #include <variant>
 #include <vector>
 
-#include "config.hpp"
+#include "config/config.hpp"
 #include "push_protocol.hpp"
 #include "ctl/ctl_args.hpp"
 #include "io/fd.hpp"
@@ -52,7 +52,7 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
         err << "dlbactl: configuration refused, nothing sent: " << e->str() << "\n";
         return kExitUsage;
     }
-    const ArrayConfig& config = std::get<ArrayConfig>(loaded);
+    const Config& config = std::get<Config>(loaded);
     std::ifstream in(path, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const std::string id = push::config_id(bytes);
@@ -114,7 +114,7 @@ std::optional<std::string> remote_show(const std::string& config_path, int node,
         *exit_code = kExitUsage;
         return std::nullopt;
     }
-    const ArrayConfig& config = std::get<ArrayConfig>(loaded);
+    const Config& config = std::get<Config>(loaded);
     const NodeConfig* n = config.node(static_cast<uint16_t>(node));
     if (!n) {
         *err = "no node " + std::to_string(node) + " in " + config_path;
@@ -140,7 +140,7 @@ int admin_all_nodes(const std::string& config_path, const std::string& request, 
         err << "dlbactl: --all-nodes needs the array configuration: " << e->str() << "\n";
         return kExitUsage;
     }
-    const ArrayConfig& config = std::get<ArrayConfig>(loaded);
+    const Config& config = std::get<Config>(loaded);
     bool all_ok = true, unreachable = false;
     for (const NodeConfig& n : config.nodes) {
         std::string e;

@@ -3,16 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "hex.hpp"
+
 namespace dlba::http {
 
 namespace {
-
-constexpr int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 // quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE; returns the index after it, or npos.
 size_t skip_quoted_string(std::string_view s, size_t i) {
@@ -89,9 +84,9 @@ bool BodyDecoder::take_line(const char*& p, const char* end, size_t limit, bool&
 HttpError BodyDecoder::parse_size_line(std::string_view line, uint64_t& size) const {
     size_t i = 0;
     size = 0;
-    for (; i < line.size() && hex_value(line[i]) >= 0; ++i) {
+    for (; i < line.size() && hex_digit_value(line[i]) >= 0; ++i) {
         if (size > (uint64_t{1} << 58)) return {error_status_, "chunk size overflow"};
-        size = size * 16 + static_cast<uint64_t>(hex_value(line[i]));
+        size = size * 16 + static_cast<uint64_t>(hex_digit_value(line[i]));
     }
     if (i == 0) return {error_status_, "invalid chunk size"};
     auto skip_bws = [&] {

@@ -4,7 +4,7 @@
 
 namespace dlba::server {
 
-Generation::Generation(ArrayConfig c, uint16_t node_number, size_t workers, uint64_t generation_number,
+Generation::Generation(Config c, uint16_t node_number, size_t workers, uint64_t generation_number,
                        int64_t loaded, const Generation* previous)
     : config(std::move(c)), node(node_number), number(generation_number), loaded_unix(loaded) {
     if (previous) {

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
+#include "config/config.hpp"
 #include "http/request_parser.hpp"
 #include "io/fd.hpp"
 #include "policy/backend_state.hpp"
@@ -33,7 +33,7 @@ struct Generation {
     // Builds the back-end table and the balancers from `config` (which must have a server section). Back ends that
     // continue one of `previous` (same key, address and port) share its BackendState; the others start afresh with
     // `workers` counter slots. Nothing of `previous` is changed: see carry_settings().
-    Generation(ArrayConfig config, uint16_t node, size_t workers, uint64_t number, int64_t loaded_unix,
+    Generation(Config config, uint16_t node, size_t workers, uint64_t number, int64_t loaded_unix,
                const Generation* previous);
     Generation(const Generation&) = delete;
     Generation& operator=(const Generation&) = delete;
@@ -42,7 +42,7 @@ struct Generation {
     // Index of the listener bound to address:port, if this generation has one.
     std::optional<size_t> listener(uint32_t address, uint16_t port) const;
 
-    const ArrayConfig config;
+    const Config config;
     const uint16_t node;
     const uint64_t number;       // 1 for the configuration loaded at start, +1 per applied reload
     const int64_t loaded_unix;   // when it was loaded (wall clock, seconds)

@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "config.hpp"
+#include "config/backends_section.hpp"
 #include "counter.hpp"
 
 namespace dlba::server {

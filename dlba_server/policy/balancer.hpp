@@ -13,7 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config.hpp"
+#include "config/backends_section.hpp"
+#include "config/services_section.hpp"
 #include "http/consistent_hash.hpp"
 #include "http/syntax.hpp"
 

@@ -1,5 +1,7 @@
 #include "reload/reload_plan.hpp"
 
+#include "net_types.hpp"
+
 namespace dlba::server {
 
 std::string format_listener(const ListenerKey& key) {

@@ -13,7 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "config.hpp"
+#include "config/backends_section.hpp"
+#include "config/server_section.hpp"
 
 namespace dlba::server {
 

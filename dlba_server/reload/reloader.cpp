@@ -31,14 +31,14 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
 
 }  // namespace
 
-std::optional<ArrayConfig> load_server_config(const std::string& path, int node, const Overrides& overrides,
-                                              std::string* err) {
+std::optional<Config> load_server_config(const std::string& path, int node, const Overrides& overrides,
+                                         std::string* err) {
     ConfigResult loaded = load_config(path);
     if (const auto* e = std::get_if<ConfigError>(&loaded)) {
         *err = e->str();
         return std::nullopt;
     }
-    ArrayConfig config = std::get<ArrayConfig>(std::move(loaded));
+    Config config = std::get<Config>(std::move(loaded));
     if (!config.server) {
         *err = path + ": no 'server' section (listeners, timeouts, limits)";
         return std::nullopt;
@@ -52,7 +52,7 @@ std::optional<ArrayConfig> load_server_config(const std::string& path, int node,
     return config;
 }
 
-bool load_tls(const ArrayConfig& config, std::shared_ptr<const TlsContext>* out, std::string* err) {
+bool load_tls(const Config& config, std::shared_ptr<const TlsContext>* out, std::string* err) {
     out->reset();
     bool any_tls = false;
     for (const ListenerConfig& l : config.server->listeners) any_tls = any_tls || l.tls;
@@ -72,7 +72,7 @@ Reloader::Reloader(std::string config_path, uint16_t node, Overrides overrides, 
       shared_(shared),
       workers_(std::move(workers)) {}
 
-bool Reloader::prepare(ArrayConfig config, bool apply, Prepared* out, std::string* err) const {
+bool Reloader::prepare(Config config, bool apply, Prepared* out, std::string* err) const {
     const std::shared_ptr<const Generation> running = shared_.current();
     if (running) {
         // What only a restart changes keeps its running value in the new generation (that is what is in force).
@@ -150,7 +150,7 @@ bool Reloader::publish(Prepared& p) {
     }
 }
 
-bool Reloader::start(ArrayConfig config, std::string* err) {
+bool Reloader::start(Config config, std::string* err) {
     Prepared p;
     if (!prepare(std::move(config), true, &p, err)) return false;
     publish(p);
@@ -162,7 +162,7 @@ ReloadOutcome Reloader::reload() {
     const std::string refused = "configuration refused, the running one stays (generation " +
                                 std::to_string(running->number) + "): ";
     std::string err;
-    std::optional<ArrayConfig> config = load_server_config(config_path_, node_, overrides_, &err);
+    std::optional<Config> config = load_server_config(config_path_, node_, overrides_, &err);
     Prepared p;
     if (!config || !prepare(std::move(*config), true, &p, &err)) {
         ++refused_;
@@ -188,7 +188,7 @@ ReloadOutcome Reloader::reload() {
 
 ReloadOutcome Reloader::check(const std::string& path) const {
     std::string err;
-    std::optional<ArrayConfig> config = load_server_config(path, node_, overrides_, &err);
+    std::optional<Config> config = load_server_config(path, node_, overrides_, &err);
     Prepared p;
     if (!config || !prepare(std::move(*config), false, &p, &err)) return {false, err};
     std::string m = "dlba-server (node " + std::to_string(node_) + ") can take " + path;

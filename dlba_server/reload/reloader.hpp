@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
+#include "config/config.hpp"
 #include "net/shared.hpp"
 #include "net/worker.hpp"
 #include "reload/reload_plan.hpp"
@@ -37,12 +37,12 @@ struct Overrides {
 
 // Loads `path` as this server runs it: parsed and validated, node `node` present (unless node < 0), a server
 // section, the overrides applied. nullopt and "file:line: reason" (or another reason naming the file) in *err.
-std::optional<ArrayConfig> load_server_config(const std::string& path, int node, const Overrides& overrides,
-                                              std::string* err);
+std::optional<Config> load_server_config(const std::string& path, int node, const Overrides& overrides,
+                                         std::string* err);
 
 // The TLS context when some listener is TLS (nullptr and true when none is). False and the reason in *err when
 // the certificate or key cannot be used.
-bool load_tls(const ArrayConfig& config, std::shared_ptr<const TlsContext>* out, std::string* err);
+bool load_tls(const Config& config, std::shared_ptr<const TlsContext>* out, std::string* err);
 
 struct ReloadOutcome {
     bool ok = false;
@@ -56,7 +56,7 @@ public:
 
     // Generation 1 from `config` (loaded by load_server_config): binds every listener for every worker and
     // publishes it. Before the workers start; false and the reason in *err when something cannot be set up.
-    bool start(ArrayConfig config, std::string* err);
+    bool start(Config config, std::string* err);
     // Re-reads the --config file and applies it.
     ReloadOutcome reload();
     // Whether `path` would be taken by reload(), applying nothing (listeners are bound and closed again).
@@ -71,7 +71,7 @@ private:
         ListenerDiff listeners;
         std::vector<std::string> restart_only;
     };
-    bool prepare(ArrayConfig config, bool apply, Prepared* out, std::string* err) const;
+    bool prepare(Config config, bool apply, Prepared* out, std::string* err) const;
     bool publish(Prepared& p);  // true when every running worker adopted it within the wait
 
     std::string config_path_;

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "config.hpp"
+#include "config/server_section.hpp"
 #include "http/request_parser.hpp"
 
 namespace dlba::server {

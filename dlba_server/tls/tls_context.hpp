@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
+#include "config/tls_section.hpp"
 
 namespace dlba::server {
 

@@ -101,7 +101,7 @@ std::string immutable_change(const ArrayConfig& a, const ArrayConfig& b, uint16_
 }  // namespace
 
 std::string ControlPlane::check_reload(const std::string& path) const {
-    ConfigResult loaded = load_config(path);
+    ArrayConfigResult loaded = load_array_config(path);
     if (const auto* e = std::get_if<ConfigError>(&loaded)) return io::reply_error(e->str());
     if (const std::string what = immutable_change(config_, std::get<ArrayConfig>(loaded), self_); !what.empty()) {
         return io::reply_error(path + ": " + what + " cannot change while the scheduler runs (restart it)");
@@ -110,7 +110,7 @@ std::string ControlPlane::check_reload(const std::string& path) const {
 }
 
 std::string ControlPlane::reload() {
-    ConfigResult loaded = load_config(config_.source);
+    ArrayConfigResult loaded = load_array_config(config_.source);
     if (const auto* e = std::get_if<ConfigError>(&loaded)) {
         return io::reply_error("configuration refused, the running one stays: " + e->str());
     }

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "bucket_table.hpp"
-#include "config.hpp"
+#include "config/array_config.hpp"
 #include "dataplane/command_queue.hpp"
 #include "dataplane/counters.hpp"
 #include "control/table_sync.hpp"

@@ -12,7 +12,7 @@
 #include "clock.hpp"
 #include "bucket_table.hpp"
 #include "command_queue.hpp"
-#include "config.hpp"
+#include "config/scheduler_section.hpp"
 #include "forwarder.hpp"
 
 namespace dlba::sched {

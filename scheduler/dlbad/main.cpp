@@ -16,7 +16,7 @@
 #include <cstring>
 #include <unistd.h>
 
-#include "config.hpp"
+#include "config/config.hpp"
 #include "node_daemon.hpp"
 
 namespace {
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "dlbad: configuration refused: %s\n", e->str().c_str());
         return 2;
     }
-    const auto& config = std::get<dlba::ArrayConfig>(loaded);
+    const auto& config = std::get<dlba::Config>(loaded);
     opt.node = static_cast<uint16_t>(node);
     opt.config_id = file_id(config_path);
     opt.config_path = config_path;

@@ -68,7 +68,7 @@ std::string reply_text(const std::optional<std::string>& answer) {
 
 }  // namespace
 
-NodeDaemon::NodeDaemon(const ArrayConfig& config, DaemonOptions options)
+NodeDaemon::NodeDaemon(const Config& config, DaemonOptions options)
     : config_(config), opt_(std::move(options)), self_(config.node(opt_.node)),
       election_(opt_.node, members_of(config), timing_of(config.failover)), monitor_(opt_.monitor_socket) {
     local_misses_ = config.failover.probe_misses;  // unknown until the first probe answers
@@ -729,7 +729,7 @@ std::string NodeDaemon::config_request(int fd) {
             std::remove(staged.c_str());
             return "ERR " + e->str() + "\n";
         }
-        const ArrayConfig& next = std::get<ArrayConfig>(parsed);
+        const Config& next = std::get<Config>(parsed);
         const NodeConfig* me = next.node(opt_.node);
         std::string why, note;
         if (!me) {

@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "config.hpp"
+#include "config/config.hpp"
 #include "election.hpp"
 #include "heartbeat.hpp"
 #include "icmp_probe.hpp"
@@ -52,7 +52,7 @@ struct SweepResult {
 
 class NodeDaemon {
 public:
-    NodeDaemon(const ArrayConfig& config, DaemonOptions options);
+    NodeDaemon(const Config& config, DaemonOptions options);
     ~NodeDaemon();
 
     bool start(std::string* err);
@@ -97,7 +97,7 @@ private:
     std::string config_request(int fd);
     void hand_over();
 
-    const ArrayConfig& config_;
+    const Config& config_;
     DaemonOptions opt_;
     const NodeConfig* self_;
     Election election_;

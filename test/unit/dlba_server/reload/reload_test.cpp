@@ -7,7 +7,7 @@
 #include <variant>
 #include <vector>
 
-#include "config.hpp"
+#include "config/config.hpp"
 #include "net/shared.hpp"
 #include "reload/reload_plan.hpp"
 #include "status/monitor.hpp"
@@ -17,14 +17,14 @@ using namespace dlba::server;
 
 namespace {
 
-ArrayConfig load(const std::string& server_and_backends) {
+Config load(const std::string& server_and_backends) {
     const std::string text = R"(array = { vip = "127.0.0.1"; tcp_ports = [80]; };
 nodes = ( { number = 1; eth0_mac = "02:77:00:00:01:01"; eth0_ip = "10.77.0.11";
             sched_mac = "02:77:00:00:02:01"; sched_ip = "10.77.0.21"; } );
 )" + server_and_backends;
     ConfigResult r = parse_config(text, "t.conf");
     if (auto* e = std::get_if<ConfigError>(&r)) FAIL(e->str());
-    return std::get<ArrayConfig>(r);
+    return std::get<Config>(r);
 }
 
 ListenerConfig listener(uint32_t address, uint16_t port, bool tls = false, const std::string& service = "web") {

@@ -6,7 +6,7 @@
 #include <variant>
 #include <vector>
 
-#include "config.hpp"
+#include "config/config.hpp"
 #include "io/table_format.hpp"
 #include "net/shared.hpp"
 #include "status/monitor.hpp"
@@ -25,10 +25,10 @@ services = ( { name = "web"; backends = ["a", "b"]; }, { name = "img"; backends 
 server = { listeners = ( { port = 80; service = "web"; } ); };
 )";
 
-ArrayConfig load(const std::string& text) {
+Config load(const std::string& text) {
     ConfigResult r = parse_config(text, "t.conf");
     if (auto* e = std::get_if<ConfigError>(&r)) FAIL(e->str());
-    return std::get<ArrayConfig>(r);
+    return std::get<Config>(r);
 }
 
 std::vector<nlohmann::json> row_of(const io::Table& t, const std::string& key) {
@@ -186,7 +186,7 @@ TEST_CASE("monitor requests reload and check-reload go to the reloader", "[monit
 TEST_CASE("the shipped example configuration has valid server sections", "[monitor][config]") {
     ConfigResult r = load_config(DLBA_SOURCE_ROOT "/conf/dlba.conf");
     if (auto* e = std::get_if<ConfigError>(&r)) FAIL(e->str());
-    const ArrayConfig& c = std::get<ArrayConfig>(r);
+    const Config& c = std::get<Config>(r);
     REQUIRE(c.server);
     CHECK(c.server->listeners.size() >= 2);
     CHECK(c.backends.size() == 3);

@@ -1,0 +1,30 @@
+// The 'backends' list: the DLBA server's back ends, each named by the key the SpServer cookie carries.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace libconfig {
+class Setting;
+}
+
+namespace dlba {
+
+class ConfigReader;
+
+struct BackendConfig {
+    std::string key;  // what SpServer carries; unique, cookie-value characters only
+    uint32_t address = 0;
+    uint16_t port = 80;
+    uint32_t weight = 1;  // 0 = never chosen
+    bool enabled = true;
+};
+
+// The list is optional: absent, no back ends.
+std::vector<BackendConfig> read_backends_section(const ConfigReader& in, const libconfig::Setting& root);
+// A back-end key, written `key = 10;` or `key = "web-a";` in 'backends' and the same way in a service's list.
+// It travels in a cookie, so cookie octets only.
+std::string read_backend_key(const ConfigReader& in, const libconfig::Setting& s);
+
+}  // namespace dlba

@@ -1,0 +1,35 @@
+// The 'failover' section: the node daemon (dlbad): liveness, election, table sync, status sweep, config port.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace libconfig {
+class Setting;
+}
+
+namespace dlba {
+
+class ConfigReader;
+
+// Ports are on each node's eth0 IP.
+struct FailoverConfig {
+    uint16_t sync_port = 7101;           // TCP: standby schedulers pull the bucket map from the active
+    uint32_t sync_interval_ms = 100;
+    uint32_t journal_size = 65536;       // changes kept for delta sync
+    uint16_t heartbeat_port = 7102;      // UDP: dlbad heartbeats
+    uint32_t heartbeat_interval_ms = 50;
+    uint32_t dead_after_ms = 250;        // a peer silent this long is gone
+    uint32_t probe_misses = 4;           // missed data-plane probes (one per heartbeat interval) before takeover
+    uint16_t status_port = 7103;         // TCP: the status daemon answers the sweep
+    uint16_t config_port = 7104;         // TCP: `dlbactl config push` prepares and commits a new file here
+    uint32_t sweep_delay_ms = 1000;      // pause after each status sweep
+    uint32_t sweep_timeout_ms = 300;     // per attempt
+    uint32_t sweep_retries = 2;          // further attempts before a node is marked failed
+    std::string monitor_socket = "/run/dlba/dlbad.sock";
+};
+
+// The section is optional: absent, every default applies.
+FailoverConfig read_failover_section(const ConfigReader& in, const libconfig::Setting& root);
+
+}  // namespace dlba

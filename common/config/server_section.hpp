@@ -1,0 +1,64 @@
+// The 'server' section: the DLBA server's listeners, workers, timeouts, limits, forwarding header and access log.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/services_section.hpp"
+
+namespace libconfig {
+class Setting;
+}
+
+namespace dlba {
+
+class ConfigReader;
+
+// Which forwarding header the server adds for the back end (the client's address, the protocol, the host).
+enum class ForwardedHeader : uint8_t { x_forwarded_for, forwarded, both, none };
+const char* forwarded_header_name(ForwardedHeader f);
+
+struct ListenerConfig {
+    uint32_t address = 0;  // IPv4, host order; defaults to the array's VIP
+    uint16_t port = 0;
+    bool tls = false;
+    std::string service;   // name of the service whose back ends serve this listener
+    size_t service_index = 0;
+};
+
+struct ServerTimeouts {
+    uint32_t header_ms = 10000;            // first byte of a request (or accept) to the end of its head; 408 after
+    uint32_t idle_ms = 60000;              // keep-alive: no byte of a next request for this long closes
+    uint32_t body_ms = 30000;              // request body inactivity; also a client not reading the response
+    uint32_t backend_connect_ms = 3000;    // connect() to a back end; then it is marked down and another tried
+    uint32_t backend_response_ms = 60000;  // back end silent this long once it has the request: 504 or close
+    uint32_t shutdown_ms = 10000;          // SIGTERM: in-flight requests get this long to finish
+};
+
+struct ServerLimits {
+    uint32_t max_header_bytes = 32768;  // header section (431 above)
+    uint32_t max_header_count = 100;    // header fields (431 above)
+    uint32_t max_uri_bytes = 8192;      // request target (414 above)
+    uint64_t max_body_bytes = 0;        // request body, 0 = unlimited (413 above)
+};
+
+struct ServerConfig {
+    std::vector<ListenerConfig> listeners;
+    uint32_t workers = 0;  // worker threads, 0 = one per online core
+    std::string monitor_socket = "/run/dlba/server.sock";
+    uint32_t max_connections = 10000;  // client connections open at once in this process
+    ServerTimeouts timeouts;
+    ServerLimits limits;
+    ForwardedHeader forwarded = ForwardedHeader::x_forwarded_for;
+    std::string access_log;  // "" = off, "stderr", or a file path (appended)
+};
+
+// The section is optional (nullopt when absent). Read last: a listener defaults to the array's `vip`, names one of
+// `services`, and may be TLS only when the file has a 'tls' section (`have_tls`).
+std::optional<ServerConfig> read_server_section(const ConfigReader& in, const libconfig::Setting& root, uint32_t vip,
+                                                const std::vector<ServiceConfig>& services, bool have_tls);
+
+}  // namespace dlba

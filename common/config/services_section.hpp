@@ -1,0 +1,52 @@
+// The 'services' list: which back ends serve a listener, and the policy that picks one for each request.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/backends_section.hpp"
+
+namespace libconfig {
+class Setting;
+}
+
+namespace dlba {
+
+class ConfigReader;
+
+// How a service picks a back end for a request.
+enum class BalancePolicy : uint8_t {
+    cookie,         // persistent cookie: SpServer=<back-end key>, injected next to the session cookie
+    url_session,    // a session id in the URL, consistently hashed (every node decides the same)
+    url_hash,       // consistent hash of the request target (caches stay hot)
+    least_conn,     // fewest open connections relative to weight
+    response_time,  // lowest average response time (EWMA) times load, relative to weight
+};
+const char* balance_policy_name(BalancePolicy p);
+
+enum class SessionIdPlace : uint8_t { query, path };  // "?sid=ABC" or ";jsessionid=ABC"
+
+struct ServiceConfig {
+    std::string name;
+    std::vector<size_t> backends;  // indexes into ServerSections::backends
+    BalancePolicy policy = BalancePolicy::least_conn;
+    BalancePolicy fallback = BalancePolicy::least_conn;  // requests without a (valid) cookie or session id
+    std::string session_cookie;                         // cookie policy: the application's session cookie
+    std::string inject_cookie = "SpServer";
+    bool strip_injected = true;  // remove the injected cookie from Cookie before forwarding
+    std::string url_session_param;
+    SessionIdPlace url_session_in = SessionIdPlace::query;
+    double hash_bound_load = 0;  // url hashing with bounded loads: c >= 1, 0 = off
+    uint32_t retries = 2;        // further back ends tried after a failed connect
+    uint32_t down_interval_ms = 5000;  // a back end marked down is tried again after this long
+    uint32_t pool_idle_per_backend = 0;  // idle back-end connections kept per back end (per worker), 0 = none
+    uint32_t pool_idle_timeout_ms = 10000;
+};
+
+// The list is optional: absent, no services. A service names its back ends by key, so `backends` is read first.
+std::vector<ServiceConfig> read_services_section(const ConfigReader& in, const libconfig::Setting& root,
+                                                 const std::vector<BackendConfig>& backends);
+
+}  // namespace dlba

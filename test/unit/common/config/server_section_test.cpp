@@ -1,0 +1,76 @@
+// The 'server' section: listeners, workers, timeouts, limits, the forwarding header, the access log.
+#include <catch2/catch.hpp>
+
+#include "config_texts.hpp"
+
+using namespace dlba;
+using namespace dlba::config_test;
+
+TEST_CASE("the server section loads its listeners", "[config][server]") {
+    const Config c = loaded(kServerFileText, "srv.conf");
+    REQUIRE(c.server);
+    const ServerConfig& s = *c.server;
+    REQUIRE(s.listeners.size() == 2);
+    CHECK(s.listeners[0].address == 0x7f000001);
+    CHECK(s.listeners[0].port == 8080);
+    CHECK_FALSE(s.listeners[0].tls);
+    CHECK(s.listeners[1].address == c.vip);  // address defaults to the VIP
+    CHECK(s.listeners[1].tls);
+    CHECK(s.listeners[1].service_index == 0);
+}
+
+TEST_CASE("each server setting loads as written, and its default applies when it is absent", "[config][server]") {
+    const Config written = loaded(kServerFileText, "srv.conf");
+    const Config bare = loaded(kServerDefaultsText, "srv.conf");
+    REQUIRE(written.server);
+    REQUIRE(bare.server);
+    // The value kServerFileText writes, then the default kServerDefaultsText leaves it at.
+    check_settings(*written.server, *bare.server, {
+        {"workers", [](const ServerConfig& s) { return std::to_string(s.workers); }, "2", "0"},
+        {"monitor_socket", [](const ServerConfig& s) { return s.monitor_socket; }, "/tmp/dlba-test.sock",
+         "/run/dlba/server.sock"},
+        {"max_connections", [](const ServerConfig& s) { return std::to_string(s.max_connections); }, "500", "10000"},
+        {"header_ms", [](const ServerConfig& s) { return std::to_string(s.timeouts.header_ms); }, "5000", "10000"},
+        {"idle_ms", [](const ServerConfig& s) { return std::to_string(s.timeouts.idle_ms); }, "20000", "60000"},
+        {"body_ms", [](const ServerConfig& s) { return std::to_string(s.timeouts.body_ms); }, "7000", "30000"},
+        {"backend_connect_ms", [](const ServerConfig& s) { return std::to_string(s.timeouts.backend_connect_ms); },
+         "800", "3000"},
+        {"backend_response_ms", [](const ServerConfig& s) { return std::to_string(s.timeouts.backend_response_ms); },
+         "9000", "60000"},
+        {"shutdown_ms", [](const ServerConfig& s) { return std::to_string(s.timeouts.shutdown_ms); }, "3000", "10000"},
+        {"max_header_bytes", [](const ServerConfig& s) { return std::to_string(s.limits.max_header_bytes); }, "16384",
+         "32768"},
+        {"max_header_count", [](const ServerConfig& s) { return std::to_string(s.limits.max_header_count); }, "50",
+         "100"},
+        {"max_uri_bytes", [](const ServerConfig& s) { return std::to_string(s.limits.max_uri_bytes); }, "4096", "8192"},
+        {"max_body_bytes", [](const ServerConfig& s) { return std::to_string(s.limits.max_body_bytes); }, "1000000",
+         "0"},
+        {"forwarded", [](const ServerConfig& s) { return std::string(forwarded_header_name(s.forwarded)); }, "both",
+         "x-forwarded-for"},
+        {"access_log", [](const ServerConfig& s) { return s.access_log; }, "stderr", ""},
+    });
+}
+
+TEST_CASE("server section errors name file, line and reason", "[config][server]") {
+    const std::string& g = kServerFileText;
+    check_refusals("srv.conf", {
+        {"unknown server key", replace(g, "workers = 2;", "wokers = 2;"), 9, "unknown setting 'wokers'"},
+        {"unknown listener key", replace(g, "port = 8080;", "prot = 8080;"), 6, "unknown setting 'prot'"},
+        {"listener for an unknown service",
+         replace(g, "port = 8080; service = \"web\"", "port = 8080; service = \"wbe\""), 6, "no service named 'wbe'"},
+        {"listener port out of range", replace(g, "port = 8080;", "port = 0;"), 6, "out of range"},
+        {"duplicate listener", replace(g, "{ port = 8443;", "{ address = \"127.0.0.1\"; port = 8080;"), 7,
+         "listed twice"},
+        {"TLS listener without tls", cut(g, "tls = {\n", "];\n};\n"), 7, "needs the 'tls' section"},
+        {"bad forwarded", replace(g, "forwarded = \"both\"", "forwarded = \"all\""), 15, "is not one of"},
+        {"timeout zero", replace(g, "header_ms = 5000", "header_ms = 0"), 12, "out of range"},
+        {"bad limit", replace(g, "max_header_count = 50", "max_header_count = 1"), 14, "out of range"},
+    });
+}
+
+TEST_CASE("forwarded header names print as they are written in the file", "[config][server]") {
+    CHECK(std::string(forwarded_header_name(ForwardedHeader::x_forwarded_for)) == "x-forwarded-for");
+    CHECK(std::string(forwarded_header_name(ForwardedHeader::forwarded)) == "forwarded");
+    CHECK(std::string(forwarded_header_name(ForwardedHeader::both)) == "both");
+    CHECK(std::string(forwarded_header_name(ForwardedHeader::none)) == "none");
+}
