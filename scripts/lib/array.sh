@@ -38,39 +38,48 @@ array_wait_socket() {  # PATH SECONDS
     return 1
 }
 
-# Starts the three daemons on every node; each in its own session so that scripts/topo down finds and stops them.
+# Starts a daemon on node I unless its socket RUN/nI.SOCK.sock is there already; each in its own session so that
+# scripts/topo down finds and stops it. Its output goes to RUN/nI.LOG.log.
+array_spawn() {  # PREFIX RUN I SOCK LOG COMMAND...
+    local p="$1" run="$2" i="$3" sock="$4" out="$5"
+    shift 5
+    [ -S "$run/n$i.$sock.sock" ] && return 0
+    nsx "$p-n$i" setsid "$@" >"$run/n$i.$out.log" 2>&1 </dev/null &
+}
+
+# Waits for that socket on every node; a daemon that did not start is reported with the end of its log.
+array_wait_started() {  # RUN SOCK LOG SECONDS NAME
+    local run="$1" sock="$2" out="$3" seconds="$4" name="$5" i
+    for i in "${TOPO_NODES[@]}"; do
+        array_wait_socket "$run/n$i.$sock.sock" "$seconds" ||
+            { log "$name n$i did not start:"; tail -5 "$run/n$i.$out.log" >&2; return 1; }
+    done
+}
+
+# Starts the three daemons on every node: schedulers, then DLBA servers, then the node daemons beside them.
 array_start() {  # PREFIX [PMD]
     local p="$1" pmd="${2:-af_packet}" run i
     run="$(topo_rundir "$p")"
     array_tls "$run" || return 1
     array_config "$run"
     for i in "${TOPO_NODES[@]}"; do
-        [ -S "$run/n$i.sched.sock" ] && continue
-        nsx "$p-n$i" setsid "$(array_bin scheduler/dlba-scheduler)" --no-huge --no-pci --no-shconf -m 512 \
-            -l $(( i % 2 )) --file-prefix "$p-n$i" --log-level lib.eal:warning --vdev="net_${pmd}0,iface=sch0" \
-            -- --config "$run/n$i.conf" --node "$i" --control-socket "$run/n$i.sched.sock" \
-            >"$run/n$i.scheduler.log" 2>&1 </dev/null &
+        array_spawn "$p" "$run" "$i" sched scheduler "$(array_bin scheduler/dlba-scheduler)" --no-huge --no-pci \
+            --no-shconf -m 512 -l $(( i % 2 )) --file-prefix "$p-n$i" --log-level lib.eal:warning \
+            --vdev="net_${pmd}0,iface=sch0" -- --config "$run/n$i.conf" --node "$i" \
+            --control-socket "$run/n$i.sched.sock"
     done
+    array_wait_started "$run" sched scheduler 30 scheduler || return 1
     for i in "${TOPO_NODES[@]}"; do
-        array_wait_socket "$run/n$i.sched.sock" 30 || { log "scheduler n$i did not start:"; tail -5 "$run/n$i.scheduler.log" >&2; return 1; }
+        array_spawn "$p" "$run" "$i" server server "$(array_bin dlba_server/dlba-server)" --config "$run/n$i.conf" \
+            --node "$i" --monitor-socket "$run/n$i.server.sock"
     done
+    array_wait_started "$run" server server 15 dlba-server || return 1
     for i in "${TOPO_NODES[@]}"; do
-        [ -S "$run/n$i.server.sock" ] && continue
-        nsx "$p-n$i" setsid "$(array_bin dlba_server/dlba-server)" --config "$run/n$i.conf" --node "$i" \
-            --monitor-socket "$run/n$i.server.sock" >"$run/n$i.server.log" 2>&1 </dev/null &
-    done
-    for i in "${TOPO_NODES[@]}"; do
-        array_wait_socket "$run/n$i.server.sock" 15 || { log "dlba-server n$i did not start:"; tail -5 "$run/n$i.server.log" >&2; return 1; }
-    done
-    for i in "${TOPO_NODES[@]}"; do
-        [ -S "$run/n$i.dlbad.sock" ] && continue
-        nsx "$p-n$i" setsid "$(array_bin scheduler/dlbad)" --config "$run/n$i.conf" --node "$i" \
+        array_spawn "$p" "$run" "$i" dlbad dlbad "$(array_bin scheduler/dlbad)" --config "$run/n$i.conf" --node "$i" \
             --scheduler-socket "$run/n$i.sched.sock" --server-socket "$run/n$i.server.sock" \
-            --monitor-socket "$run/n$i.dlbad.sock" >"$run/n$i.dlbad.log" 2>&1 </dev/null &
+            --monitor-socket "$run/n$i.dlbad.sock"
     done
-    for i in "${TOPO_NODES[@]}"; do
-        array_wait_socket "$run/n$i.dlbad.sock" 15 || { log "dlbad n$i did not start:"; tail -5 "$run/n$i.dlbad.log" >&2; return 1; }
-    done
+    array_wait_started "$run" dlbad dlbad 15 dlbad || return 1
     # One scheduler elected, and the VIP answering through it.
     for i in $(seq 1 100); do
         array_active "$p" >/dev/null && nsx "$p-client" curl -s -o /dev/null -m 2 "http://$TOPO_VIP/" && return 0

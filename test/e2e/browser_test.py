@@ -6,15 +6,12 @@ the certificate chain and the IP SAN are really verified). One browser process a
 the login must be answered by the same back end ("web N <path>"), whichever array node took the connection.
 TAP, one line per case; root.
 """
-import os
 import re
-import sys
-import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import e2elib as e2e  # noqa: E402
-from e2elib import NODES, VIP, Suite, check  # noqa: E402
+from dlbatest import array
+from dlbatest.chromium import Chromium
+from dlbatest.tap import Suite, check
+from dlbatest.topo import NODES, VIP
 
 suite = Suite("e2e-browser")
 state = {}
@@ -113,17 +110,8 @@ def case_back_and_control():
 
 
 def setup():
-    e2e.need_program(e2e.Chromium.BINARY, "chromium")
-    e2e.need_program("certutil", "libnss3-tools")
-    arr = e2e.Array()
-    state["array"] = arr
-    arr.__enter__()
-    state["workdir"] = tempfile.mkdtemp(prefix="dlba-e2e-chromium-")
-    state["browser"] = e2e.Chromium(arr.ns("client"), state["workdir"], ca_pem=arr.ca())
-
-
-def teardown():
-    e2e.teardown_state(state)
+    arr = array.bring_up(state, "dlba-e2e-chromium-", [(Chromium.BINARY, "chromium"), ("certutil", "libnss3-tools")])
+    state["browser"] = Chromium(arr.ns("client"), state["workdir"], ca_pem=arr.ca())
 
 
 def diagnostics():
@@ -136,7 +124,5 @@ def diagnostics():
     return "\n".join(out)
 
 
-suite.diag_hooks.append(diagnostics)
-
 if __name__ == "__main__":
-    e2e.main(suite, setup, teardown)
+    array.main(suite, state, setup, diagnostics)

@@ -14,15 +14,16 @@ TAP, one line per case; root.
 import os
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import e2elib as e2e  # noqa: E402
-import dlbatest as dt  # noqa: E402
-from e2elib import NODES, VIP, Suite, TestFailure, check, human, run, wait_until  # noqa: E402
+from dlbatest import array
+from dlbatest.array import Traffic, human
+from dlbatest.clients import KeepAlive, NewConnections, client_context
+from dlbatest.ctl import ctl_json
+from dlbatest.loadgen import parse_h2load, parse_wrk, wrk_cmd, wrk_script
+from dlbatest.procs import run
+from dlbatest.tap import Suite, TestFailure, check, wait_until
+from dlbatest.topo import NODES, VIP
 
 suite = Suite("e2e-load")
 state = {}
@@ -40,7 +41,7 @@ def non_2xx(delta_server):
 def check_direct_return(before, after, active, app_bytes, what):
     """The client received app_bytes of HTTP (as its load generator counted them): the kernel counters must show
     they came from the nodes' eth0, and the active scheduler's port sent only a small fraction of that."""
-    d = e2e.Traffic.delta(before, after)
+    d = Traffic.delta(before, after)
     sched = d["sched"][active]
     client_rx = d["client_rx"]
     sch0 = d["sch0_tx"][active]
@@ -76,14 +77,13 @@ def check_direct_return(before, after, active, app_bytes, what):
             "replies leave from the nodes, not the scheduler", timeout=60)
 def case_wrk_http():
     arr = state["array"]
-    active = arr.active()
-    check(active, "no active scheduler")
-    script = e2e.wrk_script(state["workdir"], "wrk-http", big_every=BIG_EVERY)
-    before = e2e.Traffic(arr)
-    cp = run(e2e.wrk_cmd(f"http://{VIP}", script, LOAD_SECONDS, CONNECTIONS), ns=arr.ns("client"),
+    active = arr.active_node()
+    script = wrk_script(state["workdir"], "wrk-http", big_every=BIG_EVERY)
+    before = Traffic(arr)
+    cp = run(wrk_cmd(f"http://{VIP}", script, LOAD_SECONDS, CONNECTIONS), ns=arr.ns("client"),
              timeout=LOAD_SECONDS + 30)
-    after = e2e.Traffic(arr)
-    w = e2e.parse_wrk(cp.stdout)
+    after = Traffic(arr)
+    w = parse_wrk(cp.stdout)
     Suite.diag(f"wrk: {w['requests']} requests in {w['duration_us'] / 1e6:.2f} s "
                f"({w['requests'] / max(w['duration_us'] / 1e6, 1e-6):.0f}/s), {human(w['bytes'])}, latency max "
                f"{w['latency_max_us'] / 1000:.0f} ms p99 {w['latency_p99_us'] / 1000:.0f} ms; errors connect "
@@ -102,14 +102,13 @@ def case_wrk_http():
             "2xx; replies leave from the nodes, not the scheduler", timeout=60)
 def case_h2load_https():
     arr = state["array"]
-    active = arr.active()
-    check(active, "no active scheduler")
+    active = arr.active_node()
     uris = [f"https://{VIP}/h2load-https/{i}" for i in range(1, BIG_EVERY)] + [f"https://{VIP}/big"]
-    before = e2e.Traffic(arr)
+    before = Traffic(arr)
     cp = run(["h2load", "--h1", "-c", str(CONNECTIONS), "-D", str(LOAD_SECONDS), "-T", "10"] + uris,
              ns=arr.ns("client"), timeout=LOAD_SECONDS + 30, check_rc=False)
-    after = e2e.Traffic(arr)
-    h = e2e.parse_h2load(cp.stdout)
+    after = Traffic(arr)
+    h = parse_h2load(cp.stdout)
     Suite.diag(f"h2load: {h['done']} done, {h['succeeded']} succeeded, {h['failed']} failed, {h['errored']} "
                f"errored, {h['timeout']} timed out ({h['started'] - h['done']} in flight at the end); status "
                f"{h['2xx']} 2xx {h['3xx']} 3xx {h['4xx']} 4xx {h['5xx']} 5xx; {human(h['bytes'])}")
@@ -130,7 +129,7 @@ def case_h2load_https():
 
 def table_versions(arr, active):
     """{node: bucket table version} as the active node's daemon sees them (None when unreadable)."""
-    doc = dt.ctl_json(arr.sock(active, "dlbad"), "failover", check_rc=False, timeout=3)
+    doc = ctl_json(arr.sock(active, "dlbad"), "failover", check_rc=False, timeout=3)
     if not doc:
         return None
     rows = [dict(zip([c["name"] for c in doc["columns"]], r)) for r in doc["rows"]]
@@ -150,23 +149,22 @@ def standbys_reach(arr, active, version):
             timeout=120)
 def case_failover():
     arr = state["array"]
-    active = arr.active()
-    check(active, "no active scheduler")
+    active = arr.active_node()
     pids = arr.scheduler_pids(active)
     check(len(pids) == 1, f"expected one dlba-scheduler process of n{active}, found {pids}")
-    ctx = e2e.client_context(arr.ca())
+    ctx = client_context(arr.ca())
 
     # Keep-alive connections first, then wrk (its connections are made at its start), then the new-connection
     # prober. Everything has a hard end.
-    clients = [e2e.KeepAlive(arr, f"ka-http-{i}", pause=0.02) for i in range(6)]
-    clients += [e2e.KeepAlive(arr, f"ka-https-{i}", tls=True, ctx=ctx, pause=0.02) for i in range(3)]
+    clients = [KeepAlive(arr, f"ka-http-{i}", pause=0.02) for i in range(6)]
+    clients += [KeepAlive(arr, f"ka-https-{i}", tls=True, ctx=ctx, pause=0.02) for i in range(3)]
     wrk_max_seconds = 40   # an upper bound: wrk is stopped with SIGINT (it then prints its totals) once done
-    script = e2e.wrk_script(state["workdir"], "wrk-fo", delay_ms=20)
+    script = wrk_script(state["workdir"], "wrk-fo", delay_ms=20)
     wrk = subprocess.Popen(["ip", "netns", "exec", arr.ns("client")]
-                           + e2e.wrk_cmd(f"http://{VIP}", script, wrk_max_seconds, CONNECTIONS),
+                           + wrk_cmd(f"http://{VIP}", script, wrk_max_seconds, CONNECTIONS),
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     state["wrk"] = wrk
-    prober = e2e.NewConnections(arr)
+    prober = NewConnections(arr)
     state["threads"] = clients + [prober]
     t_wrk = time.monotonic()
     for c in clients:
@@ -230,7 +228,7 @@ def case_failover():
     # wrk: its connections were made at its start, 2 s before the kill; it reconnects after a failure, counting it.
     check(wrk_early is None, f"wrk ended by itself (exit {wrk.returncode}) {t_stop - t['kill']:.1f} s after the kill, "
                              f"before it was stopped:\n{wrk_stdout[-1500:]}")
-    w = e2e.parse_wrk(wrk_stdout)
+    w = parse_wrk(wrk_stdout)
     errors = {k: w[k] for k in ("connect", "read", "write", "timeout", "status") if w[k]}
     check(not errors, f"wrk's connections saw errors across the failover: {errors}")
 
@@ -257,7 +255,7 @@ def failover_report(clients, prober, wrk, wrk_stdout, t, before, t_wrk, t_stop):
     Suite.diag("\n".join(lines))
     m = "E2E-WRK" in wrk_stdout
     if m:
-        w = e2e.parse_wrk(wrk_stdout)
+        w = parse_wrk(wrk_stdout)
         Suite.diag(f"wrk ({CONNECTIONS} connections, 20 ms between requests, {w['duration_us'] / 1e6:.1f} s, "
                    f"started {t_kill - t_wrk:.1f} s before the kill, exit {wrk.returncode}): {w['requests']} requests, "
                    f"latency max {w['latency_max_us'] / 1000:.0f} ms p99 {w['latency_p99_us'] / 1000:.0f} ms; "
@@ -279,24 +277,6 @@ def failover_report(clients, prober, wrk, wrk_stdout, t, before, t_wrk, t_stop):
                    f"done after {1000 * (r[1] - r[0]):.0f} ms; last error {r[4]}")
 
 
-def setup():
-    for prog, pkg in (("wrk", "wrk"), ("h2load", "nghttp2-client")):
-        e2e.need_program(prog, pkg)
-    arr = e2e.Array()
-    state["array"] = arr
-    state["workdir"] = tempfile.mkdtemp(prefix="dlba-e2e-load-")
-    arr.__enter__()
-
-
-def teardown():
-    e2e.teardown_state(state)
-
-
-def diagnostics():
-    return state["array"].logs_tail(6) if state.get("array") else ""
-
-
-suite.diag_hooks.append(diagnostics)
-
 if __name__ == "__main__":
-    e2e.main(suite, setup, teardown)
+    array.main(suite, state, lambda: array.bring_up(state, "dlba-e2e-load-",
+                                                    [("wrk", "wrk"), ("h2load", "nghttp2-client")]))

@@ -17,15 +17,15 @@ import hashlib
 import os
 import re
 import subprocess
-import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import e2elib as e2e  # noqa: E402
-import dlbatest as dt  # noqa: E402
-from e2elib import NODES, VIP, Suite, check, run, wait_until  # noqa: E402
+from dlbatest import array
+from dlbatest.clients import KeepAlive, client_context
+from dlbatest.ctl import ctl_json
+from dlbatest.paths import BUILD_ROOT
+from dlbatest.procs import run
+from dlbatest.tap import Suite, check, wait_until
+from dlbatest.topo import NODES, VIP, curl
 
 suite = Suite("e2e-push")
 state = {}
@@ -42,7 +42,7 @@ def sha(path):
 
 def generations():
     arr = state["array"]
-    return {n: dt.ctl_json(arr.sock(n, "server"), "status", timeout=5)["meta"].get("config_generation")
+    return {n: ctl_json(arr.sock(n, "server"), "status", timeout=5)["meta"].get("config_generation")
             for n in NODES}
 
 
@@ -87,7 +87,7 @@ def cookie_groups():
     """{back-end key: cookie groups} summed over every node's DLBA server."""
     out = {}
     for n in NODES:
-        doc = dt.ctl_json(state["array"].sock(n, "server"), "backends", timeout=5)
+        doc = ctl_json(state["array"].sock(n, "server"), "backends", timeout=5)
         col = [c["name"] for c in doc["columns"]].index("cookie_groups")
         for r in doc["rows"]:
             out[r[0]] = out.get(r[0], 0) + r[col]
@@ -97,7 +97,7 @@ def cookie_groups():
 def session_get(jar, path):
     """One request on a new connection with the cookie jar `jar` (read and written); returns the back end."""
     arr = state["array"]
-    rc, body = dt.curl(arr, f"http://{VIP}{path}", timeout=5, extra=["-c", jar, "-b", jar])
+    rc, body = curl(arr, f"http://{VIP}{path}", timeout=5, extra=["-c", jar, "-b", jar])
     return web_of(body) if rc == 0 else None
 
 
@@ -121,7 +121,7 @@ def backend_drain():
         cp = run(all_nodes + ["backend", "2", "drain"], ns=arr.ns("n1"), timeout=30, check_rc=False)
         suite.diag(f"--all-nodes backend 2 drain: exit {cp.returncode}: {cp.stdout.strip()}")
         check(cp.returncode == 0, f"--all-nodes backend 2 drain: {cp.stdout} {cp.stderr}")
-        states = {n: {r[0]: r[3] for r in dt.ctl_json(arr.sock(n, "server"), "backends", timeout=5)["rows"]}["2"]
+        states = {n: {r[0]: r[3] for r in ctl_json(arr.sock(n, "server"), "backends", timeout=5)["rows"]}["2"]
                   for n in NODES}
         check(all(v == "drain" for v in states.values()), f"back end 2's state per node: {states}")
         # Existing sessions (their SpServer cookie names back end 2) continue there, on whichever node.
@@ -141,11 +141,11 @@ def backend_drain():
         suite.diag(f"cookie groups started per back end: {added} (logins: {want})")
         check(added == want, f"cookie groups per back end {added}, logins {want}")
         time.sleep(1.5)  # one status sweep
-        summary = {r[0]: r[2] for r in dt.ctl_json(arr.sock(arr.active(), "dlbad"), "summary", timeout=5)["rows"]}
+        summary = {r[0]: r[2] for r in ctl_json(arr.sock(arr.active(), "dlbad"), "summary", timeout=5)["rows"]}
         check(summary == groups, f"the summary's cookie groups {summary} differ from the servers' {groups}")
     finally:
         run(all_nodes + ["backend", "2", "enable"], ns=arr.ns("n1"), timeout=30, check_rc=False)
-    states = {n: {r[0]: r[3] for r in dt.ctl_json(arr.sock(n, "server"), "backends", timeout=5)["rows"]}["2"]
+    states = {n: {r[0]: r[3] for r in ctl_json(arr.sock(n, "server"), "backends", timeout=5)["rows"]}["2"]
               for n in NODES}
     check(all(v == "up" for v in states.values()), f"back end 2 after enable: {states}")
 
@@ -166,12 +166,12 @@ def start_in_node(n, argv, log_name):
 
 
 def sweep_row(active, n):
-    doc = dt.ctl_json(state["array"].sock(active, "dlbad"), "sweep", timeout=5)
+    doc = ctl_json(state["array"].sock(active, "dlbad"), "sweep", timeout=5)
     return dict(zip([c["name"] for c in doc["columns"]], next(r for r in doc["rows"] if r[0] == n)))
 
 
 def node_failed(active, n):
-    rows = dt.ctl_json(state["array"].sock(active, "sched"), "status", timeout=5)["rows"]
+    rows = ctl_json(state["array"].sock(active, "sched"), "status", timeout=5)["rows"]
     return next(r for r in rows if r[0] == n)[6]
 
 
@@ -179,18 +179,17 @@ def node_failed(active, n):
             "the same node is failed when its server dies, and live again when the server is back", timeout=120)
 def sweep_witness():
     arr = state["array"]
-    active = arr.active()
-    check(active, "no active scheduler")
+    active = arr.active_node()
     n = max(x for x in NODES if x != active)
     conf = os.path.join(arr.rundir, f"n{n}.conf")
-    clients = [e2e.KeepAlive(arr, f"sweep-http-{i}", pause=0.05) for i in range(9)]
+    clients = [KeepAlive(arr, f"sweep-http-{i}", pause=0.05) for i in range(9)]
     state["threads"] = clients
     for c in clients:
         c.start()
-    dlbad = [os.path.join(dt.BUILD_ROOT, "scheduler", "dlbad"), "--config", conf, "--node", str(n),
+    dlbad = [os.path.join(BUILD_ROOT, "scheduler", "dlbad"), "--config", conf, "--node", str(n),
              "--scheduler-socket", arr.sock(n, "sched"), "--server-socket", arr.sock(n, "server"),
              "--monitor-socket", arr.sock(n, "dlbad")]
-    server = [os.path.join(dt.BUILD_ROOT, "dlba_server", "dlba-server"), "--config", conf, "--node", str(n),
+    server = [os.path.join(BUILD_ROOT, "dlba_server", "dlba-server"), "--config", conf, "--node", str(n),
               "--monitor-socket", arr.sock(n, "server")]
     try:
         # 1. dlbad dies: the node's server still answers the sweep, so the node stays live.
@@ -203,7 +202,7 @@ def sweep_witness():
         check(row["answered"] and row["server"] == "dlba-server", f"the sweep did not get the server's answer: {row}")
         check(not node_failed(active, n), f"node {n} was failed although its server serves")
         start_in_node(n, dlbad, f"n{n}.dlbad.log")
-        wait_until(lambda: dt.ctl_json(arr.sock(n, "dlbad"), "failover", check_rc=False, timeout=2), 10, 0.2,
+        wait_until(lambda: ctl_json(arr.sock(n, "dlbad"), "failover", check_rc=False, timeout=2), 10, 0.2,
                    f"dlbad of node {n} back")
         errors = {c.name: c.error for c in clients if c.error}
         check(not errors, f"keep-alive connections broke while node {n}'s dlbad was dead: {errors}")
@@ -231,15 +230,15 @@ def sweep_witness():
             timeout=120)
 def applied_under_traffic():
     arr = state["array"]
-    ctx = e2e.client_context(arr.ca())
+    ctx = client_context(arr.ca())
     gen0 = generations()
     out = os.path.join(state["workdir"], "big")
     dl = subprocess.Popen(["ip", "netns", "exec", arr.ns("client"), "curl", "-sS", "--limit-rate", "4M",
                            "--max-time", "60", "-o", out, "-w", "%{http_code} %{size_download}", f"http://{VIP}/big"],
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     state["procs"] = [dl]
-    clients = [e2e.KeepAlive(arr, f"push-http-{i}", pause=0.02) for i in range(4)]
-    clients += [e2e.KeepAlive(arr, f"push-https-{i}", tls=True, ctx=ctx, pause=0.02) for i in range(2)]
+    clients = [KeepAlive(arr, f"push-http-{i}", pause=0.02) for i in range(4)]
+    clients += [KeepAlive(arr, f"push-https-{i}", tls=True, ctx=ctx, pause=0.02) for i in range(2)]
     state["threads"] = clients
     for c in clients:
         c.start()
@@ -271,29 +270,12 @@ def applied_under_traffic():
     # New connections to the web service (least connections among 1 and 2 now): never web 3.
     seen = []
     for i in range(12):
-        rc, body = dt.curl(arr, f"http://{VIP}/after-push/{i}", timeout=5)
+        rc, body = curl(arr, f"http://{VIP}/after-push/{i}", timeout=5)
         seen.append(web_of(body) if rc == 0 else None)
     suite.diag(f"back ends of 12 new requests after the push: {seen}")
     check(None not in seen and 3 not in seen, f"back ends after the push: {seen}")
     check(arr.active() is not None, "no active scheduler after the push")
 
 
-def setup():
-    arr = e2e.Array()
-    state["array"] = arr
-    state["workdir"] = tempfile.mkdtemp(prefix="dlba-e2e-push-")
-    arr.__enter__()
-
-
-def teardown():
-    e2e.teardown_state(state)
-
-
-def diagnostics():
-    return state["array"].logs_tail(6) if state.get("array") else ""
-
-
-suite.diag_hooks.append(diagnostics)
-
 if __name__ == "__main__":
-    e2e.main(suite, setup, teardown)
+    array.main(suite, state, lambda: array.bring_up(state, "dlba-e2e-push-"))

@@ -17,13 +17,10 @@ How it is run, and why:
 import json
 import os
 import subprocess
-import sys
-import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import e2elib as e2e  # noqa: E402
-from e2elib import VIP, Suite, TestFailure, check  # noqa: E402
+from dlbatest import array
+from dlbatest.tap import Suite, TestFailure, check
+from dlbatest.topo import VIP
 
 suite = Suite("e2e-testssl")
 state = {}
@@ -134,18 +131,6 @@ def case_positive():
                f"TLS 1.3: {finding('cipherorder_TLSv1_3')}; expiry: {finding('cert_expirationStatus')}")
 
 
-def setup():
-    e2e.need_program(TESTSSL, "testssl.sh")
-    arr = e2e.Array()
-    state["array"] = arr
-    state["workdir"] = tempfile.mkdtemp(prefix="dlba-e2e-testssl-")
-    arr.__enter__()
-
-
-def teardown():
-    e2e.teardown_state(state)
-
-
 def diagnostics():
     out = []
     if state.get("stdout"):
@@ -154,7 +139,6 @@ def diagnostics():
     return "\n".join(out)
 
 
-suite.diag_hooks.append(diagnostics)
-
 if __name__ == "__main__":
-    e2e.main(suite, setup, teardown)
+    array.main(suite, state, lambda: array.bring_up(state, "dlba-e2e-testssl-", [(TESTSSL, "testssl.sh")]),
+               diagnostics)

@@ -15,17 +15,19 @@ its namespace), as when the host goes; the connections served by that node canno
 other nodes are expected intact (the sessions know their node; the downloads do not and are reported only).
 
 Usage: bench_failover.py KILLS [scheduler|with-dlbad|host]   (environment: DLBA_SCHEDULER, DLBA_DLBACTL,
-DLBA_DLBAD, DLBA_SOURCE_ROOT)
+DLBA_DLBAD, DLBA_SOURCE_ROOT; PYTHONPATH=test/support)
 """
 import os
 import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import fotest as fo  # noqa: E402
-import dlbatest as dt  # noqa: E402
+from dlbatest.arp import ArpWatcher
+from dlbatest.config import failover_config
+from dlbatest.failover import Array
+from dlbatest.load import SessionDriver, Sessions, SlowDownloads
+from dlbatest.tap import wait_until
+from dlbatest.topo import VIP, Topology, curl, node_of_mac, sched_mac, wait_client_quiet
 
 SESSIONS = 10
 DOWNLOADS = 5
@@ -47,19 +49,19 @@ def log(text):
 
 def one_kill(topo, arr, i, mode="scheduler"):
     a = arr.wait_one_active(timeout=10)
-    dt.wait_client_quiet(topo, timeout=15)
-    sessions = fo.Sessions(topo, SESSIONS)
-    driver = fo.SessionDriver(sessions, period=0.2)
+    wait_client_quiet(topo, timeout=15)
+    sessions = Sessions(topo, SESSIONS)
+    driver = SessionDriver(sessions, period=0.2)
     driver.start()
     dls = None
     try:
-        dls = fo.SlowDownloads(topo, DOWNLOADS, rate=DL_RATE, length=DL_BYTES, spacing=0, max_time=60)
+        dls = SlowDownloads(topo, DOWNLOADS, rate=DL_RATE, length=DL_BYTES, spacing=0, max_time=60)
         time.sleep(0.5)
-        fo.wait_until(lambda: arr.standbys_synced(a), 5, 0.05, "the standbys to catch up")
+        wait_until(lambda: arr.standbys_synced(a), 5, 0.05, "the standbys to catch up")
         time.sleep(3 * SYNC_INTERVAL)
-        with fo.ArpWatcher(topo, interval=0.01) as w:
+        with ArpWatcher(topo, interval=0.01) as w:
             time.sleep(0.1)
-            old = fo.sched_mac(a)
+            old = sched_mac(a)
             t_kill = time.monotonic()
             if mode == "host":
                 arr.kill_namespace(a)
@@ -67,11 +69,11 @@ def one_kill(topo, arr, i, mode="scheduler"):
                 if mode == "with-dlbad":
                     arr.kill9(arr.dlbad[a])
                 arr.kill9(arr.sched[a])
-            t, mac = fo.wait_until(lambda: w.first_other(t_kill, old), 5, 0.005, "a new ARP answer for the VIP")
+            t, mac = wait_until(lambda: w.first_other(t_kill, old), 5, 0.005, "a new ARP answer for the VIP")
             new = arr.wait_one_active(timeout=5, exclude=(a,))
             agree = time.monotonic() - t_kill
         rounds = sessions.rounds
-        fo.wait_until(lambda: sessions.rounds >= rounds + 5, 15, 0.05, "five more session rounds")
+        wait_until(lambda: sessions.rounds >= rounds + 5, 15, 0.05, "five more session rounds")
         driver.finish()
         results = dls.finish(timeout=30)
     finally:
@@ -88,7 +90,7 @@ def one_kill(topo, arr, i, mode="scheduler"):
         others = [j for j, n in enumerate(sessions.first) if n != a]
         lost = len(sessions.conns) - len(others)
         s_ok = sum(1 for j in others if j not in sessions.errors)
-        log(f"kill {i}: host of node {a} -> node {fo.node_of_mac(mac)} (dlbad: node {new}), takeover "
+        log(f"kill {i}: host of node {a} -> node {node_of_mac(mac)} (dlbad: node {new}), takeover "
             f"{takeover_ms:.0f} ms (every dlbad agreed after {agree * 1000:.0f} ms), sessions on the other nodes "
             f"{s_ok}/{len(others)} ({lost} were on the lost host), downloads {dl_ok}/{DOWNLOADS} (not counted)")
         for j in others:
@@ -97,14 +99,14 @@ def one_kill(topo, arr, i, mode="scheduler"):
         arr.start_nginx(a)
         arr.start_scheduler(a)
         arr.start_dlbad(a)
-        fo.wait_until(lambda: arr.wait_one_active(timeout=5) != a, 5, 0.1, "no pre-emption")
-        fo.wait_until(lambda: arr.standbys_synced(arr.wait_one_active(timeout=5)), 10, 0.05,
+        wait_until(lambda: arr.wait_one_active(timeout=5) != a, 5, 0.1, "no pre-emption")
+        wait_until(lambda: arr.standbys_synced(arr.wait_one_active(timeout=5)), 10, 0.05,
                       "the restarted one to sync")
         # The sweep must see the host live again before the next kill (its buckets were freed when it failed).
-        fo.wait_until(lambda: not arr.status_rows(arr.wait_one_active(timeout=5))[a]["failed"], 15, 0.1,
+        wait_until(lambda: not arr.status_rows(arr.wait_one_active(timeout=5))[a]["failed"], 15, 0.1,
                       f"node {a} live again")
         return takeover_ms, agree * 1000, s_ok, len(others)
-    log(f"kill {i}: node {a} -> node {fo.node_of_mac(mac)} (dlbad: node {new}), takeover {takeover_ms:.0f} ms "
+    log(f"kill {i}: node {a} -> node {node_of_mac(mac)} (dlbad: node {new}), takeover {takeover_ms:.0f} ms "
         f"(every dlbad agreed after {agree * 1000:.0f} ms), sessions {s_ok}/{SESSIONS}, downloads "
         f"{dl_ok}/{DOWNLOADS}")
     for ok, d in results:
@@ -118,8 +120,8 @@ def one_kill(topo, arr, i, mode="scheduler"):
     arr.start_scheduler(a)
     if mode == "with-dlbad":
         arr.start_dlbad(a)
-    fo.wait_until(lambda: arr.wait_one_active(timeout=5) != a, 5, 0.1, "no pre-emption")
-    fo.wait_until(lambda: arr.standbys_synced(arr.wait_one_active(timeout=5)), 10, 0.05, "the restarted one to sync")
+    wait_until(lambda: arr.wait_one_active(timeout=5) != a, 5, 0.1, "no pre-emption")
+    wait_until(lambda: arr.standbys_synced(arr.wait_one_active(timeout=5)), 10, 0.05, "the restarted one to sync")
     return takeover_ms, agree * 1000, s_ok + dl_ok, SESSIONS + DOWNLOADS
 
 
@@ -129,15 +131,15 @@ def main():
     if mode not in ("scheduler", "with-dlbad", "host"):
         log(f"bench-failover: unknown mode {mode!r}")
         return 2
-    topo = dt.Topology(prefix=f"dfb{os.getpid()}")
+    topo = Topology(prefix=f"dfb{os.getpid()}")
     arr = None
     started = time.monotonic()
     try:
         with topo:
-            config = fo.make_config(os.path.join(topo.rundir, "bench.conf"), idle_timeout=300)
-            arr = fo.Array(topo, config)
+            config = failover_config(os.path.join(topo.rundir, "bench.conf"), idle_timeout=300)
+            arr = Array(topo, config)
             arr.start_all()
-            fo.wait_until(lambda: dt.curl(topo, f"http://{fo.VIP}/", timeout=2)[0] == 0, 10, 0.2, "the VIP")
+            wait_until(lambda: curl(topo, f"http://{VIP}/", timeout=2)[0] == 0, 10, 0.2, "the VIP")
             log(f"array up in {time.monotonic() - started:.1f} s; {kills} kills, each under {SESSIONS} keep-alive "
                 f"sessions and {DOWNLOADS} downloads ({DL_BYTES // 1024} KiB at {DL_RATE // 1024} KiB/s)")
             if mode != "scheduler":

@@ -9,16 +9,23 @@ is conf/dlba.conf with a short bucket_idle_timeout, so that "gains buckets only 
 Takeover time is measured from the router's LAN port: from the kill -9 to the first ARP frame for the VIP (an answer
 to the router's requests, sent every 10 ms, or a gratuitous announcement) from a MAC other than the dead one's.
 """
+import contextlib
 import os
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import fotest as fo  # noqa: E402
-from fotest import NODES, VIP, TestFailure, check, sched_mac, wait_until  # noqa: E402
-import dlbatest as dt  # noqa: E402
+from dlbatest.arp import ArpWatcher, arp_announcement, arp_probes, router_arp_socket
+from dlbatest.capture import Capture
+from dlbatest.config import failover_config
+from dlbatest.ctl import ask, ctl, pairs, rows_by
+from dlbatest.failover import Array
+from dlbatest.load import SessionDriver, Sessions, SlowDownloads, parse_rate
+from dlbatest.paths import dlbad_binary, scheduler_binary
+from dlbatest.procs import run
+from dlbatest.tap import Suite, TestFailure, check, main, wait_until
+from dlbatest.topo import (CLIENT_IP, NODES, VIP, HttpConn, Topology, client_established, connect_from_ports, curl,
+                           curl_nodes, eth0_ip, keep_busy, node_of_mac, router_neigh_mac, same_nodes, sched_mac,
+                           wait_client_quiet, which_node)
 
 IDLE_TIMEOUT = 3       # seconds: bucket_idle_timeout of the test config
 SYNC_INTERVAL = 0.1    # failover.sync_interval_ms of the config (default), in seconds
@@ -33,8 +40,8 @@ SESSIONS = 50
 RATE = os.environ.get("DLBA_FAILOVER_RATE", "512K")
 LENGTH_MIB = int(os.environ.get("DLBA_FAILOVER_MIB", "8"))
 
-suite = dt.Suite("failover")
-topo = dt.Topology()
+suite = Suite("failover")
+topo = Topology()
 arr = None
 state = {}
 
@@ -49,11 +56,11 @@ suite.diag_hooks.append(diagnostics)
 def setup():
     global arr
     check(os.geteuid() == 0, "the failover tests need root (network namespaces, DPDK)")
-    dt.scheduler_binary()
-    fo.dlbad_binary()
+    scheduler_binary()
+    dlbad_binary()
     topo.__enter__()
-    config = fo.make_config(os.path.join(topo.rundir, "failover.conf"), idle_timeout=IDLE_TIMEOUT)
-    arr = fo.Array(topo, config)
+    config = failover_config(os.path.join(topo.rundir, "failover.conf"), idle_timeout=IDLE_TIMEOUT)
+    arr = Array(topo, config)
     for n in NODES:
         arr.start_scheduler(n)
         check(arr.roles()[n] == "standby", f"n{n}'s scheduler did not start as standby")
@@ -67,20 +74,27 @@ def teardown():
     topo.down()
 
 
-def curl_nodes(count, timeout=5):
-    out = []
-    for _ in range(count):
-        rc, body = dt.curl(topo, f"http://{VIP}/", timeout=timeout)
-        out.append(dt.which_node(body) if rc == 0 else None)
-    return out
-
-
 def active():
     return arr.wait_one_active(timeout=5)
 
 
 def wait_synced(a, timeout=5):
     wait_until(lambda: arr.standbys_synced(a), timeout, 0.05, "every standby's table version to equal the active's")
+
+
+@contextlib.contextmanager
+def dlbad_restarted(n):
+    """The block stops or kills node n's dlbad; it is started again after the block, whatever happened in it."""
+    try:
+        yield
+    finally:
+        arr.start_dlbad(n)
+
+
+def stays_active(new, restarted):
+    """After node `restarted`'s dlbad came back: node `new` is still the one active, and every standby syncs."""
+    check(arr.wait_one_active(timeout=5) == new, f"after node {restarted}'s dlbad restarted: {arr.roles()}")
+    wait_synced(new)
 
 
 def restart_scheduler(n):
@@ -111,15 +125,15 @@ def elected():
     for n in NODES:
         if n == a:
             continue
-        meta = fo.raw(arr.sock(n), "sync")["meta"]
-        check(meta["source"] == f"{dt.eth0_ip(a)}:7101", f"n{n} syncs from {meta['source']}, want node {a}")
+        meta = ask(arr.sock(n), "sync")["meta"]
+        check(meta["source"] == f"{eth0_ip(a)}:7101", f"n{n} syncs from {meta['source']}, want node {a}")
         fmeta = arr.failover(n)["meta"]
         check(fmeta["role"] == "standby" and fmeta["sync_from"] == a, f"dlbad n{n}: {fmeta}")
-    nodes = wait_until(lambda: (lambda r: r if None not in r else None)(curl_nodes(6)), 10, 0.5,
+    nodes = wait_until(lambda: (lambda r: r if None not in r else None)(curl_nodes(topo, 6)), 10, 0.5,
                        "six answers from the VIP")
     suite.diag(f"answers: {nodes}")
-    check(fo.router_neigh_mac(topo) == sched_mac(a),
-          f"router's entry for the VIP: {fo.router_neigh_mac(topo)}, want {sched_mac(a)}")
+    check(router_neigh_mac(topo) == sched_mac(a),
+          f"router's entry for the VIP: {router_neigh_mac(topo)}, want {sched_mac(a)}")
     # Every dlbad's own ARP check from its eth0 sees exactly the active's scheduler port answer for the VIP (one
     # round a second: wait up to 4 s), and the active holds the role under a lease.
     def arp_views():
@@ -134,7 +148,7 @@ def elected():
 @suite.case("a standby's table equals the active's after traffic (version and hash --all)")
 def sync_equal():
     a = active()
-    nodes = curl_nodes(40)
+    nodes = curl_nodes(topo, 40)
     check(None not in nodes, f"{nodes.count(None)} of 40 connections failed")
     wait_synced(a)
     version, want = arr.bucket_map(a)
@@ -148,7 +162,7 @@ def sync_equal():
         if not same:
             diff = sorted(set(got.items()) ^ set(want.items()))[:10]
             raise TestFailure(f"n{n}'s bucket map differs from the active's: {diff}")
-        c = fo.sync_counters(fo.raw(arr.sock(n), "sync"))
+        c = pairs(ask(arr.sock(n), "sync"))
         suite.diag(f"n{n}: version {v}, {len(got)} buckets, pulls {c['pulls']} deltas {c['deltas']} "
                    f"fulls {c['fulls']} errors {c['errors']}")
 
@@ -159,19 +173,19 @@ def sync_equal():
             "a new active within 1 s, every connection intact", timeout=300)
 def kill_active_under_load():
     a = active()
-    dt.wait_client_quiet(topo)
+    wait_client_quiet(topo)
     term_before = arr.failover(a)["meta"]["term"]
-    dls = fo.SlowDownloads(topo, DOWNLOADS, rate=fo.parse_rate(RATE), length=LENGTH_MIB * 2 ** 20, spacing=0.02,
+    dls = SlowDownloads(topo, DOWNLOADS, rate=parse_rate(RATE), length=LENGTH_MIB * 2 ** 20, spacing=0.02,
                            max_time=150)
     sessions = None
     driver = None
     late = []
     try:
-        sessions = fo.Sessions(topo, SESSIONS, spacing=0.01)
-        driver = fo.SessionDriver(sessions, period=0.5)
+        sessions = Sessions(topo, SESSIONS, spacing=0.01)
+        driver = SessionDriver(sessions, period=0.5)
         driver.start()
         want = DOWNLOADS + SESSIONS
-        wait_until(lambda: fo.client_established(topo) >= want and min(dls.progress()) > 0, 30, 0.2,
+        wait_until(lambda: client_established(topo) >= want and min(dls.progress()) > 0, 30, 0.2,
                    f"{want} established connections with data flowing")
         time.sleep(2)  # steady load for a while
         wait_synced(a)
@@ -181,14 +195,14 @@ def kill_active_under_load():
               f"{term_before} -> {arr.failover(a)['meta']['term']}; events of node {a}: "
               f"{arr.failover(a)['meta']['events'][-4:]}")
         before = dls.progress()
-        with fo.ArpWatcher(topo, interval=0.01) as w:
+        with ArpWatcher(topo, interval=0.01) as w:
             time.sleep(0.2)
             # A few connections opened right before the kill, younger than one sync interval: reported only.
             for _ in range(5):
-                c = dt.HttpConn(topo, timeout=8)
-                late.append((c, dt.which_node(c.get())))
+                c = HttpConn(topo, timeout=8)
+                late.append((c, which_node(c.get())))
             took, mac, t_kill = kill_and_time(a, w)
-            new = fo.node_of_mac(mac)
+            new = node_of_mac(mac)
             new_dlbad = arr.wait_one_active(timeout=5, exclude=(a,))
             t_agree = time.monotonic() - t_kill
             rounds_at_kill = sessions.rounds
@@ -205,7 +219,7 @@ def kill_active_under_load():
         late_ok = 0
         for c, n in late:
             try:
-                late_ok += dt.which_node(c.get()) == n
+                late_ok += which_node(c.get()) == n
             except (OSError, TestFailure):
                 pass
         results = dls.finish(timeout=160)
@@ -241,8 +255,8 @@ def kill_active_under_load():
 @suite.case("on takeover every bucket's last access becomes now (idle_s near 0), the map unchanged", timeout=90)
 def takeover_touches_all():
     a = active()
-    dt.wait_client_quiet(topo)
-    nodes = curl_nodes(20)
+    wait_client_quiet(topo)
+    nodes = curl_nodes(topo, 20)
     check(None not in nodes, f"connections failed: {nodes}")
     wait_synced(a)
     time.sleep(2.5)
@@ -250,9 +264,9 @@ def takeover_touches_all():
     _, before = arr.bucket_map(a)
     idle_before = sorted(x[1] for x in before.values())
     check(idle_before and idle_before[0] >= 2, f"some bucket was used in the last 2 s: min idle {idle_before[:3]}")
-    with fo.ArpWatcher(topo, interval=0.01) as w:
+    with ArpWatcher(topo, interval=0.01) as w:
         took, mac, _ = kill_and_time(a, w)
-    new = fo.node_of_mac(mac)
+    new = node_of_mac(mac)
     check(new is not None, f"unknown MAC {mac}")
     wait_until(lambda: arr.roles()[new] == "active", 2, 0.02, f"n{new}'s scheduler to report active")
     _, after = arr.bucket_map(new)
@@ -274,7 +288,7 @@ def split_brain():
     b = max(n for n in NODES if n != a)
     wait_synced(a)
     assigned_before = arr.sched_json(b, "hash")["meta"]["assignments"]
-    fo.ctl(arr.sock(b), "role", "active")
+    ctl(arr.sock(b), "role", "active")
     t0 = time.monotonic()
     check(arr.roles()[b] == "active", "the standby did not turn active by hand")
     # Traffic while two schedulers claim the VIP (the router may follow either one's announcements), in the
@@ -301,18 +315,18 @@ def split_brain():
                f"{arr.sched_json(b, 'hash')['meta']['assignments'] - assigned_before}")
     # What the router does now, before this test's own ARP requests teach its kernel the answer: where its entry
     # for the VIP points, and whether new connections get through (bounded: 15 tries of up to 1 s).
-    after = {"neigh": fo.router_neigh_mac(topo), "failures": 0, "first_ok_s": None}
+    after = {"neigh": router_neigh_mac(topo), "failures": 0, "first_ok_s": None}
     t1 = time.monotonic()
     for _ in range(15):
-        rc, body = dt.curl(topo, f"http://{VIP}/", timeout=1)
-        if rc == 0 and dt.which_node(body):
+        rc, body = curl(topo, f"http://{VIP}/", timeout=1)
+        if rc == 0 and which_node(body):
             after["first_ok_s"] = time.monotonic() - t1
             break
         after["failures"] += 1
     state["split"] = (remaining, loser, after)
     check(took < 1.0, f"two actives for {took * 1000:.0f} ms")
     arr.wait_one_active(timeout=3)
-    answers = fo.arp_probes(topo, 8, 0.25)
+    answers = arp_probes(topo, 8, 0.25)
     suite.diag(f"ARP answers for the VIP over 2 s: {answers}")
     check(all(x == [sched_mac(remaining)] for x in answers),
           f"ARP answers not stable on node {remaining}'s MAC {sched_mac(remaining)}: {answers}")
@@ -327,12 +341,12 @@ def after_split_brain():
     check("split" in state, "the split-brain case did not finish")
     remaining, loser, after = state["split"]
     neigh = after["neigh"]
-    suite.diag(f"right after the step-down the router's entry for the VIP was {neigh} (node {fo.node_of_mac(neigh)}); "
+    suite.diag(f"right after the step-down the router's entry for the VIP was {neigh} (node {node_of_mac(neigh)}); "
                f"{after['failures']} new connections failed before the first success" +
                (f" ({after['first_ok_s']:.1f} s)" if after["first_ok_s"] is not None else " (none succeeded)"))
     problems = []
     if neigh != sched_mac(remaining):
-        problems.append(f"the router still sent the VIP to node {fo.node_of_mac(neigh)} ({neigh}), which had stepped "
+        problems.append(f"the router still sent the VIP to node {node_of_mac(neigh)} ({neigh}), which had stepped "
                         f"down; the remaining active (node {remaining}) did not announce the VIP again")
     if after["failures"]:
         problems.append(f"{after['failures']} new connections through the VIP failed after the split brain was "
@@ -356,14 +370,14 @@ def after_split_brain():
             timeout=90)
 def drain():
     a = active()
-    dt.wait_client_quiet(topo)
-    sessions = fo.Sessions(topo, 15)
+    wait_client_quiet(topo)
+    sessions = Sessions(topo, 15)
     per = sessions.per_node()
     target = max((n for n in NODES if per.get(n)), key=lambda n: per[n])
     on_target = per[target]
     try:
         _, before = arr.bucket_map(a)
-        fo.ctl(arr.sock(a), "node", target, "drain")
+        ctl(arr.sock(a), "node", target, "drain")
         rows = arr.status_rows(a)
         check(rows[target]["state"] == "draining", f"status shows node {target} as {rows[target]['state']}")
         t_end = time.monotonic() + 2 * IDLE_TIMEOUT + 1
@@ -372,12 +386,12 @@ def drain():
             sessions.round()
             for _ in range(3):
                 try:
-                    c = dt.HttpConn(topo, timeout=5)
+                    c = HttpConn(topo, timeout=5)
                 except OSError:
                     new_answers.append((None, None))
                     continue
                 try:
-                    new_answers.append((c.port, dt.which_node(c.get())))
+                    new_answers.append((c.port, which_node(c.get())))
                 except (OSError, TestFailure):
                     new_answers.append((c.port, None))
                 finally:
@@ -388,7 +402,7 @@ def drain():
         nodes = [n for _, n in new_answers]
         # A new connection whose port hashes into a bucket the node already held (and kept busy) follows it: drain
         # keeps existing buckets. Any other new connection on the draining node is a failure.
-        to_target = [(p, arr.bucket_of(a, dt.CLIENT_IP, p)) for p, n in new_answers if n == target]
+        to_target = [(p, arr.bucket_of(a, CLIENT_IP, p)) for p, n in new_answers if n == target]
         fresh = [(p, b) for p, b in to_target if before.get(b, (None,))[0] != target]
         suite.diag(f"node {target} drained with {on_target} of 15 sessions; {sessions.rounds} rounds; "
                    f"{len(new_answers)} new connections went to {sorted(set(nodes), key=str)} "
@@ -402,7 +416,7 @@ def drain():
         check(sessions.intact() == 15, "a session was lost")
     finally:
         sessions.close()
-        fo.ctl(arr.sock(a), "node", target, "enable", check_rc=False)
+        ctl(arr.sock(a), "node", target, "enable", check_rc=False)
 
 
 # ---- a whole node dies and comes back ---------------------------------------------------------------------------
@@ -410,33 +424,19 @@ def drain():
 PORTS = list(range(62001, 62013))
 
 
-def fixed_port_sessions():
-    conns = []
-
-    def connect_all():
-        for c in conns:
-            c.abort()
-        conns.clear()
-        for p in PORTS:
-            conns.append(dt.HttpConn(topo, port=p, timeout=5))
-        return True
-    wait_until(connect_all, 10, 0.5, "connections from fixed client ports")
-    return conns
-
-
 @suite.case("kill -9 of a whole node (nginx, scheduler, dlbad): marked failed after the retries, its buckets "
             "reassigned, new connections succeed", timeout=90)
 def kill_node():
     a = active()
     standbys = [n for n in NODES if n != a]
-    dt.wait_client_quiet(topo)
+    wait_client_quiet(topo)
     # Client ports whose buckets belong to each node: connections from ephemeral ports, closed with RST (no
     # TIME-WAIT) so that the same ports can connect again after the failure. Bounded: up to 4 x 15.
     first = {}
     for _ in range(4):
-        conns = [dt.HttpConn(topo, timeout=5) for _ in range(15)]
+        conns = [HttpConn(topo, timeout=5) for _ in range(15)]
         try:
-            first.update({c.port: dt.which_node(c.get()) for c in conns})
+            first.update({c.port: which_node(c.get()) for c in conns})
         finally:
             for c in conns:
                 c.abort()
@@ -455,7 +455,7 @@ def kill_node():
     rows = wait_until(lambda: (lambda r: r if r[victim]["failed"] and r[victim]["buckets"] == 0 else None)(
         arr.status_rows(a)), 15, 0.05, f"node {victim} marked failed with 0 buckets")
     took = time.monotonic() - t_kill
-    sweep = fo.rows_by(fo.raw(arr.mon(a), "sweep"))[victim]
+    sweep = rows_by(ask(arr.mon(a), "sweep"))[victim]
     suite.diag(f"killed {len(pids)} processes of n{victim}, which had {len(on[victim])} of {len(first)} probe "
                f"connections; failed with 0 buckets after {took:.2f} s; sweep row: {sweep}")
     check(sweep["failed_by_sweep"] and sweep["attempts"] == SWEEP_RETRIES + 1,
@@ -463,9 +463,9 @@ def kill_node():
     # The same client ports (the same buckets): all answered, none by the dead node.
     again = {}
     for p in ports:
-        c = dt.HttpConn(topo, port=p, timeout=5)
+        c = HttpConn(topo, port=p, timeout=5)
         try:
-            again[p] = dt.which_node(c.get())
+            again[p] = which_node(c.get())
         finally:
             c.abort()
     moved = on[victim]
@@ -474,7 +474,7 @@ def kill_node():
     moved_live = [p for p in ports if first[p] != victim and again[p] != first[p]]
     if moved_live:  # allowed: those buckets may have idled past the timeout meanwhile
         suite.diag(f"{len(moved_live)} ports of live nodes moved too (idle buckets)")
-    nodes = curl_nodes(15)
+    nodes = curl_nodes(topo, 15)
     check(None not in nodes and victim not in nodes, f"new connections: {nodes}")
     check(arr.actives() == [a], f"the active changed: {arr.roles()}")
     state["dead_node"] = victim
@@ -486,14 +486,14 @@ def node_returns():
     check("dead_node" in state, "the node-kill case did not finish")
     victim = state["dead_node"]
     a = active()
-    dt.wait_client_quiet(topo)
-    conns = fixed_port_sessions()   # busy buckets, all on live nodes now
+    wait_client_quiet(topo)
+    conns = connect_from_ports(topo, PORTS)   # busy buckets, all on live nodes now
     try:
-        first = {c.port: dt.which_node(c.get()) for c in conns}
+        first = {c.port: which_node(c.get()) for c in conns}
         check(victim not in first.values() and None not in first.values(), f"answers: {first}")
         _, m0 = arr.bucket_map(a)
         # The sessions' own buckets, from the hash (checked against the table: each must be on its session's node).
-        busy0 = {arr.bucket_of(a, dt.CLIENT_IP, c.port): first[c.port] for c in conns}
+        busy0 = {arr.bucket_of(a, CLIENT_IP, c.port): first[c.port] for c in conns}
         wrong = {k: (n, m0.get(k)) for k, n in busy0.items() if m0.get(k, (None,))[0] != n}
         check(not wrong, f"session buckets not on their sessions' nodes (bucket: (node, table entry)): {wrong}")
         arr.start_nginx(victim)
@@ -502,9 +502,7 @@ def node_returns():
         t0 = time.monotonic()
 
         def live_again():
-            for c in conns:  # keep the buckets busy meanwhile
-                n = dt.which_node(c.get())
-                check(n == first[c.port], f"port {c.port} answered by {n}, was {first[c.port]}")
+            same_nodes(conns, first)  # keep the buckets busy meanwhile
             r = arr.status_rows(a)[victim]
             return r if not r["failed"] else None
         wait_until(live_again, 15, 0.3, f"node {victim} live again")
@@ -517,15 +515,8 @@ def node_returns():
         # Busy buckets stay where they are, for well over the idle timeout. Anything else the client sends to the
         # VIP meanwhile is captured, to explain a bucket the returned node might take.
         ours = " and ".join(f"not src port {c.port}" for c in conns)
-        cap = fo.Capture(topo, "client", "eth0", f"tcp and dst host {VIP} and {ours}")
-        t_end = time.monotonic() + 2 * IDLE_TIMEOUT
-        rounds = 0
-        while time.monotonic() < t_end:
-            for c in conns:
-                n = dt.which_node(c.get())
-                check(n == first[c.port], f"port {c.port} answered by {n}, was {first[c.port]}")
-            rounds += 1
-            time.sleep(0.3)
+        cap = Capture(topo, "client", "eth0", f"tcp and dst host {VIP} and {ours}")
+        rounds = keep_busy(conns, first, 2 * IDLE_TIMEOUT)
         other = cap.stop()
         _, m = arr.bucket_map(a)
         taken = {k: v for k, v in m.items() if v[0] == victim}
@@ -546,8 +537,8 @@ def node_returns():
         for c in conns:
             c.abort()
         time.sleep(IDLE_TIMEOUT + 1.5)
-        conns[:] = fixed_port_sessions()
-        again = {c.port: dt.which_node(c.get()) for c in conns}
+        conns[:] = connect_from_ports(topo, PORTS)
+        again = {c.port: which_node(c.get()) for c in conns}
         moved = [p for p in PORTS if again[p] == victim]
         b = arr.buckets(a)[victim]
         grew = arr.sched_json(a, "hash")["meta"]["reassignments"] - reassigned
@@ -568,9 +559,9 @@ def node_returns():
 def graceful_hand_over():
     a = active()
     wait_synced(a)
-    dt.wait_client_quiet(topo)
-    sessions = fo.Sessions(topo, 10)
-    try:
+    wait_client_quiet(topo)
+    sessions = Sessions(topo, 10)
+    with dlbad_restarted(a), contextlib.closing(sessions):
         t0 = time.monotonic()
         arr.dlbad[a].stop()   # SIGTERM, bounded wait
         new = arr.wait_one_active(timeout=5, exclude=(a,))
@@ -585,11 +576,7 @@ def graceful_hand_over():
         check(took < 1.0, f"the hand-over took {took * 1000:.0f} ms")
         check(arr.roles()[a] == "standby", f"node {a}'s scheduler is {arr.roles()[a]} after its dlbad stopped")
         check(not sessions.errors, f"sessions broke: {list(sessions.errors.values())[:5]}")
-    finally:
-        sessions.close()
-        arr.start_dlbad(a)
-    check(arr.wait_one_active(timeout=5) == new, f"after node {a}'s dlbad restarted: {arr.roles()}")
-    wait_synced(new)
+    stays_active(new, a)
 
 
 # ---- an orphan active: its dlbad dies, its scheduler lives ---------------------------------------------------------
@@ -600,26 +587,23 @@ def orphan_active():
     a = active()
     wait_synced(a)
     lease = arr.sched_json(a, "status")["meta"]["lease_ms"]
-    arr.kill9(arr.dlbad[a])
-    t0 = time.monotonic()
-    try:
+    with dlbad_restarted(a):
+        arr.kill9(arr.dlbad[a])
+        t0 = time.monotonic()
         new = arr.wait_one_active(timeout=5, exclude=(a,))
         took = time.monotonic() - t0
         roles = arr.roles()
         suite.diag(f"node {a}'s dlbad killed; node {new} active after {took * 1000:.0f} ms (lease {lease} ms); "
                    f"roles {roles}")
         check(roles[a] == "standby", f"the orphaned scheduler on node {a} is still {roles[a]}")
-        answers = fo.arp_probes(topo, 8, 0.25)
+        answers = arp_probes(topo, 8, 0.25)
         suite.diag(f"ARP answers for the VIP over 2 s: {answers}")
         check(all(x == [sched_mac(new)] for x in answers),
               f"ARP answers not node {new}'s alone ({sched_mac(new)}): {answers}")
-        nodes = curl_nodes(6)
+        nodes = curl_nodes(topo, 6)
         check(None not in nodes, f"new connections after the takeover: {nodes}")
-    finally:
-        arr.start_dlbad(a)
     # Back: its dlbad sees the other active's higher term and stays standby, syncing from it.
-    check(arr.wait_one_active(timeout=5) == new, f"after node {a}'s dlbad restarted: {arr.roles()}")
-    wait_synced(new)
+    stays_active(new, a)
 
 
 # ---- the operator's drain on every node outlives a failover ---------------------------------------------------
@@ -634,14 +618,14 @@ def drain_all_nodes():
     def states():
         return {n: arr.status_rows(n)[target]["state"] for n in NODES if arr.sched[n].alive()}
     try:
-        cp = dt.run(ctl_cmd + ["node", target, "drain"], ns=topo.ns("n1"), timeout=30, check_rc=False)
+        cp = run(ctl_cmd + ["node", target, "drain"], ns=topo.ns("n1"), timeout=30, check_rc=False)
         suite.diag(f"--all-nodes node {target} drain: exit {cp.returncode}: {cp.stdout.strip()}")
         check(cp.returncode == 0, f"exit {cp.returncode}: {cp.stdout} {cp.stderr}")
         check(all(v == "draining" for v in states().values()), f"node {target} per scheduler: {states()}")
         before = arr.buckets(a)[target]
         arr.kill9(arr.sched[a])
         new = arr.wait_one_active(timeout=5, exclude=(a,))
-        nodes = curl_nodes(9)
+        nodes = curl_nodes(topo, 9)
         after = arr.buckets(new)[target]
         suite.diag(f"after kill -9 of node {a}'s scheduler, node {new} is active: node {target} is "
                    f"{arr.status_rows(new)[target]['state']} there, buckets {before} -> {after}; new connections "
@@ -650,7 +634,7 @@ def drain_all_nodes():
         check(None not in nodes, f"new connections: {nodes}")
         check(after <= before, f"the draining node gained buckets on the new active: {before} -> {after}")
     finally:
-        dt.run(ctl_cmd + ["node", target, "enable"], ns=topo.ns("n1"), timeout=30, check_rc=False)
+        run(ctl_cmd + ["node", target, "enable"], ns=topo.ns("n1"), timeout=30, check_rc=False)
         if not arr.sched[a].alive():
             restart_scheduler(a)
     check(all(v == "enabled" for v in states().values()), f"after --all-nodes enable: {states()}")
@@ -665,16 +649,16 @@ FOREIGN_MAC = "02:77:de:ad:be:ef"
             "the standbys report the disagreement, and the view returns to the active alone afterwards", timeout=60)
 def foreign_claim():
     a = active()
-    garps0 = dict(fo.raw(arr.sock(a), "counters")["rows"])["garp_sent"]
-    tx = dt.packet_socket(topo, "router", "eth1", fo.ETH_P_ARP)
+    garps0 = dict(ask(arr.sock(a), "counters")["rows"])["garp_sent"]
+    tx = router_arp_socket(topo)
     try:
-        frame = fo.arp_announcement(FOREIGN_MAC)
+        frame = arp_announcement(FOREIGN_MAC)
         for _ in range(15):   # 3 s: the check runs once a second and acts on the second round in a row
             tx.send(frame)
             time.sleep(0.2)
     finally:
         tx.close()
-    garps = dict(fo.raw(arr.sock(a), "counters")["rows"])["garp_sent"]
+    garps = dict(ask(arr.sock(a), "counters")["rows"])["garp_sent"]
     events = {n: arr.failover(n)["meta"]["events"] for n in NODES}
     suite.diag(f"gratuitous ARPs from node {a}'s scheduler during the claim: {garps - garps0}")
     for n in NODES:
@@ -695,4 +679,4 @@ def foreign_claim():
 
 
 if __name__ == "__main__":
-    sys.exit(suite.run(setup=setup, teardown=teardown))
+    main(suite, setup, teardown)

@@ -10,12 +10,16 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import time
 
-from dlbatest import (CLIENT_IP, NODES, ROUTER_LAN_IP, ROUTER_LAN_MAC, VIP, HttpConn, Scheduler, Suite,
-                      TestFailure, Topology, check, curl, make_config, ns_socket, packet_socket, receive_frames, run,
-                      scheduler_binary, sched_ip, sched_mac, wait_client_quiet, wait_until, which_node)
+from dlbatest.config import example_variant
+from dlbatest.netns import ns_socket, packet_socket, receive_frames
+from dlbatest.paths import scheduler_binary
+from dlbatest.procs import run
+from dlbatest.scheduler import Scheduler
+from dlbatest.tap import Suite, TestFailure, check, main, wait_until
+from dlbatest.topo import (CLIENT_IP, NODES, ROUTER_LAN_IP, ROUTER_LAN_MAC, VIP, Topology, connect_from_ports, curl,
+                           curl_nodes, keep_busy, sched_ip, sched_mac, wait_client_quiet, which_node)
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP, fragment  # noqa: E402  (Debian's python3-scapy)
 from scapy.layers.inet6 import IPv6  # noqa: E402
@@ -58,22 +62,14 @@ def setup():
     check(os.geteuid() == 0, "the integration tests need root (network namespaces, DPDK)")
     scheduler_binary()
     topo.__enter__()
-    config["main"] = make_config(os.path.join(topo.rundir, "dlba-test.conf"),
-                                 control_socket=os.path.join(topo.rundir, "unused.sock"), idle_timeout=IDLE_TIMEOUT)
-    config["n3_disabled"] = make_config(os.path.join(topo.rundir, "dlba-n3-disabled.conf"),
-                                        control_socket=os.path.join(topo.rundir, "unused.sock"),
-                                        idle_timeout=IDLE_TIMEOUT, disabled=(3,))
+    config["main"] = example_variant(os.path.join(topo.rundir, "dlba-test.conf"),
+                                     control_socket=os.path.join(topo.rundir, "unused.sock"),
+                                     idle_timeout=IDLE_TIMEOUT)
+    config["n3_disabled"] = example_variant(os.path.join(topo.rundir, "dlba-n3-disabled.conf"),
+                                            control_socket=os.path.join(topo.rundir, "unused.sock"),
+                                            idle_timeout=IDLE_TIMEOUT, disabled=(3,))
     for n in NODES:
         start_scheduler(n, "active" if n == 1 else "standby", config["main"])
-
-
-def curl_nodes(count, timeout=5):
-    """`count` new connections (curl, one each) to the VIP; returns the node that answered each (None = failed)."""
-    out = []
-    for _ in range(count):
-        rc, body = curl(topo, f"http://{VIP}/", timeout=timeout)
-        out.append(which_node(body) if rc == 0 else None)
-    return out
 
 
 # ---- reaching the VIP and spreading -----------------------------------------------------------------------------
@@ -91,7 +87,7 @@ def reach_vip():
 
 @suite.case("new connections spread over all three nodes")
 def spread():
-    nodes = curl_nodes(30)
+    nodes = curl_nodes(topo, 30)
     check(None not in nodes, f"{nodes.count(None)} of 30 connections failed: {nodes}")
     per = {n: nodes.count(n) for n in NODES}
     suite.diag(f"answers per node: {per}")
@@ -145,11 +141,11 @@ def sticky_download():
         other = next(n for n in NODES if n != owner)
         # Change the table around it: fail another node, bring new connections, give it back.
         active().ctl("node", other, "fail")
-        nodes = curl_nodes(9)
+        nodes = curl_nodes(topo, 9)
         check(None not in nodes and other not in nodes, f"while node {other} was failed: {nodes}")
         active().ctl("node", other, "live")
         active().ctl("node", other, "weight", 3)
-        nodes = curl_nodes(6)
+        nodes = curl_nodes(topo, 6)
         check(None not in nodes, f"new connections failed: {nodes}")
         active().ctl("node", other, "weight", 1)
         doc = active().json("hash", "--all")
@@ -179,13 +175,13 @@ def fail_node():
     rows = wait_until(lambda: (lambda r: r if r[2]["buckets"] == 0 else None)(s.status_rows()), 3, 0.1,
                       "node 2's bucket count to drop to 0")
     check(rows[2]["failed"] is True, f"status does not show node 2 failed: {rows[2]}")
-    nodes = curl_nodes(15)
+    nodes = curl_nodes(topo, 15)
     check(None not in nodes, f"connections failed while node 2 was failed: {nodes}")
     check(2 not in nodes, f"a failed node answered: {nodes}")
     s.ctl("node", 2, "live")
     rows = s.status_rows()
     check(rows[2]["failed"] is False, f"node 2 not live again: {rows[2]}")
-    nodes = curl_nodes(6)
+    nodes = curl_nodes(topo, 6)
     check(None not in nodes and 2 in nodes, f"node 2 gets no new connections after 'live': {nodes}")
 
 
@@ -203,28 +199,14 @@ def enable_later():
     ports = list(range(61001, 61009))
     conns = []
     try:
-        def connect_all():
-            for c in conns:
-                c.abort()
-            conns.clear()
-            for p in ports:
-                conns.append(HttpConn(topo, port=p))
-            return True
-        wait_until(connect_all, 10, 0.5, "persistent connections to the VIP")
+        conns = connect_from_ports(topo, ports, "persistent connections to the VIP")
         first = {c.port: which_node(c.get()) for c in conns}
         suite.diag(f"persistent connections: {first}")
         check(all(n in (1, 2) for n in first.values()), f"a disabled node or nobody answered: {first}")
         s.ctl("node", 3, "enable")
         check(s.status_rows()[3]["state"] == "enabled", "node 3 not enabled")
         # Busy buckets do not move, even long past the idle timeout.
-        deadline = time.monotonic() + IDLE_TIMEOUT * 2 + 0.5
-        rounds = 0
-        while time.monotonic() < deadline:
-            for c in conns:
-                n = which_node(c.get())
-                check(n == first[c.port], f"connection from port {c.port} answered by {n}, was {first[c.port]}")
-            rounds += 1
-            time.sleep(0.3)
+        keep_busy(conns, first, IDLE_TIMEOUT * 2 + 0.5)
         b3 = s.buckets()[3]
         check(b3 == 0, f"node 3 took {b3} buckets while every bucket was busy")
         reassigned_before = s.json("hash")["meta"]["reassignments"]
@@ -233,7 +215,7 @@ def enable_later():
             c.abort()
         conns.clear()
         time.sleep(IDLE_TIMEOUT + 1.5)
-        connect_all()
+        conns = connect_from_ports(topo, ports, "persistent connections to the VIP")
         again = {c.port: which_node(c.get()) for c in conns}
         suite.diag(f"after {IDLE_TIMEOUT + 1.5}s idle, the same ports: {again}")
         check(None not in again.values(), f"a connection got no answer: {again}")
@@ -251,7 +233,7 @@ def enable_later():
 # ---- ARP ownership of the VIP -----------------------------------------------------------------------------------
 
 def arp_answers_for_vip():
-    s = packet_socket(topo, "router", "eth1", 0x0806)
+    s = packet_socket(topo.ns("router"), "eth1", 0x0806)
     try:
         req = Ether(dst="ff:ff:ff:ff:ff:ff", src=ROUTER_LAN_MAC) / ARP(
             op=1, hwsrc=ROUTER_LAN_MAC, psrc=ROUTER_LAN_IP, hwdst="00:00:00:00:00:00", pdst=VIP)
@@ -291,7 +273,7 @@ def arp_after_switch():
     wait_until(lambda: sched_mac(2) in run(["ip", "neigh", "show", VIP], ns=topo.ns("router")).stdout, 5, 0.2,
                "the router to learn the VIP at n2's sch0 from the gratuitous ARP")
     fwd = sched[2].counters()["forwarded"]
-    nodes = curl_nodes(6)
+    nodes = curl_nodes(topo, 6)
     check(None not in nodes, f"connections through the new scheduler failed: {nodes}")
     check(sched[2].counters()["forwarded"] > fwd, "n2 forwarded nothing")
     switch_active(1)
@@ -337,7 +319,7 @@ def to_vip(l4, **ip):
 
 
 def inject(frames, copies=5):
-    s = packet_socket(topo, "router", "eth1")
+    s = packet_socket(topo.ns("router"), "eth1")
     try:
         for _ in range(copies):
             for f in frames:
@@ -443,7 +425,7 @@ def fragments_followed():
     syn = IP(src=CLIENT_IP, dst=VIP, id=777, flags=0) / TCP(sport=40123, dport=80, flags="S", seq=1000)
     frags = fragment(syn, fragsize=8)  # 28 bytes of TCP in 8-byte pieces: the ports are in the first one
     check(len(frags) >= 2, "scapy did not fragment the SYN")
-    sniff = packet_socket(topo, "client", "eth0")
+    sniff = packet_socket(topo.ns("client"), "eth0")
     try:
         inject([Ether(dst=sched_mac(state["active"]), src=ROUTER_LAN_MAC) / f for f in frags], copies=1)
 
@@ -489,7 +471,7 @@ else:
 
 @suite.case("forwarding still works after the malformed frames, and every received frame is accounted for")
 def survives_malformed():
-    nodes = curl_nodes(6)
+    nodes = curl_nodes(topo, 6)
     check(None not in nodes, f"connections failed after malformed frames: {nodes}")
     for n in NODES:
         wait_until(lambda: sched[n].json("counters")["meta"]["rx_accounted"] is True, 3, 0.2,
@@ -553,4 +535,4 @@ def teardown():
 
 
 if __name__ == "__main__":
-    sys.exit(suite.run(setup, teardown))
+    main(suite, setup, teardown)

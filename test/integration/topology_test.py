@@ -3,11 +3,12 @@
 import os
 import re
 import subprocess
-import sys
 import time
 
-from dlbatest import (CLIENT_IP, NODES, TOPO, VIP, Suite, Topology, check, curl, eth0_ip, eth0_mac, run,
-                      sched_mac)
+from dlbatest.paths import TOPO
+from dlbatest.procs import run
+from dlbatest.tap import Suite, check, main
+from dlbatest.topo import NODES, VIP, Topology, curl, eth0_ip, eth0_mac, sched_mac
 
 suite = Suite("topology")
 topo = Topology()  # dt<pid>
@@ -164,4 +165,4 @@ def teardown():
 
 
 if __name__ == "__main__":
-    sys.exit(suite.run(setup, teardown))
+    main(suite, setup, teardown)

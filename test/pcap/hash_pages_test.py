@@ -6,19 +6,16 @@ assigned; the listing must hold exactly the number the table's meta counts, each
 
 usage: hash_pages_test.py DLBA_SCHEDULER DLBACTL
 """
-import json
 import os
-import shutil
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import taplib  # noqa: E402
+from dlbatest import pcap
+from dlbatest.ctl import ctl_result, pairs
+from dlbatest.tap import Results
 
-RESULTS = taplib.Results()
+RESULTS = Results()
 check = RESULTS.check
 FRAMES = 120000
 PAGE = 65536  # ControlPlane::kHashPageRows
@@ -51,52 +48,37 @@ def syn_frame(i):
     return eth + ip + tcp
 
 
-def write_pcap(path):
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for i in range(FRAMES):
-            fr = syn_frame(i)
-            f.write(struct.pack("<IIII", i // 1000000, i % 1000000, len(fr), len(fr)) + fr)
-
-
-def ctl(dlbactl, sock, *args):
-    cp = subprocess.run([dlbactl, "-s", sock, "--json", "--timeout", "10000", *args], capture_output=True, text=True,
-                        timeout=120)
-    return cp.returncode, cp.stdout, cp.stderr
-
-
 def main():
     sched, dlbactl = sys.argv[1], sys.argv[2]
-    work = tempfile.mkdtemp(prefix="dlba-pages-")
-    proc = None
-    try:
-        sock = os.path.join(work, "s.sock")
-        conf = os.path.join(work, "dlba.conf")
+    run = pcap.Run(sched, "dlba-pages")
+    sock = run.file("s.sock")
+
+    def ctl(*args, timeout=120):
+        return ctl_result(sock, "--timeout", "10000", *args, timeout=timeout, exe=dlbactl)
+
+    def body():
+        conf = run.file("dlba.conf")
         with open(conf, "w") as f:
             f.write(CONFIG % sock)
-        pcap = os.path.join(work, "in.pcap")
-        write_pcap(pcap)
-        eal = ["--no-huge", "--no-pci", "--no-shconf", "-m", "512", "-l", "0", "--log-level=error",
-               "--file-prefix", "dlba-pages-%d" % os.getpid(),
-               "--vdev=net_pcap0,rx_pcap=%s,tx_pcap=%s" % (pcap, os.path.join(work, "out.pcap"))]
-        proc = subprocess.Popen([sched, *eal, "--", "--config", conf, "--node", "1", "--role", "active"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        frames = run.file("in.pcap")
+        pcap.write_pcap(frames, (syn_frame(i) for i in range(FRAMES)))
+        proc = run.start(frames, ["--config", conf, "--node", "1", "--role", "active"], memory=512)
         rx = 0
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
             if os.path.exists(sock):
-                rc, out, _ = ctl(dlbactl, sock, "counters")
+                rc, doc, _ = ctl("counters")
                 if rc == 0:
-                    rx = dict(json.loads(out)["rows"]).get("rx", 0)
+                    rx = pairs(doc).get("rx", 0)
                     if rx >= FRAMES:
                         break
             time.sleep(0.2)
         check(rx == FRAMES, "the scheduler received every SYN", "rx=%s want %d" % (rx, FRAMES))
-        rc, out, err = ctl(dlbactl, sock, "hash")
-        assigned = json.loads(out)["meta"]["assigned"] if rc == 0 else 0
+        rc, doc, err = ctl("hash")
+        assigned = doc["meta"]["assigned"] if rc == 0 else 0
         check(assigned > PAGE, "more buckets assigned than one page holds", "assigned=%s (rc %s %s)" % (assigned, rc, err))
-        rc, out, err = ctl(dlbactl, sock, "hash", "--all")
-        doc = json.loads(out) if rc == 0 else {"rows": [], "meta": {}}
+        rc, doc, err = ctl("hash", "--all")
+        doc = doc if rc == 0 else {"rows": [], "meta": {}}
         buckets = [r[0] for r in doc["rows"]]
         print("# %d SYNs, %d buckets assigned, hash --all listed %d rows" % (FRAMES, assigned, len(buckets)))
         check(rc == 0 and len(buckets) == assigned > PAGE, "hash --all lists every assigned bucket across pages",
@@ -104,13 +86,12 @@ def main():
         check(buckets and buckets == sorted(set(buckets)), "each bucket once, in order")
         check(doc["meta"].get("next_bucket", 0) is None, "the joined listing says no page is left")
         check(doc["rows"] and all(r[1] in (1, 2) for r in doc["rows"]), "every listed bucket names a configured node")
-    except Exception as e:
-        check(False, "harness ran to completion", repr(e))
-    finally:
-        rc = taplib.stop(proc)
+
+    def cleanup():
+        rc = run.close()
         check(rc == 0, "scheduler stops cleanly", "rc=%s" % rc)
-        shutil.rmtree(work, ignore_errors=True)
-    return RESULTS.finish()
+
+    return RESULTS.run(body, cleanup)
 
 
 if __name__ == "__main__":

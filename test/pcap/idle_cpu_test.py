@@ -6,17 +6,13 @@ poll loop would use 100%. The port is net_pcap on an empty capture (rx never ret
 usage: idle_cpu_test.py DLBA_SCHEDULER CONFIG
 """
 import os
-import shutil
-import struct
-import subprocess
 import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import taplib  # noqa: E402
+from dlbatest import pcap
+from dlbatest.tap import Results
 
-RESULTS = taplib.Results()
+RESULTS = Results()
 check = RESULTS.check
 
 
@@ -28,21 +24,14 @@ def cpu_ticks(pid):
 
 def main():
     sched, config = sys.argv[1], sys.argv[2]
-    work = tempfile.mkdtemp(prefix="dlba-idle-")
-    proc = None
-    try:
-        empty = os.path.join(work, "empty.pcap")
-        with open(empty, "wb") as f:  # a pcap header and no packets
-            f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        sock = os.path.join(work, "s.sock")
-        eal = ["--no-huge", "--no-pci", "--no-shconf", "-m", "256", "-l", "0", "--log-level=error",
-               "--file-prefix", "dlba-idle-%d" % os.getpid(),
-               "--vdev=net_pcap0,rx_pcap=%s,tx_pcap=%s" % (empty, os.path.join(work, "out.pcap"))]
-        proc = subprocess.Popen([sched, *eal, "--", "--config", config, "--node", "1", "--control-socket", sock],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and proc.poll() is None and not os.path.exists(sock):
-            time.sleep(0.1)
+    run = pcap.Run(sched, "dlba-idle")
+
+    def body():
+        empty = run.file("empty.pcap")
+        pcap.write_pcap(empty)  # a pcap header and no packets
+        sock = run.file("s.sock")
+        proc = run.start(empty, ["--config", config, "--node", "1", "--control-socket", sock])
+        run.wait_socket(sock)
         check(proc.poll() is None and os.path.exists(sock), "scheduler starts on an idle port")
         if proc.poll() is None:
             time.sleep(1)  # past start-up
@@ -53,12 +42,8 @@ def main():
             share = (c1 - c0) / hz / (t1 - t0)
             check(share < 0.05, "idle scheduler uses under 5% of a core", "used %.1f%%" % (share * 100))
             print("# idle CPU share: %.2f%% of one core" % (share * 100))
-    except Exception as e:
-        check(False, "harness ran to completion", repr(e))
-    finally:
-        taplib.stop(proc)
-        shutil.rmtree(work, ignore_errors=True)
-    return RESULTS.finish()
+
+    return RESULTS.run(body, run.close)
 
 
 if __name__ == "__main__":

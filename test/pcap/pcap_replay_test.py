@@ -6,19 +6,16 @@ up in its drop counters instead. Emits TAP, one line per check.
 
 usage: pcap_replay_test.py DLBA_SCHEDULER DLBACTL
 """
-import json
 import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import taplib  # noqa: E402
+from scapy.all import (ARP, ICMP, IP, IPv6, TCP, UDP, Dot1Q, Ether, Raw, rdpcap, wrpcap)
 
-from scapy.all import (ARP, ICMP, IP, IPv6, TCP, UDP, Dot1Q, Ether, Raw, rdpcap, wrpcap)  # noqa: E402
+from dlbatest import pcap
+from dlbatest.ctl import ctl_result, pairs
+from dlbatest.procs import read_log
+from dlbatest.tap import Results
 
 SCHED_MAC = "02:77:00:00:02:01"
 ROUTER_MAC = "02:77:00:00:00:01"
@@ -37,7 +34,7 @@ nodes = (
 );
 """
 
-RESULTS = taplib.Results()
+RESULTS = Results()
 check = RESULTS.check
 
 
@@ -92,41 +89,31 @@ def build_input():
     return frames, expect, [name for name, _ in drops]
 
 
-def dlbactl(ctl, sock, *args):
-    out = subprocess.run([ctl, "--socket", sock, "--json", *args], capture_output=True, text=True, timeout=10)
-    return json.loads(out.stdout) if out.returncode == 0 else None
-
-
-def counters(ctl, sock):
-    doc = dlbactl(ctl, sock, "counters")
-    return {name: value for name, value in doc["rows"]} if doc else {}
-
-
 def main():
     if len(sys.argv) != 3:
         print(__doc__, file=sys.stderr)
         return 2
     sched, ctl = sys.argv[1], sys.argv[2]
-    work = tempfile.mkdtemp(prefix="dlba-pcap-")
-    proc = None
-    try:
-        sock = os.path.join(work, "sched.sock")
-        conf = os.path.join(work, "dlba.conf")
+    run = pcap.Run(sched, "dlba-pcap")
+
+    def counters(sock):
+        rc, doc, _ = ctl_result(sock, "counters", exe=ctl)
+        return pairs(doc) if rc == 0 and doc else {}
+
+    def body():
+        sock = run.file("sched.sock")
+        conf = run.file("dlba.conf")
         with open(conf, "w") as f:
             f.write(CONFIG % (VIP, sock, SCHED_MAC, SCHED_IP))
         frames, expect, drop_names = build_input()
-        wrpcap(os.path.join(work, "in.pcap"), frames)
-        out_pcap = os.path.join(work, "out.pcap")
-        eal = ["--no-huge", "--no-pci", "--no-shconf", "-m", "256", "-l", "0", "--log-level=error",
-               "--file-prefix", "dlba-pcap-%d" % os.getpid(),
-               "--vdev=net_pcap0,rx_pcap=%s,tx_pcap=%s" % (os.path.join(work, "in.pcap"), out_pcap)]
-        proc = subprocess.Popen([sched, *eal, "--", "--config", conf, "--node", "1", "--role", "active"],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        wrpcap(run.file("in.pcap"), frames)
+        out_pcap = run.file("out.pcap")
+        proc = run.start(run.file("in.pcap"), ["--config", conf, "--node", "1", "--role", "active"])
         want_tx = sum(1 for e in expect if e) + 2  # + the gratuitous ARPs
         c = {}
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and proc.poll() is None:
-            c = counters(ctl, sock) if os.path.exists(sock) else {}
+            c = counters(sock) if os.path.exists(sock) else {}
             if c.get("rx", 0) >= len(frames) and c.get("tx", 0) >= want_tx:
                 break
             time.sleep(0.1)
@@ -136,15 +123,9 @@ def main():
             check(c.get("drop." + name) == 1, "malformed frame counted as drop." + name, "got %s" % c.get("drop." + name))
         check(c.get("rx") == c.get("forwarded", 0) + c.get("arp_replies", 0) + c.get("echo_replies", 0) + c.get("dropped", 0),
               "packets in = forwarded + answered + counted drops")
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            log, _ = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            log, _ = proc.communicate()
-        check(proc.returncode == 0, "scheduler stops cleanly on SIGTERM", "rc=%s log=%s" % (proc.returncode, log[-500:]))
-        proc = None
+        rc = run.stop(timeout=15)
+        log = read_log(proc.log_path) or ""
+        check(rc == 0, "scheduler stops cleanly on SIGTERM", "rc=%s log=%s" % (rc, log[-500:]))
 
         out = [bytes(p) for p in rdpcap(out_pcap)] if os.path.exists(out_pcap) else []
         check(len(out) == want_tx, "output capture holds exactly the expected frames", "%d frames, want %d" % (len(out), want_tx))
@@ -179,14 +160,8 @@ def main():
         check(len(nodes_used) == 3, "connections spread over all three nodes", str(nodes_used))
         check(arp_ok, "ARP request for the VIP is answered with the scheduler port's MAC")
         check(echo_ok, "ICMP echo to the scheduler-port IP is answered")
-    except Exception as e:  # a crash in the harness is a failure, not a skip
-        check(False, "harness ran to completion", repr(e))
-    finally:
-        if proc and proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(work, ignore_errors=True)
-    return RESULTS.finish()
+
+    return RESULTS.run(body, run.close)
 
 
 if __name__ == "__main__":

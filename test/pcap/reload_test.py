@@ -5,20 +5,15 @@ with errors is refused with file:line and the running configuration stays, and w
 
 usage: reload_test.py DLBA_SCHEDULER DLBACTL
 """
-import json
-import os
-import shutil
 import signal
-import struct
-import subprocess
 import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import taplib  # noqa: E402
+from dlbatest import pcap
+from dlbatest.ctl import ctl_result, rows_by
+from dlbatest.tap import Results
 
-RESULTS = taplib.Results()
+RESULTS = Results()
 check = RESULTS.check
 
 
@@ -35,36 +30,24 @@ def config(sock, table_size=1024, weights=(1, 1, 1), enabled=(True, True, True))
 
 def main():
     sched, ctl = sys.argv[1], sys.argv[2]
-    work = tempfile.mkdtemp(prefix="dlba-reload-")
-    proc = None
+    run = pcap.Run(sched, "dlba-reload")
+    sock = run.file("s.sock")
 
     def ask(*args):
-        r = subprocess.run([ctl, "--socket", sock, "--json", *args], capture_output=True, text=True, timeout=10)
-        return r.returncode, (json.loads(r.stdout) if r.stdout.strip().startswith("{") else None), r.stderr
+        return ctl_result(sock, *args, exe=ctl)
 
     def rows():
         _, doc, _ = ask("status")
-        cols = [c["name"] for c in doc["columns"]]
-        return {r[0]: dict(zip(cols, r)) for r in doc["rows"]}
+        return rows_by(doc)
 
-    try:
-        sock = os.path.join(work, "s.sock")
-        conf = os.path.join(work, "dlba.conf")
+    def body():
+        conf = run.file("dlba.conf")
         with open(conf, "w") as f:
             f.write(config(sock))
-        empty = os.path.join(work, "empty.pcap")
-        with open(empty, "wb") as f:
-            f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        eal = ["--no-huge", "--no-pci", "--no-shconf", "-m", "256", "-l", "0", "--log-level=error",
-               "--file-prefix", "dlba-reload-%d" % os.getpid(),
-               "--vdev=net_pcap0,rx_pcap=%s,tx_pcap=%s" % (empty, os.path.join(work, "out.pcap"))]
-        proc = subprocess.Popen([sched, *eal, "--", "--config", conf, "--node", "1"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not os.path.exists(sock) and proc.poll() is None:
-            time.sleep(0.1)
-        check(os.path.exists(sock), "scheduler starts")
-
+        empty = run.file("empty.pcap")
+        pcap.write_pcap(empty)
+        proc = run.start(empty, ["--config", conf, "--node", "1"])
+        check(run.wait_socket(sock), "scheduler starts")
         # 1. Weight change and a disabled node take effect.
         with open(conf, "w") as f:
             f.write(config(sock, weights=(1, 5, 1), enabled=(True, True, False)))
@@ -101,12 +84,8 @@ def main():
             time.sleep(0.1)
         check(ok, "SIGHUP reloads the configuration")
         check(proc.poll() is None, "the scheduler keeps running through reloads")
-    except Exception as e:
-        check(False, "harness ran to completion", repr(e))
-    finally:
-        taplib.stop(proc)
-        shutil.rmtree(work, ignore_errors=True)
-    return RESULTS.finish()
+
+    return RESULTS.run(body, run.close)
 
 
 if __name__ == "__main__":

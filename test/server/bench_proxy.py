@@ -27,9 +27,13 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from proxytest import (DlbaServer, Nginx, TempRoot, config_text, free_port, make_certificates, port_open,  # noqa: E402
-                       start_process, stop_process, ticket_key, wait_until)
+from dlbatest.certs import make_certificates, ticket_key
+from dlbatest.http_client import Connection, free_port, port_open
+from dlbatest.loadgen import wrk_totals
+from dlbatest.nginx import Nginx
+from dlbatest.procs import Proc, TempDir, rss_kb
+from dlbatest.server import DlbaServer, config_text
+from dlbatest.tap import wait_until
 
 QUICK = "--quick" in sys.argv
 SERVER_BIN = sys.argv[1]
@@ -46,14 +50,6 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 # ---- the proxies --------------------------------------------------------------------------------------------------
 
 class Target:
@@ -66,7 +62,7 @@ class Target:
 
     def stop(self):
         if self.proc:
-            stop_process(self.proc)
+            self.proc.stop()
             self.proc = None
 
     def wait(self):
@@ -130,7 +126,7 @@ backend be
         self.log = os.path.join(root, "haproxy.log")
 
     def start(self):
-        self.proc = start_process(["haproxy", "-db", "-f", self.cfg], self.log)
+        self.proc = Proc(["haproxy", "-db", "-f", self.cfg], self.log)
         self.wait()
         return self
 
@@ -172,7 +168,7 @@ http {{
         self.dir = d
 
     def start(self):
-        self.proc = start_process(["nginx", "-c", self.conf, "-p", self.dir + "/"], os.path.join(self.dir, "out.log"))
+        self.proc = Proc(["nginx", "-c", self.conf, "-p", self.dir + "/"], os.path.join(self.dir, "out.log"))
         self.wait()
         return self
 
@@ -191,10 +187,7 @@ def wrk(url, seconds, extra=()):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
     p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    nerr = (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in errors.groups()) if errors else 0)
-    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "errors": nerr}
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "errors": wrk_totals(out)[1]}
 
 
 def s_time(port, mode, seconds):
@@ -225,13 +218,7 @@ def idle_connections(port, n, tls):
         if ctx:
             s = ctx.wrap_socket(s)
         s.sendall(req)
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            buf += s.recv(4096)
-        head, rest = buf.split(b"\r\n\r\n", 1)
-        length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))
-        while len(rest) < length:
-            rest += s.recv(4096)
+        Connection(s).read_response()
         socks.append(s)
     return socks
 
@@ -283,7 +270,7 @@ def measure(targets, scenario, fn, rounds):
 
 def main():
     raise_fd_limit()
-    root = TempRoot("dlba-bench-proxy-")
+    root = TempDir("dlba-bench-proxy-")
     r = root.path
     results = {}
     backend = None

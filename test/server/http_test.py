@@ -5,24 +5,25 @@ import json
 import os
 import re
 import socket
-import subprocess
 import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from proxytest import (DlbaServer, EchoBackend, Nginx, Suite, TempRoot, check, config_text, free_port,  # noqa: E402
-                       make_certificates, raw_exchange, run, sha256_file, status_of, ticket_key, wait_until,
-                       main_guard)
+from dlbatest.certs import make_certificates, ticket_key
+from dlbatest.http_client import KeepAliveClient, free_port, port_open, raw_exchange, status_of
+from dlbatest.nginx import EchoBackend, Nginx, sha256_file, write_big_file
+from dlbatest.procs import TempDir, run
+from dlbatest.server import DlbaServer, config_text
+from dlbatest.tap import Suite, check, main, wait_until
 
 SERVER_BIN, DLBACTL = sys.argv[1], sys.argv[2]
-suite = Suite()
+suite = Suite("server/http", setup_timeout=120)
 env = {}  # filled by setup
 BIG_SIZE = 50 * 1024 * 1024
 
 
 def setup():
-    root = TempRoot("dlba-server-test-")
+    root = TempDir("dlba-server-test-")
     env["root"] = root
     r = root.path
     nginxes = []
@@ -30,13 +31,7 @@ def setup():
         address = f"127.0.0.{10 + i}"
         nginxes.append(Nginx(r, i, address, free_port(address)))
     env["nginx"] = nginxes
-    files = os.path.join(nginxes[0].www, "files")
-    os.makedirs(files, exist_ok=True)
-    with open(os.path.join(files, "big.bin"), "wb") as f:
-        block = os.urandom(1 << 20)
-        for i in range(BIG_SIZE >> 20):
-            f.write(hashlib.sha256(block + bytes([i])).digest() * 32768)
-    env["big_sha"] = sha256_file(os.path.join(nginxes[0].www, "files", "big.bin"))
+    env["big_sha"] = write_big_file(nginxes[:1], BIG_SIZE)
     for n in nginxes:
         n.start()
     echo_addr = "127.0.0.14"
@@ -87,9 +82,12 @@ def diagnostics():
     return env["server"].log_text() if "server" in env else ""
 
 
+suite.diag_hooks.append(diagnostics)
+
+
 def curl(url, *args, timeout=10):
     cp = run(["curl", "-sS", "--max-time", str(timeout), "-D", "-", *args, url], timeout=timeout + 5)
-    return cp.stdout.decode(errors="replace")
+    return cp.stdout
 
 
 def backend_of(response_text):
@@ -100,28 +98,11 @@ def backend_of(response_text):
 def keepalive(port, requests, timeout=5.0):
     """Sends each request on one connection and reads its response (Content-Length framing) before the next.
     Returns [(status, headers text, body)]."""
-    out = []
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    buf = b""
+    c = KeepAliveClient(port, timeout=timeout)
     try:
-        for req in requests:
-            s.sendall(req)
-            while b"\r\n\r\n" not in buf:
-                b = s.recv(65536)
-                check(b, f"connection closed before the response to {req[:40]!r}")
-                buf += b
-            head, buf = buf.split(b"\r\n\r\n", 1)
-            m = re.search(rb"(?im)^content-length: (\d+)", head)
-            length = int(m.group(1)) if m else 0
-            while len(buf) < length:
-                b = s.recv(65536)
-                check(b, "connection closed inside a body")
-                buf += b
-            body, buf = buf[:length], buf[length:]
-            out.append((status_of(head), head.decode(errors="replace"), body))
+        return [c.exchange(req) for req in requests]
     finally:
-        s.close()
-    return out
+        c.close()
 
 
 def get(path, host="x"):
@@ -129,16 +110,11 @@ def get(path, host="x"):
 
 
 def status_table():
-    cp = run([DLBACTL, "--socket", env["server"].socket, "--json", "raw", "status"])
-    doc = json.loads(cp.stdout)
-    return {row[0]: row[1] for row in doc["rows"]}
+    return env["server"].counters()
 
 
 def backends_table():
-    cp = run([DLBACTL, "--socket", env["server"].socket, "--json", "raw", "backends"])
-    doc = json.loads(cp.stdout)
-    cols = [c["name"] for c in doc["columns"]]
-    return {row[0]: dict(zip(cols, row)) for row in doc["rows"]}
+    return env["server"].backends()
 
 
 # ---- cases -------------------------------------------------------------------------------------------------------
@@ -417,7 +393,7 @@ def kill_backend():
 def dlbactl_backends():
     sock = env["server"].socket
     cp = run([DLBACTL, "--socket", sock, "backends"])
-    text = cp.stdout.decode()
+    text = cp.stdout
     for col in ("key", "address", "state", "weight", "open_conns", "hits", "avg_resp_ms", "errors"):
         check(col in text, f"column {col} missing:\n{text}")
     doc = json.loads(run([DLBACTL, "--socket", sock, "backends", "--json"]).stdout)
@@ -481,8 +457,7 @@ def deadlines():
             finally:
                 for h in held:
                     h.close()
-            st = json.loads(run([DLBACTL, "--socket", server.socket, "--json", "raw", "status"]).stdout)
-            counters = {row[0]: row[1] for row in st["rows"]}
+            counters = server.counters()
             check(counters["connections_refused"] >= 1 and counters["idle_timeouts"] >= 1, f"counters: {counters}")
         finally:
             server.stop()
@@ -510,7 +485,7 @@ def graceful_stop():
         t.start()
         time.sleep(0.4)
         server.proc.send_signal(15)
-        wait_until(lambda: not _accepts(port), 3, what="the listener to close")
+        wait_until(lambda: not port_open("127.0.0.1", port), 3, what="the listener to close")
         t.join(10)
         data, closed = result["data"]
         check(status_of(data) == 200 and b"method=GET" in data, f"in-flight request: {data[:300]!r}")
@@ -520,14 +495,5 @@ def graceful_stop():
     finally:
         slow.stop()
 
-
-def _accepts(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
-            return True
-    except OSError:
-        return False
-
-
 if __name__ == "__main__":
-    main_guard(lambda: suite.run(setup, teardown, diagnostics))
+    main(suite, setup, teardown)

@@ -5,8 +5,6 @@ carries over. Usage: reload_test.py DLBA_SERVER DLBACTL (TAP on stdout).
 
 Each case starts its own dlba-server (two workers) and rewrites its configuration file in place, as
 `dlbactl config push` does, before asking for the reload."""
-import hashlib
-import json
 import os
 import re
 import signal
@@ -14,15 +12,19 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from proxytest import (DlbaServer, Nginx, Suite, TempRoot, TestFailure, check, config_text, free_port,  # noqa: E402
-                       make_certificates, run, sha256_file, status_of, ticket_key, wait_until, main_guard)
+from dlbatest.certs import make_certificates, sign_server_certificate
+from dlbatest.http_client import KeepAliveClient, free_port, one_request, port_open
+from dlbatest.load import Load, PacedDownload
+from dlbatest.loadgen import wrk_totals
+from dlbatest.nginx import Nginx, write_big_file
+from dlbatest.procs import TempDir, run
+from dlbatest.server import DlbaServer, config_text
+from dlbatest.tap import Suite, check, main, wait_until
 
 SERVER_BIN, DLBACTL = sys.argv[1], sys.argv[2]
-suite = Suite()
+suite = Suite("server/reload", setup_timeout=120)
 env = {}
 BIG_SIZE = 12 * 1024 * 1024
 BIG_RATE = 2 * 1024 * 1024  # bytes/s for the download that spans a reload: about 6 s
@@ -31,18 +33,12 @@ SERVER_EXTRA = """  workers = 2;
 
 
 def setup():
-    root = TempRoot("dlba-server-reload-")
+    root = TempDir("dlba-server-reload-")
     env["root"] = root
     r = root.path
     nginxes = [Nginx(r, i, f"127.0.0.{10 + i}", free_port(f"127.0.0.{10 + i}")) for i in (1, 2, 3)]
     env["nginx"] = {str(n.index): n for n in nginxes}
-    block = os.urandom(1 << 20)
-    for n in nginxes[:2]:  # the big file on back ends 1 and 2
-        os.makedirs(os.path.join(n.www, "files"), exist_ok=True)
-        with open(os.path.join(n.www, "files", "big.bin"), "wb") as f:
-            for i in range(BIG_SIZE >> 20):
-                f.write(hashlib.sha256(block + bytes([i])).digest() * 32768)
-    env["big_sha"] = sha256_file(os.path.join(nginxes[0].www, "files", "big.bin"))
+    env["big_sha"] = write_big_file(nginxes[:2], BIG_SIZE)  # the big file on back ends 1 and 2
     for n in nginxes:
         n.start()
     env["ca"], env["chain"], env["key"] = make_certificates(r)
@@ -59,6 +55,9 @@ def teardown():
 
 def diagnostics():
     return "\n".join(s.log_text() for s in env.get("servers", []))
+
+
+suite.diag_hooks.append(diagnostics)
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------------
@@ -83,203 +82,13 @@ def write_config(server, text):
     os.rename(tmp, server.config)
 
 
-def monitor(server, line, timeout=15):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(server.socket)
-        s.sendall(line.encode() + b"\n")
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-    finally:
-        s.close()
-    return json.loads(data)
-
-
-def status_meta(server):
-    return monitor(server, "status")["meta"]
-
-
-def backends_rows(server):
-    doc = monitor(server, "backends")
-    cols = [c["name"] for c in doc["columns"]]
-    return {row[0]: dict(zip(cols, row)) for row in doc["rows"]}
-
-
 def backends_cfg(keys):
     return [(k, env["nginx"][k].address, env["nginx"][k].port) for k in keys]
-
-
-def tls_section():
-    return f'tls = {{ certificate = "{env["chain"]}"; key = "{env["key"]}"; ticket_keys = ["{ticket_key()}"]; }};\n'
-
-
-class KeepAlive:
-    """One client connection (plain or TLS) sending a request at a time and reading its Content-Length answer."""
-
-    def __init__(self, port, tls_ctx=None, timeout=10):
-        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock = tls_ctx.wrap_socket(s, server_hostname="127.0.0.1") if tls_ctx else s
-        self.buf = b""
-
-    def get(self, path):
-        """Returns (status, X-Backend, body); raises on a closed connection."""
-        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        while b"\r\n\r\n" not in self.buf:
-            b = self.sock.recv(65536)
-            if not b:
-                raise TestFailure(f"connection closed before the answer to {path}")
-            self.buf += b
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        m = re.search(rb"(?im)^content-length: (\d+)", head)
-        length = int(m.group(1)) if m else 0
-        while len(self.buf) < length:
-            b = self.sock.recv(65536)
-            if not b:
-                raise TestFailure("connection closed inside a body")
-            self.buf += b
-        body, self.buf = self.buf[:length], self.buf[length:]
-        m = re.search(rb"(?im)^x-backend: (\S+)", head)
-        return status_of(head), m.group(1).decode() if m else None, body
-
-    def closed_by_server(self, timeout=3.0):
-        self.sock.settimeout(timeout)
-        try:
-            return self.sock.recv(1) == b""
-        except (ConnectionResetError, ssl.SSLError):
-            return True
-        except socket.timeout:
-            return False
-
-    def close(self):
-        self.sock.close()
-
-
-def one_request(port, path="/"):
-    c = KeepAlive(port)
-    try:
-        return c.get(path)
-    finally:
-        c.close()
-
-
-def refuses(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return False
-    except ConnectionRefusedError:
-        return True
-
-
-class Load:
-    """Keep-alive request loops in threads, each recording (start time, status or error, back end)."""
-
-    def __init__(self, port, connections=3, prefix="/r"):
-        self.port, self.prefix = port, prefix
-        self.stop = threading.Event()
-        self.records = []
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._loop, args=(i,), daemon=True) for i in range(connections)]
-
-    def _loop(self, index):
-        conn, i = None, 0
-        while not self.stop.is_set() and i < 100000:
-            i += 1
-            started = time.monotonic()
-            try:
-                if conn is None:
-                    conn = KeepAlive(self.port)
-                status, backend, _ = conn.get(f"{self.prefix}{index}-{i}")
-                rec = (started, status, backend)
-            except Exception as e:  # noqa: BLE001 - recorded as a failure
-                rec = (started, None, repr(e))
-                conn = None
-            with self.lock:
-                self.records.append(rec)
-            time.sleep(0.002)
-        if conn:
-            conn.close()
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(10)
-
-
-class PacedDownload(threading.Thread):
-    """GET url_path from 127.0.0.1:port over one connection (small receive buffer) and read the body at `rate`
-    bytes/s, so that it lasts as long as the test needs whatever the kernel's buffers hold; records the status, the
-    byte count, the body's sha256 and any error. Bounded by `max_s`."""
-
-    def __init__(self, port, url_path, rate, max_s=60):
-        super().__init__(daemon=True)
-        self.port, self.url_path, self.rate, self.max_s = port, url_path, rate, max_s
-        self.status, self.size, self.sha, self.error = None, 0, None, None
-
-    def run(self):
-        digest = hashlib.sha256()
-        start = time.monotonic()
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
-                s.settimeout(10)
-                s.connect(("127.0.0.1", self.port))
-                s.sendall(f"GET {self.url_path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-                buf = b""
-                while b"\r\n\r\n" not in buf:
-                    chunk = s.recv(4096)
-                    if not chunk:
-                        raise OSError("closed in the response head")
-                    buf += chunk
-                head, body = buf.split(b"\r\n\r\n", 1)
-                self.status = int(head.split()[1])
-                length = int(re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head).group(1))
-                digest.update(body)
-                self.size = len(body)
-                while self.size < length:
-                    if time.monotonic() - start > self.max_s:
-                        raise OSError(f"not done after {self.max_s} s")
-                    # Pace: never ahead of rate x elapsed time.
-                    ahead = self.size / self.rate - (time.monotonic() - start)
-                    if ahead > 0:
-                        time.sleep(min(ahead, 0.1))
-                        continue
-                    chunk = s.recv(min(16384, length - self.size))
-                    if not chunk:
-                        raise OSError(f"closed after {self.size} of {length} bytes")
-                    digest.update(chunk)
-                    self.size += len(chunk)
-        except (OSError, ValueError, AttributeError) as e:
-            self.error = f"{type(e).__name__}: {e}"
-        self.sha = digest.hexdigest()
 
 
 def nginx_requests(key, exclude="big.bin"):
     with open(os.path.join(env["nginx"][key].dir, "access.log"), errors="replace") as f:
         return sum(1 for line in f if exclude not in line)
-
-
-def parse_wrk(out):
-    """(requests, errors) from wrk's summary: non-2xx/3xx answers plus socket errors of every kind."""
-    m = re.search(r"(\d+) requests in", out)
-    requests = int(m.group(1)) if m else 0
-    errors = 0
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if m:
-        errors += int(m.group(1))
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if m:
-        errors += sum(int(x) for x in m.groups())
-    return requests, errors
 
 
 # ---- cases ---------------------------------------------------------------------------------------------------------
@@ -298,7 +107,7 @@ def reload_under_load():
                          'name = "big"; backends = ["2"];'], listeners, SERVER_EXTRA)
     server = start_server("load", before, [web, big])
     try:
-        check(status_meta(server)["config_generation"] == 1, "generation 1 at start")
+        check(server.status_meta()["config_generation"] == 1, "generation 1 at start")
         download = PacedDownload(big, "/files/big.bin", BIG_RATE)
         download.start()
         wrk = subprocess.Popen(["wrk", "-t", "2", "-c", "8", "-d", "6s", f"http://127.0.0.1:{web}/wrk"],
@@ -310,7 +119,7 @@ def reload_under_load():
                                            f"{download.status}, {download.size} bytes, error {download.error}")
                 write_config(server, after)
                 server.proc.send_signal(signal.SIGHUP)
-                wait_until(lambda: status_meta(server)["config_generation"] == 2, 10, what="generation 2")
+                wait_until(lambda: server.status_meta()["config_generation"] == 2, 10, what="generation 2")
                 switched = time.monotonic()
                 time.sleep(0.5)  # requests that started before the switch are answered by now
                 nginx1_at_switch = nginx_requests("1")
@@ -322,7 +131,7 @@ def reload_under_load():
                 wrk.kill()
                 wrk.wait(5)
         wrk_text = wrk_out.decode(errors="replace")
-        wrk_requests, wrk_errors = parse_wrk(wrk_text)
+        wrk_requests, wrk_errors = wrk_totals(wrk_text)
         suite.diag(f"wrk: {wrk_requests} requests, {wrk_errors} errors")
         check(wrk_requests > 100 and wrk_errors == 0, f"wrk saw failures:\n{wrk_text}{wrk_err.decode()}")
 
@@ -341,7 +150,7 @@ def reload_under_load():
               download.size == BIG_SIZE, f"download: status {download.status}, {download.size} of {BIG_SIZE} bytes, "
               f"error {download.error}")
         check(download.sha == env["big_sha"], "the download's bytes differ from the file")
-        rows = backends_rows(server)
+        rows = server.backends()
         check(set(rows) == {"2", "3"}, f"back-end table after the reload: {set(rows)}")
         check(rows["2"]["open_conns"] == 0 and rows["3"]["open_conns"] == 0, f"requests left in flight: {rows}")
         check("SIGHUP: configuration reloaded: generation 2" in server.log_text(), "no log line for the SIGHUP")
@@ -358,25 +167,25 @@ def bad_file_refused():
                        SERVER_EXTRA)
     server = start_server("bad", good, [port])
     try:
-        conn = KeepAlive(port)
+        conn = KeepAliveClient(port)
         check(conn.get("/before")[0] == 200, "no answer before")
         lines = good.splitlines()
         lines.insert(4, "this is not libconfig")  # line 5
         write_config(server, "\n".join(lines) + "\n")
-        reply = monitor(server, "reload")
+        reply = server.monitor("reload")
         check(reply["ok"] is False, f"a bad file was accepted: {reply}")
         check(f"{server.config}:5:" in reply["error"], f"the error does not name the file and line 5: {reply['error']}")
-        meta = status_meta(server)
+        meta = server.status_meta()
         check(meta["config_generation"] == 1 and meta["config_reloads_refused"] == 1, f"meta after refusal: {meta}")
         check(conn.get("/after")[0] == 200 and one_request(port)[0] == 200, "not served after the refusal")
 
         bad_path = server.config  # still the bad file
-        reply = monitor(server, f"check-reload {bad_path}")
+        reply = server.monitor(f"check-reload {bad_path}")
         check(reply["ok"] is False and f"{bad_path}:5:" in reply["error"], f"check-reload of a bad file: {reply}")
         good_path = os.path.join(env["root"].path, "good.conf")
         with open(good_path, "w") as f:
             f.write(good.replace('key = "1"', 'key = "one"').replace('["1"]', '["one"]'))
-        reply = monitor(server, f"check-reload {good_path}")
+        reply = server.monitor(f"check-reload {good_path}")
         check(reply["ok"] is True, f"check-reload of a good file: {reply}")
         # Other reasons a file is refused: this node missing, a TLS file missing, a listener that cannot be bound.
         cases = {
@@ -397,24 +206,24 @@ def bad_file_refused():
                 path = os.path.join(env["root"].path, "candidate.conf")
                 with open(path, "w") as f:
                     f.write(text)
-                reply = monitor(server, f"check-reload {path}")
+                reply = server.monitor(f"check-reload {path}")
                 suite.diag(f"{what}: {reply.get('error')}")
                 check(reply["ok"] is False, f"check-reload accepted a file with {what}: {reply}")
             check(f":{taken}:" in reply["error"] or f"{taken}" in reply["error"], f"in use: {reply}")
             # The same file as a reload is refused too, as a whole: the good listener is not half-applied.
             write_config(server, cases["listener in use"])
-            reply = monitor(server, "reload")
+            reply = server.monitor("reload")
             check(reply["ok"] is False and str(taken) in reply["error"], f"reload with a listener in use: {reply}")
         finally:
             blocker.close()
-        check(status_meta(server)["config_generation"] == 1, "something was applied")
+        check(server.status_meta()["config_generation"] == 1, "something was applied")
         check(conn.get("/still")[0] == 200, "the keep-alive connection is no longer served")
         # A file that changes the number of workers: applied, and the answer says what needs a restart.
         write_config(server, good.replace("workers = 2;", "workers = 3;"))
-        reply = monitor(server, "reload")
+        reply = server.monitor("reload")
         check(reply["ok"] is True and "needs a restart" in reply["message"] and "server.workers" in reply["message"],
               f"reload with another worker count: {reply}")
-        check(status_meta(server)["config_generation"] == 2 and status_meta(server)["workers"] == 2, "meta")
+        check(server.status_meta()["config_generation"] == 2 and server.status_meta()["workers"] == 2, "meta")
         conn.close()
     finally:
         stop_server(server)
@@ -431,13 +240,13 @@ def listeners_diff():
                         [("127.0.0.1", kept, False, "two"), ("127.0.0.1", added, False, "two")], SERVER_EXTRA)
     server = start_server("listeners", before, [kept, removed])
     try:
-        on_kept, on_removed = KeepAlive(kept), KeepAlive(removed)
+        on_kept, on_removed = KeepAliveClient(kept), KeepAliveClient(removed)
         check(on_kept.get("/a")[1] == "1" and on_removed.get("/a")[1] == "1", "before the reload")
-        check(refuses(added), "the new port is already open")
+        check(not port_open("127.0.0.1", added, timeout=1), "the new port is already open")
         with Load(kept, connections=2, prefix="/kept") as load:
             time.sleep(0.5)
             write_config(server, after)
-            reply = monitor(server, "reload")
+            reply = server.monitor("reload")
             check(reply["ok"] is True and "listeners: 1 added, 1 removed, 1 kept" in reply["message"], f"{reply}")
             time.sleep(0.5)
         failed = [r for r in load.records if r[1] != 200]
@@ -445,7 +254,7 @@ def listeners_diff():
         status, backend, _ = on_kept.get("/b")
         check(status == 200 and backend == "2", f"kept keep-alive connection after the reload: {status} {backend}")
         check(one_request(added)[1] == "2", "the added listener does not serve the new service")
-        check(refuses(removed), "the removed listener still accepts")
+        check(not port_open("127.0.0.1", removed, timeout=1), "the removed listener still accepts")
         check(on_removed.closed_by_server(), "the idle connection of the removed listener stays open")
         on_kept.close()
         on_removed.close()
@@ -468,27 +277,19 @@ def tls_certificate():
     server = start_server("tls", text, [port])
     try:
         ctx = ssl.create_default_context(cafile=env["ca"])
-        old = KeepAlive(port, ctx)
+        old = KeepAliveClient(port, ctx)
         old_der = old.sock.getpeercert(binary_form=True)
         check(old.get("/a")[0] == 200, "no answer over TLS")
         # A renewed certificate from the same CA, written over the same files (as certbot does).
-        csr, crt, ext = os.path.join(r, "new.csr"), os.path.join(r, "new.pem"), os.path.join(r, "new.ext")
-        with open(ext, "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
-                    "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n")
-        run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-             key + ".new", "-out", csr, "-subj", "/CN=renewed 127.0.0.1"])
-        run(["openssl", "x509", "-req", "-in", csr, "-CA", env["ca"], "-CAkey", os.path.join(r, "ca.key"),
-             "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext])
-        with open(chain + ".new", "w") as out, open(crt) as a, open(env["ca"]) as b:
-            out.write(a.read() + b.read())
+        new_chain = sign_server_certificate(r, "new", env["ca"], os.path.join(r, "ca.key"), key + ".new",
+                                            subject="/CN=renewed 127.0.0.1")
         os.rename(key + ".new", key)
-        os.rename(chain + ".new", chain)
-        reply = monitor(server, "reload")
+        os.rename(new_chain, chain)
+        reply = server.monitor("reload")
         check(reply["ok"] is True, f"reload: {reply}")
         for i in range(3):
             check(old.get(f"/old{i}")[0] == 200, "the established TLS connection stopped working")
-        new = KeepAlive(port, ctx)
+        new = KeepAliveClient(port, ctx)
         new_der = new.sock.getpeercert(binary_form=True)
         subject = dict(x[0] for x in new.sock.getpeercert()["subject"])
         check(new_der != old_der and subject.get("commonName") == "renewed 127.0.0.1",
@@ -498,10 +299,10 @@ def tls_certificate():
         # A key that does not match the certificate: refused with the file's line, the new certificate stays.
         with open(key, "w") as f, open(os.path.join(r, "ca.key")) as other:
             f.write(other.read())
-        reply = monitor(server, "reload")
+        reply = server.monitor("reload")
         check(reply["ok"] is False and re.search(rf"{re.escape(server.config)}:\d+:", reply["error"]),
               f"reload with a mismatched key: {reply}")
-        third = KeepAlive(port, ctx)
+        third = KeepAliveClient(port, ctx)
         check(third.sock.getpeercert(binary_form=True) == new_der and third.get("/x")[0] == 200,
               "the refused reload changed the certificate in use")
         for c in (old, new, third):
@@ -524,16 +325,16 @@ def many_reloads():
         with Load(web, connections=4, prefix="/m") as load:
             for i in range(40):
                 write_config(server, b if i % 2 == 0 else a)
-                reply = monitor(server, "reload")
+                reply = server.monitor("reload")
                 check(reply["ok"] is True, f"reload {i}: {reply}")
                 time.sleep(0.05)
         failed = [r for r in load.records if r[1] != 200]
         check(len(load.records) > 200 and not failed, f"{len(failed)} of {len(load.records)} failed: {failed[:3]}")
-        meta = status_meta(server)
+        meta = server.status_meta()
         check(meta["config_generation"] == 41, f"generation {meta['config_generation']}")
-        rows = backends_rows(server)
+        rows = server.backends()
         check(all(r["open_conns"] == 0 for r in rows.values()), f"requests counted in flight: {rows}")
-        wait_until(lambda: dict((r[0], r[1]) for r in monitor(server, "status")["rows"])["connections_open"] == 0, 5,
+        wait_until(lambda: server.counters()["connections_open"] == 0, 5,
                    what="every client connection to be closed")
         check(server.proc.poll() is None, "the server died")
     finally:
@@ -544,7 +345,7 @@ def established_to(backend_key):
     """TCP connections established to a back end (only the proxy under test connects to it)."""
     n = env["nginx"][backend_key]
     cp = run(["ss", "-Htn", "state", "established", "dst", f"{n.address}:{n.port}"])
-    return len([line for line in cp.stdout.decode().splitlines() if line.strip()])
+    return len([line for line in cp.stdout.splitlines() if line.strip()])
 
 
 @suite.case("idle pooled back-end connections: kept across a reload for a back end that continues, closed for a "
@@ -562,15 +363,15 @@ def pools():
         for i in range(20):
             check(one_request(p1, f"/p{i}")[0] == 200 and one_request(p2, f"/q{i}")[0] == 200, "warm-up")
         check(established_to("2") >= 1, "no pooled connection to back end 2")
-        reuses = backends_rows(server)["1"]["pooled_reuses"]
+        reuses = server.backends()["1"]["pooled_reuses"]
         check(reuses > 0, "back end 1's pool was never used")
         write_config(server, after)
-        reply = monitor(server, "reload")
+        reply = server.monitor("reload")
         check(reply["ok"] is True, f"reload: {reply}")
         wait_until(lambda: established_to("2") == 0, 5, what="the removed back end's pooled connections to close")
         for i in range(4):
             check(one_request(p1, f"/after{i}")[0] == 200, "after the reload")
-        got = backends_rows(server)["1"]["pooled_reuses"] - reuses
+        got = server.backends()["1"]["pooled_reuses"] - reuses
         check(got == 4, f"{got} of 4 requests after the reload used a pooled connection kept from before")
     finally:
         stop_server(server)
@@ -590,15 +391,15 @@ def admin_state_carried():
     try:
         for i in range(10):
             check(one_request(port, f"/warm{i}")[0] == 200, "warm-up")
-        hits_before = backends_rows(server)["2"]["hits"]
+        hits_before = server.backends()["2"]["hits"]
         check(hits_before > 0, "back end 2 got no request")
-        reply = monitor(server, "backend 2 drain")
+        reply = server.monitor("backend 2 drain")
         check(reply["ok"] is True, f"drain: {reply}")
         os.rename(log, log + ".1")  # log rotation: the reload reopens the configured path
         write_config(server, after)
         server.proc.send_signal(signal.SIGHUP)
-        wait_until(lambda: status_meta(server)["config_generation"] == 2, 10, what="generation 2")
-        rows = backends_rows(server)
+        wait_until(lambda: server.status_meta()["config_generation"] == 2, 10, what="generation 2")
+        rows = server.backends()
         check(rows["2"]["state"] == "drain", f"back end 2 is {rows['2']['state']} after the reload")
         check(rows["2"]["hits"] == hits_before, f"back end 2's hits went from {hits_before} to {rows['2']['hits']}")
         seen = [one_request(port, f"/after{i}")[1] for i in range(12)]
@@ -610,4 +411,4 @@ def admin_state_carried():
 
 
 if __name__ == "__main__":
-    main_guard(lambda: suite.run(setup, teardown, diagnostics))
+    main(suite, setup, teardown)

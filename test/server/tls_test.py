@@ -4,19 +4,21 @@ fatal, and a back end that only ever sees HTTP. Usage: tls_test.py DLBA_SERVER D
 
 The resumption case runs a second dlba-server with the very same configuration file in a network namespace of its
 own (same listener address and port, another kernel stack), like a second node of the array."""
-import json
 import os
 import re
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from proxytest import (DlbaServer, EchoBackend, Nginx, Suite, TempRoot, check, config_text, free_port,  # noqa: E402
-                       make_certificates, run, ticket_key, main_guard)
+from dlbatest.certs import make_certificates, ticket_key
+from dlbatest.http_client import free_port, free_port_pair
+from dlbatest.nginx import EchoBackend, Nginx
+from dlbatest.procs import TempDir, run
+from dlbatest.server import DlbaServer, config_text
+from dlbatest.tap import Suite, check, main
 
 SERVER_BIN, DLBACTL = sys.argv[1], sys.argv[2]
-suite = Suite()
+suite = Suite("server/tls", setup_timeout=120)
 env = {}
 NETNS = f"dlbatls{os.getpid()}"
 
@@ -30,26 +32,8 @@ def server_config(port, echo_port, nginx, keys, chain, key):
     return config_text(backends, services, listeners, "  workers = 2;\n  timeouts = { header_ms = 3000; };", tls)
 
 
-def two_free_ports():
-    for _ in range(50):
-        p = free_port()
-        if p < 65535 and port_free(p + 1):
-            return p
-    raise RuntimeError("no two consecutive free ports")
-
-
-def port_free(p):
-    import socket
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", p))
-            return True
-        except OSError:
-            return False
-
-
 def setup():
-    root = TempRoot("dlba-server-tls-")
+    root = TempDir("dlba-server-tls-")
     env["root"] = root
     r = root.path
     nginx = Nginx(r, 1, "127.0.0.11", free_port("127.0.0.11")).start()
@@ -58,7 +42,7 @@ def setup():
     ca, chain, key = make_certificates(r)
     env.update(ca=ca, chain=chain, key=key)
     env["k1"], env["k2"] = ticket_key(), ticket_key()
-    port = two_free_ports()
+    port = free_port_pair()
     env["port"] = port
     env["a"] = DlbaServer(SERVER_BIN, r, "a", server_config(port, env["echo"].port, nginx, [env["k1"]], chain, key)).start(
         wait_for=[("127.0.0.1", port), ("127.0.0.1", port + 1)])
@@ -81,6 +65,9 @@ def diagnostics():
     return "\n".join(env[n].log_text() for n in ("a", "b", "c", "d") if n in env)
 
 
+suite.diag_hooks.append(diagnostics)
+
+
 def s_client(port, *args, ns=None, request=b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout=10):
     cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost", "-CAfile", env["ca"],
            "-ign_eof", *args]
@@ -88,11 +75,6 @@ def s_client(port, *args, ns=None, request=b"GET / HTTP/1.1\r\nHost: x\r\nConnec
         cmd = ["ip", "netns", "exec", ns] + cmd
     cp = subprocess.run(cmd, input=request, capture_output=True, timeout=timeout)
     return cp.returncode, cp.stdout.decode(errors="replace") + cp.stderr.decode(errors="replace")
-
-
-def status_counters(server):
-    cp = run([DLBACTL, "--socket", server.socket, "--json", "raw", "status"])
-    return {row[0]: row[1] for row in json.loads(cp.stdout)["rows"]}
 
 
 @suite.case("TLS 1.2 and 1.3 with AEAD ciphers and ALPN http/1.1; older versions and CBC ciphers refused")
@@ -139,19 +121,19 @@ def resumption_across_processes():
         # And back: B's renewed ticket works on A.
         rc, out = s_client(port, version, "-sess_in", sess)
         check(re.search(r"^Reused, ", out, re.M), f"{version}: A did not resume:\n{out[-1500:]}")
-    counters = status_counters(env["b"])
+    counters = env["b"].counters()
     check(counters["tls_resumed"] >= 2, f"B counted {counters['tls_resumed']} resumptions")
 
 
 @suite.case("ticket keys rotate: the previous key still resumes, another array's key does not")
 def key_rotation():
     r = env["root"].path
-    port_c, port_d = two_free_ports(), None
+    port_c, port_d = free_port_pair(), None
     # C: rotated, new key first and A's key second. D: an unrelated key only.
     env["c"] = DlbaServer(SERVER_BIN, r, "c", server_config(port_c, env["echo"].port, env["nginx"], [env["k2"], env["k1"]],
                                                            env["chain"], env["key"])).start(
         wait_for=[("127.0.0.1", port_c)])
-    port_d = two_free_ports()
+    port_d = free_port_pair()
     env["d"] = DlbaServer(SERVER_BIN, r, "d", server_config(port_d, env["echo"].port, env["nginx"], [ticket_key()],
                                                            env["chain"], env["key"])).start(
         wait_for=[("127.0.0.1", port_d)])
@@ -172,7 +154,7 @@ def key_rotation():
 def handshake_failures():
     import socket
     a = env["a"]
-    before = status_counters(a)["tls_handshake_failures"]
+    before = a.counters()["tls_handshake_failures"]
     for _ in range(60):
         with socket.create_connection(("127.0.0.1", env["port"]), timeout=2) as s:
             s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # plain HTTP to the TLS port
@@ -182,7 +164,7 @@ def handshake_failures():
                     pass
             except OSError:
                 pass
-    after = status_counters(a)["tls_handshake_failures"]
+    after = a.counters()["tls_handshake_failures"]
     check(after - before >= 60, f"{after - before} handshake failures counted for 60")
     lines = [l for l in a.log_text().splitlines() if "TLS handshake" in l]
     check(len(lines) <= 10, f"{len(lines)} log lines for 60 failures (not rate-limited)")
@@ -197,7 +179,7 @@ def backend_sees_http():
     cp = run(["curl", "-sS", "--cacert", env["ca"], "-w", "\nconnects=%{num_connects}\n",
               f"https://127.0.0.1:{port}/one", "--data-binary", "hello over tls", "--next", "--cacert", env["ca"],
               "-w", "\nconnects=%{num_connects}\n", f"https://127.0.0.1:{port}/two"])
-    out = cp.stdout.decode()
+    out = cp.stdout
     check(out.count("method=") == 2, out)
     check("method=POST framing=length length=14" in out, out)
     check(out.count("proto=https") == 2 and "xff=127.0.0.1" in out, out)
@@ -205,4 +187,4 @@ def backend_sees_http():
 
 
 if __name__ == "__main__":
-    main_guard(lambda: suite.run(setup, teardown, diagnostics))
+    main(suite, setup, teardown)
