@@ -11,7 +11,7 @@ from dlbatest.scheduler import Scheduler
 from dlbatest.tap import wait_until
 from dlbatest.topo import NODES
 
-DEFAULT_HASH_SEED = 0x6a09e667f3bcc908   # SchedulerConfig::hash_seed's default in common/config.hpp
+DEFAULT_HASH_SEED = 0x6a09e667f3bcc908   # SchedulerConfig::hash_seed's default in common/config/scheduler_section.hpp
 M64 = (1 << 64) - 1
 
 
