@@ -47,7 +47,9 @@ public:
     void close();
 
 private:
-    IoResult tls_result(int ret, size_t n);
+    // Runs one SSL_read_ex / SSL_write_ex (`call(&n)`) with a clean error queue and maps its result.
+    template <class Call>
+    IoResult tls_call(Call call);
     IoResult tls_status(int ret);
 
     std::shared_ptr<const TlsContext> context_;  // declared first: outlives the SSL
