@@ -1,5 +1,7 @@
 #include "net/transport.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <sys/socket.h>
 
@@ -27,6 +29,11 @@ IoResult socket_write(int fd, const char* buf, size_t len) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return {IoStatus::want_write, 0};
         return {IoStatus::error, 0};
     }
+}
+
+void set_nodelay(int fd) {
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 template <class Call>

@@ -61,5 +61,7 @@ private:
 // Plain socket helpers shared with back-end connections.
 IoResult socket_read(int fd, char* buf, size_t len);
 IoResult socket_write(int fd, const char* buf, size_t len);
+// Small requests and answer heads go out at once (the proxy writes whole heads, never byte by byte).
+void set_nodelay(int fd);
 
 }  // namespace dlba::server
