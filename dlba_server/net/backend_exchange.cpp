@@ -160,9 +160,9 @@ void BackendExchange::take_choice(const Choice& choice) {
     backend_ = balancer_->backend_index(service_backend_);
     has_backend_ = true;
     // On a retry the back ends already tried count as unusable, so a request whose cookie named the failed back
-    // end comes back as cookie_rerouted with inject set: the client learns the new key.
+    // end comes back as cookie_rerouted with force_cookie set: the client learns the new key.
     reason_ = choice.reason;
-    force_cookie_ = choice.inject;
+    force_cookie_ = choice.force_cookie;
 }
 
 ExchangeStep BackendExchange::start_backend(bool allow_pool) {
