@@ -6,9 +6,25 @@
 #include <string>
 
 #include "io/fd.hpp"
+#include "net/event_handle.hpp"
 #include "reload/reload_plan.hpp"
 
 namespace dlba::server {
+
+// One worker's listening socket of a listener.
+struct Listener {
+    EventHandle handle{HandleKind::listener, this};
+    io::Fd fd;
+    ListenerKey key;
+    bool tls = false;    // per the worker's current generation
+    size_t service = 0;  // index of the service in the worker's current generation
+};
+
+// A listening socket the control thread bound for one worker, for the generation it is about to publish.
+struct NewListener {
+    ListenerKey key;
+    io::Fd fd;
+};
 
 // A non-blocking socket bound to `key` with SO_REUSEADDR, SO_REUSEPORT and IP_FREEBIND (the VIP may be added to
 // lo after the server starts). Not listening yet: see start_listening(). On failure "address:port: reason" in *err.

@@ -1,5 +1,7 @@
 #include "net/transport.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <sys/socket.h>
 
@@ -29,7 +31,18 @@ IoResult socket_write(int fd, const char* buf, size_t len) {
     }
 }
 
-IoResult Transport::tls_result(int ret, size_t n) {
+void set_nodelay(int fd) {
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+template <class Call>
+IoResult Transport::tls_call(Call call) {
+    size_t n = 0;
+    ERR_clear_error();
+    errno = 0;
+    // Two statements: n must be read after the call (argument evaluation order is unspecified).
+    const int ret = call(&n);
     if (ret == 1) return {IoStatus::ok, n};
     const IoResult r = tls_status(ret);
     if (r.status == IoStatus::error) failed_ = true;  // OpenSSL forbids SSL_shutdown after a fatal error
@@ -54,21 +67,12 @@ IoResult Transport::tls_status(int ret) {
 
 IoResult Transport::read(char* buf, size_t len) {
     if (!ssl_) return socket_read(fd_.get(), buf, len);
-    size_t n = 0;
-    ERR_clear_error();
-    errno = 0;
-    // Two statements: n must be read after the call (argument evaluation order is unspecified).
-    const int ret = SSL_read_ex(ssl_.get(), buf, len, &n);
-    return tls_result(ret, n);
+    return tls_call([&](size_t* n) { return SSL_read_ex(ssl_.get(), buf, len, n); });
 }
 
 IoResult Transport::write(const char* buf, size_t len) {
     if (!ssl_) return socket_write(fd_.get(), buf, len);
-    size_t n = 0;
-    ERR_clear_error();
-    errno = 0;
-    const int ret = SSL_write_ex(ssl_.get(), buf, len, &n);
-    return tls_result(ret, n);
+    return tls_call([&](size_t* n) { return SSL_write_ex(ssl_.get(), buf, len, n); });
 }
 
 void Transport::close_notify() {

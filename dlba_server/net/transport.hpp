@@ -47,7 +47,9 @@ public:
     void close();
 
 private:
-    IoResult tls_result(int ret, size_t n);
+    // Runs one SSL_read_ex / SSL_write_ex (`call(&n)`) with a clean error queue and maps its result.
+    template <class Call>
+    IoResult tls_call(Call call);
     IoResult tls_status(int ret);
 
     std::shared_ptr<const TlsContext> context_;  // declared first: outlives the SSL
@@ -59,5 +61,7 @@ private:
 // Plain socket helpers shared with back-end connections.
 IoResult socket_read(int fd, char* buf, size_t len);
 IoResult socket_write(int fd, const char* buf, size_t len);
+// Small requests and answer heads go out at once (the proxy writes whole heads, never byte by byte).
+void set_nodelay(int fd);
 
 }  // namespace dlba::server

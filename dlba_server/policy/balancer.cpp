@@ -60,7 +60,7 @@ Choice Balancer::choose(const RequestKeys& request, const Candidates& c, uint32_
             Choice fallback = by_load_or_hash(service_.fallback, request, c, rotation);
             if (named_unusable && fallback.index) {
                 fallback.reason = ChoiceReason::cookie_rerouted;
-                fallback.inject = true;
+                fallback.force_cookie = true;
             }
             return fallback;
         }

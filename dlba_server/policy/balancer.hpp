@@ -53,7 +53,7 @@ struct Choice {
     ChoiceReason reason = ChoiceReason::none;
     // The response must set the injected cookie to the chosen back end's key even if it does not start a session,
     // because the client's cookie named a back end that could not take the request.
-    bool inject = false;
+    bool force_cookie = false;
 };
 
 class Balancer {

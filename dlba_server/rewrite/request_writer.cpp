@@ -1,43 +1,19 @@
 #include "rewrite/request_writer.hpp"
 
-#include <charconv>
-
 #include "http/cookie.hpp"
 
 namespace dlba::server {
 
 using http::iequals;
 
-bool is_hop_by_hop(std::string_view name) {
-    for (std::string_view h : {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-                               "upgrade", "content-length"}) {
-        if (iequals(name, h)) return true;
-    }
-    return false;
-}
-
 namespace {
 
-// A field named by a Connection header of this message is hop-by-hop too (RFC 9110 §7.6.1).
-bool named_by_connection(std::string_view name, std::span<const http::Header> headers) {
-    for (const http::Header& h : headers) {
-        if (iequals(h.name, "connection") && http::list_contains(h.value, name)) return true;
-    }
-    return false;
-}
-
-void field(std::string& out, std::string_view name, std::string_view value) {
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
-}
-
-void append_decimal(std::string& out, uint64_t v) {
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    (void)ec;
-    out.append(buf, end);
+// This hop's element of a Forwarded list (RFC 7239): "for=192.0.2.7;proto=https".
+void append_forwarded_element(std::string& out, std::string_view client_ip, std::string_view proto) {
+    out += "for=";
+    out += client_ip;
+    out += ";proto=";
+    out += proto;
 }
 
 }  // namespace
@@ -59,52 +35,46 @@ void write_request_head(const http::RequestHead& head, const ForwardContext& ctx
         if (iequals(h.name, "host")) has_host = true;
         if (!ctx.strip_cookie.empty() && iequals(h.name, "cookie")) {
             if (http::remove_cookie(h.value, ctx.strip_cookie, scratch) > 0) {
-                if (!scratch.empty()) field(out, h.name, scratch);
+                if (!scratch.empty()) append_field(out, h.name, scratch);
                 continue;
             }
         }
         if (xff && iequals(h.name, "x-forwarded-proto")) continue;  // ours says how the client reached us
-        if (xff && !xff_done && iequals(h.name, "x-forwarded-for")) {
-            // Appended to the first one, so the chain stays in one field as most back ends expect.
+        // Ours is appended to the first X-Forwarded-For (or Forwarded) field, so the chain stays in one field as
+        // most back ends expect.
+        const bool extend_xff = xff && !xff_done && iequals(h.name, "x-forwarded-for");
+        const bool extend_fwd = fwd && !fwd_done && iequals(h.name, "forwarded");
+        if (extend_xff || extend_fwd) {
             out += h.name;
             out += ": ";
             out += h.value;
             out += ", ";
-            out += ctx.client_ip;
+            if (extend_xff) {
+                out += ctx.client_ip;
+                xff_done = true;
+            } else {
+                append_forwarded_element(out, ctx.client_ip, proto);
+                fwd_done = true;
+            }
             out += "\r\n";
-            xff_done = true;
             continue;
         }
-        if (fwd && !fwd_done && iequals(h.name, "forwarded")) {
-            out += h.name;
-            out += ": ";
-            out += h.value;
-            out += ", for=";
-            out += ctx.client_ip;
-            out += ";proto=";
-            out += proto;
-            out += "\r\n";
-            fwd_done = true;
-            continue;
-        }
-        field(out, h.name, h.value);
+        append_field(out, h.name, h.value);
     }
     if (!has_host) {
-        field(out, "Host", head.host.empty() ? ctx.default_host : head.host);
+        append_field(out, "Host", head.host.empty() ? ctx.default_host : head.host);
     }
-    if (xff && !xff_done) field(out, "X-Forwarded-For", ctx.client_ip);
-    if (xff) field(out, "X-Forwarded-Proto", proto);
+    if (xff && !xff_done) append_field(out, "X-Forwarded-For", ctx.client_ip);
+    if (xff) append_field(out, "X-Forwarded-Proto", proto);
     if (fwd && !fwd_done) {
-        out += "Forwarded: for=";
-        out += ctx.client_ip;
-        out += ";proto=";
-        out += proto;
+        out += "Forwarded: ";
+        append_forwarded_element(out, ctx.client_ip, proto);
         out += "\r\n";
     }
     switch (head.framing) {
         case http::BodyFraming::content_length:
             out += "Content-Length: ";
-            append_decimal(out, head.content_length);
+            append_number(out, head.content_length);
             out += "\r\n";
             break;
         case http::BodyFraming::chunked: out += "Transfer-Encoding: chunked\r\n"; break;
@@ -117,10 +87,7 @@ void write_request_head(const http::RequestHead& head, const ForwardContext& ctx
 
 void append_chunk(std::string& out, std::string_view data) {
     if (data.empty()) return;  // an empty chunk would end the body
-    char buf[20];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, data.size(), 16);
-    (void)ec;
-    out.append(buf, end);
+    append_number(out, data.size(), 16);
     out += "\r\n";
     out += data;
     out += "\r\n";

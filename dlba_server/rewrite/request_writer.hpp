@@ -16,6 +16,7 @@
 
 #include "config/server_section.hpp"
 #include "http/request_parser.hpp"
+#include "rewrite/head_fields.hpp"
 
 namespace dlba::server {
 
@@ -27,10 +28,6 @@ struct ForwardContext {
     bool keep_alive = false;        // ask the back end to keep the connection open (idle pool)
     std::string_view default_host;  // Host for a request that has none (the listener's address:port)
 };
-
-// True for the fields RFC 9110 §7.6.1 says a proxy must not forward, plus the framing fields this proxy writes
-// itself. Case-insensitive.
-bool is_hop_by_hop(std::string_view name);
 
 // Appends the head (request line, fields, empty line) to `out`. `scratch` is working space for the rebuilt Cookie
 // header; both keep their capacity between calls, so a warmed-up connection does not allocate.

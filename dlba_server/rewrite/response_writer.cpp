@@ -1,36 +1,16 @@
 #include "rewrite/response_writer.hpp"
 
-#include <charconv>
-
 #include "http/cookie.hpp"
-#include "rewrite/request_writer.hpp"
+#include "rewrite/head_fields.hpp"
 
 namespace dlba::server {
 
 using http::iequals;
 
-namespace {
-
-bool named_by_connection(std::string_view name, std::span<const http::Header> headers) {
-    for (const http::Header& h : headers) {
-        if (iequals(h.name, "connection") && http::list_contains(h.value, name)) return true;
-    }
-    return false;
-}
-
-void append_status(std::string& out, uint16_t status) {
-    char buf[8];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, status);
-    (void)ec;
-    out.append(buf, end);
-}
-
-}  // namespace
-
 void write_response_head(const http::ResponseHead& head, const ResponseContext& ctx,
                          const std::vector<std::string>& extra_set_cookies, std::string& out) {
     out += "HTTP/1.1 ";
-    append_status(out, head.status);
+    append_number(out, head.status);
     out += ' ';
     out += head.reason.empty() ? std::string_view(status_reason(head.status)) : head.reason;
     out += "\r\n";
@@ -41,16 +21,9 @@ void write_response_head(const http::ResponseHead& head, const ResponseContext& 
         if (!length && !coding && is_hop_by_hop(h.name)) continue;
         if (coding && (ctx.dechunk || ctx.client_minor == 0)) continue;
         if (named_by_connection(h.name, head.headers)) continue;
-        out += h.name;
-        out += ": ";
-        out += h.value;
-        out += "\r\n";
+        append_field(out, h.name, h.value);
     }
-    for (const std::string& c : extra_set_cookies) {
-        out += "Set-Cookie: ";
-        out += c;
-        out += "\r\n";
-    }
+    for (const std::string& c : extra_set_cookies) append_field(out, "Set-Cookie", c);
     if (head.informational()) {
         // 100 Continue and friends: no Connection field; the final response carries it.
     } else if (ctx.close) {
@@ -112,14 +85,11 @@ const char* status_reason(uint16_t status) {
 void write_error_response(uint16_t status, bool close, std::string& out) {
     const std::string_view reason = status_reason(status);
     out += "HTTP/1.1 ";
-    append_status(out, status);
+    append_number(out, status);
     out += ' ';
     out += reason;
     out += "\r\nContent-Type: text/plain\r\nContent-Length: ";
-    char buf[8];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, reason.size() + 1);
-    (void)ec;
-    out.append(buf, end);
+    append_number(out, reason.size() + 1);
     out += "\r\nCache-Control: no-store\r\n";
     if (close) out += "Connection: close\r\n";
     out += "\r\n";

@@ -68,7 +68,7 @@ TEST_CASE("a valid injected cookie sends the request to its back end", "[balance
         REQUIRE(c.index);
         CHECK(*c.index == 1);
         CHECK(c.reason == ChoiceReason::cookie);
-        CHECK_FALSE(c.inject);
+        CHECK_FALSE(c.force_cookie);
     }
     // The name is compared exactly (cookie names are case-sensitive), the value must be exactly a key.
     CHECK(pick(b, v, "/", {{"Cookie", "spserver=2"}}).reason == ChoiceReason::least_conn);
@@ -83,7 +83,7 @@ TEST_CASE("a cookie naming a back end that is down is rerouted and re-injected",
     REQUIRE(c.index);
     CHECK(*c.index != 1);
     CHECK(c.reason == ChoiceReason::cookie_rerouted);
-    CHECK(c.inject);
+    CHECK(c.force_cookie);
 }
 
 TEST_CASE("unknown, tampered or quoted cookie values count as no cookie", "[balancer][cookie]") {
@@ -95,7 +95,7 @@ TEST_CASE("unknown, tampered or quoted cookie values count as no cookie", "[bala
         INFO(cookie);
         const Choice c = pick(b, v, "/", {{"Cookie", cookie}});
         CHECK(c.reason == ChoiceReason::least_conn);
-        CHECK_FALSE(c.inject);
+        CHECK_FALSE(c.force_cookie);
         CHECK(c.index);
     }
 }
@@ -298,7 +298,7 @@ TEST_CASE("no usable back end gives no choice", "[balancer]") {
         v.down(1);
         const Choice c = pick(b, v, "/x?sid=1", {{"Cookie", "SpServer=1"}});
         CHECK_FALSE(c.index);
-        CHECK_FALSE(c.inject);
+        CHECK_FALSE(c.force_cookie);
     }
 }
 

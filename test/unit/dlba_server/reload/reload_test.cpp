@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "../server_fixture.hpp"
 #include "config/config.hpp"
 #include "net/shared.hpp"
 #include "reload/reload_plan.hpp"
@@ -17,15 +18,7 @@ using namespace dlba::server;
 
 namespace {
 
-Config load(const std::string& server_and_backends) {
-    const std::string text = R"(array = { vip = "127.0.0.1"; tcp_ports = [80]; };
-nodes = ( { number = 1; eth0_mac = "02:77:00:00:01:01"; eth0_ip = "10.77.0.11";
-            sched_mac = "02:77:00:00:02:01"; sched_ip = "10.77.0.21"; } );
-)" + server_and_backends;
-    ConfigResult r = parse_config(text, "t.conf");
-    if (auto* e = std::get_if<ConfigError>(&r)) FAIL(e->str());
-    return std::get<Config>(r);
-}
+Config load(const std::string& server_and_backends) { return test::load_sections(server_and_backends); }
 
 ListenerConfig listener(uint32_t address, uint16_t port, bool tls = false, const std::string& service = "web") {
     ListenerConfig l;

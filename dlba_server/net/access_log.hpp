@@ -1,0 +1,56 @@
+// The access log: one line per request, buffered per worker and written in batches.
+//
+//   2024-05-01T12:00:00Z 192.0.2.7:51234 "GET /index.html" 200 5120 web1 3ms least_conn [attempts=2]
+//
+// time (UTC, seconds), client address:port, method and target (at most 1024 bytes of it), status, bytes sent to
+// the client, back end key ("-" when none was chosen), duration, why that back end; attempts when more than one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "policy/balancer.hpp"
+
+namespace dlba::server {
+
+struct AccessLogEntry {
+    int64_t unix_s = 0;  // when the request ended (wall clock)
+    std::string_view client_ip;
+    uint16_t client_port = 0;
+    std::string_view method;
+    std::string_view target;
+    uint16_t status = 0;
+    uint64_t bytes = 0;  // to the client
+    std::string_view backend = "-";  // key; "-" when none was chosen
+    int64_t duration_ms = 0;
+    ChoiceReason reason = ChoiceReason::none;
+    unsigned attempts = 0;
+};
+
+// Appends the entry's line to `out`, without the newline.
+void format_access_line(const AccessLogEntry& e, std::string& out);
+
+// One per worker. Lines go to the file of the generation in force (set_file at each adoption), so lines buffered
+// before a reload go to the file that reload opened (the rotated one). One write per batch: with O_APPEND the lines
+// of different workers never interleave mid-line.
+class AccessLog {
+public:
+    static constexpr size_t kFlushBytes = 32 * 1024;
+
+    bool enabled() const { return fd_ >= 0; }
+    void set_file(int fd) { fd_ = fd; }  // -1: no access log
+    void write(const AccessLogEntry& e) {
+        if (!enabled()) return;
+        format_access_line(e, buffer_);
+        buffer_ += '\n';
+        if (buffer_.size() > kFlushBytes) flush();
+    }
+    void flush();  // at every timer scan and when the worker stops
+
+private:
+    int fd_ = -1;
+    std::string buffer_;
+};
+
+}  // namespace dlba::server

@@ -1,0 +1,436 @@
+#include "net/backend_exchange.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstdio>
+
+#include "net/transport.hpp"
+#include "net/worker_context.hpp"
+#include "rewrite/request_writer.hpp"
+#include "rewrite/response_writer.hpp"
+
+namespace dlba::server {
+
+namespace {
+
+bool idempotent(std::string_view method) {
+    for (std::string_view m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}) {
+        if (method == m) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+BackendExchange::BackendExchange(WorkerContext& worker)
+    : w_(worker), scanner_(http::ResponseLimits{32 * 1024, 100}), body_(http::BodyLimits{1024, 8192, 0}, 502) {}
+
+void BackendExchange::reset() {
+    gen_ = nullptr;
+    balancer_ = nullptr;
+    owner_ = nullptr;
+    client_ = {};
+    target_.clear();
+    cookies_.clear();
+    method_.clear();
+    request_framing_ = http::BodyFraming::none;
+    client_minor_ = 1;
+    head_request_ = replayable_ = request_complete_ = false;
+    service_backend_ = backend_ = 0;
+    has_backend_ = false;
+    reason_ = ChoiceReason::none;
+    force_cookie_ = false;
+    attempts_ = tried_count_ = 0;
+    conn_ = nullptr;
+    active_counted_ = false;
+    start_ms_ = connect_start_us_ = last_backend_ms_ = 0;
+    backend_eof_ = extra_bytes_ = false;
+    phase_ = ResponsePhase::head;
+    raw_body_ = true;
+    response_started_ = response_keep_alive_ = false;
+    response_received_ = 0;
+    status_ = local_status_ = 0;
+    bytes_to_client_ = 0;
+    set_cookies_.clear();
+    w_.buffers.attach(to_backend_);
+}
+
+void BackendExchange::release_buffers() {
+    w_.buffers.release(to_backend_);
+    w_.buffers.release(from_backend_);
+}
+
+BackendCounters& BackendExchange::backend_counters() const { return gen_->backends[backend_]->counters(w_.id); }
+
+std::string& BackendExchange::out() {
+    w_.buffers.attach(*client_.out);
+    return client_.out->text();
+}
+
+// ---- the request ----
+
+ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generation& gen, size_t service,
+                                    const RequestOrigin& origin, Session* owner, ClientSide client) {
+    gen_ = &gen;
+    balancer_ = &gen.balancers[service];
+    owner_ = owner;
+    client_ = client;
+    start_ms_ = w_.now_ms();
+    client_minor_ = head.minor_version;
+    head_request_ = head.method == "HEAD";
+    request_framing_ = head.framing;
+    method_.assign(head.method);
+    target_.assign(head.target);
+    for (const http::Header& h : head.headers) {
+        if (!http::iequals(h.name, "cookie")) continue;
+        if (!cookies_.empty()) cookies_ += "; ";
+        cookies_ += h.value;
+    }
+    // Only a request without a body and with an idempotent method may be sent twice (after an empty answer, or
+    // over a pooled connection that turns out to be closed); only those use pooled connections.
+    replayable_ = head.framing == http::BodyFraming::none && idempotent(head.method);
+
+    const std::optional<Choice> choice = choose_backend();
+    if (!choice || !choice->index) {
+        w_.stats.no_backend.add();
+        return give_up(503);
+    }
+    take_choice(*choice);
+
+    const ServiceConfig& svc = balancer_->service();
+    ForwardContext ctx;
+    ctx.forwarded = gen.server().forwarded;
+    ctx.client_ip = origin.client_ip;
+    ctx.tls = origin.tls;
+    ctx.strip_cookie = svc.policy == BalancePolicy::cookie && svc.strip_injected ? std::string_view(svc.inject_cookie)
+                                                                                  : std::string_view();
+    ctx.keep_alive = svc.pool_idle_per_backend > 0 && replayable_;
+    char local[24];  // the listener's address:port, for an HTTP/1.0 request without Host
+    if (head.host.empty()) {
+        const in_addr a{htonl(origin.listener.address)};
+        char ip[16];
+        inet_ntop(AF_INET, &a, ip, sizeof ip);
+        std::snprintf(local, sizeof local, "%s:%u", ip, static_cast<unsigned>(origin.listener.port));
+        ctx.default_host = local;
+    }
+    write_request_head(head, ctx, to_backend_.text(), cookie_scratch_);
+    to_backend_.keep(replayable_);  // keep the head until the answer starts, in case it must be sent again
+    return start_backend(true);
+}
+
+bool BackendExchange::forward_body(std::span<const char> data) {
+    if (request_framing_ == http::BodyFraming::chunked) {
+        append_chunk(to_backend_.text(), {data.data(), data.size()});
+    } else {
+        to_backend_.text().append(data.data(), data.size());
+    }
+    return backend_backlogged();
+}
+
+void BackendExchange::request_done() {
+    if (request_framing_ == http::BodyFraming::chunked) append_last_chunk(to_backend_.text());
+    request_complete_ = true;
+}
+
+std::optional<Choice> BackendExchange::choose_backend() {
+    const Balancer& bal = *balancer_;
+    BalanceScratch& sc = w_.scratch;
+    const int64_t now = w_.now_ms();
+    const size_t n = bal.size();
+    for (size_t i = 0; i < n; ++i) {
+        const BackendState& st = *gen_->backends[bal.backend_index(i)];
+        bool tried = false;
+        for (uint8_t t = 0; t < tried_count_; ++t) tried = tried || tried_[t] == i;
+        sc.usable_new[i] = !tried && st.usable_for_new(now);
+        sc.usable_sticky[i] = !tried && st.usable_for_sticky(now);
+        sc.active[i] = st.active();
+        sc.weight[i] = st.weight();
+        sc.average_ms[i] = st.average_ms();
+    }
+    const Candidates c{{sc.usable_new.get(), n}, {sc.usable_sticky.get(), n}, {sc.active.data(), n},
+                       {sc.weight.data(), n}, {sc.average_ms.data(), n}};
+    const http::Header cookie{"Cookie", cookies_};
+    const RequestKeys keys{target_, cookies_.empty() ? std::span<const http::Header>()
+                                                     : std::span<const http::Header>(&cookie, 1)};
+    return bal.choose(keys, c, w_.next_rotation());
+}
+
+void BackendExchange::take_choice(const Choice& choice) {
+    service_backend_ = *choice.index;
+    backend_ = balancer_->backend_index(service_backend_);
+    has_backend_ = true;
+    // On a retry the back ends already tried count as unusable, so a request whose cookie named the failed back
+    // end comes back as cookie_rerouted with force_cookie set: the client learns the new key.
+    reason_ = choice.reason;
+    force_cookie_ = choice.force_cookie;
+}
+
+ExchangeStep BackendExchange::start_backend(bool allow_pool) {
+    BackendState& st = *gen_->backends[backend_];
+    ++attempts_;
+    if (tried_count_ < kMaxTried) tried_[tried_count_++] = static_cast<uint16_t>(service_backend_);
+    st.begin_request();
+    active_counted_ = true;
+    backend_counters().hits.add();
+    connect_start_us_ = w_.now_us();
+    last_backend_ms_ = w_.now_ms();
+    phase_ = ResponsePhase::head;
+    scanner_.start(head_request_);
+    response_received_ = 0;
+    backend_eof_ = extra_bytes_ = false;
+    BackendConn* c = allow_pool && replayable_ ? w_.backends.take_idle(*gen_, backend_, owner_) : nullptr;
+    if (c) {
+        backend_counters().pooled_reuses.add();
+    } else {
+        c = w_.backends.open(*gen_, backend_, owner_, w_.now_ms());
+        if (!c) return connect_failed(Failure::refused);
+    }
+    conn_ = c;
+    return ExchangeStep::progress;
+}
+
+// ---- the back end ----
+
+ExchangeStep BackendExchange::step() {
+    BackendConn* c = conn_;
+    if (!c) return ExchangeStep::blocked;
+    bool progress = false;
+    if (c->connecting) {
+        if (c->error_event) return connect_failed(Failure::refused);
+        if (!c->writable) return ExchangeStep::blocked;
+        c->connecting = false;
+        BackendState& st = *gen_->backends[backend_];
+        if (st.down_until_ms() != 0) st.mark_up();  // a connect worked: back in service at once
+        last_backend_ms_ = w_.now_ms();
+        progress = true;
+    }
+    while (c->writable && !to_backend_.empty()) {
+        const IoResult r = socket_write(c->fd.get(), to_backend_.pending_data(), to_backend_.pending());
+        if (r.status == IoStatus::ok) {
+            to_backend_.consume(r.n);
+            last_backend_ms_ = w_.now_ms();
+            progress = true;
+        } else if (r.status == IoStatus::want_write) {
+            c->writable = false;
+        } else {
+            return backend_failed(Failure::reset);
+        }
+    }
+    while (c->readable && phase_ != ResponsePhase::done && client_.out->pending() < kClientHighWater) {
+        w_.buffers.attach(from_backend_);
+        if (from_backend_.space_size() == 0) break;
+        const size_t want = from_backend_.space_size();
+        const IoResult r = socket_read(c->fd.get(), from_backend_.space(), want);
+        if (r.status == IoStatus::ok) {
+            if (r.n < want) c->readable = false;  // drained: wait for the next edge (see Session::read_client)
+            from_backend_.commit(r.n);
+            response_received_ += r.n;
+            last_backend_ms_ = w_.now_ms();
+            return process_response();  // the exchange may have ended; the next round looks again
+        }
+        if (r.status == IoStatus::want_read) {
+            c->readable = false;
+            break;
+        }
+        return r.status == IoStatus::eof ? backend_eof() : backend_failed(Failure::reset);
+    }
+    return progress ? ExchangeStep::progress : ExchangeStep::blocked;
+}
+
+ExchangeStep BackendExchange::process_response() {
+    while (!from_backend_.empty()) {
+        if (phase_ == ResponsePhase::head) {
+            const http::ScanResult r = scanner_.scan(from_backend_.data(), from_backend_.size());
+            from_backend_.consume(r.consumed);
+            if (r.status == http::ScanStatus::error) return backend_failed(Failure::bad_response);
+            if (r.status == http::ScanStatus::need_more) return ExchangeStep::progress;
+            const http::ResponseHead& h = scanner_.head();
+            if (h.informational()) {
+                // We never forward Upgrade, so a switch is a back-end error.
+                if (h.status == 101) return backend_failed(Failure::bad_response);
+                if (client_minor_ == 1) {  // HTTP/1.0 clients do not expect interim answers
+                    write_response_head(h, {1, false, false}, {}, out());
+                    response_started_ = true;
+                }
+                scanner_.start(head_request_);
+                continue;
+            }
+            response_head_complete(h);
+            continue;
+        }
+        if (phase_ == ResponsePhase::body) {
+            const http::BodyStep s = body_.step(from_backend_.data(), from_backend_.size());
+            if (raw_body_) {
+                out().append(from_backend_.data(), s.consumed);
+                bytes_to_client_ += s.consumed;
+            } else {
+                out().append(s.data.data(), s.data.size());
+                bytes_to_client_ += s.data.size();
+            }
+            from_backend_.consume(s.consumed);
+            if (s.state == http::BodyState::error) return backend_failed(Failure::bad_response);
+            if (s.state == http::BodyState::complete) phase_ = ResponsePhase::done;
+            continue;
+        }
+        // Bytes after the end of the response: not ours to pass on, and the connection is not reusable.
+        extra_bytes_ = true;
+        from_backend_.consume(from_backend_.size());
+    }
+    return ExchangeStep::progress;
+}
+
+void BackendExchange::response_head_complete(const http::ResponseHead& h) {
+    status_ = h.status;
+    gen_->backends[backend_]->record_response_time(static_cast<double>(w_.now_us() - connect_start_us_) / 1000.0);
+    bool& last = *client_.last_response;
+    // Answered before the request was complete: the connection cannot be trusted for another request.
+    if (!request_complete_) last = true;
+    const bool dechunk = client_minor_ == 0 && h.framing == http::BodyFraming::chunked;
+    if (h.framing == http::BodyFraming::until_close || dechunk || w_.stopping()) last = true;
+    set_cookies_.clear();
+    const ServiceConfig& svc = balancer_->service();
+    if (svc.policy == BalancePolicy::cookie) {
+        cookie_injections(h, svc.session_cookie, svc.inject_cookie, balancer_->key(service_backend_), force_cookie_,
+                          w_.wall_seconds(), set_cookies_);
+        // A session cookie from the back end, or a re-routed client, got our cookie: one more cookie group here.
+        if (!set_cookies_.empty()) backend_counters().cookie_groups.add();
+    }
+    std::string& o = out();
+    const size_t before = o.size();
+    write_response_head(h, {client_minor_, last, dechunk}, set_cookies_, o);
+    bytes_to_client_ += o.size() - before;
+    response_started_ = true;
+    response_keep_alive_ = h.keep_alive;
+    to_backend_.keep(false);
+    w_.stats.responses[h.status / 100].add();
+    raw_body_ = !dechunk;
+    body_.start(h.framing, h.content_length);
+    phase_ = body_.state() == http::BodyState::complete ? ResponsePhase::done : ResponsePhase::body;
+}
+
+ExchangeStep BackendExchange::backend_eof() {
+    backend_eof_ = true;
+    if (conn_) conn_->readable = false;
+    if (phase_ == ResponsePhase::body && body_.finish_at_eof() == http::BodyState::complete) {
+        phase_ = ResponsePhase::done;
+        return ExchangeStep::progress;
+    }
+    if (phase_ == ResponsePhase::done) return ExchangeStep::progress;
+    if (phase_ == ResponsePhase::head && response_received_ == 0) return backend_failed(Failure::empty);
+    return backend_failed(Failure::bad_response);  // cut short
+}
+
+ExchangeStep BackendExchange::check_deadlines(int64_t now_ms, const ServerTimeouts& t) {
+    if (!conn_) return ExchangeStep::blocked;
+    if (conn_->connecting) {
+        if (now_ms - connect_start_us_ / 1000 > t.backend_connect_ms) return connect_failed(Failure::timeout);
+        return ExchangeStep::blocked;
+    }
+    // The back end's deadline runs once it has the whole request (or has begun to answer); while the client is
+    // still sending, the client's body deadline applies instead.
+    if (phase_ != ResponsePhase::done && (response_started_ || (request_complete_ && to_backend_.empty())) &&
+        now_ms - last_backend_ms_ > t.backend_response_ms) {
+        backend_counters().errors.add();
+        return response_started_ ? ExchangeStep::abort : give_up(504);
+    }
+    return ExchangeStep::blocked;
+}
+
+// ---- failures ----
+
+ExchangeStep BackendExchange::connect_failed(Failure why) {
+    BackendState& st = *gen_->backends[backend_];
+    const ServiceConfig& svc = balancer_->service();
+    st.mark_down(w_.now_ms(), svc.down_interval_ms);
+    BackendCounters& bc = backend_counters();
+    bc.errors.add();
+    bc.connect_failures.add();
+    const BackendConfig& cfg = st.config();
+    w_.log.write(LogKind::backend_down, w_.now_ms(),
+                 "back end " + cfg.key + " (" + format_ipv4(cfg.address) + ":" + std::to_string(cfg.port) + ") " +
+                     (why == Failure::timeout ? "did not answer the connect" : "refused the connection") +
+                     "; marked down for " + std::to_string(svc.down_interval_ms) + " ms");
+    release_backend(false);
+    if (attempts_ <= svc.retries) return retry_elsewhere(503);
+    w_.stats.no_backend.add();
+    return give_up(503);
+}
+
+ExchangeStep BackendExchange::backend_failed(Failure why) {
+    const bool reused = conn_ && conn_->reused;
+    if (!reused) backend_counters().errors.add();
+    release_backend(false);
+    if (response_started_) return ExchangeStep::abort;
+    if (replayable_ && (why == Failure::empty || why == Failure::reset)) {
+        if (reused) {
+            // An idle pooled connection the back end had closed: not the back end's fault; go again, fresh.
+            w_.stats.retries.add();
+            to_backend_.rewind();
+            --tried_count_;
+            --attempts_;
+            return start_backend(false);
+        }
+        if (attempts_ <= balancer_->service().retries) return retry_elsewhere(502);
+    }
+    return give_up(why == Failure::timeout ? 504 : 502);
+}
+
+ExchangeStep BackendExchange::retry_elsewhere(uint16_t status_if_none) {
+    w_.stats.retries.add();
+    to_backend_.rewind();
+    const std::optional<Choice> choice = choose_backend();
+    if (!choice || !choice->index) {
+        if (status_if_none == 503) w_.stats.no_backend.add();
+        return give_up(status_if_none);
+    }
+    take_choice(*choice);
+    return start_backend(true);
+}
+
+ExchangeStep BackendExchange::give_up(uint16_t status) {
+    local_status_ = status;
+    return ExchangeStep::answer;
+}
+
+// ---- ends ----
+
+void BackendExchange::release_backend(bool reusable) {
+    if (conn_) {
+        w_.backends.release(conn_, reusable, w_.now_ms());
+        conn_ = nullptr;
+    }
+    if (active_counted_) {
+        gen_->backends[backend_]->end_request();
+        active_counted_ = false;
+    }
+}
+
+void BackendExchange::finish() {
+    const bool reusable = conn_ && response_keep_alive_ && request_complete_ && to_backend_.empty() &&
+                          !backend_eof_ && !extra_bytes_ && from_backend_.empty();
+    release_backend(reusable);
+}
+
+void BackendExchange::answered_locally(uint16_t status) {
+    release_backend(false);
+    status_ = status;
+    bytes_to_client_ = 0;
+}
+
+void BackendExchange::aborted() {
+    release_backend(false);
+    if (status_ == 0) status_ = 502;
+}
+
+void BackendExchange::describe(AccessLogEntry& e, int64_t now_ms) const {
+    e.method = method_;
+    e.target = target_;
+    e.status = status_;
+    e.bytes = bytes_to_client_;
+    if (has_backend_) e.backend = gen_->backends[backend_]->config().key;
+    e.duration_ms = now_ms - start_ms_;
+    e.reason = reason_;
+    e.attempts = attempts_;
+}
+
+}  // namespace dlba::server

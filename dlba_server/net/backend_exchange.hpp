@@ -1,0 +1,188 @@
+// The back-end side of one request of a client connection: choosing the back end (the service's Balancer),
+// connecting (an idle pooled connection or a new one), retrying and rerouting when a back end fails, sending the
+// rebuilt request head and streaming its body (re-framed), reading and scanning the response, and writing the
+// client's response (rebuilt head with cookie injection, the body as framed or de-chunked) into the client's output
+// buffer.
+//
+// The client side (net/session.hpp) drives it through a narrow interface: begin() with the parsed head,
+// forward_body() and request_done() as the parser goes on, step() whenever a socket may have moved,
+// check_deadlines() on the worker's timer scan, and finish() (or answered_locally(), aborted(), cancel()) at its
+// end. What the client side must do after a call is the ExchangeStep it returns; the exchange never calls into
+// the session.
+//
+// Failures: a refused or timed-out connect marks the back end down and the request goes to another back end, at
+// most `retries` more times; a back end that closes or resets without a byte of answer gets a replayable request
+// (no body, idempotent method) again on another back end; an idle pooled connection the back end had closed is
+// not held against it (the request goes again on a fresh connection). Once response bytes are queued for the
+// client nothing is retried. No back end left: 503; a malformed or truncated answer: 502; a silent one: 504.
+//
+// Pooled per worker; reset() keeps the capacity of its buffers and strings, so a warm worker does not allocate.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "http/body_decoder.hpp"
+#include "http/request_parser.hpp"
+#include "http/response_scanner.hpp"
+#include "net/access_log.hpp"
+#include "net/backend_pool.hpp"
+#include "net/buffers.hpp"
+#include "policy/balancer.hpp"
+#include "reload/reload_plan.hpp"
+
+namespace dlba::server {
+
+class Session;
+class WorkerContext;
+
+// Request bytes waiting for the back end before the client is not read (and the parser pauses).
+inline constexpr size_t kBackendHighWater = 64 * 1024;
+// Response bytes waiting for the client before the back end is not read.
+inline constexpr size_t kClientHighWater = 64 * 1024;
+
+// Where the request came from, as the rebuilt head tells the back end.
+struct RequestOrigin {
+    std::string_view client_ip;  // "192.0.2.7", for X-Forwarded-For / Forwarded
+    bool tls = false;            // the client came in over TLS (proto=https)
+    ListenerKey listener;        // for the Host of an HTTP/1.0 request without one
+};
+
+// The client side of the connection as the exchange sees it (both outlive the exchange).
+struct ClientSide {
+    OutBuffer* out = nullptr;  // the response goes here (attached from the worker's buffer pool when written to)
+    // No request after this one: the response head says Connection: close. Set by the client side (Connection:
+    // close, a reload, shutdown) and by the exchange (a close-delimited or de-chunked body, an early answer).
+    bool* last_response = nullptr;
+};
+
+// What a call leaves the client side to do.
+enum class ExchangeStep : uint8_t {
+    blocked,   // nothing moved: wait for a socket
+    progress,  // something moved (or a back end was tried again); see response_done()
+    answer,    // no back end answers: the session answers local_status() itself (502, 503 or 504)
+    abort,     // the response had begun and cannot be completed: the session cuts the client connection
+};
+
+class BackendExchange {
+public:
+    explicit BackendExchange(WorkerContext& worker);
+    BackendExchange(const BackendExchange&) = delete;
+    BackendExchange& operator=(const BackendExchange&) = delete;
+
+    // From the worker's pool: a fresh exchange with its request buffer attached; and back.
+    void reset();
+    void release_buffers();
+
+    // A request whose head is parsed (`head` is valid during this call only), to run on generation `gen` and its
+    // service `service` for its whole life (the session holds that generation). Chooses the back end, writes the
+    // rebuilt head for it and starts the connection. `owner` is the session the back-end connection's events go to.
+    ExchangeStep begin(const http::RequestHead& head, const Generation& gen, size_t service,
+                       const RequestOrigin& origin, Session* owner, ClientSide client);
+    // Decoded body bytes of the request, re-framed for the back end. True when enough waits for the back end that
+    // the parser should pause.
+    bool forward_body(std::span<const char> data);
+    // The whole request has been received from the client.
+    void request_done();
+
+    // Moves bytes both ways as far as the back-end socket and the client's buffer allow.
+    ExchangeStep step();
+    // The back end's deadlines: the connect, and the response once the back end has the whole request (or has
+    // begun to answer). blocked when none has passed.
+    ExchangeStep check_deadlines(int64_t now_ms, const ServerTimeouts& timeouts);
+
+    // Whether a back-end event is for this exchange's connection (else a late one of a connection let go).
+    bool owns(const BackendConn& c) const { return conn_ == &c; }
+    // The response is complete: the back-end connection goes back to the pool when it can carry another request.
+    void finish();
+    // The session answered the request itself (`status`); the back end is let go.
+    void answered_locally(uint16_t status);
+    // The client connection is cut; the back end is let go. The log says 502 unless a status was received.
+    void aborted();
+    // The client connection closed: the back end is let go, nothing is logged.
+    void cancel() { release_backend(false); }
+
+    bool request_complete() const { return request_complete_; }
+    // A request body the client had not sent to its end: the connection is out of step.
+    bool request_body_unread() const { return !request_complete_ && request_framing_ != http::BodyFraming::none; }
+    bool backend_backlogged() const { return to_backend_.pending() >= kBackendHighWater; }
+    bool response_started() const { return response_started_; }
+    bool response_done() const { return phase_ == ResponsePhase::done; }
+    uint16_t local_status() const { return local_status_; }
+    // The request's access-log fields (the client's address and the time are the session's).
+    void describe(AccessLogEntry& e, int64_t now_ms) const;
+
+private:
+    enum class ResponsePhase : uint8_t { head, body, done };
+    enum class Failure : uint8_t { refused, timeout, reset, empty, bad_response };
+
+    std::optional<Choice> choose_backend();
+    void take_choice(const Choice& choice);
+    ExchangeStep start_backend(bool allow_pool);
+    ExchangeStep connect_failed(Failure why);
+    ExchangeStep backend_failed(Failure why);
+    ExchangeStep backend_eof();
+    ExchangeStep retry_elsewhere(uint16_t status_if_none);
+    ExchangeStep give_up(uint16_t status);
+    ExchangeStep process_response();
+    void response_head_complete(const http::ResponseHead& head);
+    void release_backend(bool reusable);
+    BackendCounters& backend_counters() const;
+    std::string& out();  // the client's output buffer, attached
+
+    WorkerContext& w_;
+    const Generation* gen_ = nullptr;
+    const Balancer* balancer_ = nullptr;
+    Session* owner_ = nullptr;
+    ClientSide client_;
+
+    // The request.
+    std::string target_;   // copied: the balancer may be asked again after the parser has moved on (retries)
+    std::string cookies_;  // every Cookie field value joined with "; "
+    std::string method_;   // for the access log
+    http::BodyFraming request_framing_ = http::BodyFraming::none;
+    uint8_t client_minor_ = 1;
+    bool head_request_ = false;
+    bool replayable_ = false;        // no body and an idempotent method: may be sent again after an empty answer
+    bool request_complete_ = false;  // the whole request has been received from the client
+
+    // The back end (indexes into gen_).
+    size_t service_backend_ = 0;  // index among the service's back ends
+    size_t backend_ = 0;          // index in the array's back ends
+    bool has_backend_ = false;
+    ChoiceReason reason_ = ChoiceReason::none;
+    bool force_cookie_ = false;  // set the injected cookie even if the response does not start a session
+    uint8_t attempts_ = 0;
+    static constexpr size_t kMaxTried = 17;  // retries are at most 16
+    uint16_t tried_[kMaxTried] = {};
+    uint8_t tried_count_ = 0;
+    BackendConn* conn_ = nullptr;
+    bool active_counted_ = false;  // counted in the back end's requests in flight
+    OutBuffer to_backend_;
+    InBuffer from_backend_;
+    int64_t start_ms_ = 0;
+    int64_t connect_start_us_ = 0;
+    int64_t last_backend_ms_ = 0;
+    bool backend_eof_ = false;
+    bool extra_bytes_ = false;  // the back end sent more than the response: do not pool its connection
+
+    // The response.
+    http::ResponseHeadScanner scanner_;
+    http::BodyDecoder body_;
+    ResponsePhase phase_ = ResponsePhase::head;
+    bool raw_body_ = true;  // forward the body bytes as framed (false: de-chunked for an HTTP/1.0 client)
+    bool response_started_ = false;  // bytes of the response have been queued for the client
+    bool response_keep_alive_ = false;
+    uint64_t response_received_ = 0;  // bytes read from the back end
+    uint16_t status_ = 0;             // what the client got (for the log)
+    uint16_t local_status_ = 0;       // with ExchangeStep::answer
+    uint64_t bytes_to_client_ = 0;
+    std::vector<std::string> set_cookies_;
+    std::string cookie_scratch_;  // the rebuilt Cookie header
+};
+
+}  // namespace dlba::server

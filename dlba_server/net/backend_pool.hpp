@@ -1,0 +1,176 @@
+// The back-end connections of one worker: the one place that opens a connection to a back end (open), the one
+// place that hands out an idle one for reuse (take_idle), and the idle pool between the two.
+//
+// Idle connections are filed per back end of the generation the worker runs (the current one), as many as that
+// generation's pool depth for the back end and for at most its idle timeout; the most recently used one is handed
+// out first (the warmest, and the least likely to have been closed by the back end). When the worker adopts a new
+// generation, the idle connections of back ends that continue (the same BackendState) are filed under their new
+// index and trimmed to the new depth (the oldest go); those of back ends it removed are closed. A connection
+// opened for a request on an older generation is closed, not pooled, when that request ends: its back-end index
+// means nothing in the pool now.
+//
+// TLS to back ends and connections opened ahead of requests belong here: open() is where a connection is made,
+// take_idle() where a ready one is handed out.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "io/fd.hpp"
+#include "net/event_handle.hpp"
+#include "net/limited_log.hpp"
+#include "net/shared.hpp"
+
+namespace dlba::server {
+
+class Session;
+
+// A connection to a back end: in use by one session's request, or idle in the pool.
+struct BackendConn {
+    EventHandle handle{HandleKind::backend, this};
+    io::Fd fd;
+    Session* owner = nullptr;  // nullptr while idle in the pool (or dead)
+    size_t backend = 0;        // index in the array's back ends of generation `generation`
+    uint64_t generation = 0;
+    bool connecting = false;
+    bool readable = false;
+    bool writable = false;
+    bool error_event = false;  // EPOLLERR/EPOLLHUP seen
+    bool dead = false;         // closed; the object waits for the end of the event batch before reuse
+    bool reused = false;       // came from the idle pool
+    int64_t idle_since_ms = 0;
+
+    // Epoll is edge-triggered: remember what the socket said until the owner acts on it.
+    void note_events(uint32_t events) {
+        if (events & (EPOLLERR | EPOLLHUP)) error_event = true;
+        if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable = true;
+        if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable = true;
+    }
+};
+
+// The idle lists alone: which connection waits for which back end, since when, and which must go. Pure
+// bookkeeping (it never opens, closes or reads a socket; what it lets go of it hands to `close`), unit-tested.
+class IdleConnections {
+public:
+    // The generation whose back-end indexes the lists use; nullptr before the first refile().
+    const Generation* generation() const { return generation_; }
+    size_t count(size_t backend) const { return backend < lists_.size() ? lists_[backend].size() : 0; }
+
+    // The most recently released idle connection to `backend` of `g`, taken off its list; nullptr when there is
+    // none or `g` is not the generation the lists are filed under (a request still on an older one connects anew).
+    BackendConn* take(const Generation& g, size_t backend) {
+        if (&g != generation_ || lists_[backend].empty()) return nullptr;
+        BackendConn* c = lists_[backend].back();
+        lists_[backend].pop_back();
+        return c;
+    }
+    // Files `c` as idle since `now_ms` when it belongs to the filed generation and its back end's list has room
+    // under the pool depth; false otherwise (the caller closes it).
+    bool put(BackendConn* c, int64_t now_ms) {
+        if (!generation_ || c->generation != generation_->number) return false;
+        std::vector<BackendConn*>& list = lists_[c->backend];
+        if (list.size() >= generation_->pool_depth[c->backend]) return false;
+        c->idle_since_ms = now_ms;
+        list.push_back(c);
+        return true;
+    }
+    void remove(BackendConn* c);
+    // Hands every connection idle for longer than its back end's idle timeout to `close`, oldest first.
+    template <class Close>
+    void expire(int64_t now_ms, Close&& close);
+    // Files the lists under `next` (see the top of this file); what does not carry over goes to `close`.
+    template <class Close>
+    void refile(const Generation& next, Close&& close);
+
+private:
+    const Generation* generation_ = nullptr;
+    std::vector<std::vector<BackendConn*>> lists_;  // per back end, in order of release (most recently used last)
+};
+
+class BackendPool {
+public:
+    // Connections are added to `epoll` (edge-triggered, both directions); `log` takes socket() failures.
+    BackendPool(const io::Fd& epoll, LimitedLog& log) : epoll_(epoll), log_(log) {}
+    BackendPool(const BackendPool&) = delete;
+    BackendPool& operator=(const BackendPool&) = delete;
+
+    // The worker adopted `next` (it stays alive while it is the worker's current generation).
+    void adopt(const Generation& next);
+    // An idle connection to back end `backend` of `g` for `owner`, ready to write (reused = true); nullptr when
+    // there is none to hand out.
+    BackendConn* take_idle(const Generation& g, size_t backend, Session* owner);
+    // A new non-blocking connect to back end `backend` of `g` for `owner`; nullptr when the socket could not even
+    // be created or the connect failed at once (the caller counts it as a failed connect).
+    BackendConn* open(const Generation& g, size_t backend, Session* owner, int64_t now_ms);
+    // The owner is done with `c`: back to the idle pool when `reusable` and it may be kept, else closed.
+    void release(BackendConn* c, bool reusable, int64_t now_ms);
+    // An idle connection spoke or closed: it is of no more use.
+    void close_idle(BackendConn* c);
+    void expire_idle(int64_t now_ms);
+    // The worker is stopping: from now on released connections close.
+    void stop_pooling() { pooling_ = false; }
+    // The end of an event batch: the objects of connections closed in it may be reused (no event points at them).
+    void free_dead();
+
+    const IdleConnections& idle() const { return idle_; }
+
+private:
+    void close(BackendConn* c);
+
+    const io::Fd& epoll_;
+    LimitedLog& log_;
+    bool pooling_ = true;
+    IdleConnections idle_;
+    std::vector<std::unique_ptr<BackendConn>> conns_;  // every BackendConn object this worker owns
+    std::vector<BackendConn*> free_;
+    std::vector<BackendConn*> dead_;
+};
+
+template <class Close>
+void IdleConnections::expire(int64_t now_ms, Close&& close) {
+    for (size_t b = 0; b < lists_.size(); ++b) {
+        std::vector<BackendConn*>& list = lists_[b];
+        size_t expired = 0;  // the list is in order of release: the expired ones are at its front
+        while (expired < list.size() && now_ms - list[expired]->idle_since_ms > generation_->pool_timeout_ms[b]) {
+            close(list[expired++]);
+        }
+        list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(expired));
+    }
+}
+
+template <class Close>
+void IdleConnections::refile(const Generation& next, Close&& close) {
+    std::vector<std::vector<BackendConn*>> lists(next.backends.size());
+    for (size_t b = 0; b < lists_.size(); ++b) {
+        std::optional<size_t> to;
+        for (size_t nb = 0; nb < next.backends.size() && !to; ++nb) {
+            if (next.backends[nb] == generation_->backends[b]) to = nb;
+        }
+        for (BackendConn* c : lists_[b]) {
+            if (to) {
+                c->backend = *to;
+                c->generation = next.number;
+                lists[*to].push_back(c);
+            } else {
+                close(c);
+            }
+        }
+    }
+    for (size_t b = 0; b < lists.size(); ++b) {
+        std::vector<BackendConn*>& list = lists[b];
+        const size_t depth = next.pool_depth[b];
+        if (list.size() <= depth) continue;
+        const size_t excess = list.size() - depth;  // the oldest go
+        for (size_t i = 0; i < excess; ++i) close(list[i]);
+        list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(excess));
+    }
+    lists_ = std::move(lists);
+    generation_ = &next;
+}
+
+}  // namespace dlba::server

@@ -1,0 +1,223 @@
+// A worker's back-end connections. The idle lists (IdleConnections) are pure bookkeeping and tested with
+// connection objects that have no socket: reuse order, pool depth, idle timeouts, generation changes. The pool
+// around them is tested once with real sockets on the loopback interface (no root, no network): a connection is
+// opened, pooled, handed out again, and closed.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../server_fixture.hpp"
+#include "net/backend_pool.hpp"
+
+using namespace dlba;
+using namespace dlba::server;
+
+namespace {
+
+// a (pool of 2, 100 ms) and b (pool of 1, 1 s).
+const char* kBefore = R"(
+backends = ( { key = "a"; address = "10.0.0.1"; }, { key = "b"; address = "10.0.0.2"; } );
+services = ( { name = "web"; backends = ["a"]; pool = { idle_per_backend = 2; idle_timeout_ms = 100; }; },
+             { name = "img"; backends = ["b"]; pool = { idle_per_backend = 1; idle_timeout_ms = 1000; }; } );
+server = { listeners = ( { port = 80; service = "web"; }, { port = 81; service = "img"; } ); };
+)";
+
+// b removed, c added in front, a continues (now at index 1) with a pool of 1.
+const char* kAfter = R"(
+backends = ( { key = "c"; address = "10.0.0.3"; }, { key = "a"; address = "10.0.0.1"; } );
+services = ( { name = "web"; backends = ["a"]; pool = { idle_per_backend = 1; }; },
+             { name = "img"; backends = ["c"]; pool = { idle_per_backend = 4; }; } );
+server = { listeners = ( { port = 80; service = "web"; }, { port = 81; service = "img"; } ); };
+)";
+
+// Connection objects without sockets, filed under back end `backend` of generation `generation`.
+struct Conns {
+    Conns(size_t n, size_t backend, uint64_t generation) : items(n) {
+        for (BackendConn& c : items) {
+            c.backend = backend;
+            c.generation = generation;
+        }
+    }
+    BackendConn* operator[](size_t i) { return &items[i]; }
+    std::vector<BackendConn> items;
+};
+
+// What the idle lists let go of, in order.
+struct Closed {
+    void operator()(BackendConn* c) { conns.push_back(c); }
+    std::vector<BackendConn*> conns;
+};
+
+// Idle lists filed under generation 1 (kBefore).
+struct FiledUnderFirst {
+    FiledUnderFirst() { idle.refile(g1, closed); }
+    const Generation g1{test::load_sections(kBefore), 1, 1, 1, 0, nullptr};
+    IdleConnections idle;
+    Closed closed;
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(FiledUnderFirst, "the most recently released idle connection is handed out first, up to the pool depth", "[pool]") {
+    Conns a(3, 0, 1);
+    CHECK(idle.put(a[0], 10));
+    CHECK(idle.put(a[1], 20));
+    CHECK_FALSE(idle.put(a[2], 30));  // a keeps 2: the caller closes the third
+    CHECK(idle.count(0) == 2);
+    CHECK(a[1]->idle_since_ms == 20);
+    CHECK(idle.take(g1, 1) == nullptr);  // nothing idle for b
+    CHECK(idle.take(g1, 0) == a[1]);
+    CHECK(idle.take(g1, 0) == a[0]);
+    CHECK(idle.take(g1, 0) == nullptr);
+    CHECK(closed.conns.empty());
+}
+
+TEST_CASE_METHOD(FiledUnderFirst, "connections of another generation are neither pooled nor handed out", "[pool]") {
+    const Generation g2(test::load_sections(kAfter), 1, 1, 2, 0, &g1);
+    idle.refile(g2, closed);
+    Conns old(1, 1, 1);  // opened for a request still on generation 1
+    CHECK_FALSE(idle.put(old[0], 0));  // its back-end index means nothing in generation 2's lists
+    Conns a(1, 1, 2);
+    CHECK(idle.put(a[0], 0));
+    CHECK(idle.take(g1, 1) == nullptr);  // a request on generation 1 connects afresh
+    CHECK(idle.take(g2, 1) == a[0]);
+}
+
+TEST_CASE_METHOD(FiledUnderFirst, "idle connections past their back end's timeout are closed, oldest first", "[pool]") {
+    Conns a(2, 0, 1), b(1, 1, 1);
+    idle.put(a[0], 0);
+    idle.put(a[1], 50);
+    idle.put(b[0], 0);
+    idle.expire(100, closed);  // nothing idle for more than its timeout yet
+    CHECK(closed.conns.empty());
+    idle.expire(120, closed);  // a's timeout is 100 ms, b's 1 s
+    CHECK(closed.conns == std::vector<BackendConn*>{a[0]});
+    CHECK(idle.count(0) == 1);
+    CHECK(idle.count(1) == 1);
+    idle.expire(1001, closed);
+    CHECK(closed.conns == std::vector<BackendConn*>{a[0], a[1], b[0]});
+    CHECK(idle.count(0) == 0);
+    CHECK(idle.count(1) == 0);
+}
+
+TEST_CASE_METHOD(FiledUnderFirst,
+                 "at a new generation continuing back ends keep their idle connections, trimmed to the new depth",
+                 "[pool]") {
+    const Generation g2(test::load_sections(kAfter), 1, 1, 2, 0, &g1);
+    REQUIRE(g2.backends[1] == g1.backends[0]);  // a continues, at index 1
+    Conns a(2, 0, 1), b(1, 1, 1);
+    idle.put(a[0], 10);  // the older one
+    idle.put(a[1], 20);
+    idle.put(b[0], 30);
+
+    idle.refile(g2, closed);
+    CHECK(idle.generation() == &g2);
+    // b was removed: closed; a's pool is 1 now: its oldest connection goes.
+    CHECK(closed.conns == std::vector<BackendConn*>{b[0], a[0]});
+    CHECK(idle.count(0) == 0);  // c: new, nothing idle
+    CHECK(idle.count(1) == 1);
+    CHECK(a[1]->backend == 1);
+    CHECK(a[1]->generation == 2);
+    CHECK(a[1]->idle_since_ms == 20);  // still idle since its release
+    CHECK(idle.take(g2, 1) == a[1]);
+}
+
+TEST_CASE_METHOD(FiledUnderFirst, "an idle connection that spoke or closed is taken off its list", "[pool]") {
+    Conns a(2, 0, 1);
+    idle.put(a[0], 0);
+    idle.put(a[1], 0);
+    idle.remove(a[1]);
+    CHECK(idle.count(0) == 1);
+    CHECK(idle.take(g1, 0) == a[0]);
+}
+
+namespace {
+
+// A listening socket on 127.0.0.1 standing for a back end.
+struct LoopbackBackend {
+    LoopbackBackend() {
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        REQUIRE(listen(fd, 8) == 0);
+        socklen_t len = sizeof a;
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        port = ntohs(a.sin_port);
+    }
+    ~LoopbackBackend() { close(fd); }
+    int fd = -1;
+    uint16_t port = 0;
+};
+
+}  // namespace
+
+TEST_CASE("a pooled connection is opened once, handed out again ready to write, and closed when not reusable",
+          "[pool]") {
+    LoopbackBackend backend;
+    const std::string config = R"(
+backends = ( { key = "a"; address = "127.0.0.1"; port = )" + std::to_string(backend.port) + R"(; } );
+services = ( { name = "web"; backends = ["a"]; pool = { idle_per_backend = 1; }; } );
+server = { listeners = ( { port = 80; service = "web"; } ); };
+)";
+    const Generation g(test::load_sections(config), 1, 1, 1, 0, nullptr);
+    const io::Fd epoll(epoll_create1(EPOLL_CLOEXEC));
+    REQUIRE(epoll);
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file(std::tmpfile(), std::fclose);
+    LimitedLog log(0, log_file.get());
+    BackendPool pool(epoll, log);
+    pool.adopt(g);
+
+    BackendConn* c = pool.open(g, 0, nullptr, 0);
+    REQUIRE(c != nullptr);
+    CHECK(c->connecting);
+    CHECK_FALSE(c->reused);
+    CHECK(c->generation == 1);
+    const int peer = accept4(backend.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    REQUIRE(peer >= 0);
+    epoll_event ev{};
+    REQUIRE(epoll_wait(epoll.get(), &ev, 1, 2000) == 1);  // registered: the connect's completion is reported
+    CHECK(ev.data.ptr == &c->handle);
+    CHECK((ev.events & EPOLLOUT) != 0);
+
+    pool.release(c, true, 5);
+    CHECK(c->owner == nullptr);
+    CHECK(pool.idle().count(0) == 1);
+    BackendConn* again = pool.take_idle(g, 0, nullptr);
+    REQUIRE(again == c);
+    CHECK(again->reused);
+    CHECK(again->writable);
+    CHECK_FALSE(again->connecting);
+    CHECK(pool.idle().count(0) == 0);
+    CHECK(pool.take_idle(g, 0, nullptr) == nullptr);
+
+    pool.release(again, false, 6);  // a response that leaves the connection unusable
+    CHECK(again->dead);
+    CHECK(pool.idle().count(0) == 0);
+    char byte;
+    CHECK(recv(peer, &byte, 1, 0) == 0);  // the back end sees the close
+
+    pool.free_dead();  // the end of the event batch: the object is reused for the next connection
+    BackendConn* next = pool.open(g, 0, nullptr, 7);
+    CHECK(next == c);
+    CHECK_FALSE(next->dead);
+    const int peer2 = accept4(backend.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    REQUIRE(peer2 >= 0);
+    pool.stop_pooling();  // the worker is stopping: nothing is kept
+    pool.release(next, true, 8);
+    CHECK(next->dead);
+    CHECK(recv(peer2, &byte, 1, 0) == 0);
+    close(peer);
+    close(peer2);
+}
