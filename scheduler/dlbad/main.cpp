@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "config/config.hpp"
-#include "node_daemon.hpp"
+#include "dlbad.hpp"
 
 namespace {
 
@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGHUP, on_hangup);
-    dlba::dlbad::NodeDaemon daemon(config, opt);
+    dlba::dlbad::Dlbad daemon(config, opt);
     std::string err;
     if (!daemon.start(&err)) {
         std::fprintf(stderr, "dlbad: %s\n", err.c_str());

@@ -1,143 +1,120 @@
-// dlbad, the node daemon: one per node, beside the scheduler and the DLBA server.
+// The node daemon's main job, the failover loop: heartbeats to every peer, ICMP probes of its own and the active
+// scheduler's data plane, the election rule (common/election.hpp), and acting on it through the local scheduler
+// (role and its lease, which node to sync the bucket table from); the VIP's ARP answer checked against the
+// heartbeat view; the hand-over on a graceful stop.
 //
-//   * failover: heartbeats to every peer (UDP), ICMP probes of its own and the active scheduler's data plane, the
-//     election rule (common/election.hpp), and acting on it through the local scheduler's control socket (role,
-//     which node to sync the bucket table from);
-//   * status daemon: answers the active scheduler's status sweep (TCP, one answer per connection) with this node's
-//     figures, taken from the DLBA server's monitor socket (or, in the prototype, a local probe of the VIP);
-//   * status sweep: while the local scheduler is active, visits every node one at a time, marks the ones that do
-//     not answer after the retries failed (and live again when they answer), fills the server status table's
-//     dynamic columns and the summary web-server status table;
-//   * monitoring socket: failover, sweep and summary tables, read-only.
+// It runs on the daemon's main thread and owns all of its state. Others see it through snapshot() (the monitor
+// tables) and the role listener (the status sweep runs while the local scheduler is active). Time and the network
+// are injected, so an election round is tested with a fake clock, fake peers and a fake scheduler link.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "config/config.hpp"
+#include "config/array_config.hpp"
 #include "election.hpp"
+#include "failover_net.hpp"
 #include "heartbeat.hpp"
-#include "icmp_probe.hpp"
-#include "vip_arp.hpp"
-#include "io/fd.hpp"
-#include "io/table_format.hpp"
-#include "io/unix_socket.hpp"
+#include "local_link.hpp"
+#include "net_types.hpp"
+#include "time_source.hpp"
 
 namespace dlba::dlbad {
 
-struct DaemonOptions {
+struct PeerView {
+    hb::Message last;      // its last heartbeat
+    uint64_t last_ms = 0;  // when it came (monotonic)
+};
+
+// What the failover loop last published, for the monitor's failover table.
+struct FailoverSnapshot {
     uint16_t node = 0;
-    std::string scheduler_socket;  // the local dlba-scheduler's control socket
-    std::string server_socket;     // the local dlba-server's monitor socket (when the config has a server section)
-    std::string monitor_socket;    // ours
-    uint64_t config_id = 0;        // hash of the configuration file's bytes
-    std::string config_path;       // the running configuration file (config push replaces it)
-    uint64_t initial_term = 0;     // carried over a restart after a configuration push
+    uint64_t config_id = 0;
+    bool active = false;  // the election's view of this node's role
+    uint64_t term = 0;
+    std::optional<uint16_t> known_active;
+    std::optional<uint16_t> sync_from;
+    bool local_dataplane_ok = false;
+    uint64_t local_version = 0;
+    std::vector<MacAddr> vip_arp;      // who answered ARP for the VIP in the last completed round
+    std::vector<std::string> events;   // the last few decisions, for operators
+    std::map<uint16_t, PeerView> peers;  // the peers heard from
 };
 
-struct SweepResult {
-    bool answered = false;
-    bool failed_by_sweep = false;  // we marked it failed and have not seen it answer since
-    uint32_t attempts = 0;
-    uint64_t last_answer_unix = 0;
-    nlohmann::json figures;        // the node's answer (a node-status table) or null
-    std::string last_error;
+// The node whose scheduler port has MAC `m`, if any (who answers ARP for the VIP).
+std::optional<uint16_t> node_of_sched_mac(const ArrayConfig& config, const MacAddr& m);
+
+struct FailoverIdentity {
+    uint16_t node = 0;
+    uint64_t config_id = 0;     // hash of the configuration file's bytes, carried in every heartbeat
+    uint64_t initial_term = 0;  // carried over a restart after a configuration push
 };
 
-class NodeDaemon {
+class FailoverLoop {
 public:
-    NodeDaemon(const Config& config, DaemonOptions options);
-    ~NodeDaemon();
+    using RoleListener = std::function<void(bool local_active)>;
 
-    bool start(std::string* err);
-    // Returns when `stop` is set, or after a configuration push committed a new file: then restart_requested()
-    // is true and the caller re-executes the daemon on the new file (sockets and timings may have changed).
-    void run(const std::atomic<bool>& stop);
-    bool restart_requested() const { return restart_.load(); }
-    void request_restart() { restart_.store(true); }  // SIGHUP: start again on the file as it is now
-    uint64_t term() const { return election_.term(); }
+    // `config` must name identity.node; everything passed must outlive the loop.
+    FailoverLoop(const ArrayConfig& config, FailoverIdentity identity, FailoverNet& net, LocalLink& link,
+                 const TimeSource& time, RoleListener on_role);
 
-    // Tables served on the monitoring socket (and used by tests).
-    io::Table failover_table();
-    io::Table sweep_table();
-    io::Table summary_table();
+    // Rounds every heartbeat interval and a role check every 500 ms until stopping() says so.
+    void run(const std::function<bool()>& stopping);
 
-private:
-    struct PeerInfo {
-        hb::Message last;
-        uint64_t last_ms = 0;
-        bool seen = false;
-    };
-
-    void heartbeat_round(uint64_t now);
-    void send_heartbeat(bool active, bool dataplane_ok);  // to every peer (caller holds mutex_)
-    void receive_heartbeats(uint64_t now);
-    void serve_status_request();
-    std::string local_status_answer();
-    void act(const Decision& d);
-    void refresh_local_role();
-    void update_local_polling(int timeout_ms);                       // caller holds mutex_
-    void apply_local_counters(const std::optional<io::Table>& t);    // caller holds mutex_
-    void note_polls(const io::Table& t);                              // caller holds mutex_
-    void check_vip_arp();  // caller holds mutex_
-    std::optional<uint16_t> node_of_sched_mac(const MacAddr& m) const;
-    void event(const std::string& text);  // caller holds mutex_
-    std::string role_active_request() const;
-    std::optional<std::string> scheduler_request(const std::string& line);
-    void sweep_loop(const std::atomic<bool>& stop);
-    void sweep_once();
-    std::string handle_monitor(std::string_view request);
-    void config_loop(const std::atomic<bool>& stop);
-    std::string config_request(int fd);
+    // The steps run() takes, public for the tests.
+    void refresh_local_role();  // the local scheduler's role, table version and poll counter
+    void on_heartbeat(const hb::Message& m, uint32_t from_ip, uint64_t now);
+    void round(uint64_t now);
+    // A graceful stop of the active scheduler's daemon hands the VIP over at once instead of waiting for the
+    // failure detector: the scheduler turns standby and the peers see a heartbeat without the active flag.
     void hand_over();
 
-    const Config& config_;
-    DaemonOptions opt_;
-    const NodeConfig* self_;
-    Election election_;
-    io::Fd hb_fd_;
-    io::Fd status_fd_;
-    IcmpProber prober_;
-    VipArpWatcher vip_arp_;
-    io::ControlServer monitor_;
+    FailoverSnapshot snapshot() const;  // any thread
 
-    std::mutex mutex_;  // guards everything below that the sweep thread or the monitor reads
-    std::map<uint16_t, PeerInfo> peers_;
-    bool local_active_ = false;
+private:
+    void act(const Decision& d);
+    void send_heartbeat(bool active, bool dataplane_ok);
+    void update_local_polling(int timeout_ms);
+    void apply_local_counters(const std::optional<LocalCounters>& c);
+    void note_polls(const LocalCounters& c);
+    void set_local_active(bool active);
+    void check_vip_arp();
+    std::string describe_mac(const MacAddr& m) const;
+    uint32_t lease_ms() const;
+    void event(const std::string& text);
+    void publish();
+
+    const ArrayConfig& config_;
+    const FailoverIdentity id_;
+    const NodeConfig& self_;
+    FailoverNet& net_;
+    LocalLink& link_;
+    const TimeSource& time_;
+    RoleListener on_role_;
+
+    Election election_;
+    std::map<uint16_t, PeerView> peers_;
+    bool local_active_ = false;       // the local scheduler's role as last read or set
     bool local_dataplane_ok_ = false;
     uint32_t local_misses_ = 0;
-    bool local_polling_ = false;   // the local scheduler's poll counter advanced since the previous role check
+    bool local_polling_ = false;      // the local scheduler's poll counter advanced since the previous look
     uint64_t local_polls_ = 0;
     uint64_t local_version_ = 0;
-    uint32_t yield_rounds_ = 0;    // heartbeats still to carry the "yielded" flag after a step-down
+    uint32_t yield_rounds_ = 0;       // heartbeats still to carry the "yielded" flag after a step-down
     uint64_t next_vip_arp_ms_ = 0;
-    std::vector<MacAddr> vip_arp_macs_;  // who answered ARP for the VIP in the last completed round
+    std::vector<MacAddr> vip_arp_macs_;   // who answered ARP for the VIP in the last completed round
     uint32_t vip_arp_rival_rounds_ = 0;   // consecutive rounds in which another MAC answered while we are active
     uint32_t vip_arp_mismatch_rounds_ = 0;  // consecutive rounds in which the answer was not the known active
-    struct LogLimit {
-        uint64_t last_ms = 0;
-        uint64_t suppressed = 0;
-    };
-    std::mutex log_mutex_;                         // guards log_limits_ (the config thread logs too)
-    std::map<std::string, LogLimit> log_limits_;  // scheduler request failures, by request verb
     std::optional<uint16_t> sync_source_;
-    std::map<uint16_t, SweepResult> sweep_;
-    uint64_t last_sweep_unix_ = 0;
-    uint64_t sweeps_ = 0;
-    std::vector<std::string> events_;  // the last few decisions, for operators
+    std::vector<std::string> events_;
 
-    std::atomic<bool> sweeping_active_{false};
-    std::thread sweep_thread_;
-    io::Fd config_fd_;
-    std::thread config_thread_;
-    std::string pending_id_;  // config thread only
-    std::atomic<bool> restart_{false};
+    mutable std::mutex published_mutex_;  // guards published_ only: the loop writes it, readers copy it
+    FailoverSnapshot published_;
 };
 
 }  // namespace dlba::dlbad

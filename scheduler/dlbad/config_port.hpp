@@ -1,0 +1,63 @@
+// The config port (failover.config_port, TCP on eth0): `dlbactl config push` prepares and commits a new
+// configuration file here (common/push_protocol.hpp), and `dlbactl --node N` / `--all-nodes` reads tables and passes
+// admin commands through it. One request per connection:
+//
+//   PREPARE <id> <length>\n<bytes>  check the file (and that the local scheduler and server can take it), stage it
+//   COMMIT <id>\n                   replace the running file with the staged one, reload, restart this daemon
+//   ABORT <id>\n                    drop the staged file
+//   SHOW <table>\n                  this daemon's, the local scheduler's or the local server's read-only tables
+//   ADMIN <command>\n               the operator's admin commands, to the local scheduler or server
+//
+// It owns its thread and the prepared id. The scheduler and server are reached through the LocalLink, so the
+// ordering rules are tested with a fake link and a temporary directory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+#include "local_link.hpp"
+#include "tcp_service.hpp"
+
+namespace dlba::dlbad {
+
+class ConfigPort {
+public:
+    using OwnTables = std::function<std::string(std::string_view table)>;  // this daemon's monitor tables
+    using OnCommitted = std::function<void()>;                             // the daemon restarts on the new file
+    using BodyReader = std::function<bool(char* out, size_t n)>;           // the bytes after the request line
+
+    ConfigPort(const Config& running, uint16_t node, std::string config_path, LocalLink& link,
+               OwnTables own_tables, OnCommitted on_committed);
+
+    bool open(std::string* err);  // listens on this node's eth0
+    void start();
+    void request_stop() { service_.request_stop(); }
+    void join() { service_.join(); }
+
+    // One request line (without '\n') and its answer line; public for the tests.
+    std::string answer(const std::string& line, const BodyReader& read_body);
+
+private:
+    std::string serve(int fd);
+    std::string prepare(const std::string& id, size_t length, const BodyReader& read_body);
+    std::string commit(const std::string& id);
+    std::string show(const std::string& what);
+    std::string admin(const std::string& what);
+
+    const Config& running_;
+    const uint16_t node_;
+    const NodeConfig& self_;
+    const std::string config_path_;
+    const std::string staged_path_;
+    LocalLink& link_;
+    OwnTables own_tables_;
+    OnCommitted on_committed_;
+    std::string pending_id_;  // the staged file's id, "" when none (config thread only)
+    TcpService service_;
+};
+
+}  // namespace dlba::dlbad

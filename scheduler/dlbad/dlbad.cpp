@@ -1,0 +1,67 @@
+#include "dlbad.hpp"
+
+namespace dlba::dlbad {
+
+Dlbad::Dlbad(const Config& config, DaemonOptions options) : config_(config), opt_(std::move(options)) {}
+
+Dlbad::~Dlbad() = default;
+
+bool Dlbad::start(std::string* err) {
+    const NodeConfig* self = config_.node(opt_.node);
+    if (!self) {
+        *err = "node " + std::to_string(opt_.node) + " is not in the configuration";
+        return false;
+    }
+    link_ = std::make_unique<SocketLink>(opt_.node, opt_.scheduler_socket, opt_.server_socket, time_);
+    net_ = std::make_unique<FailoverSockets>(config_, *self);
+    fetcher_ = std::make_unique<TcpStatusFetcher>(config_.failover.status_port);
+    sweep_ = std::make_unique<StatusSweep>(config_, opt_.node, *link_, *fetcher_, time_);
+    failover_ = std::make_unique<FailoverLoop>(config_, FailoverIdentity{opt_.node, opt_.config_id, opt_.initial_term},
+                                               *net_, *link_, time_,
+                                               [this](bool active) { sweep_->set_active(active); });
+    tables_ = std::make_unique<MonitorTables>(
+        config_, opt_.node, [this] { return failover_->snapshot(); }, [this] { return sweep_->snapshot(); }, time_);
+    monitor_ = std::make_unique<MonitorSocket>(opt_.monitor_socket, *tables_);
+    config_port_ = std::make_unique<ConfigPort>(
+        config_, opt_.node, opt_.config_path, *link_, [this](std::string_view t) { return tables_->answer(t); },
+        [this] { restart_.store(true); });
+
+    if (!net_->open_heartbeat(err)) return false;
+    // The status daemon. With a DLBA server the server answers the sweep itself (the witness that the node can
+    // serve is the process that serves); this daemon answers only for the prototype (plain web servers).
+    if (!config_.server) {
+        status_daemon_ = std::make_unique<StatusDaemon>(config_, *self, time_);
+        if (!status_daemon_->open(err)) return false;
+    }
+    if (!config_port_->open(err)) return false;
+    if (!net_->open_probes(err)) return false;
+    if (!monitor_->open(err)) return false;
+    failover_->refresh_local_role();
+    return true;
+}
+
+void Dlbad::run(const std::atomic<bool>& stop) {
+    // Stop on the caller's request, or to restart on a freshly pushed configuration.
+    const auto stopping = [&] {
+        return stop.load(std::memory_order_relaxed) || restart_.load(std::memory_order_relaxed);
+    };
+    sweep_->start();
+    config_port_->start();
+    monitor_->start();
+    if (status_daemon_) status_daemon_->start();
+    failover_->run(stopping);
+    sweep_->request_stop();
+    config_port_->request_stop();
+    monitor_->request_stop();
+    if (status_daemon_) status_daemon_->request_stop();
+    // Hand over before waiting for the other threads: a sweep in progress may take its timeouts.
+    if (!restart_.load()) failover_->hand_over();
+    sweep_->join();
+    config_port_->join();
+    monitor_->join();
+    if (status_daemon_) status_daemon_->join();
+}
+
+uint64_t Dlbad::term() const { return failover_ ? failover_->snapshot().term : opt_.initial_term; }
+
+}  // namespace dlba::dlbad

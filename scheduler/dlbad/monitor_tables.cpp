@@ -1,0 +1,154 @@
+#include "monitor_tables.hpp"
+
+#include <map>
+
+namespace dlba::dlbad {
+
+namespace {
+
+constexpr int kMonitorPollMs = 200;  // how quickly the monitor thread sees a stop
+
+nlohmann::json or_null(const std::optional<uint16_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+nlohmann::json time_or_null(uint64_t unix_s) { return unix_s ? nlohmann::json(unix_s) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+io::Table failover_table(const ArrayConfig& config, const FailoverSnapshot& s, uint64_t now_ms) {
+    io::Table t;
+    t.name = "failover";
+    t.source = "dlbad";
+    t.version = s.term;
+    nlohmann::json vip_arp = nlohmann::json::array();  // who answered ARP for the VIP in the last round
+    for (const MacAddr& m : s.vip_arp) {
+        vip_arp.push_back({{"mac", m.str()}, {"node", or_null(node_of_sched_mac(config, m))}});
+    }
+    t.meta = {{"node", s.node},
+              {"role", s.active ? "active" : "standby"},
+              {"term", s.term},
+              {"active", or_null(s.known_active)},
+              {"sync_from", or_null(s.sync_from)},
+              {"local_dataplane_ok", s.local_dataplane_ok},
+              {"vip_arp", vip_arp},
+              {"events", s.events}};
+    using io::ColumnType;
+    t.columns = {{"node", ColumnType::unsigned_integer}, {"priority", ColumnType::unsigned_integer},
+                 {"heard_ms_ago", ColumnType::unsigned_integer}, {"alive", ColumnType::boolean},
+                 {"active", ColumnType::boolean}, {"term", ColumnType::unsigned_integer},
+                 {"dataplane_ok", ColumnType::boolean}, {"table_version", ColumnType::unsigned_integer},
+                 {"same_config", ColumnType::boolean}};
+    for (const NodeConfig& n : config.nodes) {
+        if (n.number == s.node) {
+            t.rows.push_back({n.number, n.priority, 0, true, s.active, s.term, s.local_dataplane_ok, s.local_version,
+                              true});
+            continue;
+        }
+        const auto it = s.peers.find(n.number);
+        if (it == s.peers.end()) {
+            t.rows.push_back({n.number, n.priority, nullptr, false, nullptr, nullptr, nullptr, nullptr, nullptr});
+            continue;
+        }
+        const PeerView& p = it->second;
+        const uint64_t ago = now_ms - p.last_ms;
+        t.rows.push_back({n.number, n.priority, ago, ago <= config.failover.dead_after_ms, p.last.beat.active,
+                          p.last.beat.term, p.last.beat.dataplane_ok, p.last.table_version,
+                          p.last.config_id == s.config_id});
+    }
+    return t;
+}
+
+io::Table sweep_table(const ArrayConfig& config, uint16_t node, const SweepSnapshot& s) {
+    io::Table t;
+    t.name = "sweep";
+    t.source = "dlbad";
+    t.version = s.sweeps;
+    t.meta = {{"node", node},
+              {"sweeping", s.sweeping},
+              {"last_sweep", time_or_null(s.last_sweep_unix)},
+              {"sweeps", s.sweeps}};
+    using io::ColumnType;
+    t.columns = {{"node", ColumnType::unsigned_integer}, {"answered", ColumnType::boolean},
+                 {"attempts", ColumnType::unsigned_integer}, {"failed_by_sweep", ColumnType::boolean},
+                 {"last_answer", ColumnType::time}, {"server", ColumnType::string},
+                 {"last_error", ColumnType::string}};
+    for (const NodeConfig& n : config.nodes) {
+        const auto it = s.results.find(n.number);
+        if (it == s.results.end()) {
+            t.rows.push_back({n.number, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr});
+            continue;
+        }
+        const SweepResult& r = it->second;
+        const nlohmann::json server = r.answer ? nlohmann::json(r.answer->server) : nlohmann::json(nullptr);
+        t.rows.push_back({n.number, r.answered, r.attempts, r.failed_by_sweep, r.last_answer_unix, server,
+                          r.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.last_error)});
+    }
+    return t;
+}
+
+io::Table summary_table(uint16_t node, const SweepSnapshot& s) {
+    struct Sum {
+        std::string address;
+        uint64_t hits = 0, open = 0;
+        nlohmann::json cookie_groups = nullptr;  // null unless some node reports it
+    };
+    std::map<std::string, Sum> sums;
+    for (const auto& [n, r] : s.results) {
+        if (!r.answered || !r.answer) continue;
+        for (const BackendFigures& b : r.answer->backends) {
+            Sum& sum = sums[b.key];
+            if (b.address) sum.address = *b.address;
+            sum.hits += b.hits.value_or(0);
+            sum.open += b.open_conns.value_or(0);
+            if (b.cookie_groups) {
+                sum.cookie_groups = (sum.cookie_groups.is_number() ? sum.cookie_groups.get<uint64_t>() : 0) +
+                                    *b.cookie_groups;
+            }
+        }
+    }
+    io::Table t;
+    t.name = "summary";
+    t.source = "dlbad";
+    t.version = s.sweeps;
+    t.meta = {{"node", node}, {"last_sweep", time_or_null(s.last_sweep_unix)}};
+    using io::ColumnType;
+    t.columns = {{"backend", ColumnType::string}, {"address", ColumnType::ipv4},
+                 {"cookie_groups", ColumnType::unsigned_integer}, {"total_hits", ColumnType::unsigned_integer},
+                 {"total_open_conns", ColumnType::unsigned_integer}};
+    for (const auto& [key, sum] : sums) {
+        t.rows.push_back({key, sum.address.empty() ? nlohmann::json(nullptr) : nlohmann::json(sum.address),
+                          sum.cookie_groups, sum.hits, sum.open});
+    }
+    return t;
+}
+
+MonitorTables::MonitorTables(const ArrayConfig& config, uint16_t node, FailoverSource failover, SweepSource sweep,
+                             const TimeSource& time)
+    : config_(config), node_(node), failover_(std::move(failover)), sweep_(std::move(sweep)), time_(time) {}
+
+std::string MonitorTables::answer(std::string_view request) const {
+    if (request == "failover" || request == "status") {
+        return failover_table(config_, failover_(), time_.monotonic_ms()).to_json().dump();
+    }
+    if (request == "sweep") return sweep_table(config_, node_, sweep_()).to_json().dump();
+    if (request == "summary") return summary_table(node_, sweep_()).to_json().dump();
+    return io::reply_error("unknown request (failover | sweep | summary)");
+}
+
+MonitorSocket::~MonitorSocket() {
+    request_stop();
+    join();
+}
+
+void MonitorSocket::start() {
+    thread_ = std::thread([this] {
+        while (!stop_.load(std::memory_order_relaxed)) {
+            server_.poll_once(kMonitorPollMs, [this](std::string_view r) { return tables_.answer(r); });
+        }
+    });
+}
+
+void MonitorSocket::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace dlba::dlbad

@@ -1,0 +1,37 @@
+#include "status_daemon.hpp"
+
+#include "io/table_format.hpp"
+#include "io/tcp.hpp"
+
+namespace dlba::dlbad {
+
+namespace {
+constexpr int kAnswerDeadlineMs = 1000;
+constexpr int kVipProbeTimeoutMs = 300;
+constexpr uint16_t kDefaultPort = 80;  // an array without tcp_ports
+}  // namespace
+
+std::string prototype_status_answer(uint16_t node, uint64_t unix_now, bool vip_accepts) {
+    if (!vip_accepts) return "";
+    io::Table t;
+    t.name = "node-status";
+    t.source = "dlbad";
+    t.meta = {{"node", node}, {"time", unix_now}, {"server", "prototype"}, {"healthy", true}};
+    return t.to_json().dump();
+}
+
+StatusDaemon::StatusDaemon(const ArrayConfig& config, const NodeConfig& self, const TimeSource& time)
+    : config_(config), self_(self), time_(time), service_(kAnswerDeadlineMs) {}
+
+bool StatusDaemon::open(std::string* err) { return service_.open(self_.eth0_ip, config_.failover.status_port, err); }
+
+void StatusDaemon::start() {
+    service_.start([this](int) {
+        // Healthy when something accepts on the VIP's first port.
+        const uint16_t port = config_.tcp_ports.empty() ? kDefaultPort : config_.tcp_ports.front();
+        const bool vip_accepts = io::tcp_probe(config_.vip, port, kVipProbeTimeoutMs);
+        return prototype_status_answer(self_.number, time_.unix_s(), vip_accepts);
+    });
+}
+
+}  // namespace dlba::dlbad

@@ -1,0 +1,175 @@
+#include "status_sweep.hpp"
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "io/table_format.hpp"
+#include "io/tcp.hpp"
+
+namespace dlba::dlbad {
+
+namespace {
+
+constexpr size_t kMaxAnswerBytes = 1 << 20;
+constexpr uint32_t kIdleCheckMs = 100;  // how often an idle sweep looks whether it became active
+constexpr uint32_t kStopCheckMs = 50;   // the pause between sweeps is cut this fine to stop quickly
+
+std::optional<uint64_t> uint_of(const nlohmann::json& v) {
+    return v.is_number() ? std::optional<uint64_t>(v.get<uint64_t>()) : std::nullopt;
+}
+
+}  // namespace
+
+std::optional<SweepAnswer> parse_sweep_answer(const std::string& text) {
+    const auto doc = nlohmann::json::parse(text, nullptr, false);
+    std::string err;
+    const auto t = doc.is_discarded() ? std::nullopt : io::Table::from_json(doc, &err);
+    if (!t) return std::nullopt;
+    const auto cell = [&t](const std::vector<nlohmann::json>& row, const char* name) -> nlohmann::json {
+        for (size_t i = 0; i < t->columns.size() && i < row.size(); ++i) {
+            if (t->columns[i].name == name) return row[i];
+        }
+        return nullptr;
+    };
+    SweepAnswer a;
+    if (const auto s = t->meta.find("server"); s != t->meta.end() && s->is_string()) a.server = s->get<std::string>();
+    // The server status table's dynamic columns: hits, open connections, average response time (hit-weighted).
+    NodeFigures totals;
+    double weighted = 0;
+    for (const auto& row : t->rows) {
+        const auto h = cell(row, "hits");
+        const auto o = cell(row, "open_conns");
+        const auto avg = cell(row, "avg_resp_ms");
+        if (h.is_number()) totals.hits += h.get<uint64_t>();
+        if (o.is_number()) totals.open_conns += o.get<uint64_t>();
+        if (avg.is_number() && h.is_number()) weighted += avg.get<double>() * h.get<double>();
+        const auto key = cell(row, "key");
+        if (!key.is_string()) continue;
+        BackendFigures b;
+        b.key = key.get<std::string>();
+        if (const auto addr = cell(row, "address"); addr.is_string()) b.address = addr.get<std::string>();
+        b.hits = uint_of(h);
+        b.open_conns = uint_of(o);
+        b.cookie_groups = uint_of(cell(row, "cookie_groups"));
+        a.backends.push_back(std::move(b));
+    }
+    if (const auto c = t->meta.find("connections_open"); c != t->meta.end() && c->is_number()) {
+        totals.open_conns = c->get<uint64_t>();
+    }
+    totals.avg_resp_ms = totals.hits ? weighted / static_cast<double>(totals.hits) : 0.0;
+    if (!t->rows.empty()) a.totals = totals;
+    return a;
+}
+
+std::optional<std::string> TcpStatusFetcher::fetch(const NodeConfig& node, int timeout_ms, std::string* err) {
+    return io::tcp_fetch(node.eth0_ip, port_, timeout_ms, kMaxAnswerBytes, err);
+}
+
+StatusSweep::StatusSweep(const ArrayConfig& config, uint16_t node, LocalLink& link, StatusFetcher& fetcher,
+                         const TimeSource& time)
+    : config_(config), node_(node), link_(link), fetcher_(fetcher), time_(time) {}
+
+StatusSweep::~StatusSweep() {
+    request_stop();
+    join();
+}
+
+void StatusSweep::start() { thread_ = std::thread([this] { loop(); }); }
+
+void StatusSweep::request_stop() { stop_.store(true); }
+
+void StatusSweep::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+void StatusSweep::loop() {
+    while (!stop_.load(std::memory_order_relaxed)) {
+        if (!active_.load(std::memory_order_relaxed)) {
+            time_.sleep_ms(kIdleCheckMs);
+            continue;
+        }
+        sweep_once();
+        for (uint32_t waited = 0; waited < config_.failover.sweep_delay_ms && !stop_.load(); waited += kStopCheckMs) {
+            time_.sleep_ms(kStopCheckMs);
+        }
+    }
+}
+
+void StatusSweep::sweep_once() {
+    // What the scheduler holds now decides whether a verdict needs a command (this daemon may have restarted,
+    // or an operator may have changed a flag by hand).
+    std::map<uint16_t, bool> failed_now = link_.status();
+    for (const NodeConfig& n : config_.nodes) {
+        if (!active_.load(std::memory_order_relaxed)) return;  // stepped down mid-sweep
+        SweepResult r;
+        {
+            std::lock_guard<std::mutex> lock(results_mutex_);
+            r = results_[n.number];
+        }
+        r = visit(n, std::move(r), failed_now[n.number]);
+        std::lock_guard<std::mutex> lock(results_mutex_);
+        results_[n.number] = std::move(r);
+    }
+    const uint64_t t = time_.unix_s();
+    link_.sweep_done(t);
+    std::lock_guard<std::mutex> lock(results_mutex_);
+    last_sweep_unix_ = t;
+    ++sweeps_;
+}
+
+SweepResult StatusSweep::visit(const NodeConfig& n, SweepResult r, bool failed_now) {
+    const FailoverConfig& f = config_.failover;
+    std::optional<SweepAnswer> answer;
+    uint32_t attempts = 0;
+    std::string err;
+    while (!answer && attempts <= f.sweep_retries) {
+        if (attempts > 0) {
+            // Space the attempts a timeout apart even when a refusal comes back at once, so the retries span
+            // a daemon restart rather than failing a node in a few milliseconds.
+            time_.sleep_ms(f.sweep_timeout_ms);
+        }
+        ++attempts;
+        const auto text = fetcher_.fetch(n, static_cast<int>(f.sweep_timeout_ms), &err);
+        if (text && text->empty()) {
+            err = "closed without an answer (the node reports itself unable to serve)";
+        } else if (text) {
+            answer = parse_sweep_answer(*text);
+            if (!answer) err = "malformed answer";
+        }
+    }
+    r.attempts = attempts;
+    if (answer) {
+        r.answered = true;
+        r.last_answer_unix = time_.unix_s();
+        r.last_error.clear();
+        if (failed_now && link_.node_failed(n.number, false).answered()) {
+            std::fprintf(stderr, "dlbad[node %u]: node %u answers the sweep again: live\n", node_, n.number);
+        }
+        r.failed_by_sweep = false;
+        link_.node_stats(n.number, answer->totals);
+        r.answer = std::move(answer);
+    } else {
+        r.answered = false;
+        r.last_error = err;
+        r.answer.reset();
+        if (!failed_now && link_.node_failed(n.number, true).answered()) {
+            std::fprintf(stderr, "dlbad[node %u]: node %u did not answer the sweep (%s): marked failed\n", node_,
+                         n.number, err.c_str());
+        }
+        r.failed_by_sweep = true;
+    }
+    return r;
+}
+
+SweepSnapshot StatusSweep::snapshot() const {
+    SweepSnapshot s;
+    s.sweeping = active_.load(std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(results_mutex_);
+    s.last_sweep_unix = last_sweep_unix_;
+    s.sweeps = sweeps_;
+    s.results = results_;
+    return s;
+}
+
+}  // namespace dlba::dlbad
