@@ -77,7 +77,7 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
             o.text = "unreachable (" + format_ipv4(n.eth0_ip) + ":" + std::to_string(port) + "): " + e;
             unreachable = true;
         } else {
-            o.prepared = proto::push::read_reply(*reply).ok;
+            o.prepared = proto::read_reply_line(*reply).ok;
             o.text = *reply;
         }
         all_prepared = all_prepared && o.prepared;
@@ -96,7 +96,7 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
     for (Outcome& o : nodes) {
         std::string e;
         const auto reply = exchange(o.ip, port, proto::format_line(proto::push_commit(id)), timeout_ms, &e);
-        const bool ok = reply && proto::push::read_reply(*reply).ok;
+        const bool ok = reply && proto::read_reply_line(*reply).ok;
         all_committed = all_committed && ok;
         out << "node " << o.node << ": " << (reply ? *reply : "commit unanswered: " + e) << "\n";
     }
@@ -123,7 +123,8 @@ std::optional<std::string> remote_show(const std::string& config_path, int node,
         *exit_code = kExitUsage;
         return std::nullopt;
     }
-    auto reply = exchange(n->eth0_ip, config.failover.config_port, proto::format_line(proto::show(table)), timeout_ms, err);
+    const std::string line = proto::format_line(proto::show(table));
+    auto reply = exchange(n->eth0_ip, config.failover.config_port, line, timeout_ms, err);
     if (!reply) {
         *err = "node " + std::to_string(node) + " (" + format_ipv4(n->eth0_ip) + "): " + *err;
         *exit_code = kExitUnreachable;

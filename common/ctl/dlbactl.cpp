@@ -27,7 +27,9 @@ int main(int argc, char** argv) {
     }
     const auto& inv = std::get<Invocation>(parsed);
 
-    if (!inv.push_file.empty()) return push_config(inv.push_file, std::max(inv.timeout_ms, 15000), std::cout, std::cerr);
+    if (!inv.push_file.empty()) {
+        return push_config(inv.push_file, std::max(inv.timeout_ms, 15000), std::cout, std::cerr);
+    }
     if (inv.all_nodes) return admin_all_nodes(inv.config_path, *inv.command, inv.timeout_ms, std::cout, std::cerr);
     std::string err;
     int code = kExitUnreachable;
@@ -37,7 +39,8 @@ int main(int argc, char** argv) {
         return dlba::io::request(inv.socket_path, dlba::proto::format(request), inv.timeout_ms, &err);
     };
     // `raw` sends its line as typed, to the local socket.
-    const auto answer = inv.command ? ask(*inv.command) : dlba::io::request(inv.socket_path, inv.request, inv.timeout_ms, &err);
+    const auto answer =
+        inv.command ? ask(*inv.command) : dlba::io::request(inv.socket_path, inv.request, inv.timeout_ms, &err);
     if (!answer) {
         std::cerr << "dlbactl: " << err << "\n";
         return code;

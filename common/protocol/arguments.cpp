@@ -64,8 +64,11 @@ bool read_decimal(std::string_view w, T& field) {
     return true;
 }
 
+// "<what>, got '<word>'".
+std::string got(std::string what, std::string_view w) { return what + ", got '" + std::string(w) + "'"; }
+
 std::string refuse_figure(std::string_view w) {
-    return "figures must be counts and milliseconds or '-', got '" + std::string(w) + "'";
+    return got("figures must be counts and milliseconds or '-'", w);
 }
 
 // A choice argument: its words, in the order usage texts show them, and the values they stand for.
@@ -105,23 +108,23 @@ constexpr std::array<ArgSpec, 21> kArgs{{
     {Arg::node, "node", "N", {},
      [](std::string_view w, Request& r) { return read_decimal<1, kMaxNodeNumber>(w, r.node); },
      [](const Request& r, std::string& out) { put_number(r.node, out); },
-     [](std::string_view w) { return "node number must be 1.." + std::to_string(kMaxNodeNumber) + ", got '" + std::string(w) + "'"; }},
+     [](std::string_view w) { return got("node number must be 1.." + std::to_string(kMaxNodeNumber), w); }},
     {Arg::weight, "weight", "W", {},
      [](std::string_view w, Request& r) { return read_decimal<0, UINT32_MAX>(w, r.weight); },
      [](const Request& r, std::string& out) { put_number(r.weight, out); },
-     [](std::string_view w) { return "weight must be an integer 0.." + std::to_string(UINT32_MAX) + ", got '" + std::string(w) + "'"; }},
+     [](std::string_view w) { return got("weight must be an integer 0.." + std::to_string(UINT32_MAX), w); }},
     {Arg::lease_ms, "lease", "MS", {},
      [](std::string_view w, Request& r) { return read_decimal<1, UINT32_MAX>(w, r.lease_ms); },
      [](const Request& r, std::string& out) { put_number(r.lease_ms, out); },
-     [](std::string_view w) { return "lease must be 1.." + std::to_string(UINT32_MAX) + " ms, got '" + std::string(w) + "'"; }},
+     [](std::string_view w) { return got("lease must be 1.." + std::to_string(UINT32_MAX) + " ms", w); }},
     {Arg::from_bucket, "bucket", "FROM_BUCKET", {},
      [](std::string_view w, Request& r) { return read_decimal<0, UINT32_MAX>(w, r.from_bucket); },
      [](const Request& r, std::string& out) { put_number(r.from_bucket, out); },
-     [](std::string_view w) { return "bucket must be an integer 0.." + std::to_string(UINT32_MAX) + ", got '" + std::string(w) + "'"; }},
+     [](std::string_view w) { return got("bucket must be an integer 0.." + std::to_string(UINT32_MAX), w); }},
     {Arg::unix_time, "time", "UNIX_TIME", {},
      [](std::string_view w, Request& r) { return read_decimal<0, UINT64_MAX>(w, r.unix_time); },
      [](const Request& r, std::string& out) { put_number(r.unix_time, out); },
-     [](std::string_view w) { return "time must be unix seconds, got '" + std::string(w) + "'"; }},
+     [](std::string_view w) { return got("time must be unix seconds", w); }},
     {Arg::key, "key", "KEY", {},
      [](std::string_view w, Request& r) { r.key = std::string(w); return true; },
      [](const Request& r, std::string& out) { out += r.key; },
@@ -172,7 +175,8 @@ constexpr std::array<ArgSpec, 21> kArgs{{
              return;
          }
          char buf[64];
-         const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *r.figures.avg_resp_ms, std::chars_format::fixed, 3);
+         const double avg = *r.figures.avg_resp_ms;
+         const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, avg, std::chars_format::fixed, 3);
          out.append(buf, ec == std::errc() ? end : buf);
      },
      refuse_figure},
@@ -183,11 +187,11 @@ constexpr std::array<ArgSpec, 21> kArgs{{
          return v.has_value();
      },
      [](const Request& r, std::string& out) { put_number(r.fingerprint, out, 16); },
-     [](std::string_view w) { return "fingerprint must be 64 bits in hex, got '" + std::string(w) + "'"; }},
+     [](std::string_view w) { return got("fingerprint must be 64 bits in hex", w); }},
     {Arg::version, "version", "VERSION", {},
      [](std::string_view w, Request& r) { return read_decimal<0, UINT64_MAX>(w, r.version); },
      [](const Request& r, std::string& out) { put_number(r.version, out); },
-     [](std::string_view w) { return "version must be an unsigned integer, got '" + std::string(w) + "'"; }},
+     [](std::string_view w) { return got("version must be an unsigned integer", w); }},
     {Arg::config_id, "id", "ID", {},
      [](std::string_view w, Request& r) {
          if (w.size() != 16 || w.find_first_not_of("0123456789abcdef") != std::string_view::npos) return false;
@@ -195,11 +199,11 @@ constexpr std::array<ArgSpec, 21> kArgs{{
          return true;
      },
      [](const Request& r, std::string& out) { out += r.config_id; },
-     [](std::string_view w) { return "a configuration id is 16 hex digits, got '" + std::string(w) + "'"; }},
+     [](std::string_view w) { return got("a configuration id is 16 hex digits", w); }},
     {Arg::length, "length", "LENGTH", {},
      [](std::string_view w, Request& r) { return read_decimal<0, UINT64_MAX>(w, r.length); },
      [](const Request& r, std::string& out) { put_number(r.length, out); },
-     [](std::string_view w) { return "length must be a byte count, got '" + std::string(w) + "'"; }},
+     [](std::string_view w) { return got("length must be a byte count", w); }},
     {Arg::read_only_request, "table", "REQUEST", {}, nullptr, nullptr,
      [](std::string_view w) { return "not a read-only table: " + std::string(w); }, true, Access::read_only},
     {Arg::admin_request, "command", "REQUEST", {}, nullptr, nullptr,

@@ -5,7 +5,7 @@
 //                                          reload), write it beside the running one as a staged copy
 //   COMMIT <id>\n                          atomically replace the running file with the staged copy, reload
 //   ABORT <id>\n                           drop the staged copy
-//   reply: OK <message>\n | ERR <message>\n
+//   reply: OK <message>\n | ERR <message>\n      (protocol/reply.hpp: ok_line, error_line, read_reply_line)
 //
 //   SHOW <request>\n, ADMIN <request>\n     dlbactl --node / --all-nodes: a read-only or admin request passed to
 //                                          this node's daemon; the reply is that daemon's answer and a newline
@@ -20,7 +20,6 @@
 #include <string>
 #include <string_view>
 
-#include "io/table_format.hpp"
 
 namespace dlba::proto::push {
 
@@ -35,11 +34,5 @@ inline std::string config_id(std::string_view bytes) {
     for (size_t i = 16; i-- > 0; h >>= 4) id[i] = kHex[h & 0xf];
     return id;
 }
-
-// The reply lines to PREPARE, COMMIT and ABORT, with their newline.
-std::string ok(std::string_view message);
-std::string error(std::string_view message);
-// A reply line (with or without its newline): "OK ..." is ok, anything else an error whose text is the line's.
-io::Reply read_reply(std::string_view line);
 
 }  // namespace dlba::proto::push

@@ -10,50 +10,80 @@ namespace dlba::proto {
 
 namespace {
 
-constexpr DaemonSet kScheduler = daemon_bit(Daemon::scheduler);
+constexpr DaemonSet kSched = daemon_bit(Daemon::scheduler);
 constexpr DaemonSet kServer = daemon_bit(Daemon::server);
 constexpr DaemonSet kMonitor = daemon_bit(Daemon::dlbad_monitor);
-constexpr DaemonSet kConfigPort = daemon_bit(Daemon::dlbad_config);
-constexpr DaemonSet kSyncPort = daemon_bit(Daemon::sync_port);
+constexpr DaemonSet kConfig = daemon_bit(Daemon::dlbad_config);
+constexpr DaemonSet kSync = daemon_bit(Daemon::sync_port);
 
 constexpr bool kOffered = true;  // dlbactl offers it
 constexpr bool kDaemonsOnly = false;
 
 using enum Access;
 
-// The protocol. Home is where dlbactl sends the verb and where dlbad's config port passes SHOW/ADMIN on.
-// "status" is served by all three Unix sockets (each its own status; dlbad's is its failover table).
+// The protocol. Each entry: the verb, its pattern and an example line (canonical spelling; the tests round-trip
+// every one), then who serves it, its home (where dlbactl sends it and where dlbad's config port passes a SHOW or
+// ADMIN on), its access class, and whether dlbactl offers it as a command. "status" is served by all three Unix
+// sockets (each with its own table; dlbad's is its failover table).
 constexpr std::array<VerbSpec, kVerbs> kVerbTable{{
-    // verb                     pattern                                   served by                     home                   access     dlbactl        example
-    {Verb::status,            "status",                                 kScheduler | kServer | kMonitor, Daemon::scheduler,   read_only, kOffered,     "status"},
-    {Verb::hash,              "hash",                                   kScheduler,                   Daemon::scheduler,     read_only, kOffered,     "hash"},
-    {Verb::hash_all,          "hash all",                               kScheduler,                   Daemon::scheduler,     read_only, kOffered,     "hash all"},
-    {Verb::hash_page,         "hash all {bucket}",                      kScheduler,                   Daemon::scheduler,     read_only, kDaemonsOnly, "hash all 65536"},
-    {Verb::counters,          "counters",                               kScheduler,                   Daemon::scheduler,     read_only, kOffered,     "counters"},
-    {Verb::sync,              "sync",                                   kScheduler,                   Daemon::scheduler,     read_only, kOffered,     "sync"},
-    {Verb::backends,          "backends",                               kServer,                      Daemon::server,        read_only, kOffered,     "backends"},
-    {Verb::failover,          "failover",                               kMonitor,                     Daemon::dlbad_monitor, read_only, kOffered,     "failover"},
-    {Verb::sweep,             "sweep",                                  kMonitor,                     Daemon::dlbad_monitor, read_only, kOffered,     "sweep"},
-    {Verb::summary,           "summary",                                kMonitor,                     Daemon::dlbad_monitor, read_only, kOffered,     "summary"},
-    {Verb::node_admin,        "node {node} {admin}",                    kScheduler,                   Daemon::scheduler,     admin,     kOffered,     "node 2 drain"},
-    {Verb::node_weight,       "node {node} weight {weight}",            kScheduler,                   Daemon::scheduler,     admin,     kOffered,     "node 2 weight 3"},
-    {Verb::backend_admin,     "backend {key} {action}",                 kServer,                      Daemon::server,        admin,     kOffered,     "backend web1 disable"},
-    {Verb::role,              "role {role}",                            kScheduler,                   Daemon::scheduler,     internal,  kOffered,     "role standby"},
-    {Verb::role_active_lease, "role active lease {lease}",              kScheduler,                   Daemon::scheduler,     internal,  kDaemonsOnly, "role active lease 500"},
-    {Verb::renew,             "renew",                                  kScheduler,                   Daemon::scheduler,     internal,  kDaemonsOnly, "renew"},
-    {Verb::node_failed,       "node {node} {state}",                    kScheduler,                   Daemon::scheduler,     internal,  kOffered,     "node 3 fail"},
-    {Verb::node_stats,        "node {node} stats {hits} {open} {avg}",  kScheduler,                   Daemon::scheduler,     internal,  kDaemonsOnly, "node 3 stats 120 4 2.500"},
-    {Verb::sync_from,         "sync-from {node}",                       kScheduler,                   Daemon::scheduler,     internal,  kDaemonsOnly, "sync-from 1"},
-    {Verb::sync_stop,         "sync-from none",                         kScheduler,                   Daemon::scheduler,     internal,  kDaemonsOnly, "sync-from none"},
-    {Verb::sweep_done,        "sweep-done {time}",                      kScheduler,                   Daemon::scheduler,     internal,  kDaemonsOnly, "sweep-done 1700000000"},
-    {Verb::reload,            "reload",                                 kScheduler | kServer,         Daemon::scheduler,     internal,  kDaemonsOnly, "reload"},
-    {Verb::check_reload,      "check-reload {path}",                    kScheduler | kServer,         Daemon::scheduler,     internal,  kDaemonsOnly, "check-reload /etc/dlba/dlba.conf.staged"},
-    {Verb::pull,              "PULL {fingerprint} {version}",           kSyncPort,                    Daemon::sync_port,     internal,  kDaemonsOnly, "PULL 9e3779b97f4a7c15 42"},
-    {Verb::prepare,           "PREPARE {id} {length}",                  kConfigPort,                  Daemon::dlbad_config,  admin,     kDaemonsOnly, "PREPARE 0123456789abcdef 2048"},
-    {Verb::commit,            "COMMIT {id}",                            kConfigPort,                  Daemon::dlbad_config,  admin,     kDaemonsOnly, "COMMIT 0123456789abcdef"},
-    {Verb::abort,             "ABORT {id}",                             kConfigPort,                  Daemon::dlbad_config,  admin,     kDaemonsOnly, "ABORT 0123456789abcdef"},
-    {Verb::show,              "SHOW {table}",                           kConfigPort,                  Daemon::dlbad_config,  read_only, kDaemonsOnly, "SHOW hash all 65536"},
-    {Verb::admin,             "ADMIN {command}",                        kConfigPort,                  Daemon::dlbad_config,  admin,     kDaemonsOnly, "ADMIN node 2 weight 0"},
+    {Verb::status,            "status",                                "status",
+     kSched | kServer | kMonitor, Daemon::scheduler,     read_only, kOffered},
+    {Verb::hash,              "hash",                                  "hash",
+     kSched,                      Daemon::scheduler,     read_only, kOffered},
+    {Verb::hash_all,          "hash all",                              "hash all",
+     kSched,                      Daemon::scheduler,     read_only, kOffered},
+    {Verb::hash_page,         "hash all {bucket}",                     "hash all 65536",
+     kSched,                      Daemon::scheduler,     read_only, kDaemonsOnly},
+    {Verb::counters,          "counters",                              "counters",
+     kSched,                      Daemon::scheduler,     read_only, kOffered},
+    {Verb::sync,              "sync",                                  "sync",
+     kSched,                      Daemon::scheduler,     read_only, kOffered},
+    {Verb::backends,          "backends",                              "backends",
+     kServer,                     Daemon::server,        read_only, kOffered},
+    {Verb::failover,          "failover",                              "failover",
+     kMonitor,                    Daemon::dlbad_monitor, read_only, kOffered},
+    {Verb::sweep,             "sweep",                                 "sweep",
+     kMonitor,                    Daemon::dlbad_monitor, read_only, kOffered},
+    {Verb::summary,           "summary",                               "summary",
+     kMonitor,                    Daemon::dlbad_monitor, read_only, kOffered},
+    {Verb::node_admin,        "node {node} {admin}",                   "node 2 drain",
+     kSched,                      Daemon::scheduler,     admin,     kOffered},
+    {Verb::node_weight,       "node {node} weight {weight}",           "node 2 weight 3",
+     kSched,                      Daemon::scheduler,     admin,     kOffered},
+    {Verb::backend_admin,     "backend {key} {action}",                "backend web1 disable",
+     kServer,                     Daemon::server,        admin,     kOffered},
+    {Verb::role,              "role {role}",                           "role standby",
+     kSched,                      Daemon::scheduler,     internal,  kOffered},
+    {Verb::role_active_lease, "role active lease {lease}",             "role active lease 500",
+     kSched,                      Daemon::scheduler,     internal,  kDaemonsOnly},
+    {Verb::renew,             "renew",                                 "renew",
+     kSched,                      Daemon::scheduler,     internal,  kDaemonsOnly},
+    {Verb::node_failed,       "node {node} {state}",                   "node 3 fail",
+     kSched,                      Daemon::scheduler,     internal,  kOffered},
+    {Verb::node_stats,        "node {node} stats {hits} {open} {avg}", "node 3 stats 120 4 2.500",
+     kSched,                      Daemon::scheduler,     internal,  kDaemonsOnly},
+    {Verb::sync_from,         "sync-from {node}",                      "sync-from 1",
+     kSched,                      Daemon::scheduler,     internal,  kDaemonsOnly},
+    {Verb::sync_stop,         "sync-from none",                        "sync-from none",
+     kSched,                      Daemon::scheduler,     internal,  kDaemonsOnly},
+    {Verb::sweep_done,        "sweep-done {time}",                     "sweep-done 1700000000",
+     kSched,                      Daemon::scheduler,     internal,  kDaemonsOnly},
+    {Verb::reload,            "reload",                                "reload",
+     kSched | kServer,            Daemon::scheduler,     internal,  kDaemonsOnly},
+    {Verb::check_reload,      "check-reload {path}",                   "check-reload /etc/dlba/dlba.conf.staged",
+     kSched | kServer,            Daemon::scheduler,     internal,  kDaemonsOnly},
+    {Verb::pull,              "PULL {fingerprint} {version}",          "PULL 9e3779b97f4a7c15 42",
+     kSync,                       Daemon::sync_port,     internal,  kDaemonsOnly},
+    {Verb::prepare,           "PREPARE {id} {length}",                 "PREPARE 0123456789abcdef 2048",
+     kConfig,                     Daemon::dlbad_config,  admin,     kDaemonsOnly},
+    {Verb::commit,            "COMMIT {id}",                           "COMMIT 0123456789abcdef",
+     kConfig,                     Daemon::dlbad_config,  admin,     kDaemonsOnly},
+    {Verb::abort,             "ABORT {id}",                            "ABORT 0123456789abcdef",
+     kConfig,                     Daemon::dlbad_config,  admin,     kDaemonsOnly},
+    {Verb::show,              "SHOW {table}",                          "SHOW hash all 65536",
+     kConfig,                     Daemon::dlbad_config,  read_only, kDaemonsOnly},
+    {Verb::admin,             "ADMIN {command}",                       "ADMIN node 2 weight 0",
+     kConfig,                     Daemon::dlbad_config,  admin,     kDaemonsOnly},
 }};
 
 constexpr bool in_verb_order() {

@@ -1,6 +1,6 @@
 // The control protocol, defined once: every request any DLBA daemon takes, as one table (verbs.cpp) of
 //
-//   verb | pattern (literal words and {argument} types) | served by | home daemon | access class | dlbactl offers it
+//   verb | pattern (literal words, {argument} types) | example | served by | home | access class | in dlbactl
 //
 // parse() and format() (request.hpp) both walk it, dlbactl takes its commands, default sockets and the --node /
 // --all-nodes rules from it, and dlbad's config port classifies SHOW and ADMIN requests by it. A verb added later
@@ -52,11 +52,11 @@ struct Token {
 struct VerbSpec {
     Verb verb;
     std::string_view pattern;  // e.g. "node {node} weight {weight}"
+    std::string_view example;  // a well-formed line, in its canonical spelling (tests round-trip every one)
     DaemonSet served_by;
     Daemon home;     // where dlbactl sends it by default, and where dlbad's config port passes a SHOW or ADMIN on
     Access access;
     bool offered;    // dlbactl offers it as a command
-    std::string_view example;  // a well-formed line, in its canonical spelling (tests round-trip every one)
 };
 
 // Every entry, in Verb order.

@@ -34,3 +34,22 @@ TEST_CASE("no answer, an unreadable one, and a table", "[reply]") {
     CHECK(read_reply(t.to_json().dump()).ok);
     CHECK_FALSE(parse_reply(t.to_json().dump()));
 }
+
+TEST_CASE("the TCP ports' reply lines: OK and ERR with their message", "[reply]") {
+    CHECK(ok_line("prepared 00000000000000ff on node 2") == "OK prepared 00000000000000ff on node 2\n");
+    CHECK(error_line("bad request") == "ERR bad request\n");
+    CHECK(ok_line("") == "OK\n");
+
+    io::Reply r = read_reply_line("OK aborted\n");
+    CHECK(r.ok);
+    CHECK(r.text == "aborted");
+    r = read_reply_line("ERR t.conf:3: 'scheduler.table_size' cannot change");
+    CHECK_FALSE(r.ok);
+    CHECK(r.text == "t.conf:3: 'scheduler.table_size' cannot change");
+    CHECK(read_reply_line("OK").ok);
+    CHECK_FALSE(read_reply_line("OKAY then").ok);
+    r = read_reply_line("{\"format\":\"dlba-reply\"}");
+    CHECK_FALSE(r.ok);
+    CHECK(r.text == "{\"format\":\"dlba-reply\"}");
+    CHECK_FALSE(read_reply_line("").ok);
+}
