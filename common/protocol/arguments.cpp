@@ -103,107 +103,115 @@ void write_choice(T value, std::string& out) {
 
 std::string refuse_nothing(std::string_view) { return {}; }
 
+// The kinds of argument, each filling the Request member Field (of NodeFigures for the figures).
+template <auto Field, uint64_t Min, uint64_t Max>
+constexpr ArgSpec decimal_arg(Arg arg, std::string_view name, std::string_view placeholder,
+                              std::string (*refusal)(std::string_view)) {
+    return {arg, name, placeholder, {},
+            [](std::string_view w, Request& r) { return read_decimal<Min, Max>(w, r.*Field); },
+            [](const Request& r, std::string& out) { put_number(r.*Field, out); },
+            refusal};
+}
+
+template <auto Field>
+constexpr ArgSpec word_arg(Arg arg, std::string_view name, std::string_view placeholder) {
+    return {arg, name, placeholder, {},
+            [](std::string_view w, Request& r) {
+                r.*Field = std::string(w);
+                return true;
+            },
+            [](const Request& r, std::string& out) { out += r.*Field; },
+            refuse_nothing};
+}
+
+template <auto Field, const auto& Words, const auto& Values>
+constexpr ArgSpec choice_arg(Arg arg, std::string_view name) {
+    return {arg, name, "", Words,
+            [](std::string_view w, Request& r) { return read_choice<Words, Values>(w, r.*Field); },
+            [](const Request& r, std::string& out) { write_choice<Words, Values>(r.*Field, out); },
+            refuse_nothing};
+}
+
+template <auto Field>
+constexpr ArgSpec count_arg(Arg arg, std::string_view name, std::string_view placeholder) {
+    return {arg, name, placeholder, {},
+            [](std::string_view w, Request& r) { return read_count(w, r.figures.*Field); },
+            [](const Request& r, std::string& out) { write_count(r.figures.*Field, out); },
+            refuse_figure};
+}
+
+bool read_avg(std::string_view w, Request& r) {
+    if (w == kUnknown) {
+        r.figures.avg_resp_ms.reset();
+        return true;
+    }
+    double v = 0;
+    const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v, std::chars_format::fixed);
+    if (ec != std::errc() || end != w.data() + w.size() || !std::isfinite(v) || v < 0) return false;
+    r.figures.avg_resp_ms = v;
+    return true;
+}
+
+// Three decimals, as the sweep has always sent them.
+void write_avg(const Request& r, std::string& out) {
+    if (!r.figures.avg_resp_ms) {
+        out += kUnknown;
+        return;
+    }
+    char buf[64];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *r.figures.avg_resp_ms, std::chars_format::fixed, 3);
+    out.append(buf, ec == std::errc() ? end : buf);
+}
+
+bool read_fingerprint(std::string_view w, Request& r) {
+    const auto v = hex64(w);
+    if (v) r.fingerprint = *v;
+    return v.has_value();
+}
+
+bool read_config_id(std::string_view w, Request& r) {
+    if (w.size() != 16 || w.find_first_not_of("0123456789abcdef") != std::string_view::npos) return false;
+    r.config_id = std::string(w);
+    return true;
+}
+
 constexpr std::array<ArgSpec, 21> kArgs{{
     {Arg::literal, "", "", {}, nullptr, nullptr, refuse_nothing},
-    {Arg::node, "node", "N", {},
-     [](std::string_view w, Request& r) { return read_decimal<1, kMaxNodeNumber>(w, r.node); },
-     [](const Request& r, std::string& out) { put_number(r.node, out); },
-     [](std::string_view w) { return got("node number must be 1.." + std::to_string(kMaxNodeNumber), w); }},
-    {Arg::weight, "weight", "W", {},
-     [](std::string_view w, Request& r) { return read_decimal<0, UINT32_MAX>(w, r.weight); },
-     [](const Request& r, std::string& out) { put_number(r.weight, out); },
-     [](std::string_view w) { return got("weight must be an integer 0.." + std::to_string(UINT32_MAX), w); }},
-    {Arg::lease_ms, "lease", "MS", {},
-     [](std::string_view w, Request& r) { return read_decimal<1, UINT32_MAX>(w, r.lease_ms); },
-     [](const Request& r, std::string& out) { put_number(r.lease_ms, out); },
-     [](std::string_view w) { return got("lease must be 1.." + std::to_string(UINT32_MAX) + " ms", w); }},
-    {Arg::from_bucket, "bucket", "FROM_BUCKET", {},
-     [](std::string_view w, Request& r) { return read_decimal<0, UINT32_MAX>(w, r.from_bucket); },
-     [](const Request& r, std::string& out) { put_number(r.from_bucket, out); },
-     [](std::string_view w) { return got("bucket must be an integer 0.." + std::to_string(UINT32_MAX), w); }},
-    {Arg::unix_time, "time", "UNIX_TIME", {},
-     [](std::string_view w, Request& r) { return read_decimal<0, UINT64_MAX>(w, r.unix_time); },
-     [](const Request& r, std::string& out) { put_number(r.unix_time, out); },
-     [](std::string_view w) { return got("time must be unix seconds", w); }},
-    {Arg::key, "key", "KEY", {},
-     [](std::string_view w, Request& r) { r.key = std::string(w); return true; },
-     [](const Request& r, std::string& out) { out += r.key; },
-     refuse_nothing},
-    {Arg::path, "path", "PATH", {},
-     [](std::string_view w, Request& r) { r.path = std::string(w); return true; },
-     [](const Request& r, std::string& out) { out += r.path; },
-     refuse_nothing},
-    {Arg::node_admin, "admin", "", kNodeAdminWords,
-     [](std::string_view w, Request& r) { return read_choice<kNodeAdminWords, kNodeAdminValues>(w, r.admin); },
-     [](const Request& r, std::string& out) { write_choice<kNodeAdminWords, kNodeAdminValues>(r.admin, out); },
-     refuse_nothing},
-    {Arg::node_state, "state", "", kNodeStateWords,
-     [](std::string_view w, Request& r) { return read_choice<kNodeStateWords, kNodeStateValues>(w, r.failed); },
-     [](const Request& r, std::string& out) { write_choice<kNodeStateWords, kNodeStateValues>(r.failed, out); },
-     refuse_nothing},
-    {Arg::role, "role", "", kRoleWords,
-     [](std::string_view w, Request& r) { return read_choice<kRoleWords, kRoleValues>(w, r.active); },
-     [](const Request& r, std::string& out) { write_choice<kRoleWords, kRoleValues>(r.active, out); },
-     refuse_nothing},
-    {Arg::backend_action, "action", "", kBackendActionWords,
-     [](std::string_view w, Request& r) { return read_choice<kBackendActionWords, kBackendActionValues>(w, r.action); },
-     [](const Request& r, std::string& out) { write_choice<kBackendActionWords, kBackendActionValues>(r.action, out); },
-     refuse_nothing},
-    {Arg::hits, "hits", "HITS", {},
-     [](std::string_view w, Request& r) { return read_count(w, r.figures.hits); },
-     [](const Request& r, std::string& out) { write_count(r.figures.hits, out); },
-     refuse_figure},
-    {Arg::open_conns, "open", "OPEN", {},
-     [](std::string_view w, Request& r) { return read_count(w, r.figures.open_conns); },
-     [](const Request& r, std::string& out) { write_count(r.figures.open_conns, out); },
-     refuse_figure},
-    {Arg::avg_ms, "avg", "AVG_MS", {},
-     [](std::string_view w, Request& r) {
-         if (w == kUnknown) {
-             r.figures.avg_resp_ms.reset();
-             return true;
-         }
-         double v = 0;
-         const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v, std::chars_format::fixed);
-         if (ec != std::errc() || end != w.data() + w.size() || !std::isfinite(v) || v < 0) return false;
-         r.figures.avg_resp_ms = v;
-         return true;
-     },
-     [](const Request& r, std::string& out) {
-         if (!r.figures.avg_resp_ms) {
-             out += kUnknown;
-             return;
-         }
-         char buf[64];
-         const double avg = *r.figures.avg_resp_ms;
-         const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, avg, std::chars_format::fixed, 3);
-         out.append(buf, ec == std::errc() ? end : buf);
-     },
-     refuse_figure},
-    {Arg::fingerprint, "fingerprint", "FINGERPRINT", {},
-     [](std::string_view w, Request& r) {
-         const auto v = hex64(w);
-         if (v) r.fingerprint = *v;
-         return v.has_value();
-     },
+    decimal_arg<&Request::node, 1, kMaxNodeNumber>(Arg::node, "node", "N", [](std::string_view w) {
+        return got("node number must be 1.." + std::to_string(kMaxNodeNumber), w);
+    }),
+    decimal_arg<&Request::weight, 0, UINT32_MAX>(Arg::weight, "weight", "W", [](std::string_view w) {
+        return got("weight must be an integer 0.." + std::to_string(UINT32_MAX), w);
+    }),
+    decimal_arg<&Request::lease_ms, 1, UINT32_MAX>(Arg::lease_ms, "lease", "MS", [](std::string_view w) {
+        return got("lease must be 1.." + std::to_string(UINT32_MAX) + " ms", w);
+    }),
+    decimal_arg<&Request::from_bucket, 0, UINT32_MAX>(Arg::from_bucket, "bucket", "FROM_BUCKET", [](std::string_view w) {
+        return got("bucket must be an integer 0.." + std::to_string(UINT32_MAX), w);
+    }),
+    decimal_arg<&Request::unix_time, 0, UINT64_MAX>(Arg::unix_time, "time", "UNIX_TIME", [](std::string_view w) {
+        return got("time must be unix seconds", w);
+    }),
+    word_arg<&Request::key>(Arg::key, "key", "KEY"),
+    word_arg<&Request::path>(Arg::path, "path", "PATH"),
+    choice_arg<&Request::admin, kNodeAdminWords, kNodeAdminValues>(Arg::node_admin, "admin"),
+    choice_arg<&Request::failed, kNodeStateWords, kNodeStateValues>(Arg::node_state, "state"),
+    choice_arg<&Request::active, kRoleWords, kRoleValues>(Arg::role, "role"),
+    choice_arg<&Request::action, kBackendActionWords, kBackendActionValues>(Arg::backend_action, "action"),
+    count_arg<&NodeFigures::hits>(Arg::hits, "hits", "HITS"),
+    count_arg<&NodeFigures::open_conns>(Arg::open_conns, "open", "OPEN"),
+    {Arg::avg_ms, "avg", "AVG_MS", {}, read_avg, write_avg, refuse_figure},
+    {Arg::fingerprint, "fingerprint", "FINGERPRINT", {}, read_fingerprint,
      [](const Request& r, std::string& out) { put_number(r.fingerprint, out, 16); },
      [](std::string_view w) { return got("fingerprint must be 64 bits in hex", w); }},
-    {Arg::version, "version", "VERSION", {},
-     [](std::string_view w, Request& r) { return read_decimal<0, UINT64_MAX>(w, r.version); },
-     [](const Request& r, std::string& out) { put_number(r.version, out); },
-     [](std::string_view w) { return got("version must be an unsigned integer", w); }},
-    {Arg::config_id, "id", "ID", {},
-     [](std::string_view w, Request& r) {
-         if (w.size() != 16 || w.find_first_not_of("0123456789abcdef") != std::string_view::npos) return false;
-         r.config_id = std::string(w);
-         return true;
-     },
-     [](const Request& r, std::string& out) { out += r.config_id; },
+    decimal_arg<&Request::version, 0, UINT64_MAX>(Arg::version, "version", "VERSION", [](std::string_view w) {
+        return got("version must be an unsigned integer", w);
+    }),
+    {Arg::config_id, "id", "ID", {}, read_config_id, [](const Request& r, std::string& out) { out += r.config_id; },
      [](std::string_view w) { return got("a configuration id is 16 hex digits", w); }},
-    {Arg::length, "length", "LENGTH", {},
-     [](std::string_view w, Request& r) { return read_decimal<0, UINT64_MAX>(w, r.length); },
-     [](const Request& r, std::string& out) { put_number(r.length, out); },
-     [](std::string_view w) { return got("length must be a byte count", w); }},
+    decimal_arg<&Request::length, 0, UINT64_MAX>(Arg::length, "length", "LENGTH", [](std::string_view w) {
+        return got("length must be a byte count", w);
+    }),
     {Arg::read_only_request, "table", "REQUEST", {}, nullptr, nullptr,
      [](std::string_view w) { return "not a read-only table: " + std::string(w); }, true, Access::read_only},
     {Arg::admin_request, "command", "REQUEST", {}, nullptr, nullptr,

@@ -96,6 +96,25 @@ static_assert(in_verb_order(), "kVerbTable lists the verbs in Verb order");
 
 constexpr std::array<CliSpelling, 1> kCliSpellings{{{"all", "--all"}}};
 
+struct DaemonInfo {
+    Daemon daemon;
+    const char* name;
+    const char* default_socket;  // dlbactl's, for the Unix sockets
+};
+constexpr std::array<DaemonInfo, kDaemons> kDaemonTable{{
+    {Daemon::scheduler, "scheduler", "/run/dlba/scheduler.sock"},
+    {Daemon::server, "server", "/run/dlba/server.sock"},
+    {Daemon::dlbad_monitor, "dlbad", "/run/dlba/dlbad.sock"},
+    {Daemon::dlbad_config, "config port", nullptr},
+    {Daemon::sync_port, "sync port", nullptr},
+}};
+static_assert([] {
+    for (size_t i = 0; i < kDaemonTable.size(); ++i) {
+        if (static_cast<size_t>(kDaemonTable[i].daemon) != i) return false;
+    }
+    return true;
+}(), "kDaemonTable lists the daemons in Daemon order");
+
 // Splits each pattern into tokens once. A pattern names only known argument types (asserted: a typo in the table
 // is a programming error, caught by the first unit test that touches the verb).
 struct TokenTable {
@@ -131,27 +150,9 @@ std::span<const Token> tokens(Verb verb) {
     return table.tokens[static_cast<size_t>(verb)];
 }
 
-const char* daemon_name(Daemon daemon) {
-    switch (daemon) {
-        case Daemon::scheduler: return "scheduler";
-        case Daemon::server: return "server";
-        case Daemon::dlbad_monitor: return "dlbad";
-        case Daemon::dlbad_config: return "config port";
-        case Daemon::sync_port: return "sync port";
-    }
-    return "?";
-}
+const char* daemon_name(Daemon daemon) { return kDaemonTable[static_cast<size_t>(daemon)].name; }
 
-const char* default_socket(Daemon daemon) {
-    switch (daemon) {
-        case Daemon::scheduler: return "/run/dlba/scheduler.sock";
-        case Daemon::server: return "/run/dlba/server.sock";
-        case Daemon::dlbad_monitor: return "/run/dlba/dlbad.sock";
-        case Daemon::dlbad_config:
-        case Daemon::sync_port: return nullptr;
-    }
-    return nullptr;
-}
+const char* default_socket(Daemon daemon) { return kDaemonTable[static_cast<size_t>(daemon)].default_socket; }
 
 std::span<const CliSpelling> cli_spellings() { return kCliSpellings; }
 

@@ -67,29 +67,17 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
 }
 
 // The status table's counters, in its row order: each worker's counter summed.
-struct WorkerCounterRow {
-    const char* name;
-    Counter WorkerStats::*field;
-};
+using WorkerCounterRow = CounterField<WorkerStats>;
+#define ROW(field) DLBA_COUNTER_FIELD(WorkerStats, field)
 constexpr WorkerCounterRow kConnectionRows[] = {
-    {"connections_open", &WorkerStats::connections_open},
-    {"connections_accepted", &WorkerStats::connections_accepted},
-    {"connections_refused", &WorkerStats::connections_refused},
-    {"requests", &WorkerStats::requests},
+    ROW(connections_open), ROW(connections_accepted), ROW(connections_refused), ROW(requests),
 };
+// After the responses by class.
 constexpr WorkerCounterRow kOutcomeRows[] = {
-    {"local_errors", &WorkerStats::local_errors},
-    {"no_backend", &WorkerStats::no_backend},
-    {"retries", &WorkerStats::retries},
-    {"aborted", &WorkerStats::aborted},
-    {"header_timeouts", &WorkerStats::header_timeouts},
-    {"idle_timeouts", &WorkerStats::idle_timeouts},
-    {"bytes_in", &WorkerStats::bytes_in},
-    {"bytes_out", &WorkerStats::bytes_out},
-    {"tls_handshakes", &WorkerStats::tls_handshakes},
-    {"tls_resumed", &WorkerStats::tls_resumed},
-    {"tls_handshake_failures", &WorkerStats::tls_handshake_failures},
+    ROW(local_errors), ROW(no_backend), ROW(retries), ROW(aborted), ROW(header_timeouts), ROW(idle_timeouts),
+    ROW(bytes_in), ROW(bytes_out), ROW(tls_handshakes), ROW(tls_resumed), ROW(tls_handshake_failures),
 };
+#undef ROW
 
 std::vector<std::pair<std::string, uint64_t>> status_counters(std::span<const WorkerStats* const> workers) {
     std::vector<std::pair<std::string, uint64_t>> out;

@@ -329,29 +329,15 @@ io::Table ControlPlane::hash_table(bool all, uint32_t from) const {
 namespace {
 
 // The counters table's rows, in order: the per-lcore counters before the drops, then the drops, then these.
-struct CounterRow {
-    const char* name;
-    Counter LcoreCounters::*field;
-};
+using CounterRow = CounterField<LcoreCounters>;
+#define ROW(field) DLBA_COUNTER_FIELD(LcoreCounters, field)
 constexpr CounterRow kTrafficRows[] = {
-    {"rx", &LcoreCounters::rx},
-    {"rx_bytes", &LcoreCounters::rx_bytes},
-    {"forwarded", &LcoreCounters::forwarded},
-    {"forwarded_bytes", &LcoreCounters::forwarded_bytes},
-    {"arp_replies", &LcoreCounters::arp_replies},
-    {"echo_replies", &LcoreCounters::echo_replies},
-    {"garp_sent", &LcoreCounters::garp_sent},
-    {"fragments_first", &LcoreCounters::fragments_first},
-    {"fragments_later", &LcoreCounters::fragments_later},
-    {"icmp_errors_steered", &LcoreCounters::icmp_errors_steered},
-    {"tx", &LcoreCounters::tx},
-    {"tx_failed", &LcoreCounters::tx_failed},
-    {"alloc_failed", &LcoreCounters::alloc_failed},
+    ROW(rx), ROW(rx_bytes), ROW(forwarded), ROW(forwarded_bytes), ROW(arp_replies), ROW(echo_replies),
+    ROW(garp_sent), ROW(fragments_first), ROW(fragments_later), ROW(icmp_errors_steered), ROW(tx), ROW(tx_failed),
+    ROW(alloc_failed),
 };
-constexpr CounterRow kLoopRows[] = {
-    {"polls", &LcoreCounters::polls},
-    {"idle_sleeps", &LcoreCounters::idle_sleeps},
-};
+constexpr CounterRow kLoopRows[] = {ROW(polls), ROW(idle_sleeps)};
+#undef ROW
 
 // Every lcore's counters added up into `sum` (each lcore writes only its own).
 void sum_lcores(const CounterArray& counters, LcoreCounters& sum) {
