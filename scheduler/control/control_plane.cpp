@@ -14,8 +14,11 @@ using proto::Verb;
 
 constexpr uint32_t kMaxWeight = 1000000;
 
-// The reply to a command the data plane did not apply.
-std::string refused(CommandOutcome outcome) { return io::reply_error(outcome_text(outcome)); }
+// The error reply for a command the data plane did not apply; nullopt when it did.
+std::optional<std::string> not_applied(CommandOutcome outcome) {
+    if (outcome == CommandOutcome::applied) return std::nullopt;
+    return io::reply_error(outcome_text(outcome));
+}
 
 }  // namespace
 
@@ -86,7 +89,8 @@ std::string immutable_change(const ArrayConfig& a, const ArrayConfig& b, uint16_
         x.idle_poll.sleep_max_us != y.idle_poll.sleep_max_us) {
         return "scheduler.idle_poll";
     }
-    if (x.garp_count != y.garp_count || x.garp_interval_ms != y.garp_interval_ms || x.garp_refresh_ms != y.garp_refresh_ms) {
+    if (x.garp_count != y.garp_count || x.garp_interval_ms != y.garp_interval_ms ||
+        x.garp_refresh_ms != y.garp_refresh_ms) {
         return "scheduler.gratuitous_arp";
     }
     if (a.failover.sync_port != b.failover.sync_port || a.failover.sync_interval_ms != b.failover.sync_interval_ms ||
@@ -127,8 +131,7 @@ std::string ControlPlane::reload() {
     std::vector<std::string> changes;
     for (const NodeState& old : nodes_) {
         if (!next.node(old.config.number)) {
-            const CommandOutcome o = run_command(commands_, CommandKind::remove_node, old.config.number, 0);
-            if (o != CommandOutcome::applied) return refused(o);
+            if (auto e = not_applied(run_command(commands_, CommandKind::remove_node, old.config.number, 0))) return *e;
             changes.push_back("removed node " + std::to_string(old.config.number));
         }
     }
@@ -148,10 +151,7 @@ std::string ControlPlane::reload() {
             }
         }
         NodeUpdate u{n.eth0_mac, st.weight, static_cast<uint8_t>(st.admin)};
-        if (const CommandOutcome o = run_command(commands_, CommandKind::set_node, n.number, 0, &u);
-            o != CommandOutcome::applied) {
-            return refused(o);
-        }
+        if (auto e = not_applied(run_command(commands_, CommandKind::set_node, n.number, 0, &u))) return *e;
         changes.push_back((before ? "changed node " : "added node ") + std::to_string(n.number));
         nodes.push_back(st);
     }
@@ -174,10 +174,7 @@ std::string ControlPlane::sync_from(uint16_t number) {
 }
 
 std::string ControlPlane::set_role(bool to_active, uint32_t lease) {
-    if (const CommandOutcome o = run_command(commands_, CommandKind::set_role, 0, to_active ? 1 : 0);
-        o != CommandOutcome::applied) {
-        return refused(o);
-    }
+    if (auto e = not_applied(run_command(commands_, CommandKind::set_role, 0, to_active ? 1 : 0))) return *e;
     lease_ms_ = lease;
     lease_until_ms_ = lease ? now_ms_() + lease : 0;
     return io::reply_ok(std::string("role is now ") + (to_active ? "active" : "standby") +
@@ -208,21 +205,20 @@ std::string ControlPlane::node_request(const proto::Request& r) {
     switch (r.verb) {
         case Verb::node_admin: {
             const auto admin = static_cast<uint32_t>(r.admin);
-            const CommandOutcome o = run_command(commands_, CommandKind::set_admin, r.node, admin);
-            if (o != CommandOutcome::applied) return refused(o);
+            if (auto e = not_applied(run_command(commands_, CommandKind::set_admin, r.node, admin))) return *e;
             node->admin = r.admin;
             return io::reply_ok(name + " is now " + node_admin_name(r.admin));
         }
         case Verb::node_failed: {
-            const CommandOutcome o = run_command(commands_, CommandKind::set_failed, r.node, r.failed ? 1 : 0);
-            if (o != CommandOutcome::applied) return refused(o);
+            if (auto e = not_applied(run_command(commands_, CommandKind::set_failed, r.node, r.failed ? 1 : 0))) {
+                return *e;
+            }
             node->failed = r.failed;
             return io::reply_ok(name + " is now " + (r.failed ? "failed" : "live"));
         }
         case Verb::node_weight: {
             if (r.weight > kMaxWeight) return io::reply_error("usage: node N weight W (0..1000000)");
-            const CommandOutcome o = run_command(commands_, CommandKind::set_weight, r.node, r.weight);
-            if (o != CommandOutcome::applied) return refused(o);
+            if (auto e = not_applied(run_command(commands_, CommandKind::set_weight, r.node, r.weight))) return *e;
             node->weight = r.weight;
             return io::reply_ok(name + " weight is now " + std::to_string(r.weight));
         }
