@@ -26,6 +26,19 @@ std::vector<uint16_t> map_of(const BucketTable& t) {
     return m;
 }
 
+// An active scheduler's table and a standby's mirror of it, both knowing nodes 1..3.
+struct Pair {
+    BucketTable active, standby;
+    explicit Pair(uint32_t journal = 1u << 16) : active(4096, 60, journal), standby(4096, 60) {
+        add_nodes(active);
+        add_nodes(standby);
+        standby.set_mirror(true, 0);
+    }
+    void assign(uint32_t from, uint32_t to) {
+        for (uint32_t b = from; b < to; ++b) active.lookup_or_assign(b, 10);
+    }
+};
+
 // What the active answers to `standby`'s pull, decoded as the standby decodes it.
 sync::Message pull(const BucketTable& active, const BucketTable& standby) {
     const std::string line = proto::format(proto::pull(kFingerprint, standby.version()));
@@ -40,47 +53,38 @@ sync::Message pull(const BucketTable& active, const BucketTable& standby) {
 }  // namespace
 
 TEST_CASE("a mirror follows the active by deltas and ends identical", "[sync]") {
-    BucketTable active(4096, 60), standby(4096, 60);
-    add_nodes(active);
-    add_nodes(standby);
-    standby.set_mirror(true, 0);
-    sync::Message m = pull(active, standby);
+    Pair p;
+    sync::Message m = pull(p.active, p.standby);
     CHECK(sync::judge(m, kFingerprint, 4096) == sync::Verdict::up_to_date);
 
-    for (uint32_t b = 0; b < 300; b += 3) active.lookup_or_assign(b, 10);
-    m = pull(active, standby);
+    p.assign(0, 300);
+    m = pull(p.active, p.standby);
     CHECK(m.kind == sync::Kind::delta);
     CHECK(sync::judge(m, kFingerprint, 4096) == sync::Verdict::to_apply);
-    CHECK(sync::apply(standby, m, 10) == sync::Applied::applied);
-    CHECK(standby.version() == active.version());
-    CHECK(map_of(standby) == map_of(active));
+    CHECK(sync::apply(p.standby, m, 10) == sync::Applied::applied);
+    CHECK(p.standby.version() == p.active.version());
+    CHECK(map_of(p.standby) == map_of(p.active));
 }
 
 TEST_CASE("a delta from another version is refused; the next pull fills the gap", "[sync]") {
-    BucketTable active(4096, 60), standby(4096, 60);
-    add_nodes(active);
-    add_nodes(standby);
-    standby.set_mirror(true, 0);
-    for (uint32_t b = 0; b < 50; ++b) active.lookup_or_assign(b, 10);
-    const sync::Message first = pull(active, standby);
-    for (uint32_t b = 50; b < 80; ++b) active.lookup_or_assign(b, 10);
-    const sync::Message second = pull(active, standby);  // also from version 0
-    CHECK(sync::apply(standby, second, 10) == sync::Applied::applied);
-    CHECK(sync::apply(standby, first, 10) == sync::Applied::version_gap);  // raced: from 0, the table is ahead
-    CHECK(map_of(standby) == map_of(active));
+    Pair p;
+    p.assign(0, 50);
+    const sync::Message first = pull(p.active, p.standby);
+    p.assign(50, 80);
+    const sync::Message second = pull(p.active, p.standby);  // also from version 0
+    CHECK(sync::apply(p.standby, second, 10) == sync::Applied::applied);
+    CHECK(sync::apply(p.standby, first, 10) == sync::Applied::version_gap);  // raced: from 0, the table is ahead
+    CHECK(map_of(p.standby) == map_of(p.active));
 }
 
 TEST_CASE("a standby further behind than the journal needs a full copy", "[sync]") {
-    BucketTable active(4096, 60, 16), standby(4096, 60);
-    add_nodes(active);
-    add_nodes(standby);
-    standby.set_mirror(true, 0);
-    for (uint32_t b = 0; b < 100; ++b) active.lookup_or_assign(b, 10);  // 100 changes, 16 remembered
-    const sync::Message m = pull(active, standby);
+    Pair p(16);
+    p.assign(0, 100);  // 100 changes, 16 remembered
+    const sync::Message m = pull(p.active, p.standby);
     CHECK(m.kind == sync::Kind::full);
-    CHECK(sync::apply(standby, m, 10) == sync::Applied::applied);
-    CHECK(standby.version() == active.version());
-    CHECK(map_of(standby) == map_of(active));
+    CHECK(sync::apply(p.standby, m, 10) == sync::Applied::applied);
+    CHECK(p.standby.version() == p.active.version());
+    CHECK(map_of(p.standby) == map_of(p.active));
 }
 
 TEST_CASE("an active scheduler's table takes nothing from another", "[sync]") {
