@@ -186,9 +186,9 @@ constexpr std::array<ArgSpec, 21> kArgs{{
     decimal_arg<&Request::lease_ms, 1, UINT32_MAX>(Arg::lease_ms, "lease", "MS", [](std::string_view w) {
         return got("lease must be 1.." + std::to_string(UINT32_MAX) + " ms", w);
     }),
-    decimal_arg<&Request::from_bucket, 0, UINT32_MAX>(Arg::from_bucket, "bucket", "FROM_BUCKET", [](std::string_view w) {
-        return got("bucket must be an integer 0.." + std::to_string(UINT32_MAX), w);
-    }),
+    decimal_arg<&Request::from_bucket, 0, UINT32_MAX>(
+        Arg::from_bucket, "bucket", "FROM_BUCKET",
+        [](std::string_view w) { return got("bucket must be an integer 0.." + std::to_string(UINT32_MAX), w); }),
     decimal_arg<&Request::unix_time, 0, UINT64_MAX>(Arg::unix_time, "time", "UNIX_TIME", [](std::string_view w) {
         return got("time must be unix seconds", w);
     }),

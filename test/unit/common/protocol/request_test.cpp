@@ -24,7 +24,9 @@ Request ok(const std::string& line, Daemon daemon) {
 
 ParseError refused(const std::string& line, Daemon daemon) {
     const Parsed p = parse(line, daemon);
-    if (std::holds_alternative<Request>(p)) FAIL("'" << line << "' accepted as '" << format(std::get<Request>(p)) << "'");
+    if (std::holds_alternative<Request>(p)) {
+        FAIL("'" << line << "' accepted as '" << format(std::get<Request>(p)) << "'");
+    }
     return std::get<ParseError>(p);
 }
 
@@ -226,7 +228,9 @@ TEST_CASE("dlbactl's commands: what it offers, in its spelling, by access class"
     CHECK(command_refused("frobnicate").message.starts_with("unknown command 'frobnicate'"));
     CHECK_THAT(command_refused("hash some").message, Catch::Matchers::Contains("usage: hash [--all]"));
     CHECK_THAT(command_refused("role").message, Catch::Matchers::Contains("usage: role active|standby"));
-    CHECK_THAT(command_refused("role active lease 5").message, Catch::Matchers::Contains("role active takes no further arguments"));
-    CHECK_THAT(command_refused("node 3 fail", Access::admin).message, Catch::Matchers::Contains("unknown node action 'fail'"));
+    CHECK_THAT(command_refused("role active lease 5").message,
+               Catch::Matchers::Contains("role active takes no further arguments"));
+    CHECK_THAT(command_refused("node 3 fail", Access::admin).message,
+               Catch::Matchers::Contains("unknown node action 'fail'"));
     CHECK(command_refused("role active", Access::read_only).kind == ParseError::Kind::unknown_verb);
 }

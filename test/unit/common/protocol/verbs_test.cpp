@@ -66,8 +66,8 @@ TEST_CASE("a verb is refused by a daemon that does not serve it", "[protocol]") 
 }
 
 TEST_CASE("access classes: tables are read-only, the operator's state is admin, the daemons' own words internal", "[protocol]") {
-    for (Verb v : {Verb::status, Verb::hash, Verb::hash_all, Verb::hash_page, Verb::counters, Verb::sync, Verb::backends,
-                   Verb::failover, Verb::sweep, Verb::summary}) {
+    for (Verb v : {Verb::status, Verb::hash, Verb::hash_all, Verb::hash_page, Verb::counters, Verb::sync,
+                   Verb::backends, Verb::failover, Verb::sweep, Verb::summary}) {
         CHECK(spec(v).access == Access::read_only);
     }
     for (Verb v : {Verb::node_admin, Verb::node_weight, Verb::backend_admin}) CHECK(spec(v).access == Access::admin);
@@ -91,7 +91,9 @@ TEST_CASE("each verb's home daemon, and dlbactl's default socket for it", "[prot
     CHECK(std::string(default_socket(Daemon::dlbad_monitor)) == "/run/dlba/dlbad.sock");
     CHECK(default_socket(Daemon::dlbad_config) == nullptr);
     // "status" is answered by all three Unix sockets, each with its own table.
-    for (Daemon d : {Daemon::scheduler, Daemon::server, Daemon::dlbad_monitor}) CHECK(reformat("status", d) == "status");
+    for (Daemon d : {Daemon::scheduler, Daemon::server, Daemon::dlbad_monitor}) {
+        CHECK(reformat("status", d) == "status");
+    }
 }
 
 TEST_CASE("the daemons' usage texts come from the table", "[protocol]") {
@@ -105,5 +107,6 @@ TEST_CASE("the daemons' usage texts come from the table", "[protocol]") {
     CHECK(usage(Daemon::dlbad_monitor) == "status | failover | sweep | summary");
     CHECK(command_usage(Access::read_only) ==
           "status | hash [--all] | counters | sync | backends | failover | sweep | summary");
-    CHECK(command_usage(Access::admin) == "node N enable|disable|drain | node N weight W | backend KEY enable|disable|drain");
+    CHECK(command_usage(Access::admin) ==
+          "node N enable|disable|drain | node N weight W | backend KEY enable|disable|drain");
 }

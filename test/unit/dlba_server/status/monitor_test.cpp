@@ -233,6 +233,7 @@ TEST_CASE("monitor requests are parsed by the protocol table", "[monitor]") {
           "unknown backend action 'explode' (usage: backend KEY enable|disable|drain)");
     CHECK(ask("backend a")["error"] == "usage: backend KEY enable|disable|drain");
     CHECK(ask("backends now")["error"] == "backends takes no arguments");
-    CHECK_THAT(ask("hash")["error"].get<std::string>(), Catch::Matchers::StartsWith("unknown request 'hash' (status | backends"));
+    CHECK_THAT(ask("hash")["error"].get<std::string>(),
+               Catch::Matchers::StartsWith("unknown request 'hash' (status | backends"));
     CHECK(ask("  backend   a   drain ")["ok"] == true);
 }

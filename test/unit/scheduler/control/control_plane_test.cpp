@@ -28,10 +28,11 @@ namespace {
 std::string config_text(uint32_t weight2 = 1, uint32_t table_size = 1024) {
     std::string nodes;
     for (int n = 1; n <= 3; ++n) {
-        nodes += std::string(n > 1 ? "," : "") + "{ number = " + std::to_string(n) + "; eth0_mac = \"02:77:00:00:01:0" +
-                 std::to_string(n) + "\"; eth0_ip = \"10.77.0.1" + std::to_string(n) + "\"; sched_mac = \"02:77:00:00:02:0" +
-                 std::to_string(n) + "\"; sched_ip = \"10.77.0.2" + std::to_string(n) + "\";" +
-                 (n == 2 ? " weight = " + std::to_string(weight2) + ";" : "") + " }";
+        const std::string d = std::to_string(n);
+        nodes += std::string(n > 1 ? "," : "") + "{ number = " + d + "; eth0_mac = \"02:77:00:00:01:0" + d +
+                 "\"; eth0_ip = \"10.77.0.1" + d + "\"; sched_mac = \"02:77:00:00:02:0" + d +
+                 "\"; sched_ip = \"10.77.0.2" + d + "\";" + (n == 2 ? " weight = " + std::to_string(weight2) + ";" : "") +
+                 " }";
     }
     return "array = { vip = \"10.77.0.100\"; tcp_ports = [80]; };\n"
            "scheduler = { table_size = " + std::to_string(table_size) + "; };\n"
@@ -289,7 +290,8 @@ TEST_CASE("reload takes node changes live and refuses what needs a restart", "[c
     rig.file.write(config_text(4, 2048));
     const auto refused = rig.ask("reload");
     CHECK(refused["ok"] == false);
-    CHECK_THAT(refused["error"].get<std::string>(), Catch::Matchers::StartsWith("configuration refused, the running one stays"));
+    CHECK_THAT(refused["error"].get<std::string>(),
+               Catch::Matchers::StartsWith("configuration refused, the running one stays"));
     rig.file.write("array = { vip = ");
     CHECK(rig.ask("reload")["ok"] == false);
     CHECK(rig.table.node(2).weight == 4);

@@ -100,7 +100,8 @@ TEST_CASE("an active scheduler's table takes nothing from another", "[sync]") {
 TEST_CASE("tables that hash differently refuse to sync", "[sync]") {
     BucketTable active(4096, 60);
     add_nodes(active);
-    const std::string refused = sync::answer_pull(proto::format(proto::pull(kFingerprint + 1, 0)), active, kFingerprint);
+    const std::string other = proto::format(proto::pull(kFingerprint + 1, 0));
+    const std::string refused = sync::answer_pull(other, active, kFingerprint);
     CHECK(refused ==
           "ERR fingerprint mismatch: the two nodes hash differently (check scheduler.hash, hash_seed, table_size)\n");
     CHECK(sync::answer_pull("PULL", active, kFingerprint) == "ERR bad request\n");
