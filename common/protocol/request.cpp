@@ -214,7 +214,7 @@ Parsed parse_in(std::span<const std::string_view> words, const Scope& scope) {
         if (!miss) return r;
         misses.push_back(std::move(*miss));
     }
-    return ParseError{ParseError::Kind::bad_arguments, explain(words, family, misses, scope)};
+    return ParseError{ParseError::Kind::bad_arguments, explain(words, family, misses, scope), family.front()};
 }
 
 Scope daemon_scope(Daemon daemon) { return Scope{daemon_bit(daemon), false, std::nullopt, false}; }

@@ -108,6 +108,9 @@ struct ParseError {
     };
     Kind kind = Kind::empty;
     std::string message;  // for the sender: "usage: node N weight W", "node number must be 1..255, got '0'", ...
+    // bad_arguments: the first verb of those the line's first word names (e.g. Verb::show for "SHOW role active"),
+    // for a daemon whose reply format depends on the verb (the config port: SHOW/ADMIN answer in JSON).
+    std::optional<Verb> verb;
 };
 
 using Parsed = std::variant<Request, ParseError>;

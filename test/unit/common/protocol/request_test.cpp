@@ -198,6 +198,10 @@ TEST_CASE("SHOW carries a read-only request and ADMIN an admin one, each with it
     CHECK(home_of(*ok("ADMIN node 3 weight 2", Daemon::dlbad_config).inner) == Daemon::scheduler);
 
     CHECK(refused("SHOW role active", Daemon::dlbad_config).message == "not a read-only table: role active");
+    CHECK(refused("SHOW role active", Daemon::dlbad_config).verb == Verb::show);
+    CHECK(refused("ADMIN role active", Daemon::dlbad_config).verb == Verb::admin);
+    CHECK(refused("COMMIT xyz", Daemon::dlbad_config).verb == Verb::commit);
+    CHECK_FALSE(refused("HELLO", Daemon::dlbad_config).verb);
     CHECK(refused("SHOW node 2 drain", Daemon::dlbad_config).message == "not a read-only table: node 2 drain");
     CHECK(refused("SHOW frobnicate", Daemon::dlbad_config).message == "not a read-only table: frobnicate");
     CHECK(refused("ADMIN node 2 fail", Daemon::dlbad_config).message == "not an admin command: node 2 fail");
