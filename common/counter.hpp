@@ -18,4 +18,13 @@ private:
     std::atomic<uint64_t> value_{0};
 };
 
+// A row of a counters table: a counter each thread keeps in its own PerThread struct, summed when asked.
+template <class PerThread>
+struct CounterField {
+    const char* name;
+    Counter PerThread::*field;
+};
+// The row of a counter named after its field: DLBA_COUNTER_FIELD(WorkerStats, requests) is {"requests", &...}.
+#define DLBA_COUNTER_FIELD(PerThread, field) ::dlba::CounterField<PerThread>{#field, &PerThread::field}
+
 }  // namespace dlba

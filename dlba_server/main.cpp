@@ -232,16 +232,17 @@ int main(int argc, char** argv) {
     std::vector<const WorkerStats*> stats;
     for (auto& w : workers) stats.push_back(&w->stats());
     const int64_t started = static_cast<int64_t>(clock::monotonic_ms());
+    // The monitor socket's answer to a reload request is the reloader's outcome as a dlba-reply.
+    const auto reply_of = [](const ReloadOutcome& r) {
+        return r.ok ? io::reply_ok(r.message) : io::reply_error(r.message);
+    };
     const ReloadCommands reload_commands{
         [&] {
             const ReloadOutcome r = reloader.reload();
             std::fprintf(stderr, "dlba-server: reload (monitor): %s\n", r.message.c_str());
-            return r.ok ? io::reply_ok(r.message) : io::reply_error(r.message);
+            return reply_of(r);
         },
-        [&](const std::string& path) {
-            const ReloadOutcome r = reloader.check(path);
-            return r.ok ? io::reply_ok(r.message) : io::reply_error(r.message);
-        },
+        [&](const std::string& path) { return reply_of(reloader.check(path)); },
     };
     const auto facts_now = [&] {
         ProcessFacts facts;
@@ -263,8 +264,8 @@ int main(int argc, char** argv) {
         if (!client) return;
         const ProcessFacts facts = facts_now();
         const std::shared_ptr<const Generation> gen = shared.current();
-        const std::string answer =
-            node_status_table(*gen, stats, facts, static_cast<int64_t>(clock::unix_s())).to_json().dump();
+        const proto::NodeStatus status = node_status(*gen, stats, facts, static_cast<int64_t>(clock::unix_s()));
+        const std::string answer = status.to_table().to_json().dump();
         io::write_all(client.get(), answer, io::deadline_in(1000));
     };
     while (true) {

@@ -16,11 +16,13 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "push_protocol.hpp"
 #include "ctl/ctl_args.hpp"
 #include "io/fd.hpp"
 #include "io/table_format.hpp"
 #include "io/tcp.hpp"
+#include "protocol/builders.hpp"
+#include "protocol/push.hpp"
+#include "protocol/reply.hpp"
 
 namespace dlba::ctl {
 
@@ -55,7 +57,7 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
     const Config& config = std::get<Config>(loaded);
     std::ifstream in(path, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const std::string id = push::config_id(bytes);
+    const std::string id = proto::push::config_id(bytes);
     const uint16_t port = config.failover.config_port;
 
     struct Outcome {
@@ -69,13 +71,13 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
     for (const NodeConfig& n : config.nodes) {
         Outcome o{n.number, n.eth0_ip};
         std::string e;
-        const auto reply = exchange(n.eth0_ip, port, "PREPARE " + id + " " + std::to_string(bytes.size()) + "\n" + bytes,
+        const auto reply = exchange(n.eth0_ip, port, proto::format_line(proto::push_prepare(id, bytes.size())) + bytes,
                                     timeout_ms, &e);
         if (!reply) {
             o.text = "unreachable (" + format_ipv4(n.eth0_ip) + ":" + std::to_string(port) + "): " + e;
             unreachable = true;
         } else {
-            o.prepared = reply->rfind("OK", 0) == 0;
+            o.prepared = proto::read_reply_line(*reply).ok;
             o.text = *reply;
         }
         all_prepared = all_prepared && o.prepared;
@@ -84,7 +86,7 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
     if (!all_prepared) {
         for (Outcome& o : nodes) {
             std::string e;
-            if (o.prepared) exchange(o.ip, port, "ABORT " + id + "\n", timeout_ms, &e);
+            if (o.prepared) exchange(o.ip, port, proto::format_line(proto::push_abort(id)), timeout_ms, &e);
         }
         err << "dlbactl: configuration " << id << " refused; no node changed:\n";
         for (const Outcome& o : nodes) err << "  node " << o.node << ": " << o.text << "\n";
@@ -93,8 +95,8 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
     bool all_committed = true;
     for (Outcome& o : nodes) {
         std::string e;
-        const auto reply = exchange(o.ip, port, "COMMIT " + id + "\n", timeout_ms, &e);
-        const bool ok = reply && reply->rfind("OK", 0) == 0;
+        const auto reply = exchange(o.ip, port, proto::format_line(proto::push_commit(id)), timeout_ms, &e);
+        const bool ok = reply && proto::read_reply_line(*reply).ok;
         all_committed = all_committed && ok;
         out << "node " << o.node << ": " << (reply ? *reply : "commit unanswered: " + e) << "\n";
     }
@@ -106,7 +108,7 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
     return kExitOk;
 }
 
-std::optional<std::string> remote_show(const std::string& config_path, int node, const std::string& request,
+std::optional<std::string> remote_show(const std::string& config_path, int node, const proto::Request& table,
                                        int timeout_ms, std::string* err, int* exit_code) {
     const ConfigResult loaded = load_config(config_path);
     if (const auto* e = std::get_if<ConfigError>(&loaded)) {
@@ -121,7 +123,8 @@ std::optional<std::string> remote_show(const std::string& config_path, int node,
         *exit_code = kExitUsage;
         return std::nullopt;
     }
-    auto reply = exchange(n->eth0_ip, config.failover.config_port, "SHOW " + request + "\n", timeout_ms, err);
+    const std::string line = proto::format_line(proto::show(table));
+    auto reply = exchange(n->eth0_ip, config.failover.config_port, line, timeout_ms, err);
     if (!reply) {
         *err = "node " + std::to_string(node) + " (" + format_ipv4(n->eth0_ip) + "): " + *err;
         *exit_code = kExitUnreachable;
@@ -129,11 +132,7 @@ std::optional<std::string> remote_show(const std::string& config_path, int node,
     return reply;
 }
 
-}  // namespace dlba::ctl
-
-namespace dlba::ctl {
-
-int admin_all_nodes(const std::string& config_path, const std::string& request, int timeout_ms, std::ostream& out,
+int admin_all_nodes(const std::string& config_path, const proto::Request& command, int timeout_ms, std::ostream& out,
                     std::ostream& err) {
     const ConfigResult loaded = load_config(config_path);
     if (const auto* e = std::get_if<ConfigError>(&loaded)) {
@@ -141,19 +140,18 @@ int admin_all_nodes(const std::string& config_path, const std::string& request, 
         return kExitUsage;
     }
     const Config& config = std::get<Config>(loaded);
+    const std::string line = proto::format_line(proto::admin(command));
     bool all_ok = true, unreachable = false;
     for (const NodeConfig& n : config.nodes) {
         std::string e;
-        const auto reply = exchange(n.eth0_ip, config.failover.config_port, "ADMIN " + request + "\n", timeout_ms, &e);
+        const auto reply = exchange(n.eth0_ip, config.failover.config_port, line, timeout_ms, &e);
         if (!reply) {
             out << "node " << n.number << ": unreachable (" << format_ipv4(n.eth0_ip) << "): " << e << "\n";
             all_ok = false;
             unreachable = true;
             continue;
         }
-        const auto doc = nlohmann::json::parse(*reply, nullptr, false);
-        std::string why;
-        const auto r = doc.is_discarded() ? std::nullopt : io::reply_from_json(doc, &why);
+        const auto r = proto::parse_reply(*reply);
         if (!r) {
             out << "node " << n.number << ": " << *reply << "\n";
             all_ok = false;
@@ -162,7 +160,7 @@ int admin_all_nodes(const std::string& config_path, const std::string& request, 
         out << "node " << n.number << ": " << (r->ok ? "" : "refused: ") << r->text << "\n";
         all_ok = all_ok && r->ok;
     }
-    if (!all_ok) err << "dlbactl: '" << request << "' was not applied on every node (see above)\n";
+    if (!all_ok) err << "dlbactl: '" << proto::format(command) << "' was not applied on every node (see above)\n";
     return all_ok ? kExitOk : (unreachable ? kExitUnreachable : kExitDaemonError);
 }
 

@@ -1,20 +1,20 @@
 #include "ctl/ctl_args.hpp"
 
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string_view>
 #include <vector>
 
+#include "protocol/builders.hpp"
+#include "protocol/verbs.hpp"
+
 namespace dlba::ctl {
 
 namespace {
 
 constexpr unsigned kMaxNode = 255;
-// `backends` asks a DLBA server, not the scheduler: its default socket is the server's monitor socket.
-constexpr const char* kDefaultServerSocket = "/run/dlba/server.sock";
-// `failover`, `sweep` and `summary` ask the node daemon.
-constexpr const char* kDefaultDaemonSocket = "/run/dlba/dlbad.sock";
 constexpr int kMaxTimeoutMs = 10 * 60 * 1000;
 
 // Digits only: no sign, no spaces, no hex, so "-1", "+3" and "2x" are all refused.
@@ -37,71 +37,75 @@ std::string join(const std::vector<std::string_view>& words, size_t from) {
     return out;
 }
 
-// Turns the command words into the request line, or says what is wrong with them.
-std::variant<std::string, UsageError> build_request(const std::vector<std::string_view>& w) {
-    auto usage = [](std::string m) { return UsageError{std::move(m)}; };
-    if (w.empty()) return usage("no command given");
-    const std::string_view cmd = w[0];
-    const size_t n = w.size();
+// A word dlbactl spells like an option (`hash --all`): a command word, not an option, once a command has begun.
+bool is_cli_word(std::string_view arg) {
+    for (const proto::CliSpelling& s : proto::cli_spellings()) {
+        if (arg == s.cli) return true;
+    }
+    return false;
+}
 
-    if (cmd == "hash") {
-        if (n == 1) return std::string("hash");
-        if (n == 2 && (w[1] == "--all" || w[1] == "all")) return std::string("hash all");
-        return usage("usage: hash [--all]");
+// dlbactl's own commands, which are not requests to one daemon: `raw LINE...` sends the line unchecked,
+// `config push FILE` runs the two-phase push over every node's config port.
+constexpr std::string_view kRaw = "raw";
+constexpr std::string_view kConfig = "config";
+
+// Turns the command words into the invocation's request, or says what is wrong with them.
+std::optional<UsageError> build_request(const std::vector<std::string_view>& w, Invocation& inv) {
+    if (w.empty()) return UsageError{"no command given"};
+    const size_t n = w.size();
+    if (w[0] == kRaw) {
+        if (n < 2) return UsageError{"usage: raw LINE..."};
+        inv.request = join(w, 1);
+        return std::nullopt;
     }
-    if (cmd == "config") {
-        if (n != 3 || w[1] != "push") return usage("usage: config push FILE");
-        return "config push " + std::string(w[2]);
+    if (w[0] == kConfig) {
+        if (n != 3 || w[1] != "push") return UsageError{"usage: config push FILE"};
+        inv.push_file = std::string(w[2]);
+        inv.request = join(w, 0);
+        return std::nullopt;
     }
-    if (cmd == "failover" || cmd == "sweep" || cmd == "summary" || cmd == "sync") {
-        if (n != 1) return usage(std::string(cmd) + " takes no arguments");
-        return std::string(cmd);
-    }
-    if (cmd == "backend") {
-        if (n != 3 || (w[2] != "enable" && w[2] != "disable" && w[2] != "drain")) {
-            return usage("usage: backend KEY enable|disable|drain");
+    proto::Parsed parsed = proto::parse_command(w);
+    if (auto* e = std::get_if<proto::ParseError>(&parsed)) {
+        if (e->kind == proto::ParseError::Kind::unknown_verb) {
+            return UsageError{"unknown command '" + std::string(w[0]) + "' (try --help)"};
         }
-        return "backend " + std::string(w[1]) + " " + std::string(w[2]);
+        return UsageError{std::move(e->message)};
     }
-    if (cmd == "backends") {
-        if (n != 1) return usage("backends takes no arguments");
-        return std::string("backends");
-    }
-    if (cmd == "status" || cmd == "counters") {
-        if (n != 1) return usage(std::string(cmd) + " takes no arguments");
-        return std::string(cmd);
-    }
-    if (cmd == "role") {
-        if (n != 2 || (w[1] != "active" && w[1] != "standby")) return usage("usage: role active|standby");
-        return "role " + std::string(w[1]);
-    }
-    if (cmd == "node") {
-        if (n < 3) return usage("usage: node N fail|live|enable|disable|drain, or node N weight W");
-        auto node = parse_number(w[1], kMaxNode);
-        if (!node || *node == 0) return usage("node number must be 1..255, got '" + std::string(w[1]) + "'");
-        const std::string prefix = "node " + std::to_string(*node) + " ";
-        const std::string_view action = w[2];
-        if (action == "weight") {
-            if (n != 4) return usage("usage: node N weight W");
-            auto weight = parse_number(w[3], UINT32_MAX);
-            if (!weight)
-                return usage("weight must be an integer 0.." + std::to_string(UINT32_MAX) + ", got '" +
-                             std::string(w[3]) + "'");
-            return prefix + "weight " + std::to_string(*weight);
+    inv.command = std::get<proto::Request>(std::move(parsed));
+    inv.request = proto::format(*inv.command);
+    return std::nullopt;
+}
+
+// The options, and whether each takes a value ("-s PATH", "--socket PATH" or "--socket=PATH").
+enum class Option { help, json, socket, node, all_nodes, config, timeout, end_of_options };
+struct OptionSpec {
+    std::string_view short_name, long_name;
+    Option option;
+    bool takes_value;
+};
+constexpr std::array<OptionSpec, 8> kOptions{{
+    {"-h", "--help", Option::help, false},
+    {"-j", "--json", Option::json, false},
+    {"-s", "--socket", Option::socket, true},
+    {"-n", "--node", Option::node, true},
+    {"-a", "--all-nodes", Option::all_nodes, false},
+    {"-c", "--config", Option::config, true},
+    {"-t", "--timeout", Option::timeout, true},
+    {"", "--", Option::end_of_options, false},
+}};
+
+// The option `arg` names, and its value if written inline ("--socket=PATH").
+const OptionSpec* find_option(std::string_view arg, std::optional<std::string_view>* inline_value) {
+    for (const OptionSpec& o : kOptions) {
+        if (arg == o.short_name || arg == o.long_name) return &o;
+        if (o.takes_value && arg.size() > o.long_name.size() && arg.starts_with(o.long_name) &&
+            arg[o.long_name.size()] == '=') {
+            *inline_value = arg.substr(o.long_name.size() + 1);
+            return &o;
         }
-        if (action == "fail" || action == "live" || action == "enable" || action == "disable" ||
-            action == "drain") {
-            if (n != 3) return usage("node N " + std::string(action) + " takes no further arguments");
-            return prefix + std::string(action);
-        }
-        return usage("unknown node action '" + std::string(action) +
-                     "' (expected fail, live, enable, disable, drain or weight)");
     }
-    if (cmd == "raw") {
-        if (n < 2) return usage("usage: raw LINE...");
-        return join(w, 1);
-    }
-    return usage("unknown command '" + std::string(cmd) + "' (try --help)");
+    return nullptr;
 }
 
 }  // namespace
@@ -110,7 +114,7 @@ ParseResult parse_args(int argc, const char* const* argv, const char* env_socket
     Invocation inv;
     const bool env_given = env_socket && *env_socket;
     bool socket_given = env_given;
-    inv.socket_path = env_given ? env_socket : kDefaultSocket;
+    inv.socket_path = env_given ? env_socket : proto::default_socket(proto::Daemon::scheduler);
     std::vector<std::string_view> words;
 
     // Options are accepted before and after the command (operators type `dlbactl status --json`), except after
@@ -120,76 +124,61 @@ ParseResult parse_args(int argc, const char* const* argv, const char* env_socket
         const std::string_view arg = argv[i];
         const bool negative_number = arg.size() > 1 && arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9';
         if (options_done || arg.empty() || arg[0] != '-' || arg == "-" || negative_number ||
-            (arg == "--all" && !words.empty() && words[0] == "hash")) {
+            (is_cli_word(arg) && !words.empty())) {
             words.push_back(arg);
-            if (words.size() == 1 && arg == "raw") options_done = true;
+            if (words.size() == 1 && arg == kRaw) options_done = true;
             continue;
         }
-        // An option's value: "--socket PATH" or "--socket=PATH".
-        auto value = [&](std::string_view name) -> std::optional<std::string_view> {
-            if (arg.size() > name.size() && arg.substr(0, name.size()) == name && arg[name.size()] == '=')
-                return arg.substr(name.size() + 1);
-            if (arg != name || i + 1 >= argc) return std::nullopt;
-            return std::string_view(argv[++i]);
-        };
-        auto is = [&](std::string_view name) { return arg == name || arg.starts_with(std::string(name) + "="); };
-
-        if (arg == "--") {
-            options_done = true;
-        } else if (arg == "-h" || arg == "--help") {
-            return ShowHelp{};
-        } else if (arg == "-j" || arg == "--json") {
-            inv.json = true;
-        } else if (is("--socket") || arg == "-s") {
-            auto v = value(arg == "-s" ? "-s" : "--socket");
-            if (!v || v->empty()) return UsageError{"--socket needs a path"};
-            inv.socket_path = std::string(*v);
-            socket_given = true;
-        } else if (is("--node") || arg == "-n") {
-            auto v = value(arg == "-n" ? "-n" : "--node");
-            auto n = v ? parse_number(*v, kMaxNode) : std::nullopt;
-            if (!n || *n == 0) return UsageError{"--node needs a node number 1..255"};
-            inv.node = static_cast<int>(*n);
-        } else if (arg == "--all-nodes" || arg == "-a") {
-            inv.all_nodes = true;
-        } else if (is("--config") || arg == "-c") {
-            auto v = value(arg == "-c" ? "-c" : "--config");
-            if (!v || v->empty()) return UsageError{"--config needs a path"};
-            inv.config_path = std::string(*v);
-        } else if (is("--timeout") || arg == "-t") {
-            auto v = value(arg == "-t" ? "-t" : "--timeout");
-            if (!v) return UsageError{"--timeout needs a value in milliseconds"};
-            auto ms = parse_number(*v, kMaxTimeoutMs);
-            if (!ms || *ms == 0)
-                return UsageError{"--timeout must be 1.." + std::to_string(kMaxTimeoutMs) + " ms, got '" +
-                                  std::string(*v) + "'"};
-            inv.timeout_ms = static_cast<int>(*ms);
-        } else {
-            return UsageError{"unknown option '" + std::string(arg) + "' (try --help)"};
+        std::optional<std::string_view> value;
+        const OptionSpec* o = find_option(arg, &value);
+        if (!o) return UsageError{"unknown option '" + std::string(arg) + "' (try --help)"};
+        if (o->takes_value && !value && i + 1 < argc) value = std::string_view(argv[++i]);
+        switch (o->option) {
+            case Option::end_of_options: options_done = true; break;
+            case Option::help: return ShowHelp{};
+            case Option::json: inv.json = true; break;
+            case Option::all_nodes: inv.all_nodes = true; break;
+            case Option::socket:
+            case Option::config:
+                if (!value || value->empty()) return UsageError{std::string(o->long_name) + " needs a path"};
+                (o->option == Option::socket ? inv.socket_path : inv.config_path) = std::string(*value);
+                socket_given = socket_given || o->option == Option::socket;
+                break;
+            case Option::node: {
+                const auto n = value ? parse_number(*value, kMaxNode) : std::nullopt;
+                if (!n || *n == 0) return UsageError{"--node needs a node number 1..255"};
+                inv.node = static_cast<int>(*n);
+                break;
+            }
+            case Option::timeout: {
+                if (!value) return UsageError{"--timeout needs a value in milliseconds"};
+                const auto ms = parse_number(*value, kMaxTimeoutMs);
+                if (!ms || *ms == 0)
+                    return UsageError{"--timeout must be 1.." + std::to_string(kMaxTimeoutMs) + " ms, got '" +
+                                      std::string(*value) + "'"};
+                inv.timeout_ms = static_cast<int>(*ms);
+                break;
+            }
         }
     }
 
-    auto request = build_request(words);
-    if (auto* e = std::get_if<UsageError>(&request)) return *e;
-    inv.request = std::get<std::string>(std::move(request));
-    if ((inv.request == "backends" || inv.request.rfind("backend ", 0) == 0) && !socket_given) {
-        inv.socket_path = kDefaultServerSocket;
-    }
-    if ((inv.request == "failover" || inv.request == "sweep" || inv.request == "summary") && !socket_given) {
-        inv.socket_path = kDefaultDaemonSocket;
+    if (auto e = build_request(words, inv)) return *e;
+    if (inv.command && !socket_given) {
+        // Each command's daemon, from the protocol table: the server's `backends`, dlbad's `failover`, ...
+        if (const char* path = proto::default_socket(proto::home_of(*inv.command))) inv.socket_path = path;
     }
     if (inv.request.find_first_of("\r\n") != std::string::npos)
         return UsageError{"a request must be a single line"};
+    const auto access = inv.command ? std::optional(proto::access_of(*inv.command)) : std::nullopt;
     if (inv.all_nodes) {
         // The operator's admin state, on every node at once: node admin/weight to every scheduler (so that it
         // outlives a failover), back-end admin to every DLBA server. The sweep's own verdicts (fail/live) are not.
-        const bool node_admin = inv.request.rfind("node ", 0) == 0 && inv.request.find(" fail") == std::string::npos &&
-                                inv.request.find(" live") == std::string::npos;
-        const bool backend_admin = inv.request.rfind("backend ", 0) == 0;
-        if (!node_admin && !backend_admin)
-            return UsageError{"--all-nodes takes node N enable|disable|drain|weight W, or backend KEY "
-                              "enable|disable|drain"};
+        if (access != proto::Access::admin)
+            return UsageError{"--all-nodes takes " + proto::command_usage(proto::Access::admin)};
         if (inv.node != 0) return UsageError{"--all-nodes and --node exclude each other"};
+    }
+    if (inv.node != 0 && inv.push_file.empty() && access != proto::Access::read_only) {
+        return UsageError{"--node reads tables only: " + proto::command_usage(proto::Access::read_only)};
     }
     return inv;
 }

@@ -1,12 +1,14 @@
 // dlbactl's command line, parsed and checked before anything is sent, so that a typo never reaches a daemon.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <variant>
 
+#include "protocol/request.hpp"
+
 namespace dlba::ctl {
 
-inline constexpr const char* kDefaultSocket = "/run/dlba/scheduler.sock";
 inline constexpr int kDefaultTimeoutMs = 5000;
 
 // Exit codes, also listed in --help.
@@ -22,6 +24,8 @@ struct Invocation {
     bool json = false;
     int timeout_ms = kDefaultTimeoutMs;
     std::string request;  // the line sent to the daemon, e.g. "node 2 weight 3"
+    std::optional<proto::Request> command;  // that request, typed; none for `raw` (sent as typed, unchecked)
+    std::string push_file;                  // `config push FILE`: nothing is sent to a socket
     int node = 0;         // --node N: read node N's tables through its node daemon (over its eth0), not a socket
     std::string config_path = "/etc/dlba/dlba.conf";  // --config: where --node finds node N's address
     bool all_nodes = false;  // --all-nodes: an admin command (node/backend) sent to every node's daemon

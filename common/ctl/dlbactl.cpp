@@ -11,6 +11,7 @@
 #include "ctl/ctl_output.hpp"
 #include "io/table_format.hpp"
 #include "io/unix_socket.hpp"
+#include "protocol/builders.hpp"
 
 int main(int argc, char** argv) {
     using namespace dlba::ctl;
@@ -26,23 +27,27 @@ int main(int argc, char** argv) {
     }
     const auto& inv = std::get<Invocation>(parsed);
 
-    if (inv.request.rfind("config push ", 0) == 0) {
-        return push_config(inv.request.substr(12), std::max(inv.timeout_ms, 15000), std::cout, std::cerr);
+    if (!inv.push_file.empty()) {
+        return push_config(inv.push_file, std::max(inv.timeout_ms, 15000), std::cout, std::cerr);
     }
-    if (inv.all_nodes) return admin_all_nodes(inv.config_path, inv.request, inv.timeout_ms, std::cout, std::cerr);
+    if (inv.all_nodes) return admin_all_nodes(inv.config_path, *inv.command, inv.timeout_ms, std::cout, std::cerr);
     std::string err;
     int code = kExitUnreachable;
     // One request, to the local socket or, with --node, through node N's daemon (read-only tables only).
-    const auto ask = [&](const std::string& request) -> std::optional<std::string> {
+    const auto ask = [&](const dlba::proto::Request& request) -> std::optional<std::string> {
         if (inv.node != 0) return remote_show(inv.config_path, inv.node, request, inv.timeout_ms, &err, &code);
-        return dlba::io::request(inv.socket_path, request, inv.timeout_ms, &err);
+        return dlba::io::request(inv.socket_path, dlba::proto::format(request), inv.timeout_ms, &err);
     };
-    const auto answer = ask(inv.request);
+    // `raw` sends its line as typed, to the local socket.
+    const auto answer =
+        inv.command ? ask(*inv.command) : dlba::io::request(inv.socket_path, inv.request, inv.timeout_ms, &err);
     if (!answer) {
         std::cerr << "dlbactl: " << err << "\n";
         return code;
     }
-    if (inv.request != "hash all") return print_answer(*answer, inv.json, std::cout, std::cerr);
+    if (!inv.command || inv.command->verb != dlba::proto::Verb::hash_all) {
+        return print_answer(*answer, inv.json, std::cout, std::cerr);
+    }
 
     // The daemon answers `hash all` a page at a time; fetch the rest and print one table.
     const auto first = nlohmann::json::parse(*answer, nullptr, false);
@@ -51,7 +56,7 @@ int main(int argc, char** argv) {
     constexpr int kMaxPages = 4096;  // 4096 pages of 65,536 rows cover the largest table
     for (int page = 1; page < kMaxPages && table->meta.value("next_bucket", nlohmann::json()).is_number(); ++page) {
         const auto from = table->meta["next_bucket"].get<uint64_t>();
-        const auto more = ask("hash all " + std::to_string(from));
+        const auto more = ask(dlba::proto::hash_page(static_cast<uint32_t>(from)));
         if (!more) {
             std::cerr << "dlbactl: " << err << "\n";
             return code;

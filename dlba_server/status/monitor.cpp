@@ -1,14 +1,18 @@
 #include "status/monitor.hpp"
 
+#include <array>
+#include <utility>
+#include <variant>
 #include <vector>
 
-#include "io/words.hpp"
+#include "protocol/request.hpp"
 
 namespace dlba::server {
 
 namespace {
 
 using io::ColumnType;
+using proto::Verb;
 
 // The services that use back end `b`, comma-separated.
 std::string services_of(const Generation& gen, size_t b) {
@@ -32,6 +36,83 @@ std::string listeners_text(const ServerConfig& server) {
     return out;
 }
 
+// Every back end as the `backends` table and the sweep answer show it, its per-worker counters summed.
+std::vector<proto::BackendRow> backend_rows(const Generation& gen, const ProcessFacts& facts) {
+    std::vector<proto::BackendRow> rows;
+    for (size_t b = 0; b < gen.backends.size(); ++b) {
+        const BackendState& st = *gen.backends[b];
+        proto::BackendRow r;
+        for (size_t w = 0; w < st.worker_count(); ++w) {
+            const BackendCounters& c = st.counters(w);
+            r.hits += c.hits.get();
+            r.errors += c.errors.get();
+            r.connect_failures += c.connect_failures.get();
+            r.pooled_reuses += c.pooled_reuses.get();
+            r.cookie_groups += c.cookie_groups.get();
+        }
+        r.key = st.config().key;
+        r.address = st.config().address;
+        r.port = st.config().port;
+        r.state = backend_status_name(st.status(facts.now_ms));
+        r.weight = st.weight();
+        r.open_conns = st.active();
+        // Three decimals, cut rather than rounded: the figure never claims more than was measured.
+        if (const double avg = st.average_ms(); avg >= 0) {
+            r.avg_resp_ms = static_cast<double>(static_cast<int64_t>(avg * 1000)) / 1000;
+        }
+        r.services = services_of(gen, b);
+        rows.push_back(std::move(r));
+    }
+    return rows;
+}
+
+// The status table's counters, in its row order: each worker's counter summed.
+using WorkerCounterRow = CounterField<WorkerStats>;
+#define ROW(field) DLBA_COUNTER_FIELD(WorkerStats, field)
+constexpr WorkerCounterRow kConnectionRows[] = {
+    ROW(connections_open), ROW(connections_accepted), ROW(connections_refused), ROW(requests),
+};
+// After the responses by class.
+constexpr WorkerCounterRow kOutcomeRows[] = {
+    ROW(local_errors), ROW(no_backend), ROW(retries), ROW(aborted), ROW(header_timeouts), ROW(idle_timeouts),
+    ROW(bytes_in), ROW(bytes_out), ROW(tls_handshakes), ROW(tls_resumed), ROW(tls_handshake_failures),
+};
+#undef ROW
+
+std::vector<std::pair<std::string, uint64_t>> status_counters(std::span<const WorkerStats* const> workers) {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    const auto sum = [&](const WorkerCounterRow& r) {
+        uint64_t v = 0;
+        for (const WorkerStats* w : workers) v += (w->*r.field).get();
+        out.emplace_back(r.name, v);
+    };
+    for (const WorkerCounterRow& r : kConnectionRows) sum(r);
+    for (int c = 1; c <= 5; ++c) {
+        uint64_t v = 0;
+        for (const WorkerStats* w : workers) v += w->responses[c].get();
+        out.emplace_back("responses_" + std::to_string(c) + "xx", v);
+    }
+    for (const WorkerCounterRow& r : kOutcomeRows) sum(r);
+    return out;
+}
+
+// The facts every server table starts its meta with.
+nlohmann::json process_meta(const Generation& gen, const ProcessFacts& facts) {
+    return {{"node", gen.node},
+            {"workers", facts.workers},
+            {"uptime_s", facts.uptime_s},
+            {"config_generation", gen.number}};
+}
+
+BackendAdmin admin_of(proto::BackendAction action) {
+    switch (action) {
+        case proto::BackendAction::enable: return BackendAdmin::enabled;
+        case proto::BackendAction::disable: return BackendAdmin::disabled;
+        case proto::BackendAction::drain: return BackendAdmin::drain;
+    }
+    return BackendAdmin::enabled;
+}
+
 }  // namespace
 
 io::Table backends_table(const Generation& gen, const ProcessFacts& facts) {
@@ -39,42 +120,8 @@ io::Table backends_table(const Generation& gen, const ProcessFacts& facts) {
     t.name = "backends";
     t.source = "server";
     t.version = 1;
-    t.meta = {{"node", gen.node},
-              {"workers", facts.workers},
-              {"uptime_s", facts.uptime_s},
-              {"config_generation", gen.number}};
-    t.columns = {
-        {"key", ColumnType::string},
-        {"address", ColumnType::ipv4},
-        {"port", ColumnType::unsigned_integer},
-        {"state", ColumnType::string},
-        {"weight", ColumnType::unsigned_integer},
-        {"open_conns", ColumnType::unsigned_integer},
-        {"hits", ColumnType::unsigned_integer},
-        {"avg_resp_ms", ColumnType::floating},
-        {"errors", ColumnType::unsigned_integer},
-        {"connect_failures", ColumnType::unsigned_integer},
-        {"pooled_reuses", ColumnType::unsigned_integer},
-        {"cookie_groups", ColumnType::unsigned_integer},
-        {"services", ColumnType::string},
-    };
-    for (size_t b = 0; b < gen.backends.size(); ++b) {
-        const BackendState& st = *gen.backends[b];
-        uint64_t hits = 0, errors = 0, connect_failures = 0, reuses = 0, groups = 0;
-        for (size_t w = 0; w < st.worker_count(); ++w) {
-            const BackendCounters& c = st.counters(w);
-            hits += c.hits.get();
-            errors += c.errors.get();
-            connect_failures += c.connect_failures.get();
-            reuses += c.pooled_reuses.get();
-            groups += c.cookie_groups.get();
-        }
-        const double avg = st.average_ms();
-        t.rows.push_back({st.config().key, format_ipv4(st.config().address), st.config().port,
-                          backend_status_name(st.status(facts.now_ms)), st.weight(), st.active(), hits,
-                          avg < 0 ? nlohmann::json(nullptr) : nlohmann::json(static_cast<double>(static_cast<int64_t>(avg * 1000)) / 1000),
-                          errors, connect_failures, reuses, groups, services_of(gen, b)});
-    }
+    t.meta = process_meta(gen, facts);
+    proto::put_backend_rows(t, backend_rows(gen, facts));
     return t;
 }
 
@@ -83,95 +130,65 @@ io::Table status_table(const Generation& gen, std::span<const WorkerStats* const
     t.name = "status";
     t.source = "server";
     t.version = 1;
-    t.meta = {{"node", gen.node},
-              {"pid", facts.pid},
-              {"workers", facts.workers},
-              {"uptime_s", facts.uptime_s},
-              {"listeners", listeners_text(gen.server())},
-              {"max_connections", gen.server().max_connections},
-              {"config_file", gen.config.source},
-              {"config_generation", gen.number},
-              {"config_loaded_unix", gen.loaded_unix},
-              {"config_reloads_refused", facts.reloads_refused}};
+    t.meta = process_meta(gen, facts);
+    t.meta["pid"] = facts.pid;
+    t.meta["listeners"] = listeners_text(gen.server());
+    t.meta["max_connections"] = gen.server().max_connections;
+    t.meta["config_file"] = gen.config.source;
+    t.meta["config_loaded_unix"] = gen.loaded_unix;
+    t.meta["config_reloads_refused"] = facts.reloads_refused;
     t.columns = {{"counter", ColumnType::string}, {"value", ColumnType::unsigned_integer}};
-    const auto sum = [&](Counter WorkerStats::*field) {
-        uint64_t v = 0;
-        for (const WorkerStats* w : workers) v += (w->*field).get();
-        return v;
-    };
-    const auto row = [&](const char* name, uint64_t v) { t.rows.push_back({name, v}); };
-    row("connections_open", sum(&WorkerStats::connections_open));
-    row("connections_accepted", sum(&WorkerStats::connections_accepted));
-    row("connections_refused", sum(&WorkerStats::connections_refused));
-    row("requests", sum(&WorkerStats::requests));
-    for (int c = 1; c <= 5; ++c) {
-        uint64_t v = 0;
-        for (const WorkerStats* w : workers) v += w->responses[c].get();
-        t.rows.push_back({"responses_" + std::to_string(c) + "xx", v});
-    }
-    row("local_errors", sum(&WorkerStats::local_errors));
-    row("no_backend", sum(&WorkerStats::no_backend));
-    row("retries", sum(&WorkerStats::retries));
-    row("aborted", sum(&WorkerStats::aborted));
-    row("header_timeouts", sum(&WorkerStats::header_timeouts));
-    row("idle_timeouts", sum(&WorkerStats::idle_timeouts));
-    row("bytes_in", sum(&WorkerStats::bytes_in));
-    row("bytes_out", sum(&WorkerStats::bytes_out));
-    row("tls_handshakes", sum(&WorkerStats::tls_handshakes));
-    row("tls_resumed", sum(&WorkerStats::tls_resumed));
-    row("tls_handshake_failures", sum(&WorkerStats::tls_handshake_failures));
+    for (auto& [name, value] : status_counters(workers)) t.rows.push_back({std::move(name), value});
     return t;
+}
+
+proto::NodeStatus node_status(const Generation& gen, std::span<const WorkerStats* const> workers,
+                              const ProcessFacts& facts, int64_t unix_time) {
+    proto::NodeStatus s;
+    s.source = "dlba-server";
+    s.server = "dlba-server";
+    s.node = gen.node;
+    s.time = unix_time;
+    s.healthy = true;
+    for (auto& [name, value] : status_counters(workers)) s.counters[std::move(name)] = value;
+    s.backends = backend_rows(gen, facts);
+    return s;
 }
 
 io::Table node_status_table(const Generation& gen, std::span<const WorkerStats* const> workers,
                             const ProcessFacts& facts, int64_t unix_time) {
-    io::Table t = backends_table(gen, facts);
-    t.name = "node-status";
-    t.source = "dlba-server";
-    t.meta = {{"node", gen.node}, {"time", unix_time}};
-    for (const auto& row : status_table(gen, workers, facts).rows) t.meta[row[0].get<std::string>()] = row[1];
-    t.meta["server"] = "dlba-server";
-    t.meta["healthy"] = true;
-    return t;
+    return node_status(gen, workers, facts, unix_time).to_table();
 }
 
 std::string handle_monitor_request(std::string_view request, const Generation& gen,
                                    std::span<const WorkerStats* const> workers, const ProcessFacts& facts,
                                    const ReloadCommands* reload) {
-    const std::vector<std::string_view> w = io::split_words(request);
-    if (w.size() == 1 && w[0] == "backends") return backends_table(gen, facts).to_json().dump();
-    if (w.size() == 1 && w[0] == "status") return status_table(gen, workers, facts).to_json().dump();
-    if (reload && !w.empty() && w[0] == "reload") {
-        if (w.size() != 1) return io::reply_error("usage: reload");
-        return reload->reload();
-    }
-    if (reload && !w.empty() && w[0] == "check-reload") {
-        if (w.size() != 2) return io::reply_error("usage: check-reload PATH");
-        return reload->check_reload(std::string(w[1]));
-    }
-    if (!w.empty() && w[0] == "backend") {
-        if (w.size() != 3) return io::reply_error("usage: backend KEY enable|disable|drain");
-        // The admin state lives in the BackendState, which the next reload carries over for this back end.
-        BackendState* target = nullptr;
-        for (const auto& b : gen.backends) {
-            if (b->config().key == w[1]) target = b.get();
+    const proto::Parsed parsed = proto::parse(request, proto::Daemon::server);
+    if (const auto* e = std::get_if<proto::ParseError>(&parsed)) return io::reply_error(e->message);
+    const proto::Request& r = std::get<proto::Request>(parsed);
+    switch (r.verb) {
+        case Verb::backends: return backends_table(gen, facts).to_json().dump();
+        case Verb::status: return status_table(gen, workers, facts).to_json().dump();
+        case Verb::reload:
+            if (reload) return reload->reload();
+            break;
+        case Verb::check_reload:
+            if (reload) return reload->check_reload(r.path);
+            break;
+        case Verb::backend_admin: {
+            // The admin state lives in the BackendState, which the next reload carries over for this back end.
+            BackendState* target = nullptr;
+            for (const auto& b : gen.backends) {
+                if (b->config().key == r.key) target = b.get();
+            }
+            if (!target) return io::reply_error("no back end with key '" + r.key + "'");
+            target->set_admin(admin_of(r.action));
+            return io::reply_ok("back end " + target->config().key + " is now " +
+                                backend_status_name(target->status(facts.now_ms)));
         }
-        if (!target) return io::reply_error("no back end with key '" + std::string(w[1]) + "'");
-        if (w[2] == "enable") {
-            target->set_admin(BackendAdmin::enabled);
-        } else if (w[2] == "disable") {
-            target->set_admin(BackendAdmin::disabled);
-        } else if (w[2] == "drain") {
-            target->set_admin(BackendAdmin::drain);
-        } else {
-            return io::reply_error("unknown back-end action '" + std::string(w[2]) + "' (enable, disable, drain)");
-        }
-        return io::reply_ok("back end " + target->config().key + " is now " +
-                            backend_status_name(target->status(facts.now_ms)));
+        default: break;  // not a server verb: parse() does not give it
     }
-    return io::reply_error("unknown request '" + std::string(request) +
-                           "' (backends | status | backend KEY enable|disable|drain" +
-                           (reload ? " | reload | check-reload PATH)" : ")"));
+    return io::reply_error("unknown request '" + std::string(request) + "' (this server takes no reload requests)");
 }
 
 }  // namespace dlba::server

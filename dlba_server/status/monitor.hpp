@@ -18,6 +18,7 @@
 
 #include "io/table_format.hpp"
 #include "net/shared.hpp"
+#include "protocol/node_status.hpp"
 #include "status/stats.hpp"
 
 namespace dlba::server {
@@ -41,12 +42,16 @@ io::Table backends_table(const Generation& gen, const ProcessFacts& facts);
 io::Table status_table(const Generation& gen, std::span<const WorkerStats* const> workers, const ProcessFacts& facts);
 
 // The answer to the active scheduler's status sweep (TCP failover.status_port on this node's eth0 IP): the node's
-// back-end table as rows, its status counters in the meta, "healthy": true. The server answers the sweep itself, so
-// the verdict "this node can serve" comes from the process that serves (a dead node daemon does not fail the node).
+// back ends, its status counters, healthy (protocol/node_status.hpp; as a table: the back-end table's rows, the
+// counters in the meta). The server answers the sweep itself, so the verdict "this node can serve" comes from the
+// process that serves (a dead node daemon does not fail the node).
+proto::NodeStatus node_status(const Generation& gen, std::span<const WorkerStats* const> workers,
+                              const ProcessFacts& facts, int64_t unix_time);
 io::Table node_status_table(const Generation& gen, std::span<const WorkerStats* const> workers,
                             const ProcessFacts& facts, int64_t unix_time);
 
-// Answers one monitor-socket request line. `reload` may be nullptr (then `reload` and `check-reload` are unknown).
+// Answers one monitor-socket request line (the requests: proto::Daemon::server). `reload` may be nullptr (then
+// `reload` and `check-reload` are refused).
 std::string handle_monitor_request(std::string_view request, const Generation& gen,
                                    std::span<const WorkerStats* const> workers, const ProcessFacts& facts,
                                    const ReloadCommands* reload = nullptr);

@@ -1,30 +1,32 @@
 #include "control_plane.hpp"
 
-#include <charconv>
 #include <optional>
+#include <variant>
 
 #include "clock.hpp"
-#include "io/words.hpp"
 
 namespace dlba::sched {
 
 namespace {
 
-template <class T>
-bool parse_number(std::string_view text, T& out) {
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc{} && end == text.data() + text.size();
-}
-
 using io::ColumnType;
+using proto::Verb;
+
+constexpr uint32_t kMaxWeight = 1000000;
+
+// The error reply for a command the data plane did not apply; nullopt when it did.
+std::optional<std::string> not_applied(CommandOutcome outcome) {
+    if (outcome == CommandOutcome::applied) return std::nullopt;
+    return io::reply_error(outcome_text(outcome));
+}
 
 }  // namespace
 
 ControlPlane::ControlPlane(const ArrayConfig& config, uint16_t self, const MacAddr& port_mac, const BucketTable& table,
                            const CounterArray& counters, CommandQueue& commands, const std::atomic<bool>& active,
-                           TableSync& sync)
+                           TableSync& sync, MonotonicMs now_ms)
     : config_(config), self_(self), port_mac_(port_mac), table_(table), counters_(counters), commands_(commands),
-      active_(active), sync_(sync) {
+      active_(active), sync_(sync), now_ms_(std::move(now_ms)) {
     for (const NodeConfig& n : config.nodes) {
         nodes_.push_back({n, n.enabled ? NodeAdmin::enabled : NodeAdmin::disabled, false, n.weight});
     }
@@ -38,30 +40,35 @@ NodeState* ControlPlane::find_node(uint16_t number) {
 }
 
 std::string ControlPlane::handle(std::string_view request) {
-    const std::vector<std::string_view> words = io::split_words(request);
-    if (words.empty()) return io::reply_error("empty request");
-    const std::string_view verb = words[0];
-    if (verb == "status" && words.size() == 1) return status_table().to_json().dump();
-    if (verb == "hash" && words.size() == 1) return hash_table(false).to_json().dump();
-    if (verb == "hash" && words.size() >= 2 && words.size() <= 3 && words[1] == "all") {
-        uint32_t from = 0;
-        if (words.size() == 3 && !parse_number(words[2], from)) return io::reply_error("usage: hash all [FROM_BUCKET]");
-        return hash_table(true, from).to_json().dump();
+    const proto::Parsed parsed = proto::parse(request, proto::Daemon::scheduler);
+    if (const auto* e = std::get_if<proto::ParseError>(&parsed)) return io::reply_error(e->message);
+    const proto::Request& r = std::get<proto::Request>(parsed);
+    switch (r.verb) {
+        case Verb::status: return status_table().to_json().dump();
+        case Verb::hash: return hash_table(false).to_json().dump();
+        case Verb::hash_all: return hash_table(true).to_json().dump();
+        case Verb::hash_page: return hash_table(true, r.from_bucket).to_json().dump();
+        case Verb::counters: return counters_table().to_json().dump();
+        case Verb::sync: return sync_.table().to_json().dump();
+        case Verb::role: return set_role(r.active, 0);
+        case Verb::role_active_lease: return set_role(true, r.lease_ms);
+        case Verb::renew: return renew_lease();
+        case Verb::reload: return reload();
+        case Verb::check_reload: return check_reload(r.path);
+        case Verb::sync_from: return sync_from(r.node);
+        case Verb::sync_stop:
+            sync_.set_source(0, 0);
+            return io::reply_ok("table sync stopped");
+        case Verb::sweep_done:
+            last_sweep_unix_ = r.unix_time;
+            return io::reply_ok("sweep recorded");
+        case Verb::node_admin:
+        case Verb::node_weight:
+        case Verb::node_failed:
+        case Verb::node_stats: return node_request(r);
+        default: break;  // not a scheduler verb: parse() does not give it
     }
-    if (verb == "counters" && words.size() == 1) return counters_table().to_json().dump();
-    if (verb == "role") return set_role(words);
-    if (verb == "renew" && words.size() == 1) return renew_lease();
-    if (verb == "reload" && words.size() == 1) return reload();
-    if (verb == "check-reload" && words.size() == 2) return check_reload(std::string(words[1]));
-    if (verb == "sync" && words.size() == 1) return sync_.table().to_json().dump();
-    if (verb == "sync-from") return sync_from(words);
-    if (verb == "sweep-done" && words.size() == 2 && parse_number(words[1], last_sweep_unix_)) {
-        return io::reply_ok("sweep recorded");
-    }
-    if (verb == "node") return node_command(words);
-    return io::reply_error("unknown request '" + std::string(request) +
-                           "' (status | hash [all] | counters | role active [lease MS]|standby | renew | node N fail|live|enable|"
-                           "disable|drain | node N weight W | sync | sync-from N|none)");
+    return io::reply_error("not a scheduler request: " + std::string(request));
 }
 
 namespace {
@@ -82,7 +89,8 @@ std::string immutable_change(const ArrayConfig& a, const ArrayConfig& b, uint16_
         x.idle_poll.sleep_max_us != y.idle_poll.sleep_max_us) {
         return "scheduler.idle_poll";
     }
-    if (x.garp_count != y.garp_count || x.garp_interval_ms != y.garp_interval_ms || x.garp_refresh_ms != y.garp_refresh_ms) {
+    if (x.garp_count != y.garp_count || x.garp_interval_ms != y.garp_interval_ms ||
+        x.garp_refresh_ms != y.garp_refresh_ms) {
         return "scheduler.gratuitous_arp";
     }
     if (a.failover.sync_port != b.failover.sync_port || a.failover.sync_interval_ms != b.failover.sync_interval_ms ||
@@ -121,10 +129,9 @@ std::string ControlPlane::reload() {
     }
     // Nodes: removed ones lose their buckets; new ones join; changed MAC, weight or enabled flag take effect.
     std::vector<std::string> changes;
-    std::string err;
     for (const NodeState& old : nodes_) {
         if (!next.node(old.config.number)) {
-            if (!run_command(commands_, CommandKind::remove_node, old.config.number, 0, &err)) return io::reply_error(err);
+            if (auto e = not_applied(run_command(commands_, CommandKind::remove_node, old.config.number, 0))) return *e;
             changes.push_back("removed node " + std::to_string(old.config.number));
         }
     }
@@ -144,7 +151,7 @@ std::string ControlPlane::reload() {
             }
         }
         NodeUpdate u{n.eth0_mac, st.weight, static_cast<uint8_t>(st.admin)};
-        if (!run_command(commands_, CommandKind::set_node, n.number, 0, &err, &u)) return io::reply_error(err);
+        if (auto e = not_applied(run_command(commands_, CommandKind::set_node, n.number, 0, &u))) return *e;
         changes.push_back((before ? "changed node " : "added node ") + std::to_string(n.number));
         nodes.push_back(st);
     }
@@ -156,14 +163,8 @@ std::string ControlPlane::reload() {
     return io::reply_ok(summary);
 }
 
-std::string ControlPlane::sync_from(const std::vector<std::string_view>& words) {
+std::string ControlPlane::sync_from(uint16_t number) {
     // The failover daemon names the active scheduler's node; its eth0 IP and the sync port come from the config.
-    if (words.size() == 2 && words[1] == "none") {
-        sync_.set_source(0, 0);
-        return io::reply_ok("table sync stopped");
-    }
-    uint16_t number = 0;
-    if (words.size() != 2 || !parse_number(words[1], number)) return io::reply_error("usage: sync-from N|none");
     const NodeConfig* n = config_.node(number);
     if (!n) return io::reply_error("no node " + std::to_string(number) + " in the configuration");
     if (number == self_) return io::reply_error("a scheduler does not sync from itself");
@@ -172,93 +173,62 @@ std::string ControlPlane::sync_from(const std::vector<std::string_view>& words) 
                         std::to_string(config_.failover.sync_port) + ")");
 }
 
-std::string ControlPlane::set_role(const std::vector<std::string_view>& words) {
-    uint32_t lease = 0;
-    const bool with_lease = words.size() == 4 && words[1] == "active" && words[2] == "lease" &&
-                            parse_number(words[3], lease) && lease > 0;
-    if (!with_lease && (words.size() != 2 || (words[1] != "active" && words[1] != "standby"))) {
-        return io::reply_error("usage: role active [lease MS] | role standby");
-    }
-    const bool to_active = words[1] == "active";
-    std::string err;
-    if (!run_command(commands_, CommandKind::set_role, 0, to_active ? 1 : 0, &err)) return io::reply_error(err);
+std::string ControlPlane::set_role(bool to_active, uint32_t lease) {
+    if (auto e = not_applied(run_command(commands_, CommandKind::set_role, 0, to_active ? 1 : 0))) return *e;
     lease_ms_ = lease;
-    lease_until_ms_ = lease ? clock::monotonic_ms() + lease : 0;
+    lease_until_ms_ = lease ? now_ms_() + lease : 0;
     return io::reply_ok(std::string("role is now ") + (to_active ? "active" : "standby") +
                         (lease ? ", lease " + std::to_string(lease) + " ms" : std::string()));
 }
 
 std::string ControlPlane::renew_lease() {
     if (lease_ms_ == 0 || !active_.load(std::memory_order_relaxed)) return io::reply_error("no lease to renew");
-    lease_until_ms_ = clock::monotonic_ms() + lease_ms_;
+    lease_until_ms_ = now_ms_() + lease_ms_;
     return io::reply_ok("lease renewed");
 }
 
 std::string ControlPlane::expire_lease() {
-    if (lease_ms_ == 0 || clock::monotonic_ms() < lease_until_ms_) return "";
+    if (lease_ms_ == 0 || now_ms_() < lease_until_ms_) return "";
     const uint32_t lease = lease_ms_;
     lease_ms_ = 0;
     if (!active_.load(std::memory_order_relaxed)) return "";
-    std::string err;
-    if (!run_command(commands_, CommandKind::set_role, 0, 0, &err)) return "lease ran out, but turning standby failed: " + err;
+    if (const CommandOutcome o = run_command(commands_, CommandKind::set_role, 0, 0); o != CommandOutcome::applied) {
+        return std::string("lease ran out, but turning standby failed: ") + outcome_text(o);
+    }
     return "the active role's lease (" + std::to_string(lease) + " ms) was not renewed by dlbad: turned standby";
 }
 
-std::string ControlPlane::node_command(const std::vector<std::string_view>& words) {
-    uint16_t number = 0;
-    if (words.size() < 3 || !parse_number(words[1], number)) {
-        return io::reply_error("usage: node N fail|live|enable|disable|drain | node N weight W");
-    }
-    NodeState* node = find_node(number);
-    if (!node) return io::reply_error("no node " + std::to_string(number) + " in the configuration");
-    const std::string_view what = words[2];
-    std::string err;
-    const auto admin = [&](NodeAdmin a) {
-        if (words.size() != 3) return io::reply_error("usage: node N " + std::string(what));
-        if (!run_command(commands_, CommandKind::set_admin, number, static_cast<uint32_t>(a), &err)) {
-            return io::reply_error(err);
+std::string ControlPlane::node_request(const proto::Request& r) {
+    NodeState* node = find_node(r.node);
+    if (!node) return io::reply_error("no node " + std::to_string(r.node) + " in the configuration");
+    const std::string name = "node " + std::to_string(r.node);
+    switch (r.verb) {
+        case Verb::node_admin: {
+            const auto admin = static_cast<uint32_t>(r.admin);
+            if (auto e = not_applied(run_command(commands_, CommandKind::set_admin, r.node, admin))) return *e;
+            node->admin = r.admin;
+            return io::reply_ok(name + " is now " + node_admin_name(r.admin));
         }
-        node->admin = a;
-        return io::reply_ok("node " + std::to_string(number) + " is now " + node_admin_name(a));
-    };
-    const auto failed = [&](bool f) {
-        if (words.size() != 3) return io::reply_error("usage: node N " + std::string(what));
-        if (!run_command(commands_, CommandKind::set_failed, number, f ? 1 : 0, &err)) return io::reply_error(err);
-        node->failed = f;
-        return io::reply_ok("node " + std::to_string(number) + " is now " + (f ? "failed" : "live"));
-    };
-    if (what == "enable") return admin(NodeAdmin::enabled);
-    if (what == "disable") return admin(NodeAdmin::disabled);
-    if (what == "drain") return admin(NodeAdmin::draining);
-    if (what == "fail") return failed(true);
-    if (what == "live") return failed(false);
-    if (what == "stats") {
-        // From the status sweep: hits, open connections, average response time ("-" = not known).
-        if (words.size() != 6) return io::reply_error("usage: node N stats HITS OPEN AVG_MS");
-        const auto num = [](std::string_view w) -> std::optional<nlohmann::json> {
-            if (w == "-") return nlohmann::json(nullptr);
-            double v = 0;
-            auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
-            if (ec != std::errc{} || end != w.data() + w.size() || v < 0) return std::nullopt;
-            return nlohmann::json(v);
-        };
-        const auto h = num(words[3]), o = num(words[4]), a = num(words[5]);
-        if (!h || !o || !a) return io::reply_error("bad figures");
-        node->hits = h->is_number() ? nlohmann::json(h->get<uint64_t>()) : *h;
-        node->open_conns = o->is_number() ? nlohmann::json(o->get<uint64_t>()) : *o;
-        node->avg_resp_ms = *a;
-        return io::reply_ok("figures recorded");
-    }
-    if (what == "weight") {
-        uint32_t weight = 0;
-        if (words.size() != 4 || !parse_number(words[3], weight) || weight > 1000000) {
-            return io::reply_error("usage: node N weight W (0..1000000)");
+        case Verb::node_failed: {
+            if (auto e = not_applied(run_command(commands_, CommandKind::set_failed, r.node, r.failed ? 1 : 0))) {
+                return *e;
+            }
+            node->failed = r.failed;
+            return io::reply_ok(name + " is now " + (r.failed ? "failed" : "live"));
         }
-        if (!run_command(commands_, CommandKind::set_weight, number, weight, &err)) return io::reply_error(err);
-        node->weight = weight;
-        return io::reply_ok("node " + std::to_string(number) + " weight is now " + std::to_string(weight));
+        case Verb::node_weight: {
+            if (r.weight > kMaxWeight) return io::reply_error("usage: node N weight W (0..1000000)");
+            if (auto e = not_applied(run_command(commands_, CommandKind::set_weight, r.node, r.weight))) return *e;
+            node->weight = r.weight;
+            return io::reply_ok(name + " weight is now " + std::to_string(r.weight));
+        }
+        case Verb::node_stats:
+            // From the status sweep: hits, open connections, average response time (unknown ones stay unknown).
+            node->figures = r.figures;
+            return io::reply_ok("figures recorded");
+        default: break;
     }
-    return io::reply_error("unknown node action '" + std::string(what) + "'");
+    return io::reply_error("not a node request");
 }
 
 io::Table ControlPlane::status_table() const {
@@ -293,7 +263,8 @@ io::Table ControlPlane::status_table() const {
         t.rows.push_back({n.config.number, n.config.eth0_mac.str(), format_ipv4(n.config.eth0_ip),
                           format_ipv4(n.config.sched_ip), node_admin_name(n.admin), n.weight, n.failed, buckets,
                           100.0 * static_cast<double>(buckets) / table_.size(), slot.packets.get(), slot.bytes.get(),
-                          n.hits, n.open_conns, n.avg_resp_ms});
+                          proto::known_or_null(n.figures.hits), proto::known_or_null(n.figures.open_conns),
+                          proto::known_or_null(n.figures.avg_resp_ms)});
     }
     return t;
 }
@@ -351,6 +322,32 @@ io::Table ControlPlane::hash_table(bool all, uint32_t from) const {
     return t;
 }
 
+namespace {
+
+// The counters table's rows, in order: the per-lcore counters before the drops, then the drops, then these.
+using CounterRow = CounterField<LcoreCounters>;
+#define ROW(field) DLBA_COUNTER_FIELD(LcoreCounters, field)
+constexpr CounterRow kTrafficRows[] = {
+    ROW(rx), ROW(rx_bytes), ROW(forwarded), ROW(forwarded_bytes), ROW(arp_replies), ROW(echo_replies),
+    ROW(garp_sent), ROW(fragments_first), ROW(fragments_later), ROW(icmp_errors_steered), ROW(tx), ROW(tx_failed),
+    ROW(alloc_failed),
+};
+constexpr CounterRow kLoopRows[] = {ROW(polls), ROW(idle_sleeps)};
+#undef ROW
+
+// Every lcore's counters added up into `sum` (each lcore writes only its own).
+void sum_lcores(const CounterArray& counters, LcoreCounters& sum) {
+    unsigned lcore_id;
+    RTE_LCORE_FOREACH(lcore_id) {
+        const LcoreCounters& c = counters[lcore_id];
+        for (const CounterRow& r : kTrafficRows) (sum.*r.field).add((c.*r.field).get());
+        for (const CounterRow& r : kLoopRows) (sum.*r.field).add((c.*r.field).get());
+        for (size_t i = 0; i < pkt::kDropReasons; ++i) sum.drops[i].add(c.drops[i].get());
+    }
+}
+
+}  // namespace
+
 io::Table ControlPlane::counters_table() const {
     io::Table t;
     t.name = "counters";
@@ -358,39 +355,15 @@ io::Table ControlPlane::counters_table() const {
     t.version = table_.version();
     t.columns = {{"counter", ColumnType::string}, {"value", ColumnType::unsigned_integer}};
     LcoreCounters sum;
-    unsigned lcore_id;
-    RTE_LCORE_FOREACH(lcore_id) {
-        const LcoreCounters& c = counters_[lcore_id];
-#define DLBA_SUM(field) sum.field.add(c.field.get())
-        DLBA_SUM(rx); DLBA_SUM(rx_bytes); DLBA_SUM(forwarded); DLBA_SUM(forwarded_bytes); DLBA_SUM(arp_replies);
-        DLBA_SUM(echo_replies); DLBA_SUM(garp_sent); DLBA_SUM(fragments_first); DLBA_SUM(fragments_later);
-        DLBA_SUM(icmp_errors_steered); DLBA_SUM(tx); DLBA_SUM(tx_failed); DLBA_SUM(alloc_failed);
-        DLBA_SUM(idle_sleeps); DLBA_SUM(polls);
-#undef DLBA_SUM
-        for (size_t i = 0; i < pkt::kDropReasons; ++i) sum.drops[i].add(c.drops[i].get());
-    }
+    sum_lcores(counters_, sum);
     uint64_t dropped = 0;
     for (size_t i = 1; i < pkt::kDropReasons; ++i) dropped += sum.drops[i].get();
-    const auto row = [&](const char* name, uint64_t v) { t.rows.push_back({name, v}); };
-    row("rx", sum.rx.get());
-    row("rx_bytes", sum.rx_bytes.get());
-    row("forwarded", sum.forwarded.get());
-    row("forwarded_bytes", sum.forwarded_bytes.get());
-    row("arp_replies", sum.arp_replies.get());
-    row("echo_replies", sum.echo_replies.get());
-    row("garp_sent", sum.garp_sent.get());
-    row("fragments_first", sum.fragments_first.get());
-    row("fragments_later", sum.fragments_later.get());
-    row("icmp_errors_steered", sum.icmp_errors_steered.get());
-    row("tx", sum.tx.get());
-    row("tx_failed", sum.tx_failed.get());
-    row("alloc_failed", sum.alloc_failed.get());
-    row("dropped", dropped);
+    for (const CounterRow& r : kTrafficRows) t.rows.push_back({r.name, (sum.*r.field).get()});
+    t.rows.push_back({"dropped", dropped});
     for (size_t i = 1; i < pkt::kDropReasons; ++i) {
         t.rows.push_back({std::string("drop.") + pkt::drop_name(static_cast<pkt::Drop>(i)), sum.drops[i].get()});
     }
-    row("polls", sum.polls.get());
-    row("idle_sleeps", sum.idle_sleeps.get());
+    for (const CounterRow& r : kLoopRows) t.rows.push_back({r.name, (sum.*r.field).get()});
     // Packets in = packets out + counted drops; a difference means frames still in flight or a leak.
     const uint64_t accounted = sum.forwarded.get() + sum.arp_replies.get() + sum.echo_replies.get() + dropped;
     t.meta = {{"node", self_},

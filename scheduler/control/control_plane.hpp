@@ -5,16 +5,21 @@
 
 #include <array>
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bucket_table.hpp"
+#include "clock.hpp"
 #include "config/array_config.hpp"
 #include "dataplane/command_queue.hpp"
 #include "dataplane/counters.hpp"
 #include "control/table_sync.hpp"
 #include "io/table_format.hpp"
+#include "protocol/node_status.hpp"
+#include "protocol/request.hpp"
 
 namespace dlba::sched {
 
@@ -23,19 +28,19 @@ struct NodeState {
     NodeAdmin admin = NodeAdmin::enabled;
     bool failed = false;
     uint32_t weight = 1;
-    // Filled by the status sweep (dlbad); null until then.
-    nlohmann::json hits = nullptr;
-    nlohmann::json open_conns = nullptr;
-    nlohmann::json avg_resp_ms = nullptr;
+    proto::NodeFigures figures;  // from the status sweep (dlbad); not known until then
 };
+
+// The monotonic clock in milliseconds the lease runs on (injected in tests).
+using MonotonicMs = std::function<uint64_t()>;
 
 class ControlPlane {
 public:
     ControlPlane(const ArrayConfig& config, uint16_t self, const MacAddr& port_mac, const BucketTable& table,
                  const CounterArray& counters, CommandQueue& commands, const std::atomic<bool>& active,
-                 TableSync& sync);
+                 TableSync& sync, MonotonicMs now_ms = clock::monotonic_ms);
 
-    // One request line in, one dlba-table or dlba-reply JSON document out.
+    // One request line in, one dlba-table or dlba-reply JSON document out (the requests: proto::Daemon::scheduler).
     std::string handle(std::string_view request);
     // Re-reads the configuration file (request "reload", or SIGHUP). A file with errors, or one that changes what
     // cannot change while running, is refused and the running configuration stays.
@@ -57,10 +62,10 @@ public:
     io::Table counters_table() const;
 
 private:
-    std::string set_role(const std::vector<std::string_view>& words);
+    std::string set_role(bool active, uint32_t lease_ms);
     std::string renew_lease();
-    std::string node_command(const std::vector<std::string_view>& words);
-    std::string sync_from(const std::vector<std::string_view>& words);
+    std::string node_request(const proto::Request& request);
+    std::string sync_from(uint16_t number);
     NodeState* find_node(uint16_t number);
 
     ArrayConfig config_;  // the running configuration
@@ -75,6 +80,7 @@ private:
     uint64_t last_sweep_unix_ = 0;
     uint32_t lease_ms_ = 0;          // 0: the role has no lease
     uint64_t lease_until_ms_ = 0;    // monotonic
+    MonotonicMs now_ms_;
 };
 
 }  // namespace dlba::sched

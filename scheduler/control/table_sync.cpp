@@ -15,7 +15,9 @@
 
 #include "bucket_sync.hpp"
 #include "clock.hpp"
+#include "control/sync_steps.hpp"
 #include "io/tcp.hpp"
+#include "protocol/builders.hpp"
 
 namespace dlba::sched {
 
@@ -53,15 +55,7 @@ void TableSync::serve_one() {
     if (!client) return;
     std::string line;
     io::read_line(client.get(), line, 128, io::deadline_in(1000));
-    unsigned long long fp = 0, from = 0;
-    std::string answer;
-    if (std::sscanf(line.c_str(), "PULL %llx %llu", &fp, &from) != 2) {
-        answer = "ERR bad request\n";
-    } else if (fp != settings_.fingerprint) {
-        answer = "ERR fingerprint mismatch: the two nodes hash differently (check scheduler.hash, hash_seed, table_size)\n";
-    } else {
-        answer = sync::encode(sync::answer(table_, settings_.fingerprint, from));
-    }
+    const std::string answer = sync::answer_pull(line, table_, settings_.fingerprint);
     served_.add();
     io::write_all(client.get(), answer, io::deadline_in(5000));
 }
@@ -72,13 +66,8 @@ void TableSync::pull(uint32_t ip, uint16_t port) {
     std::string err;
     io::Fd fd = io::tcp_connect(ip, port, std::min(deadline, io::deadline_in(500)), &err);
     if (!fd) return note_error(err);
-    char request[64];
-    const int n = std::snprintf(request, sizeof request, "PULL %llx %llu\n",
-                                static_cast<unsigned long long>(settings_.fingerprint),
-                                static_cast<unsigned long long>(table_.version()));
-    if (!io::write_all(fd.get(), std::string_view(request, static_cast<size_t>(n)), deadline)) {
-        return note_error("send failed");
-    }
+    const std::string request = proto::format_line(proto::pull(settings_.fingerprint, table_.version()));
+    if (!io::write_all(fd.get(), request, deadline)) return note_error("send failed");
     std::string bytes(sync::kHeaderSize, '\0');
     if (!io::read_exact(fd.get(), bytes.data(), 4, deadline)) return note_error("no answer");
     if (bytes.compare(0, 4, "ERR ") == 0) {
@@ -93,22 +82,19 @@ void TableSync::pull(uint32_t ip, uint16_t port) {
     bytes.resize(sync::kHeaderSize + *body);
     if (!io::read_exact(fd.get(), bytes.data() + sync::kHeaderSize, *body, deadline)) return note_error("short body");
     bytes_in_.add(bytes.size());
-    auto message = std::make_unique<sync::Message>();
     auto decoded = sync::decode(bytes, &err);
     if (!decoded) return note_error("malformed message: " + err);
-    *message = std::move(*decoded);
-    if (message->fingerprint != settings_.fingerprint || message->table_size != table_.size()) {
-        return note_error("message for another table");
-    }
-    source_version_.store(message->to_version, std::memory_order_relaxed);
-    if (message->kind == sync::Kind::up_to_date) {
+    const sync::Verdict verdict = sync::judge(*decoded, settings_.fingerprint, table_.size());
+    if (verdict == sync::Verdict::foreign) return note_error("message for another table");
+    source_version_.store(decoded->to_version, std::memory_order_relaxed);
+    if (verdict == sync::Verdict::up_to_date) {
         up_to_date_.add();
     } else {
-        (message->kind == sync::Kind::full ? fulls_ : deltas_).add();
-        if (!run_command(commands_, CommandKind::apply_sync, 0, 0, &err, message.get())) {
-            if (err.find("within") != std::string::npos) message.release();  // the data plane may still read it
-            return note_error("not applied: " + err);
-        }
+        (decoded->kind == sync::Kind::full ? fulls_ : deltas_).add();
+        auto message = std::make_unique<sync::Message>(std::move(*decoded));
+        const CommandOutcome outcome = run_command(commands_, CommandKind::apply_sync, 0, 0, message.get());
+        if (outcome == CommandOutcome::timed_out) message.release();  // the data plane may still read it
+        if (outcome != CommandOutcome::applied) return note_error(std::string("not applied: ") + outcome_text(outcome));
     }
     last_ok_unix_.store(clock::unix_s(), std::memory_order_relaxed);
 }

@@ -1,9 +1,10 @@
 // Table sync between schedulers, over TCP on the nodes' eth0 addresses, in its own thread.
 //
-// Server: answers "PULL <fingerprint> <from_version>\n" with one DLBS message (common/bucket_sync.hpp) built from
-// this scheduler's journal or a snapshot, then closes.
+// Server: answers "PULL <fingerprint> <from_version>\n" (proto::pull) with one DLBS message (common/bucket_sync.hpp)
+// built from this scheduler's journal or a snapshot, then closes.
 // Client: while this scheduler is standby and has a source, pulls every interval and hands the decoded message to
-// the data plane, which applies it (the table keeps its single writer).
+// the data plane, which applies it (the table keeps its single writer). Each step is a pure function in
+// control/sync_steps.hpp; this class moves the bytes and counts.
 #pragma once
 
 #include <atomic>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -56,9 +57,21 @@ private:
     rte_ring* ring_;
 };
 
+// What became of a command.
+enum class CommandOutcome : uint8_t {
+    applied,     // the data plane applied it
+    refused,     // the data plane looked at it and said no (e.g. a sync delta that no longer fits the table)
+    queue_full,  // not posted: the data plane is behind
+    timed_out,   // posted, not applied in time: the data plane may still read it (and its payload) later
+};
+// For operators: "data plane refused the command", ...; "" for applied.
+const char* outcome_text(CommandOutcome outcome);
+
+inline constexpr std::chrono::milliseconds kCommandTimeout{3000};
+
 // Posts a command and waits (bounded) for the data plane to apply it. On time-out the command is deliberately
-// leaked, since the data plane may still touch it later. Control-plane only.
-bool run_command(CommandQueue& queue, CommandKind kind, uint16_t node, uint32_t value, std::string* err,
-                 const void* payload = nullptr);
+// leaked, since the data plane may still touch it later; so must its payload be. Control-plane only.
+CommandOutcome run_command(CommandQueue& queue, CommandKind kind, uint16_t node, uint32_t value,
+                           const void* payload = nullptr, std::chrono::milliseconds timeout = kCommandTimeout);
 
 }  // namespace dlba::sched

@@ -1,6 +1,7 @@
 #include "worker.hpp"
 
 #include "bucket_sync.hpp"
+#include "control/sync_steps.hpp"
 
 namespace dlba::sched {
 
@@ -49,16 +50,7 @@ void Worker::apply_commands() {
 
 bool Worker::apply_sync(const void* payload) {
     const auto& m = *static_cast<const sync::Message*>(payload);
-    if (!table_.mirror()) return false;  // an active scheduler's table is its own
-    const uint32_t now = read_clock().now_s;
-    if (m.kind == sync::Kind::full) {
-        table_.load_snapshot(m.nodes, m.to_version, now);
-        return true;
-    }
-    if (m.from_version != table_.version()) return false;  // raced with another change: the next pull retries
-    uint64_t version = m.from_version;
-    for (const Change& change : m.changes) table_.apply(change, ++version, now);
-    return true;
+    return sync::apply(table_, m, read_clock().now_s) == sync::Applied::applied;
 }
 
 void Worker::send_garp(uint64_t now_ms, uint32_t next_in_ms) {

@@ -170,3 +170,32 @@ TEST_CASE("--help wins over everything else and documents every command", "[dlba
                              "raw LINE", "Exit status"})
         CHECK_THAT(help, Catch::Matchers::Contains(word));
 }
+
+TEST_CASE("each command goes to the socket of the daemon the protocol table names", "[dlbactl]") {
+    CHECK(ok({"failover"}).socket_path == "/run/dlba/dlbad.sock");
+    CHECK(ok({"sweep"}).socket_path == "/run/dlba/dlbad.sock");
+    CHECK(ok({"summary"}).socket_path == "/run/dlba/dlbad.sock");
+    CHECK(ok({"backend", "web1", "drain"}).socket_path == "/run/dlba/server.sock");
+    CHECK(ok({"sync"}).socket_path == "/run/dlba/scheduler.sock");
+    CHECK(ok({"raw", "renew"}).socket_path == "/run/dlba/scheduler.sock");
+    CHECK(ok({"hash", "--all"}).command->verb == dlba::proto::Verb::hash_all);
+    CHECK_FALSE(ok({"raw", "renew"}).command);
+}
+
+TEST_CASE("--node takes only the read-only tables; config push goes to every node itself", "[dlbactl]") {
+    for (auto args : {std::initializer_list<const char*>{"--node", "2", "status"},
+                      std::initializer_list<const char*>{"--node", "2", "hash", "--all"},
+                      std::initializer_list<const char*>{"--node", "2", "failover"},
+                      std::initializer_list<const char*>{"--node", "2", "backends"}}) {
+        CHECK(ok(args).node == 2);
+    }
+    for (auto args : {std::initializer_list<const char*>{"--node", "2", "role", "active"},
+                      std::initializer_list<const char*>{"--node", "2", "node", "3", "drain"},
+                      std::initializer_list<const char*>{"--node", "2", "raw", "status"}}) {
+        CHECK_THAT(usage_error(args), Catch::Matchers::Contains("--node reads tables only"));
+    }
+    const Invocation push = ok({"config", "push", "/tmp/new.conf"});
+    CHECK(push.push_file == "/tmp/new.conf");
+    CHECK_FALSE(push.command);
+    CHECK_THAT(usage_error({"config", "pull", "x"}), Catch::Matchers::Contains("usage: config push FILE"));
+}

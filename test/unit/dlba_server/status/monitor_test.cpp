@@ -195,3 +195,45 @@ TEST_CASE("the shipped example configuration has valid server sections", "[monit
     REQUIRE(c.tls);
     CHECK(c.tls->ticket_keys.size() == 1);
 }
+
+TEST_CASE("the sweep answer is a typed NodeStatus, and its table reads back as the same", "[monitor][node_status]") {
+    const Generation gen(load(kConfig), 2, 1, 3, 0, nullptr);
+    gen.backends[0]->counters(0).hits.add(9);
+    gen.backends[0]->counters(0).cookie_groups.add(2);
+    WorkerStats w;
+    w.connections_open.add(2);
+    const std::vector<const WorkerStats*> workers{&w};
+    const proto::NodeStatus s = node_status(gen, workers, ProcessFacts{}, 1700000123);
+    CHECK(s.node == 2);
+    CHECK(s.server == "dlba-server");
+    CHECK(s.counter("connections_open") == 2u);
+    REQUIRE(s.backends.size() == 2);
+    CHECK(s.backends[0].key == "a");
+    CHECK(s.backends[0].hits == 9);
+    CHECK(s.backends[1].state == "disabled");
+    CHECK(node_status_table(gen, workers, ProcessFacts{}, 1700000123).to_json() == s.to_table().to_json());
+
+    std::string err;
+    const auto back = proto::NodeStatus::from_table(s.to_table(), &err);
+    REQUIRE(back);
+    const proto::NodeFigures f = proto::summarise(*back);
+    CHECK(f.hits == 9u);
+    CHECK(f.open_conns == 2u);
+    // The back-end table has the same rows as the sweep answer.
+    CHECK(backends_table(gen, ProcessFacts{}).rows == s.to_table().rows);
+}
+
+TEST_CASE("monitor requests are parsed by the protocol table", "[monitor]") {
+    const Generation gen(load(kConfig), 2, 1, 1, 0, nullptr);
+    const std::vector<const WorkerStats*> workers;
+    const auto ask = [&](const std::string& line) {
+        return nlohmann::json::parse(handle_monitor_request(line, gen, workers, ProcessFacts{}));
+    };
+    CHECK(ask("backend a explode")["error"] ==
+          "unknown backend action 'explode' (usage: backend KEY enable|disable|drain)");
+    CHECK(ask("backend a")["error"] == "usage: backend KEY enable|disable|drain");
+    CHECK(ask("backends now")["error"] == "backends takes no arguments");
+    CHECK_THAT(ask("hash")["error"].get<std::string>(),
+               Catch::Matchers::StartsWith("unknown request 'hash' (status | backends"));
+    CHECK(ask("  backend   a   drain ")["ok"] == true);
+}

@@ -1,0 +1,181 @@
+#include "protocol/node_status.hpp"
+
+#include <array>
+
+#include "net_types.hpp"
+
+namespace dlba::proto {
+
+namespace {
+
+using io::ColumnType;
+using nlohmann::json;
+
+constexpr std::string_view kTableName = "node-status";
+
+// The meta facts that are not server counters.
+constexpr std::array<std::string_view, 4> kFacts{"node", "time", "server", "healthy"};
+
+bool is_fact(std::string_view key) {
+    for (std::string_view f : kFacts) {
+        if (f == key) return true;
+    }
+    return false;
+}
+
+bool fail(std::string* err, std::string message) {
+    if (err) *err = std::move(message);
+    return false;
+}
+
+// A row's cell by column index (the indexes looked up once per table), or null where the table has no such column.
+struct Columns {
+    std::array<std::optional<size_t>, 13> at;
+
+    static constexpr std::array<std::string_view, 13> kNames{
+        "key", "address", "port", "state", "weight", "open_conns", "hits", "avg_resp_ms", "errors",
+        "connect_failures", "pooled_reuses", "cookie_groups", "services"};
+
+    explicit Columns(const io::Table& t) {
+        for (size_t c = 0; c < t.columns.size(); ++c) {
+            for (size_t i = 0; i < kNames.size(); ++i) {
+                if (t.columns[c].name == kNames[i]) at[i] = c;
+            }
+        }
+    }
+    const json& cell(const std::vector<json>& row, size_t name) const {
+        static const json null;
+        return at[name] && *at[name] < row.size() ? row[*at[name]] : null;
+    }
+};
+
+template <class T>
+T number_or(const json& v, T fallback) {
+    return v.is_number() ? v.get<T>() : fallback;
+}
+
+std::string string_or_empty(const json& v) { return v.is_string() ? v.get<std::string>() : std::string(); }
+
+// nlohmann keeps C++ ints signed but parses non-negative text as unsigned: both spellings count.
+bool is_count(const json& v) { return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0); }
+
+}  // namespace
+
+void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
+    t.columns = {
+        {"key", ColumnType::string},
+        {"address", ColumnType::ipv4},
+        {"port", ColumnType::unsigned_integer},
+        {"state", ColumnType::string},
+        {"weight", ColumnType::unsigned_integer},
+        {"open_conns", ColumnType::unsigned_integer},
+        {"hits", ColumnType::unsigned_integer},
+        {"avg_resp_ms", ColumnType::floating},
+        {"errors", ColumnType::unsigned_integer},
+        {"connect_failures", ColumnType::unsigned_integer},
+        {"pooled_reuses", ColumnType::unsigned_integer},
+        {"cookie_groups", ColumnType::unsigned_integer},
+        {"services", ColumnType::string},
+    };
+    for (const BackendRow& b : rows) {
+        t.rows.push_back({b.key, format_ipv4(b.address), b.port, b.state, b.weight, b.open_conns, b.hits,
+                          known_or_null(b.avg_resp_ms), b.errors, b.connect_failures, b.pooled_reuses,
+                          b.cookie_groups, b.services});
+    }
+}
+
+std::optional<uint64_t> NodeStatus::counter(std::string_view name) const {
+    const auto it = counters.find(std::string(name));
+    return it == counters.end() ? std::nullopt : std::optional<uint64_t>(it->second);
+}
+
+io::Table NodeStatus::to_table() const {
+    io::Table t;
+    t.name = std::string(kTableName);
+    t.source = source;
+    t.version = 1;
+    t.meta = {{"node", node}, {"time", time}, {"server", server}, {"healthy", healthy}};
+    for (const auto& [name, value] : counters) t.meta[name] = value;
+    put_backend_rows(t, backends);
+    return t;
+}
+
+std::optional<NodeStatus> NodeStatus::from_table(const io::Table& t, std::string* err) {
+    if (t.name != kTableName) {
+        fail(err, "not a node-status table: '" + t.name + "'");
+        return std::nullopt;
+    }
+    NodeStatus s;
+    s.source = t.source;
+    const json& m = t.meta;
+    if (!m.contains("node") || !is_count(m["node"]) || m["node"].get<uint64_t>() > UINT16_MAX) {
+        fail(err, "node-status without a node number");
+        return std::nullopt;
+    }
+    s.node = m["node"].get<uint16_t>();
+    s.time = number_or<int64_t>(m.value("time", json()), 0);
+    s.server = string_or_empty(m.value("server", json()));
+    s.healthy = m.value("healthy", json()).is_boolean() && m["healthy"].get<bool>();
+    for (const auto& [key, value] : m.items()) {
+        if (!is_fact(key) && is_count(value)) s.counters[key] = value.get<uint64_t>();
+    }
+    const Columns col(t);
+    if (!t.rows.empty() && !col.at[0]) {
+        fail(err, "node-status rows without a \"key\" column");
+        return std::nullopt;
+    }
+    for (const auto& row : t.rows) {
+        BackendRow b;
+        b.key = string_or_empty(col.cell(row, 0));
+        b.address = parse_ipv4(string_or_empty(col.cell(row, 1))).value_or(0);
+        b.port = number_or<uint16_t>(col.cell(row, 2), 0);
+        b.state = string_or_empty(col.cell(row, 3));
+        b.weight = number_or<uint32_t>(col.cell(row, 4), 0);
+        b.open_conns = number_or<uint64_t>(col.cell(row, 5), 0);
+        b.hits = number_or<uint64_t>(col.cell(row, 6), 0);
+        if (const json& a = col.cell(row, 7); a.is_number()) b.avg_resp_ms = a.get<double>();
+        b.errors = number_or<uint64_t>(col.cell(row, 8), 0);
+        b.connect_failures = number_or<uint64_t>(col.cell(row, 9), 0);
+        b.pooled_reuses = number_or<uint64_t>(col.cell(row, 10), 0);
+        b.cookie_groups = number_or<uint64_t>(col.cell(row, 11), 0);
+        b.services = string_or_empty(col.cell(row, 12));
+        s.backends.push_back(std::move(b));
+    }
+    return s;
+}
+
+NodeFigures summarise(const NodeStatus& s) {
+    if (s.backends.empty()) return {};
+    uint64_t hits = 0, open = 0;
+    double weighted = 0;
+    for (const BackendRow& b : s.backends) {
+        hits += b.hits;
+        open += b.open_conns;
+        if (b.avg_resp_ms) weighted += *b.avg_resp_ms * static_cast<double>(b.hits);
+    }
+    // The server's own count is the node's open client connections; the back ends' sum counts requests in flight.
+    if (const auto conns = s.counter("connections_open")) open = *conns;
+    return {hits, open, hits ? weighted / static_cast<double>(hits) : 0.0};
+}
+
+void add_to_totals(const NodeStatus& s, BackendTotals& totals) {
+    for (const BackendRow& b : s.backends) {
+        BackendTotal& t = totals[b.key];
+        if (b.address) t.address = b.address;
+        t.cookie_groups += b.cookie_groups;
+        t.hits += b.hits;
+        t.open_conns += b.open_conns;
+    }
+}
+
+void put_summary_rows(io::Table& t, const BackendTotals& totals) {
+    t.columns = {{"backend", ColumnType::string}, {"address", ColumnType::ipv4},
+                 {"cookie_groups", ColumnType::unsigned_integer}, {"total_hits", ColumnType::unsigned_integer},
+                 {"total_open_conns", ColumnType::unsigned_integer}};
+    for (const auto& [key, total] : totals) {
+        t.rows.push_back({key, total.address ? json(format_ipv4(total.address)) : json(nullptr), total.cookie_groups,
+                          total.hits, total.open_conns});
+    }
+}
+
+}  // namespace dlba::proto

@@ -1,0 +1,92 @@
+// The status sweep's figures as one typed structure, serialised once in the one table format (io::Table):
+//
+//   the node's answer to the sweep   NodeStatus: its back-end rows, its server's status counters, healthy
+//                                    (table "node-status": the rows and columns of `backends`, the counters in meta)
+//   the scheduler's status table     NodeFigures per node: hits, open connections, average response time
+//                                    (summarise(NodeStatus), sent as "node N stats HITS OPEN AVG_MS")
+//   dlbad's summary table            BackendTotals: per back end over all nodes (add_to_totals, summary_rows)
+//
+// The DLBA server builds and serialises a NodeStatus; the sweeping daemon reads it back with from_table() and never
+// looks a cell up by column name itself.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/table_format.hpp"
+
+namespace dlba::proto {
+
+// One node's figures in the scheduler's status table; nullopt: not known (no sweep answer with back ends yet).
+struct NodeFigures {
+    std::optional<uint64_t> hits;
+    std::optional<uint64_t> open_conns;
+    std::optional<double> avg_resp_ms;
+};
+
+// One back end as the answering node's DLBA server sees it: a row of its `backends` table.
+struct BackendRow {
+    std::string key;
+    uint32_t address = 0;  // host order
+    uint16_t port = 0;
+    std::string state;     // up, down, drain, disabled
+    uint32_t weight = 0;
+    uint64_t open_conns = 0;
+    uint64_t hits = 0;
+    std::optional<double> avg_resp_ms;  // nullopt: never measured
+    uint64_t errors = 0;
+    uint64_t connect_failures = 0;
+    uint64_t pooled_reuses = 0;
+    uint64_t cookie_groups = 0;
+    std::string services;  // the services that use it, comma-separated
+};
+
+// The `backends` table's columns and rows (the server's back-end status table and the sweep answer share them).
+void put_backend_rows(io::Table& table, const std::vector<BackendRow>& rows);
+
+// A node's answer to the status sweep.
+struct NodeStatus {
+    std::string source = "dlba-server";  // who answered: the DLBA server, or dlbad for the prototype
+    std::string server = "dlba-server";  // what serves on the node: "dlba-server" or "prototype"
+    uint16_t node = 0;
+    int64_t time = 0;                    // unix seconds, when answered
+    bool healthy = true;
+    std::map<std::string, uint64_t> counters;  // the server's status counters (connections_open, requests, ...)
+    std::vector<BackendRow> backends;
+
+    std::optional<uint64_t> counter(std::string_view name) const;
+
+    io::Table to_table() const;
+    // Reads a "node-status" table: the meta facts, the counters (every other unsigned meta value) and the rows,
+    // columns found by name (a table without rows may have no columns). Refuses what it cannot read.
+    static std::optional<NodeStatus> from_table(const io::Table& table, std::string* err);
+};
+
+// The node's figures for the scheduler's status table: the back ends' hits and open connections summed (open
+// connections from the server's own count when it gives one) and the average response time weighted by hits.
+// All unknown when the answer has no back-end rows (the prototype).
+NodeFigures summarise(const NodeStatus& status);
+
+// The summary table (per back end over all nodes), built one sweep answer at a time.
+struct BackendTotal {
+    uint32_t address = 0;
+    uint64_t cookie_groups = 0;
+    uint64_t hits = 0;
+    uint64_t open_conns = 0;
+};
+using BackendTotals = std::map<std::string, BackendTotal>;  // by back-end key
+void add_to_totals(const NodeStatus& status, BackendTotals& totals);
+// The summary table's columns and rows: backend, address, cookie_groups, total_hits, total_open_conns.
+void put_summary_rows(io::Table& table, const BackendTotals& totals);
+
+// A cell: the value, or null when not known.
+template <class T>
+nlohmann::json known_or_null(const std::optional<T>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+}  // namespace dlba::proto
