@@ -18,14 +18,6 @@ bool is_valid_authority(std::string_view s) {
     return std::all_of(s.begin(), s.end(), is_authority_char);
 }
 
-// Coding names this proxy knows (RFC 9110 §18.7 registry, minus the deprecated "identity"). Only "chunked" is ever
-// decoded; the others pass through as part of the body.
-bool is_known_transfer_coding(std::string_view coding) {
-    for (std::string_view known : {"chunked", "gzip", "x-gzip", "deflate", "compress", "x-compress"})
-        if (iequals(coding, known)) return true;
-    return false;
-}
-
 }  // namespace
 
 RequestParser::RequestParser(const RequestLimits& limits, RequestCallbacks& callbacks)

@@ -8,6 +8,11 @@ namespace dlba::http {
 namespace {
 constexpr uint16_t bad_gateway = 502;
 
+// The fields that say where the body ends: no repair is made on them (see the header).
+bool is_framing_field(std::string_view name) {
+    return iequals(name, "content-length") || iequals(name, "transfer-encoding");
+}
+
 // Removes the line terminator (LF, or CRLF) from a line that ends in LF.
 std::string_view strip_line_end(std::string_view line) {
     line.remove_suffix(1);
@@ -81,8 +86,7 @@ HttpError ResponseHeadScanner::parse_status_line(std::string_view line) {
     std::string_view rest = line.substr(12);
     if (!rest.empty() && rest.front() != ' ') return {bad_gateway, "malformed status line"};
     std::string_view reason = rest.empty() ? rest : rest.substr(1);
-    for (char c : reason)
-        if (c == '\0' || c == '\r') return {bad_gateway, "invalid character in reason phrase"};
+    if (!is_field_value(reason)) return {bad_gateway, "invalid character in reason phrase"};
 
     // HTTP/1.2+ would be treated as the highest version we speak (RFC 9110 §6.2).
     head_.minor_version = line[7] == '0' ? 0 : 1;
@@ -106,6 +110,7 @@ HttpError ResponseHeadScanner::parse_head() {
             // obs-fold: RFC 9112 §5.2 lets a proxy replace it by spaces. Blank out the previous line's terminator so
             // the previous value runs on, all inside the buffer.
             if (headers_.empty()) return {bad_gateway, "obs-fold before first header"};
+            if (is_framing_field(headers_.back().name)) return {bad_gateway, "obs-fold in a framing field"};
             const Header& prev = headers_.back();
             size_t prev_end = static_cast<size_t>(prev.value.data() - buf.data()) + prev.value.size();
             std::fill(head_buf_.begin() + static_cast<std::ptrdiff_t>(prev_end),
@@ -116,15 +121,17 @@ HttpError ResponseHeadScanner::parse_head() {
             if (colon == std::string_view::npos) return {bad_gateway, "response field line without colon"};
             // Whitespace before the colon is dropped (RFC 9112 §5.1: a proxy must remove it before forwarding).
             std::string_view name = line.substr(0, colon);
+            const size_t written = name.size();
             while (!name.empty() && is_ows(name.back())) name.remove_suffix(1);
-            if (!is_token(name))
-                return {bad_gateway, "invalid response field name"};
+            if (!is_token(name)) return {bad_gateway, "invalid response field name"};
+            // "Content-Length : 5" is the classic smuggle: a reader that does not strip sees no length at all.
+            if (name.size() != written && is_framing_field(name))
+                return {bad_gateway, "whitespace before colon in a framing field"};
             value_begin = pos + colon + 1;
             headers_.push_back({name, trim_ows(line.substr(colon + 1))});
         }
-        // RFC 9110 §5.5: CR, LF and NUL in a value are dangerous; refuse the response rather than guess.
-        for (char c : headers_.back().value)
-            if (c == '\0' || c == '\r' || c == '\n') return {bad_gateway, "invalid character in response field"};
+        // RFC 9110 §5.5: CR, LF, NUL and the other controls in a value are dangerous; refuse rather than guess.
+        if (!is_field_value(headers_.back().value)) return {bad_gateway, "invalid character in response field"};
         pos = lf + 1;
     }
     if (HttpError e = decide_framing()) return e;
@@ -136,6 +143,7 @@ HttpError ResponseHeadScanner::decide_framing() {
     bool close = false, keep_alive_token = false, has_te = false, te_last_chunked = false;
     size_t chunked_count = 0, content_length_count = 0;
     bool content_length_valid = true;
+    HttpError te_error;
     for (const Header& h : headers_) {
         if (iequals(h.name, "content-length")) {
             ++content_length_count;
@@ -145,8 +153,17 @@ HttpError ResponseHeadScanner::decide_framing() {
         } else if (iequals(h.name, "transfer-encoding")) {
             has_te = true;
             for_each_list_element(h.value, [&](std::string_view coding) {
+                if (!is_token(coding)) {  // also catches empty elements and parameters
+                    te_error = {bad_gateway, "invalid Transfer-Encoding in response"};
+                    return false;
+                }
+                if (!is_known_transfer_coding(coding)) {
+                    te_error = {bad_gateway, "unknown transfer coding in response"};
+                    return false;
+                }
                 te_last_chunked = iequals(coding, "chunked");
                 chunked_count += te_last_chunked ? 1 : 0;
+                head_.transfer_coded = head_.transfer_coded || !te_last_chunked;
                 return true;
             });
         } else if (iequals(h.name, "connection")) {
@@ -156,22 +173,29 @@ HttpError ResponseHeadScanner::decide_framing() {
     }
     head_.keep_alive = head_.minor_version == 1 ? !close : keep_alive_token && !close;
 
+    if (head_.status == 101) return {bad_gateway, "protocol switch nobody asked for"};
+    // The framing fields, on every answer: even where they delimit nothing (HEAD, 304) they are passed on.
+    if (content_length_count > 1) return {bad_gateway, "duplicate Content-Length in response"};
+    if (!content_length_valid) return {bad_gateway, "invalid Content-Length in response"};
+    if (te_error) return te_error;
+    if (has_te) {
+        if (content_length_count > 0) return {bad_gateway, "both Content-Length and Transfer-Encoding in response"};
+        if (head_.minor_version == 0) return {bad_gateway, "Transfer-Encoding in HTTP/1.0 response"};
+        if (chunked_count > 1) return {bad_gateway, "chunked applied twice in response"};
+        // "chunked, gzip": chunked under another coding; no re-framing makes that one valid message.
+        if (chunked_count == 1 && !te_last_chunked) return {bad_gateway, "chunked not the last transfer coding"};
+    }
+
     // RFC 9112 §6.3, in its order. 1xx, 204, 304 and answers to HEAD never have a body, whatever the headers say.
-    if (head_.status == 101) return {bad_gateway, "protocol switch not supported"};
     if (head_request_ || head_.informational() || head_.status == 204 || head_.status == 304) {
         head_.framing = BodyFraming::none;
         head_.content_length = 0;
         return {};
     }
     if (has_te) {
-        if (content_length_count > 0) return {bad_gateway, "both Content-Length and Transfer-Encoding in response"};
-        if (head_.minor_version == 0) return {bad_gateway, "Transfer-Encoding in HTTP/1.0 response"};
-        if (chunked_count > 1) return {bad_gateway, "chunked applied twice in response"};
-        // Not ending in chunked: the body runs until the back end closes.
+        // Codings without chunked ("gzip"): the body runs until the back end closes (§6.3 rule 4).
         head_.framing = te_last_chunked ? BodyFraming::chunked : BodyFraming::until_close;
     } else if (content_length_count > 0) {
-        if (content_length_count > 1) return {bad_gateway, "duplicate Content-Length in response"};
-        if (!content_length_valid) return {bad_gateway, "invalid Content-Length in response"};
         head_.framing = BodyFraming::content_length;
     } else {
         head_.framing = BodyFraming::until_close;

@@ -1,11 +1,24 @@
 // Scans a back end's response head (status line + header fields) and decides how its body is framed, so the proxy
 // can stream the body with BodyDecoder and knows whether the back-end connection can be reused.
 //
-// Tolerant where RFC 9112 lets a proxy be (bare LF line ends, a missing reason phrase, whitespace before the colon,
-// obs-fold unfolded to spaces), strict about framing: any doubt about where the body ends (Content-Length together
-// with Transfer-Encoding, a duplicate or invalid Content-Length, chunked applied twice, Transfer-Encoding on
-// HTTP/1.0) is an error the proxy answers with 502 (RFC 9112 §6.3). Because of the tolerance, the proxy must send
-// the client a head rebuilt from the parsed fields, not the raw bytes.
+// Held to the request parser's strictness wherever a lenient reader could frame the answer differently; the proxy
+// answers every error with 502 and closes the back-end connection:
+//   - status line: "HTTP/1.<digit>" SP 3DIGIT (100..599) [SP reason], no control characters in the reason;
+//   - field lines: a token name, a colon, a value without NUL, CR, LF or other controls (RFC 9110 §5.5);
+//   - Content-Length (RFC 9112 §6.3): one field of plain digits, no list, sign or overflow, never beside
+//     Transfer-Encoding;
+//   - Transfer-Encoding: a list of known coding tokens, chunked at most once and, if present, last; not on HTTP/1.0;
+//   - 101: the proxy never forwards Upgrade, so a protocol switch is one nobody asked for.
+// The framing fields are checked on every answer, bodyless ones included, because they are passed on.
+//
+// Tolerant only where RFC 9112 lets a proxy repair the head and the repair leaves one reading: bare LF line ends
+// (§2.2), a missing reason phrase, whitespace before the colon (removed, §5.1) and obs-fold (replaced by spaces,
+// §5.2). Neither repair is made on Content-Length or Transfer-Encoding, where a reader that did not make it would
+// find the body's end elsewhere: those are errors. Because of the repairs, the proxy sends the client a head rebuilt
+// from the parsed fields, never the raw bytes.
+//
+// Transfer codings besides chunked with chunked not among them ("gzip"): RFC 9112 §6.3 reads the body until the
+// back end closes (until_close, transfer_coded); the proxy passes it on re-chunked, so the client has one reading.
 #pragma once
 
 #include <cstddef>
@@ -32,6 +45,7 @@ struct ResponseHead {
     std::span<const Header> headers;  // names with any whitespace before the colon removed, folded values unfolded
     BodyFraming framing = BodyFraming::none;
     uint64_t content_length = 0;
+    bool transfer_coded = false;  // Transfer-Encoding names codings besides chunked (gzip, ...)
     bool keep_alive = false;  // the back-end connection can carry another request after this response
 
     // 1xx other than 101: another head follows for the same request (call start() again with the same argument).

@@ -22,8 +22,7 @@ HttpError parse_field_line_strict(std::string_view line, Header& out, uint16_t e
     if (is_ows(name.back())) return {error_status, "whitespace before colon"};
     if (!is_token(name)) return {error_status, "invalid field name"};
     std::string_view value = trim_ows(line.substr(colon + 1));
-    for (char c : value)
-        if (!is_field_vchar(c) && !is_ows(c)) return {error_status, "invalid character in field value"};
+    if (!is_field_value(value)) return {error_status, "invalid character in field value"};
     out = {name, value};
     return {};
 }

@@ -67,6 +67,13 @@ constexpr bool is_ctl_not_htab(char c) {
     return (u < 0x20 && u != '\t') || u == 0x7f;
 }
 
+// field-value characters (RFC 9110 §5.5): VCHAR, obs-text, SP and HTAB; so no NUL, CR, LF or other control.
+constexpr bool is_field_value(std::string_view s) {
+    for (char c : s)
+        if (is_ctl_not_htab(c)) return false;
+    return true;
+}
+
 constexpr char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 constexpr bool iequals(std::string_view a, std::string_view b) {
@@ -96,6 +103,14 @@ constexpr bool for_each_list_element(std::string_view value, F&& f) {
         if (comma == std::string_view::npos) return true;
         value.remove_prefix(comma + 1);
     }
+}
+
+// Transfer codings this proxy knows (RFC 9110 §18.7 registry, minus the deprecated "identity"). Only "chunked" is
+// ever decoded; the others pass through as part of the body.
+constexpr bool is_known_transfer_coding(std::string_view coding) {
+    for (std::string_view known : {"chunked", "gzip", "x-gzip", "deflate", "compress", "x-compress"})
+        if (iequals(coding, known)) return true;
+    return false;
 }
 
 // True when the comma-separated list `value` holds `token` (case-insensitive), e.g. Connection: close.

@@ -28,22 +28,27 @@ bool fail(std::string* err, std::string message) {
     return false;
 }
 
-// A row's cell by column index (the indexes looked up once per table), or null where the table has no such column.
-struct Columns {
-    std::array<std::optional<size_t>, 13> at;
+// The back-end columns, in table order; a row's cell by column (the indexes looked up once per table), or null where
+// the table has no such column (an older producer).
+enum Column : size_t {
+    c_key, c_address, c_port, c_state, c_weight, c_open_conns, c_hits, c_avg_resp_ms, c_errors, c_connect_failures,
+    c_bad_responses, c_pooled_reuses, c_cookie_groups, c_services, kColumns
+};
+constexpr std::array<std::string_view, kColumns> kColumnNames{
+    "key", "address", "port", "state", "weight", "open_conns", "hits", "avg_resp_ms", "errors", "connect_failures",
+    "bad_responses", "pooled_reuses", "cookie_groups", "services"};
 
-    static constexpr std::array<std::string_view, 13> kNames{
-        "key", "address", "port", "state", "weight", "open_conns", "hits", "avg_resp_ms", "errors",
-        "connect_failures", "pooled_reuses", "cookie_groups", "services"};
+struct Columns {
+    std::array<std::optional<size_t>, kColumns> at;
 
     explicit Columns(const io::Table& t) {
         for (size_t c = 0; c < t.columns.size(); ++c) {
-            for (size_t i = 0; i < kNames.size(); ++i) {
-                if (t.columns[c].name == kNames[i]) at[i] = c;
+            for (size_t i = 0; i < kColumnNames.size(); ++i) {
+                if (t.columns[c].name == kColumnNames[i]) at[i] = c;
             }
         }
     }
-    const json& cell(const std::vector<json>& row, size_t name) const {
+    const json& cell(const std::vector<json>& row, Column name) const {
         static const json null;
         return at[name] && *at[name] < row.size() ? row[*at[name]] : null;
     }
@@ -62,25 +67,18 @@ bool is_count(const json& v) { return v.is_number_unsigned() || (v.is_number_int
 }  // namespace
 
 void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
-    t.columns = {
-        {"key", ColumnType::string},
-        {"address", ColumnType::ipv4},
-        {"port", ColumnType::unsigned_integer},
-        {"state", ColumnType::string},
-        {"weight", ColumnType::unsigned_integer},
-        {"open_conns", ColumnType::unsigned_integer},
-        {"hits", ColumnType::unsigned_integer},
-        {"avg_resp_ms", ColumnType::floating},
-        {"errors", ColumnType::unsigned_integer},
-        {"connect_failures", ColumnType::unsigned_integer},
-        {"pooled_reuses", ColumnType::unsigned_integer},
-        {"cookie_groups", ColumnType::unsigned_integer},
-        {"services", ColumnType::string},
-    };
+    constexpr std::array<ColumnType, kColumns> types{
+        ColumnType::string,           ColumnType::ipv4,             ColumnType::unsigned_integer,
+        ColumnType::string,           ColumnType::unsigned_integer, ColumnType::unsigned_integer,
+        ColumnType::unsigned_integer, ColumnType::floating,         ColumnType::unsigned_integer,
+        ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::unsigned_integer,
+        ColumnType::unsigned_integer, ColumnType::string};
+    t.columns.clear();
+    for (size_t c = 0; c < kColumns; ++c) t.columns.push_back({std::string(kColumnNames[c]), types[c]});
     for (const BackendRow& b : rows) {
         t.rows.push_back({b.key, format_ipv4(b.address), b.port, b.state, b.weight, b.open_conns, b.hits,
-                          known_or_null(b.avg_resp_ms), b.errors, b.connect_failures, b.pooled_reuses,
-                          b.cookie_groups, b.services});
+                          known_or_null(b.avg_resp_ms), b.errors, b.connect_failures, b.bad_responses,
+                          b.pooled_reuses, b.cookie_groups, b.services});
     }
 }
 
@@ -120,25 +118,26 @@ std::optional<NodeStatus> NodeStatus::from_table(const io::Table& t, std::string
         if (!is_fact(key) && is_count(value)) s.counters[key] = value.get<uint64_t>();
     }
     const Columns col(t);
-    if (!t.rows.empty() && !col.at[0]) {
+    if (!t.rows.empty() && !col.at[c_key]) {
         fail(err, "node-status rows without a \"key\" column");
         return std::nullopt;
     }
     for (const auto& row : t.rows) {
         BackendRow b;
-        b.key = string_or_empty(col.cell(row, 0));
-        b.address = parse_ipv4(string_or_empty(col.cell(row, 1))).value_or(0);
-        b.port = number_or<uint16_t>(col.cell(row, 2), 0);
-        b.state = string_or_empty(col.cell(row, 3));
-        b.weight = number_or<uint32_t>(col.cell(row, 4), 0);
-        b.open_conns = number_or<uint64_t>(col.cell(row, 5), 0);
-        b.hits = number_or<uint64_t>(col.cell(row, 6), 0);
-        if (const json& a = col.cell(row, 7); a.is_number()) b.avg_resp_ms = a.get<double>();
-        b.errors = number_or<uint64_t>(col.cell(row, 8), 0);
-        b.connect_failures = number_or<uint64_t>(col.cell(row, 9), 0);
-        b.pooled_reuses = number_or<uint64_t>(col.cell(row, 10), 0);
-        b.cookie_groups = number_or<uint64_t>(col.cell(row, 11), 0);
-        b.services = string_or_empty(col.cell(row, 12));
+        b.key = string_or_empty(col.cell(row, c_key));
+        b.address = parse_ipv4(string_or_empty(col.cell(row, c_address))).value_or(0);
+        b.port = number_or<uint16_t>(col.cell(row, c_port), 0);
+        b.state = string_or_empty(col.cell(row, c_state));
+        b.weight = number_or<uint32_t>(col.cell(row, c_weight), 0);
+        b.open_conns = number_or<uint64_t>(col.cell(row, c_open_conns), 0);
+        b.hits = number_or<uint64_t>(col.cell(row, c_hits), 0);
+        if (const json& a = col.cell(row, c_avg_resp_ms); a.is_number()) b.avg_resp_ms = a.get<double>();
+        b.errors = number_or<uint64_t>(col.cell(row, c_errors), 0);
+        b.connect_failures = number_or<uint64_t>(col.cell(row, c_connect_failures), 0);
+        b.bad_responses = number_or<uint64_t>(col.cell(row, c_bad_responses), 0);
+        b.pooled_reuses = number_or<uint64_t>(col.cell(row, c_pooled_reuses), 0);
+        b.cookie_groups = number_or<uint64_t>(col.cell(row, c_cookie_groups), 0);
+        b.services = string_or_empty(col.cell(row, c_services));
         s.backends.push_back(std::move(b));
     }
     return s;

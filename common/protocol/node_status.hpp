@@ -40,6 +40,7 @@ struct BackendRow {
     std::optional<double> avg_resp_ms;  // nullopt: never measured
     uint64_t errors = 0;
     uint64_t connect_failures = 0;
+    uint64_t bad_responses = 0;  // answers refused for their framing (502 to the client)
     uint64_t pooled_reuses = 0;
     uint64_t cookie_groups = 0;
     std::string services;  // the services that use it, comma-separated

@@ -36,6 +36,7 @@ void format_access_line(const AccessLogEntry& e, std::string& out) {
         out += " attempts=";
         out += std::to_string(e.attempts);
     }
+    if (e.bad_response) out += " bad_response";
 }
 
 void AccessLog::flush() {

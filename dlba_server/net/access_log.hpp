@@ -3,7 +3,8 @@
 //   2024-05-01T12:00:00Z 192.0.2.7:51234 "GET /index.html" 200 5120 web1 3ms least_conn [attempts=2]
 //
 // time (UTC, seconds), client address:port, method and target (at most 1024 bytes of it), status, bytes sent to
-// the client, back end key ("-" when none was chosen), duration, why that back end; attempts when more than one.
+// the client, back end key ("-" when none was chosen), duration, why that back end; attempts when more than one;
+// bad_response when the back end's answer broke the framing rules.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,7 @@ struct AccessLogEntry {
     int64_t duration_ms = 0;
     ChoiceReason reason = ChoiceReason::none;
     unsigned attempts = 0;
+    bool bad_response = false;
 };
 
 // Appends the entry's line to `out`, without the newline.

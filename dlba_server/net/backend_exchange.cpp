@@ -46,7 +46,8 @@ void BackendExchange::reset() {
     start_ms_ = connect_start_us_ = last_backend_ms_ = 0;
     backend_eof_ = extra_bytes_ = false;
     phase_ = ResponsePhase::head;
-    raw_body_ = true;
+    relay_ = Relay::as_framed;
+    bad_response_ = false;
     response_started_ = response_keep_alive_ = false;
     response_received_ = 0;
     status_ = local_status_ = 0;
@@ -222,7 +223,9 @@ ExchangeStep BackendExchange::step() {
         const size_t want = from_backend_.space_size();
         const IoResult r = socket_read(c->fd.get(), from_backend_.space(), want);
         if (r.status == IoStatus::ok) {
-            if (r.n < want) c->readable = false;  // drained: wait for the next edge (see Session::read_client)
+            // Drained: wait for the next edge (see Session::read_client). Unless the back end's close came with the
+            // data: its edge is spent, and only one more read sees it (a close-delimited body ends there).
+            if (r.n < want && !c->peer_closed) c->readable = false;
             from_backend_.commit(r.n);
             response_received_ += r.n;
             last_backend_ms_ = w_.now_ms();
@@ -242,37 +245,42 @@ ExchangeStep BackendExchange::process_response() {
         if (phase_ == ResponsePhase::head) {
             const http::ScanResult r = scanner_.scan(from_backend_.data(), from_backend_.size());
             from_backend_.consume(r.consumed);
-            if (r.status == http::ScanStatus::error) return backend_failed(Failure::bad_response);
+            if (r.status == http::ScanStatus::error) {
+                note_bad_response(scanner_.error().reason);
+                return backend_failed(Failure::bad_response);
+            }
             if (r.status == http::ScanStatus::need_more) return ExchangeStep::progress;
             const http::ResponseHead& h = scanner_.head();
             if (h.informational()) {
-                // We never forward Upgrade, so a switch is a back-end error.
-                if (h.status == 101) return backend_failed(Failure::bad_response);
-                if (client_minor_ == 1) {  // HTTP/1.0 clients do not expect interim answers
-                    write_response_head(h, {1, false, false}, {}, out());
-                    response_started_ = true;
-                }
+                // HTTP/1.0 clients do not expect interim answers. An interim answer does not start the response: a
+                // 502 may still follow it (after a 1xx with a body, say, whose bytes are no status line).
+                if (client_minor_ == 1) write_response_head(h, {1, false, false}, {}, out());
                 scanner_.start(head_request_);
                 continue;
+            }
+            // A transfer coding the request never offered (no TE goes to the back end, RFC 9110 §10.1.4), and one an
+            // HTTP/1.0 client cannot be told of (it may not get Transfer-Encoding): no faithful answer is possible.
+            if (client_minor_ == 0 && h.transfer_coded && h.framing != http::BodyFraming::none) {
+                note_bad_response("transfer coding for an HTTP/1.0 client");
+                return backend_failed(Failure::bad_response);
             }
             response_head_complete(h);
             continue;
         }
         if (phase_ == ResponsePhase::body) {
             const http::BodyStep s = body_.step(from_backend_.data(), from_backend_.size());
-            if (raw_body_) {
-                out().append(from_backend_.data(), s.consumed);
-                bytes_to_client_ += s.consumed;
-            } else {
-                out().append(s.data.data(), s.data.size());
-                bytes_to_client_ += s.data.size();
-            }
+            relay_body(s);
             from_backend_.consume(s.consumed);
-            if (s.state == http::BodyState::error) return backend_failed(Failure::bad_response);
+            if (s.state == http::BodyState::error) {
+                note_bad_response(body_.error().reason);
+                return backend_failed(Failure::bad_response);
+            }
             if (s.state == http::BodyState::complete) phase_ = ResponsePhase::done;
             continue;
         }
-        // Bytes after the end of the response: not ours to pass on, and the connection is not reusable.
+        // Bytes after the end of the response (a body on a HEAD or 204 answer, a second answer): not ours to pass
+        // on, and read as the next answer they would desync the connection, so it is not reusable.
+        note_bad_response("bytes after the end of the response");
         extra_bytes_ = true;
         from_backend_.consume(from_backend_.size());
     }
@@ -286,7 +294,10 @@ void BackendExchange::response_head_complete(const http::ResponseHead& h) {
     // Answered before the request was complete: the connection cannot be trusted for another request.
     if (!request_complete_) last = true;
     const bool dechunk = client_minor_ == 0 && h.framing == http::BodyFraming::chunked;
-    if (h.framing == http::BodyFraming::until_close || dechunk || w_.stopping()) last = true;
+    // "Transfer-Encoding: gzip" ends at the back end's close (RFC 9112 §6.3): chunked by us, the client needs no
+    // close to find the end, and the coding stays declared.
+    const bool rechunk = client_minor_ == 1 && h.framing == http::BodyFraming::until_close && h.transfer_coded;
+    if ((h.framing == http::BodyFraming::until_close && !rechunk) || dechunk || w_.stopping()) last = true;
     set_cookies_.clear();
     const ServiceConfig& svc = balancer_->service();
     if (svc.policy == BalancePolicy::cookie) {
@@ -297,27 +308,46 @@ void BackendExchange::response_head_complete(const http::ResponseHead& h) {
     }
     std::string& o = out();
     const size_t before = o.size();
-    write_response_head(h, {client_minor_, last, dechunk}, set_cookies_, o);
+    write_response_head(h, {client_minor_, last, dechunk, rechunk}, set_cookies_, o);
     bytes_to_client_ += o.size() - before;
     response_started_ = true;
     response_keep_alive_ = h.keep_alive;
     to_backend_.keep(false);
     w_.stats.responses[h.status / 100].add();
-    raw_body_ = !dechunk;
+    relay_ = dechunk ? Relay::decoded : rechunk ? Relay::rechunked : Relay::as_framed;
     body_.start(h.framing, h.content_length);
     phase_ = body_.state() == http::BodyState::complete ? ResponsePhase::done : ResponsePhase::body;
+}
+
+void BackendExchange::relay_body(const http::BodyStep& s) {
+    std::string& o = out();
+    const size_t before = o.size();
+    switch (relay_) {
+        case Relay::as_framed: o.append(from_backend_.data(), s.consumed); break;
+        case Relay::decoded: o.append(s.data.data(), s.data.size()); break;
+        case Relay::rechunked:
+            if (!s.data.empty()) append_chunk(o, {s.data.data(), s.data.size()});
+            break;
+    }
+    bytes_to_client_ += o.size() - before;
 }
 
 ExchangeStep BackendExchange::backend_eof() {
     backend_eof_ = true;
     if (conn_) conn_->readable = false;
     if (phase_ == ResponsePhase::body && body_.finish_at_eof() == http::BodyState::complete) {
+        if (relay_ == Relay::rechunked) {
+            std::string& o = out();
+            const size_t before = o.size();
+            append_last_chunk(o);
+            bytes_to_client_ += o.size() - before;
+        }
         phase_ = ResponsePhase::done;
         return ExchangeStep::progress;
     }
     if (phase_ == ResponsePhase::done) return ExchangeStep::progress;
     if (phase_ == ResponsePhase::head && response_received_ == 0) return backend_failed(Failure::empty);
-    return backend_failed(Failure::bad_response);  // cut short
+    return backend_failed(Failure::truncated);
 }
 
 ExchangeStep BackendExchange::check_deadlines(int64_t now_ms, const ServerTimeouts& t) {
@@ -345,10 +375,9 @@ ExchangeStep BackendExchange::connect_failed(Failure why) {
     BackendCounters& bc = backend_counters();
     bc.errors.add();
     bc.connect_failures.add();
-    const BackendConfig& cfg = st.config();
     w_.log.write(LogKind::backend_down, w_.now_ms(),
-                 "back end " + cfg.key + " (" + format_ipv4(cfg.address) + ":" + std::to_string(cfg.port) + ") " +
-                     (why == Failure::timeout ? "did not answer the connect" : "refused the connection") +
+                 backend_name() +
+                     (why == Failure::timeout ? " did not answer the connect" : " refused the connection") +
                      "; marked down for " + std::to_string(svc.down_interval_ms) + " ms");
     release_backend(false);
     if (attempts_ <= svc.retries) return retry_elsewhere(503);
@@ -358,7 +387,8 @@ ExchangeStep BackendExchange::connect_failed(Failure why) {
 
 ExchangeStep BackendExchange::backend_failed(Failure why) {
     const bool reused = conn_ && conn_->reused;
-    if (!reused) backend_counters().errors.add();
+    // An idle pooled connection the back end had closed is not held against it; anything it said is.
+    if (!reused || (why != Failure::empty && why != Failure::reset)) backend_counters().errors.add();
     release_backend(false);
     if (response_started_) return ExchangeStep::abort;
     if (replayable_ && (why == Failure::empty || why == Failure::reset)) {
@@ -406,9 +436,29 @@ void BackendExchange::release_backend(bool reusable) {
 }
 
 void BackendExchange::finish() {
-    const bool reusable = conn_ && response_keep_alive_ && request_complete_ && to_backend_.empty() &&
-                          !backend_eof_ && !extra_bytes_ && from_backend_.empty();
+    bool reusable = conn_ && response_keep_alive_ && request_complete_ && to_backend_.empty() && !backend_eof_ &&
+                    !extra_bytes_ && from_backend_.empty();
+    // Reading stops at the end of the answer, so what the back end sent after it may wait unread in the socket; an
+    // event since the last read (readable) says there may be some. (Later bytes close it in the pool, and
+    // BackendPool::take_idle looks once more before reuse.)
+    if (reusable && conn_->readable) {
+        const Unread u = unread(*conn_);
+        if (u == Unread::bytes) note_bad_response("bytes after the end of the response");
+        reusable = u == Unread::nothing;
+    }
     release_backend(reusable);
+}
+
+void BackendExchange::note_bad_response(const char* rule) {
+    if (bad_response_) return;
+    bad_response_ = true;
+    backend_counters().bad_responses.add();
+    w_.log.write(LogKind::bad_response, w_.now_ms(), backend_name() + " sent a bad response: " + rule);
+}
+
+std::string BackendExchange::backend_name() const {
+    const BackendConfig& cfg = gen_->backends[backend_]->config();
+    return "back end " + cfg.key + " (" + format_ipv4(cfg.address) + ":" + std::to_string(cfg.port) + ")";
 }
 
 void BackendExchange::answered_locally(uint16_t status) {
@@ -431,6 +481,7 @@ void BackendExchange::describe(AccessLogEntry& e, int64_t now_ms) const {
     e.duration_ms = now_ms - start_ms_;
     e.reason = reason_;
     e.attempts = attempts_;
+    e.bad_response = bad_response_;
 }
 
 }  // namespace dlba::server

@@ -13,8 +13,15 @@
 // Failures: a refused or timed-out connect marks the back end down and the request goes to another back end, at
 // most `retries` more times; a back end that closes or resets without a byte of answer gets a replayable request
 // (no body, idempotent method) again on another back end; an idle pooled connection the back end had closed is
-// not held against it (the request goes again on a fresh connection). Once response bytes are queued for the
-// client nothing is retried. No back end left: 503; a malformed or truncated answer: 502; a silent one: 504.
+// not held against it (the request goes again on a fresh connection). Once the final response head is queued for
+// the client nothing is retried. No back end left: 503; a malformed or truncated answer: 502; a silent one: 504.
+//
+// Answers are held to the request side's strictness (http/response_scanner.hpp lists the rules): an answer whose
+// framing a lenient client could read differently is refused with 502 and its connection closed, or passed on
+// re-framed so that one reading remains (a close-delimited "gzip" body re-chunked; no framing fields on 1xx and
+// 204). Bytes after the end of an answer (a body on a HEAD or 204 answer, a second answer nobody asked for) are not
+// passed on and the connection is never pooled; the client still gets the complete answer. Each such answer counts
+// once in the back end's bad_responses, the access log line says bad_response and stderr the rule (rate-limited).
 //
 // Pooled per worker; reset() keeps the capacity of its buffers and strings, so a warm worker does not allocate.
 #pragma once
@@ -118,7 +125,13 @@ public:
 
 private:
     enum class ResponsePhase : uint8_t { head, body, done };
-    enum class Failure : uint8_t { refused, timeout, reset, empty, bad_response };
+    enum class Failure : uint8_t { refused, timeout, reset, empty, truncated, bad_response };
+    // How the response body goes to the client.
+    enum class Relay : uint8_t {
+        as_framed,  // the bytes as the back end framed them
+        decoded,    // de-chunked, close-delimited (a chunked body to an HTTP/1.0 client)
+        rechunked,  // chunked by us (a close-delimited, transfer-coded body to an HTTP/1.1 client)
+    };
 
     std::optional<Choice> choose_backend();
     void take_choice(const Choice& choice);
@@ -130,6 +143,9 @@ private:
     ExchangeStep give_up(uint16_t status);
     ExchangeStep process_response();
     void response_head_complete(const http::ResponseHead& head);
+    void relay_body(const http::BodyStep& s);
+    void note_bad_response(const char* rule);
+    std::string backend_name() const;  // "back end KEY (ADDRESS:PORT)", for the error log
     void release_backend(bool reusable);
     BackendCounters& backend_counters() const;
     std::string& out();  // the client's output buffer, attached
@@ -174,8 +190,9 @@ private:
     http::ResponseHeadScanner scanner_;
     http::BodyDecoder body_;
     ResponsePhase phase_ = ResponsePhase::head;
-    bool raw_body_ = true;  // forward the body bytes as framed (false: de-chunked for an HTTP/1.0 client)
-    bool response_started_ = false;  // bytes of the response have been queued for the client
+    Relay relay_ = Relay::as_framed;
+    bool bad_response_ = false;      // counted in the back end's bad_responses (once per request)
+    bool response_started_ = false;  // the final response head has been queued for the client (1xx do not count)
     bool response_keep_alive_ = false;
     uint64_t response_received_ = 0;  // bytes read from the back end
     uint16_t status_ = 0;             // what the client got (for the log)

@@ -24,15 +24,27 @@ void BackendPool::adopt(const Generation& next) {
     idle_.refile(next, [this](BackendConn* c) { close(c); });
 }
 
+Unread unread(const BackendConn& c) {
+    char b;
+    const ssize_t n = ::recv(c.fd.get(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) return Unread::bytes;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Unread::nothing;
+    return Unread::closed;
+}
+
 BackendConn* BackendPool::take_idle(const Generation& g, size_t backend, Session* owner) {
     BackendConn* c = idle_.take(g, backend);
+    while (c && unread(*c) != Unread::nothing) {
+        close(c);
+        c = idle_.take(g, backend);
+    }
     if (!c) return nullptr;
     c->owner = owner;
     c->reused = true;
-    // Connected long ago and quiet since: writable now; anything it said while idle closed it already.
+    // Connected long ago and quiet since (looked at above): writable now, nothing to read.
     c->connecting = false;
     c->writable = true;
-    c->readable = c->error_event = false;
+    c->readable = c->error_event = c->peer_closed = false;
     return c;
 }
 
@@ -61,7 +73,7 @@ BackendConn* BackendPool::open(const Generation& g, size_t backend, Session* own
     c->backend = backend;
     c->generation = g.number;
     c->connecting = true;
-    c->readable = c->writable = c->error_event = c->dead = c->reused = false;
+    c->readable = c->writable = c->error_event = c->peer_closed = c->dead = c->reused = false;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = &c->handle;

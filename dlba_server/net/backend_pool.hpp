@@ -41,6 +41,7 @@ struct BackendConn {
     bool readable = false;
     bool writable = false;
     bool error_event = false;  // EPOLLERR/EPOLLHUP seen
+    bool peer_closed = false;  // EPOLLRDHUP seen: after the data, a read returns the back end's close
     bool dead = false;         // closed; the object waits for the end of the event batch before reuse
     bool reused = false;       // came from the idle pool
     int64_t idle_since_ms = 0;
@@ -48,10 +49,19 @@ struct BackendConn {
     // Epoll is edge-triggered: remember what the socket said until the owner acts on it.
     void note_events(uint32_t events) {
         if (events & (EPOLLERR | EPOLLHUP)) error_event = true;
+        if (events & (EPOLLRDHUP | EPOLLHUP)) peer_closed = true;
         if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable = true;
         if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable = true;
     }
 };
+
+// What a back-end connection's socket holds beyond what was read from it, looked at without reading (MSG_PEEK).
+enum class Unread : uint8_t {
+    nothing,  // quiet: it may carry another request
+    bytes,    // the back end sent more than its answer: reading them as the next answer would desync
+    closed,   // the back end closed it (or it failed)
+};
+Unread unread(const BackendConn& c);
 
 // The idle lists alone: which connection waits for which back end, since when, and which must go. Pure
 // bookkeeping (it never opens, closes or reads a socket; what it lets go of it hands to `close`), unit-tested.
@@ -102,7 +112,8 @@ public:
     // The worker adopted `next` (it stays alive while it is the worker's current generation).
     void adopt(const Generation& next);
     // An idle connection to back end `backend` of `g` for `owner`, ready to write (reused = true); nullptr when
-    // there is none to hand out.
+    // there is none to hand out. One that has something unread (bytes, or the back end's close, whose event this
+    // batch has not delivered yet) is closed instead and the next one tried.
     BackendConn* take_idle(const Generation& g, size_t backend, Session* owner);
     // A new non-blocking connect to back end `backend` of `g` for `owner`; nullptr when the socket could not even
     // be created or the connect failed at once (the caller counts it as a failed connect).

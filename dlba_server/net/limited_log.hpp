@@ -14,8 +14,9 @@ enum class LogKind : uint8_t {
     tls,           // handshake failures, connections TLS could not be set up for
     backend_down,  // a back end refused or did not answer a connect and was marked down
     listener,      // a listener of a new generation has no socket for this worker
+    bad_response,  // a back end's answer broke the framing rules
 };
-inline constexpr size_t kLogKinds = 4;
+inline constexpr size_t kLogKinds = 5;
 
 class LimitedLog {
 public:

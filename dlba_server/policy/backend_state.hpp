@@ -37,6 +37,7 @@ const char* backend_status_name(BackendStatus s);
 struct alignas(64) BackendCounters {
     Counter hits;              // requests sent to it (each attempt)
     Counter errors;            // connect failures, timeouts, resets, malformed responses
+    Counter bad_responses;     // answers that broke the framing rules (refused with 502, or their connection closed)
     Counter connect_failures;  // refused or timed out connects (each marks it down)
     Counter pooled_reuses;     // requests sent over an idle pooled connection
     Counter cookie_groups;     // persistent sessions started on it: responses that got the injected cookie

@@ -14,15 +14,23 @@ void write_response_head(const http::ResponseHead& head, const ResponseContext& 
     out += ' ';
     out += head.reason.empty() ? std::string_view(status_reason(head.status)) : head.reason;
     out += "\r\n";
+    const bool no_framing_fields = head.informational() || head.status == 204;
+    const bool send_coding = !no_framing_fields && !ctx.dechunk && ctx.client_minor == 1;
     for (const http::Header& h : head.headers) {
-        // Content-Length is end-to-end here (is_hop_by_hop lists it only because requests get a fresh one).
-        const bool length = iequals(h.name, "content-length");
-        const bool coding = iequals(h.name, "transfer-encoding");
-        if (!length && !coding && is_hop_by_hop(h.name)) continue;
-        if (coding && (ctx.dechunk || ctx.client_minor == 0)) continue;
-        if (named_by_connection(h.name, head.headers)) continue;
+        // The framing fields describe the body as sent (see the header), so they are decided here, never dropped by
+        // is_hop_by_hop (which lists them because requests get fresh ones) or by a Connection field naming them.
+        if (iequals(h.name, "content-length")) {
+            if (!no_framing_fields) append_field(out, h.name, h.value);
+            continue;
+        }
+        if (iequals(h.name, "transfer-encoding")) {
+            if (send_coding) append_field(out, h.name, h.value);
+            continue;
+        }
+        if (is_hop_by_hop(h.name) || named_by_connection(h.name, head.headers)) continue;
         append_field(out, h.name, h.value);
     }
+    if (ctx.rechunk && send_coding) append_field(out, "Transfer-Encoding", "chunked");
     for (const std::string& c : extra_set_cookies) append_field(out, "Set-Cookie", c);
     if (head.informational()) {
         // 100 Continue and friends: no Connection field; the final response carries it.

@@ -16,12 +16,17 @@ struct ResponseContext {
     uint8_t client_minor = 1;  // the client's HTTP/1.<minor>
     bool close = false;        // the client connection closes after this response
     bool dechunk = false;      // the body is sent decoded and close-delimited (a chunked body to an HTTP/1.0 client)
+    bool rechunk = false;      // a close-delimited, transfer-coded body ("gzip") is sent chunked to the client
 };
 
 // Appends the head to `out`: "HTTP/1.1 <status> <reason>", the back end's fields minus hop-by-hop ones (Connection
-// and what it names, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade; Transfer-Encoding too when dechunk), then
-// `extra_set_cookies` as Set-Cookie fields, then our Connection field. Content-Length is passed on as received (the
-// scanner checked it; HEAD and 304 answers carry the length of what a GET would get).
+// and what it names, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade), then `extra_set_cookies` as Set-Cookie
+// fields, then our Connection field.
+//
+// The framing fields say exactly how the body the client gets is delimited, whatever Connection names: Content-Length
+// as received (the scanner checked it; HEAD and 304 answers carry the length of what a GET would get);
+// Transfer-Encoding as received, with "chunked" added when rechunk, and none to an HTTP/1.0 client or when dechunk;
+// neither on 1xx and 204 answers, which must not have them (RFC 9110 §8.6, RFC 9112 §6.1) and have no body.
 void write_response_head(const http::ResponseHead& head, const ResponseContext& ctx,
                          const std::vector<std::string>& extra_set_cookies, std::string& out);
 

@@ -47,6 +47,7 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
             r.hits += c.hits.get();
             r.errors += c.errors.get();
             r.connect_failures += c.connect_failures.get();
+            r.bad_responses += c.bad_responses.get();
             r.pooled_reuses += c.pooled_reuses.get();
             r.cookie_groups += c.cookie_groups.get();
         }

@@ -72,6 +72,8 @@ REQUESTS = {
     "big-body": post(b"Content-Length: 100\r\n", b"x" * 100),
 }
 
+OK = b"HTTP/1.1 200 OK\r\n"
+
 RESPONSES = {
     "content-length": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
     "chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\nX: y\r\n\r\n",
@@ -102,6 +104,44 @@ RESPONSES = {
     b"Set-Cookie: sid=1; Max-Age=abc; Expires=tomorrow; Domain=\r\nContent-Length: 0\r\n\r\n",
     "set-cookie-dates": b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=1; Expires=Sunday, 06-Nov-94 08:49:37 GMT\r\n"
     b"Set-Cookie: sid=2; Expires=Sun Nov  6 08:49:37 1994\r\nSet-Cookie: sid=3; Max-Age=-5\r\n\r\n",
+    # Shapes a lenient client could frame differently (test/server/backend_strict_test.py has one case per class).
+    "cl-equal-duplicate": OK + b"Content-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+    "cl-list": OK + b"Content-Length: 2, 2\r\n\r\nok",
+    "cl-plus": OK + b"Content-Length: +2\r\n\r\nok",
+    "cl-overflow": OK + b"Content-Length: 18446744073709551618\r\n\r\nok",
+    "te-and-cl": OK + b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
+    "te-gzip-chunked": OK + b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+    "te-chunked-gzip": OK + b"Transfer-Encoding: chunked, gzip\r\n\r\nrawbytes",
+    "te-chunked-twice": OK + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "te-unknown": OK + b"Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
+    "te-parameter": OK + b"Transfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n",
+    "te-empty-element": OK + b"Transfer-Encoding: gzip,,chunked\r\n\r\n0\r\n\r\n",
+    "te-vtab": OK + b"Transfer-Encoding:\x0bchunked\r\n\r\n0\r\n\r\n",
+    "te-http10": b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "head-cl-and-te": OK + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "head-with-body": OK + b"Content-Length: 5\r\n\r\nhello",
+    "bytes-after-end": OK + b"Content-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil",
+    "chunked-then-more": OK + b"Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+    "no-content-with-body": b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello",
+    "not-modified-with-body": b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello",
+    "continue-with-body": b"HTTP/1.1 100 Continue\r\nContent-Length: 3\r\n\r\nabc" + OK + b"Content-Length: 0\r\n\r\n",
+    "switching-no-upgrade": b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
+    "status-http2": b"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+    "status-four-digits": b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
+    "status-two-spaces": b"HTTP/1.1  200 OK\r\nContent-Length: 0\r\n\r\n",
+    "status-ctl-reason": b"HTTP/1.1 200 O\x01K\r\nContent-Length: 0\r\n\r\n",
+    "space-before-colon-te": OK + b"Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
+    "space-before-colon-other": OK + b"Server : x\r\nContent-Length: 0\r\n\r\n",
+    "obs-fold-cl": OK + b"Content-Length: 2\r\n 2\r\n\r\nok",
+    "obs-fold-te": OK + b"Transfer-Encoding: gzip,\r\n chunked\r\n\r\n0\r\n\r\n",
+    "bare-cr": OK + b"X: a\rb\r\nContent-Length: 0\r\n\r\n",
+    "ctl-in-value": OK + b"X: a\x01b\r\nContent-Length: 0\r\n\r\n",
+    "del-in-value": OK + b"X: a\x7fb\r\nContent-Length: 0\r\n\r\n",
+    "empty-name": OK + b": z\r\nContent-Length: 0\r\n\r\n",
+    "name-with-space": OK + b"X Y: z\r\nContent-Length: 0\r\n\r\n",
+    "connection-names-cl": OK + b"Connection: Content-Length\r\nContent-Length: 2\r\n\r\nok",
+    "chunk-size-overflow": OK + b"Transfer-Encoding: chunked\r\n\r\n10000000000000001\r\nx\r\n0\r\n\r\n",
+    "chunk-data-too-long": OK + b"Transfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n",
 }
 
 COOKIES = {
@@ -155,6 +195,7 @@ for name in ["pipelined-three", "chunked", "content-length", "cl-and-te", "long-
              "chunk-ext-long", "close-then-more"]:
     write("request_parser", {name: REQUESTS[name]}, [0x00, 0x40, 0x80])
 write("response", RESPONSES, [0x03])
-for name in ["chunked", "continue-then-ok", "set-cookie-delete", "content-length"]:
+for name in ["chunked", "continue-then-ok", "set-cookie-delete", "content-length", "head-cl-and-te",
+             "head-with-body", "bytes-after-end", "te-gzip-chunked"]:
     write("response", {name: RESPONSES[name]}, [0x00, 0x40, 0x80])
 write("cookie", COOKIES, [None])

@@ -1,4 +1,6 @@
-// Fuzzes what the proxy does with a back end's response: the head scanner (whole and split must agree), the body
+// Fuzzes what the proxy does with a back end's response: the head scanner (whole and split must agree; an accepted
+// head leaves one reading of its framing: at most one valid Content-Length, never beside Transfer-Encoding, no
+// control characters in any value), the body
 // decoder on what follows the head (never more data than consumed; a Content-Length body is exactly that long), and
 // cookie injection over the response's Set-Cookie headers (every injected header re-parses to the injected name with
 // the session cookie's attributes, and contains nothing that could end a header line).
@@ -46,11 +48,22 @@ Scan scan(ResponseHeadScanner& s, std::string_view input, bool head_request, siz
         FUZZ_CHECK(h.status >= 100 && h.status <= 599 && h.status != 101);
         out.summary = std::to_string(h.status) + " " + body_framing_name(h.framing) + " " +
                       std::to_string(h.content_length) + (h.keep_alive ? " ka\n" : " close\n");
+        size_t lengths = 0, codings = 0;
         for (const Header& hd : h.headers) {
             FUZZ_CHECK(is_token(hd.name));
-            for (char c : hd.value) FUZZ_CHECK(c != '\r' && c != '\n' && c != '\0');
+            FUZZ_CHECK(is_field_value(hd.value));
+            if (iequals(hd.name, "content-length")) {
+                ++lengths;
+                FUZZ_CHECK(parse_content_length(hd.value).has_value());
+            }
+            if (iequals(hd.name, "transfer-encoding")) ++codings;
             out.summary += std::string(hd.name) + ":" + std::string(hd.value) + "\n";
         }
+        FUZZ_CHECK(lengths <= 1);
+        FUZZ_CHECK(lengths == 0 || codings == 0);
+        if (codings > 0) FUZZ_CHECK(h.minor_version == 1);
+        if (h.framing == BodyFraming::content_length) FUZZ_CHECK(lengths == 1);
+        if (h.framing == BodyFraming::chunked || h.transfer_coded) FUZZ_CHECK(codings > 0);
         if (h.framing == BodyFraming::until_close) FUZZ_CHECK(!h.keep_alive);
         if (head_request || h.status == 204 || h.status == 304 || h.informational())
             FUZZ_CHECK(h.framing == BodyFraming::none);

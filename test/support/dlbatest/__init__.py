@@ -18,6 +18,7 @@ test/support on PYTHONPATH; the suites import what they use from the modules:
   capture      tcpdump in a namespace, for diagnostics
   pcap         dlba-scheduler on net_pcap, capture files
   nginx        nginx and Python echo back ends on loopback
+  scripted_backend  a back end that answers exactly the bytes a test gives, and records connection reuse
   certs        a test CA, server certificates, ticket keys
   server       dlba-server processes and their configuration
   array        the scripts/array Pentaflow of the e2e tests; byte counters; the e2e scripts' setup and end

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include "http/body_decoder.hpp"
 
@@ -124,4 +125,50 @@ TEST_CASE("response-side framing errors carry 502", "[body]") {
     auto out = decode(d, "zz\r\n");
     CHECK(out.state == BodyState::error);
     CHECK(out.error_status == 502);
+}
+
+// A back end's chunked body: every shape a lenient reader could end elsewhere is an error (502, the connection is
+// closed); a body that ends cleanly leaves whatever follows unconsumed, which the proxy then counts and does not reuse
+// the connection for.
+TEST_CASE("malformed chunked response bodies fail with 502 and the rule they broke", "[body][strict]") {
+    struct Row {
+        const char* description;
+        std::string input;
+        const char* reason;
+    };
+    const std::vector<Row> rows = {
+        {"size not hex", "zz\r\n", "invalid chunk size"},
+        {"negative size", "-5\r\nhello\r\n", "invalid chunk size"},
+        {"0x prefix", "0x5\r\nhello\r\n", "invalid chunk extension"},
+        {"space inside the size", "5 5\r\nhello\r\n", "invalid chunk extension"},
+        {"size overflow", "10000000000000001\r\nx\r\n", "chunk size overflow"},
+        {"bare LF after the size", "5\nhello\r\n", "bare LF in chunk size line"},
+        {"data longer than its size", "1\r\nxy\r\n0\r\n\r\n", "chunk data not followed by CRLF"},
+        {"data followed by a bare LF", "5\r\nhello\n0\r\n\r\n", "chunk data not followed by CRLF"},
+        {"extension name with a space", "5;a b\r\nhello\r\n", "invalid chunk extension"},
+        {"extension with an unterminated quote", "5;a=\"b\r\nhello\r\n", "invalid chunk extension"},
+        {"size line too long", "5;" + std::string(2000, 'a') + "\r\n", "chunk size line too long"},
+        {"trailer with obs-fold", "0\r\nX: a\r\n b\r\n\r\n", "obs-fold"},
+        {"trailer with whitespace before the colon", "0\r\nX : a\r\n\r\n", "whitespace before colon"},
+        {"trailer without colon", "0\r\nnonsense\r\n\r\n", "field line without colon"},
+        {"trailer with a control character", "0\r\nX: a\x01" "b\r\n\r\n", "invalid character in field value"},
+        {"trailer ended by a bare LF", "0\r\nX: a\n\r\n", "bare LF in trailer section"},
+    };
+    for (const Row& r : rows) {
+        INFO(r.description);
+        BodyDecoder d(BodyLimits{}, 502);
+        d.start(BodyFraming::chunked);
+        const Decoded out = decode(d, r.input);
+        CHECK(out.state == BodyState::error);
+        CHECK(out.error_status == 502);
+        CHECK(std::string_view(d.error().reason) == r.reason);
+    }
+
+    BodyDecoder d(BodyLimits{}, 502);
+    d.start(BodyFraming::chunked);
+    const std::string body = "5\r\nhello\r\n0\r\n\r\n";
+    const Decoded out = decode(d, body + "HTTP/1.1 200 OK\r\n\r\n");
+    CHECK(out.state == BodyState::complete);
+    CHECK(out.consumed == body.size());
+    CHECK(out.data == "hello");
 }

@@ -4,8 +4,10 @@
 #include <vector>
 
 #include "http/response_scanner.hpp"
+#include "printable.hpp"
 
 using namespace dlba::http;
+namespace test = dlba::http::test;
 using namespace std::literals;
 
 namespace {
@@ -207,5 +209,146 @@ TEST_CASE("a response head split into any pieces scans the same", "[response]") 
             CHECK(s.head().headers[i].value == whole.head().headers[i].value);
         }
         CHECK(s.head().framing == BodyFraming::chunked);
+    }
+}
+
+// One row per shape a lenient downstream could frame differently: refused (502, with the rule it broke) or accepted
+// with the single reading the proxy passes on.
+TEST_CASE("back-end answers are held to the request side's strictness", "[response][strict]") {
+    struct Row {
+        const char* description;
+        std::string input;
+        bool head_request;
+        const char* refused;  // the error's reason; nullptr: accepted with the framing below
+        BodyFraming framing;
+        bool keep_alive;
+        bool transfer_coded;
+    };
+    const auto ok = [](const char* d, std::string in, BodyFraming f, bool ka, bool coded = false, bool head = false) {
+        return Row{d, std::move(in), head, nullptr, f, ka, coded};
+    };
+    const auto bad = [](const char* d, std::string in, const char* reason, bool head = false) {
+        return Row{d, std::move(in), head, reason, BodyFraming::none, false, false};
+    };
+    const std::string s200 = "HTTP/1.1 200 OK\r\n";
+    const std::vector<Row> rows = {
+        // Lengths.
+        bad("two different Content-Length values", s200 + "Content-Length: 3\r\nContent-Length: 4\r\n\r\n",
+            "duplicate Content-Length in response"),
+        bad("two equal Content-Length values", s200 + "Content-Length: 3\r\nContent-Length: 3\r\n\r\n",
+            "duplicate Content-Length in response"),
+        bad("Content-Length list", s200 + "Content-Length: 3, 3\r\n\r\n", "invalid Content-Length in response"),
+        bad("Content-Length with a plus sign", s200 + "Content-Length: +3\r\n\r\n",
+            "invalid Content-Length in response"),
+        bad("negative Content-Length", s200 + "Content-Length: -3\r\n\r\n", "invalid Content-Length in response"),
+        bad("Content-Length overflow", s200 + "Content-Length: 18446744073709551617\r\n\r\n",
+            "invalid Content-Length in response"),
+        bad("hex Content-Length", s200 + "Content-Length: 0x3\r\n\r\n", "invalid Content-Length in response"),
+        bad("empty Content-Length", s200 + "Content-Length:\r\n\r\n", "invalid Content-Length in response"),
+        bad("invalid Content-Length on a 304", "HTTP/1.1 304 Not Modified\r\nContent-Length: 1x\r\n\r\n",
+            "invalid Content-Length in response"),
+        bad("duplicate Content-Length on an answer to HEAD", s200 + "Content-Length: 3\r\nContent-Length: 9\r\n\r\n",
+            "duplicate Content-Length in response", true),
+        // Transfer codings.
+        ok("gzip alone: until close, re-chunked for the client", s200 + "Transfer-Encoding: gzip\r\n\r\n",
+           BodyFraming::until_close, false, true),
+        ok("gzip then chunked", s200 + "Transfer-Encoding: gzip, chunked\r\n\r\n", BodyFraming::chunked, true, true),
+        ok("chunked in its own field after gzip",
+           s200 + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", BodyFraming::chunked, true, true),
+        bad("chunked then gzip", s200 + "Transfer-Encoding: chunked, gzip\r\n\r\n",
+            "chunked not the last transfer coding"),
+        bad("chunked then gzip in two fields", s200 + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
+            "chunked not the last transfer coding"),
+        bad("chunked twice", s200 + "Transfer-Encoding: chunked, chunked\r\n\r\n", "chunked applied twice in response"),
+        bad("unknown coding", s200 + "Transfer-Encoding: xchunked\r\n\r\n", "unknown transfer coding in response"),
+        bad("coding with a parameter", s200 + "Transfer-Encoding: chunked;q=1\r\n\r\n",
+            "invalid Transfer-Encoding in response"),
+        bad("empty list element", s200 + "Transfer-Encoding: gzip,,chunked\r\n\r\n",
+            "invalid Transfer-Encoding in response"),
+        bad("empty Transfer-Encoding", s200 + "Transfer-Encoding:\r\n\r\n", "invalid Transfer-Encoding in response"),
+        bad("vertical tab before chunked", s200 + "Transfer-Encoding: \x0b" "chunked\r\n\r\n",
+            "invalid character in response field"),
+        bad("Transfer-Encoding on HTTP/1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "Transfer-Encoding in HTTP/1.0 response"),
+        // Both.
+        bad("Content-Length then Transfer-Encoding", s200 + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "both Content-Length and Transfer-Encoding in response"),
+        bad("Transfer-Encoding then Content-Length", s200 + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+            "both Content-Length and Transfer-Encoding in response"),
+        bad("both on an answer to HEAD", s200 + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "both Content-Length and Transfer-Encoding in response", true),
+        bad("both on a 304", "HTTP/1.1 304 Not Modified\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "both Content-Length and Transfer-Encoding in response"),
+        // Bodyless answers: no body whatever the fields say (bytes after them make the connection unusable).
+        ok("204 with a Content-Length", "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n", BodyFraming::none,
+           true),
+        ok("204 with chunked", "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n", BodyFraming::none,
+           true),
+        ok("100 with a Content-Length", "HTTP/1.1 100 Continue\r\nContent-Length: 10\r\n\r\n", BodyFraming::none,
+           true),
+        ok("304 with a Content-Length", "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", BodyFraming::none,
+           true),
+        ok("answer to HEAD with a Content-Length", s200 + "Content-Length: 10\r\n\r\n", BodyFraming::none, true, false,
+           true),
+        // A protocol switch: the proxy never forwards Upgrade.
+        bad("101 with Upgrade", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+            "protocol switch nobody asked for"),
+        bad("101 without Upgrade", "HTTP/1.1 101 Switching Protocols\r\n\r\n", "protocol switch nobody asked for"),
+        // Status lines.
+        bad("HTTP/2.0", "HTTP/2.0 200 OK\r\n\r\n", "unsupported HTTP version in response"),
+        bad("HTTP/11", "HTTP/11 200 OK\r\n\r\n", "malformed status line"),
+        bad("lower-case version", "http/1.1 200 OK\r\n\r\n", "malformed status line"),
+        bad("two-digit code", "HTTP/1.1 20 OK\r\n\r\n", "invalid status code"),
+        bad("four-digit code", "HTTP/1.1 2000 OK\r\n\r\n", "malformed status line"),
+        bad("letter in the code", "HTTP/1.1 2x0 OK\r\n\r\n", "invalid status code"),
+        bad("code 600", "HTTP/1.1 600 What\r\n\r\n", "invalid status code"),
+        bad("code 099", "HTTP/1.1 099 What\r\n\r\n", "invalid status code"),
+        bad("code glued to the reason", "HTTP/1.1 200OK\r\n\r\n", "malformed status line"),
+        bad("two spaces before the code", "HTTP/1.1  200 OK\r\n\r\n", "invalid status code"),
+        bad("tab before the code", "HTTP/1.1\t200 OK\r\n\r\n", "malformed status line"),
+        bad("space before the version", " HTTP/1.1 200 OK\r\n\r\n", "malformed status line"),
+        bad("control character in the reason", "HTTP/1.1 200 O\x01K\r\n\r\n", "invalid character in reason phrase"),
+        bad("NUL in the reason", "HTTP/1.1 200 O\0K\r\n\r\n"s, "invalid character in reason phrase"),
+        // Field syntax.
+        bad("whitespace before the colon of Content-Length", s200 + "Content-Length : 3\r\n\r\n",
+            "whitespace before colon in a framing field"),
+        bad("tab before the colon of Transfer-Encoding", s200 + "Transfer-Encoding\t: chunked\r\n\r\n",
+            "whitespace before colon in a framing field"),
+        ok("whitespace before the colon of another field: removed", s200 + "Server : x\r\nContent-Length: 0\r\n\r\n",
+           BodyFraming::content_length, true),
+        bad("obs-fold in Content-Length", s200 + "Content-Length: 3\r\n 3\r\n\r\n", "obs-fold in a framing field"),
+        bad("obs-fold in Transfer-Encoding", s200 + "Transfer-Encoding: gzip,\r\n chunked\r\n\r\n",
+            "obs-fold in a framing field"),
+        ok("obs-fold in another field: unfolded", s200 + "X: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+           BodyFraming::content_length, true),
+        bad("obs-fold before any field", s200 + " X: a\r\n\r\n", "obs-fold before first header"),
+        bad("NUL in a value", s200 + "X: a\0b\r\n\r\n"s, "invalid character in response field"),
+        bad("bare CR in a value", s200 + "X: a\rb\r\n\r\n", "invalid character in response field"),
+        bad("control character in a value", s200 + "X: a\x01" "b\r\n\r\n", "invalid character in response field"),
+        bad("DEL in a value", s200 + "X: a\x7f" "b\r\n\r\n", "invalid character in response field"),
+        bad("bare CR ending a value", s200 + "X: a\r\r\n\r\n", "invalid character in response field"),
+        bad("space in a name", s200 + "X Y: z\r\n\r\n", "invalid response field name"),
+        bad("separator in a name", s200 + "X(: z\r\n\r\n", "invalid response field name"),
+        bad("empty name", s200 + ": z\r\n\r\n", "invalid response field name"),
+        bad("NUL in a name", s200 + "X\0: z\r\n\r\n"s, "invalid response field name"),
+        bad("non-ASCII name", s200 + "\xc3\xa9t\xc3\xa9: z\r\n\r\n", "invalid response field name"),
+        bad("line without colon", s200 + "nonsense\r\n\r\n", "response field line without colon"),
+        bad("bare LF inside a value: a line without colon", s200 + "X: a\nb\r\n\r\n",
+            "response field line without colon"),
+    };
+    for (const Row& r : rows) {
+        INFO(r.description << ": " << test::printable(r.input));
+        ResponseHeadScanner s;
+        const Scanned out = scan(s, r.input, r.head_request);
+        if (r.refused) {
+            CHECK(out.status == ScanStatus::error);
+            CHECK(out.error_status == 502);
+            CHECK(std::string_view(s.error().reason) == r.refused);
+        } else {
+            REQUIRE(out.status == ScanStatus::complete);
+            CHECK(s.head().framing == r.framing);
+            CHECK(s.head().keep_alive == r.keep_alive);
+            CHECK(s.head().transfer_coded == r.transfer_coded);
+        }
     }
 }

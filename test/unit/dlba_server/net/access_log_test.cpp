@@ -75,6 +75,13 @@ TEST_CASE("an access-log line says when, who, what, the answer, where it went an
     refused.attempts = 0;
     CHECK(line_of(refused) == "2023-11-14T22:13:20Z 192.0.2.7:51234 \"GET /index.html?q=1\" 503 0 - 3ms none");
     CHECK(AccessLogEntry{}.backend == "-");  // the default names no back end
+
+    AccessLogEntry bad = entry();  // the back end's answer broke the framing rules: refused
+    bad.status = 502;
+    bad.bytes = 0;
+    bad.bad_response = true;
+    CHECK(line_of(bad) ==
+          "2023-11-14T22:13:20Z 192.0.2.7:51234 \"GET /index.html?q=1\" 502 0 web1 3ms least_conn bad_response");
 }
 
 TEST_CASE("an access-log line carries at most 1024 bytes of the target", "[access_log]") {

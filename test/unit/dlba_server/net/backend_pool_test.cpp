@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -161,23 +162,44 @@ struct LoopbackBackend {
     uint16_t port = 0;
 };
 
+std::string loopback_config(uint16_t port, unsigned depth) {
+    return R"(
+backends = ( { key = "a"; address = "127.0.0.1"; port = )" + std::to_string(port) + R"(; } );
+services = ( { name = "web"; backends = ["a"]; pool = { idle_per_backend = )" + std::to_string(depth) + R"(; }; } );
+server = { listeners = ( { port = 80; service = "web"; } ); };
+)";
+}
+
+// A worker's pool with one back end, a LoopbackBackend, kept `depth` deep.
+struct LoopbackPool {
+    explicit LoopbackPool(unsigned depth) : g(test::load_sections(loopback_config(backend.port, depth)), 1, 1, 1, 0,
+                                              nullptr) {
+        REQUIRE(epoll);
+        pool.adopt(g);
+    }
+    LoopbackBackend backend;
+    const Generation g;
+    const io::Fd epoll{epoll_create1(EPOLL_CLOEXEC)};
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file{std::tmpfile(), std::fclose};
+    LimitedLog log{0, log_file.get()};
+    BackendPool pool{epoll, log};
+};
+
+// Waits (at most 2 s) until `fd` has something to read or its peer's close.
+bool wait_until_readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return poll(&p, 1, 2000) == 1;
+}
+
 }  // namespace
 
 TEST_CASE("a pooled connection is opened once, handed out again ready to write, and closed when not reusable",
           "[pool]") {
-    LoopbackBackend backend;
-    const std::string config = R"(
-backends = ( { key = "a"; address = "127.0.0.1"; port = )" + std::to_string(backend.port) + R"(; } );
-services = ( { name = "web"; backends = ["a"]; pool = { idle_per_backend = 1; }; } );
-server = { listeners = ( { port = 80; service = "web"; } ); };
-)";
-    const Generation g(test::load_sections(config), 1, 1, 1, 0, nullptr);
-    const io::Fd epoll(epoll_create1(EPOLL_CLOEXEC));
-    REQUIRE(epoll);
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file(std::tmpfile(), std::fclose);
-    LimitedLog log(0, log_file.get());
-    BackendPool pool(epoll, log);
-    pool.adopt(g);
+    LoopbackPool lp(1);
+    const LoopbackBackend& backend = lp.backend;
+    const Generation& g = lp.g;
+    const io::Fd& epoll = lp.epoll;
+    BackendPool& pool = lp.pool;
 
     BackendConn* c = pool.open(g, 0, nullptr, 0);
     REQUIRE(c != nullptr);
@@ -220,4 +242,47 @@ server = { listeners = ( { port = 80; service = "web"; } ); };
     CHECK(recv(peer2, &byte, 1, 0) == 0);
     close(peer);
     close(peer2);
+}
+
+TEST_CASE("an idle connection with bytes or a close waiting in its socket is never handed out", "[pool]") {
+    LoopbackPool lp(2);
+    const LoopbackBackend& backend = lp.backend;
+    const Generation& g = lp.g;
+    BackendPool& pool = lp.pool;
+
+    BackendConn* quiet = pool.open(g, 0, nullptr, 0);
+    BackendConn* chatty = pool.open(g, 0, nullptr, 0);
+    REQUIRE(quiet != nullptr);
+    REQUIRE(chatty != nullptr);
+    const int quiet_peer = accept4(backend.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    const int chatty_peer = accept4(backend.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    REQUIRE(quiet_peer >= 0);
+    REQUIRE(chatty_peer >= 0);
+    for (int connected = 0; connected < 2;) {  // both connects complete
+        epoll_event ev[2];
+        const int n = epoll_wait(lp.epoll.get(), ev, 2, 2000);
+        REQUIRE(n > 0);
+        connected += n;
+    }
+    CHECK(unread(*quiet) == Unread::nothing);
+
+    pool.release(quiet, true, 1);
+    pool.release(chatty, true, 2);  // the most recently released: handed out first, if it can be
+    // After its answer the back end sent more (say, a body on a HEAD answer) and the event is still on its way.
+    REQUIRE(send(chatty_peer, "x", 1, 0) == 1);
+    REQUIRE(wait_until_readable(chatty->fd.get()));
+    CHECK(unread(*chatty) == Unread::bytes);
+    CHECK(pool.take_idle(g, 0, nullptr) == quiet);
+    CHECK(chatty->dead);
+    char byte;
+    CHECK(recv(chatty_peer, &byte, 1, 0) <= 0);  // closed (reset: it had unread bytes), not reused
+
+    pool.release(quiet, true, 3);
+    shutdown(quiet_peer, SHUT_WR);  // the back end closed it while idle
+    REQUIRE(wait_until_readable(quiet->fd.get()));
+    CHECK(unread(*quiet) == Unread::closed);
+    CHECK(pool.take_idle(g, 0, nullptr) == nullptr);
+    CHECK(quiet->dead);
+    close(quiet_peer);
+    close(chatty_peer);
 }

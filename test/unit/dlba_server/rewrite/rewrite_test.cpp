@@ -156,6 +156,49 @@ TEST_CASE("a chunked response keeps its coding for HTTP/1.1 and loses it when de
     CHECK(out == "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
 }
 
+TEST_CASE("the framing fields the client gets give one reading of the body", "[rewrite][response][strict]") {
+    struct Row {
+        const char* description;
+        std::string input;
+        bool head_request;
+        ResponseContext ctx;
+        std::string expected;
+    };
+    const std::vector<Row> rows = {
+        {"a 204 loses a Content-Length it must not have", "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n",
+         false, {1, false, false}, "HTTP/1.1 204 No Content\r\n\r\n"},
+        {"a 204 loses Transfer-Encoding", "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n", false,
+         {1, false, false}, "HTTP/1.1 204 No Content\r\n\r\n"},
+        {"a 103 loses a Content-Length", "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\nContent-Length: 3\r\n\r\n",
+         false, {1, false, false}, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"},
+        {"a 304 keeps the length of what a GET would get", "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+         false, {1, false, false}, "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"},
+        {"an answer to HEAD keeps its length", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", true,
+         {1, false, false}, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"},
+        {"Connection naming Content-Length does not remove the length",
+         "HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 3\r\n\r\n", false, {1, false, false},
+         "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n"},
+        {"Connection naming Transfer-Encoding does not remove chunked",
+         "HTTP/1.1 200 OK\r\nConnection: transfer-encoding\r\nTransfer-Encoding: chunked\r\n\r\n", false,
+         {1, false, false}, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"},
+        {"a close-delimited gzip body is re-chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false,
+         {1, false, false, true}, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"},
+        {"an HTTP/1.0 client never gets Transfer-Encoding",
+         "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n", false, {0, true, false},
+         "HTTP/1.1 304 Not Modified\r\nConnection: close\r\n\r\n"},
+        {"a repaired field is sent without the whitespace before its colon",
+         "HTTP/1.1 200 OK\r\nServer : x\r\nContent-Length: 0\r\n\r\n", false, {1, false, false},
+         "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 0\r\n\r\n"},
+    };
+    for (const Row& r : rows) {
+        INFO(r.description);
+        Scanned s(r.input, r.head_request);
+        std::string out;
+        write_response_head(s.head, r.ctx, {}, out);
+        CHECK(out == r.expected);
+    }
+}
+
 TEST_CASE("a tolerated back-end head is sent normalised", "[rewrite][response]") {
     // Bare LF, a missing reason, obs-fold (unfolded to spaces): the scanner accepts them, the client gets CRLFs.
     Scanned s("HTTP/1.0 404\nX-Long: a\n  b\nContent-Length: 0\n\n");
