@@ -5,7 +5,7 @@ client namespace's address 10.77.1.2, while a normal client on a second address 
 measures its latency: one small request per new connection, every 20 ms. During each attack the normal client's
 p99 must stay under 100 ms with no failed request; every dlba-server is the same process afterwards and answers;
 and the per-address limit (server.limits.max_connections_per_ip, set by a reload) refused connections and counted
-them. The servers also run with timeouts.handshake_ms = 2000 and header_ms = 5000.
+them. The servers also run with timeouts.handshake_ms = 2000 (header_ms stays 10000).
 
 A first case checks the fix for a client FIN arriving together with its request: the connection closes right after
 the answer, not at the idle timeout.
@@ -35,9 +35,11 @@ state = {}
 ATTACKER_IP = "10.77.1.2"  # the client namespace's own address: slowhttptest cannot choose its source
 NORMAL_IP = "10.77.1.3"    # added by the setup; the normal client binds it
 CONNECTIONS = 1000
-PER_IP_LIMIT = 100         # per node: the attacker keeps at most 3 x 100 of its 1,000
+# Per node: the attacker keeps at most 3 x 100 of its 1,000. DLBA_SLOW_PER_IP=0 runs the same attacks without the
+# limit, for the figures in BENCHMARKS.md (then nothing is refused and the refusal checks do not apply).
+PER_IP_LIMIT = int(os.environ.get("DLBA_SLOW_PER_IP", "100"))
 P99_MAX_MS = 100.0
-RAMP_S = 6                 # slowhttptest opens 200 connections a second
+RAMP_S = 6                 # at most; slowhttptest opens 200 connections a second
 MEASURE_S = 8
 PROBE_EVERY_S = 0.02
 
@@ -152,54 +154,70 @@ def slowhttptest(mode_args, seconds):
     return p
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def slowhttptest_summary(p):
+    """Its last status block (it prints one a second) and the most connections it held at once."""
     if p.poll() is None:
         p.terminate()
-    out = p.communicate(timeout=15)[0]
-    # Its status block is reprinted every second: keep the last one.
-    lines = [ln.strip() for ln in out.splitlines() if re.search(r"(pending|connected|error|closed|service)", ln)]
-    return "; ".join(lines[-5:]), out
+    out = ANSI.sub("", p.communicate(timeout=15)[0])
+    connected = [int(m) for m in re.findall(r"connected:\s+(\d+)", out)]
+    last = {k: re.findall(rf"{k}:\s+(\w+)", out) for k in ("pending", "connected", "error", "closed")}
+    text = ", ".join(f"{k} {v[-1]}" for k, v in last.items() if v)
+    ended = re.search(r"Test ended on (\d+)\w+ second\s*Exit status:\s*([^\n]*)", out)
+    if ended:
+        text += f"; ended on second {ended.group(1)}: {ended.group(2).strip()}"
+    return text, max(connected, default=0)
 
 
 def attack_case(name, mode_args):
+    """slowhttptest in `mode_args` from ATTACKER_IP; once its connections are up (or RAMP_S passed), the normal
+    client measures for MEASURE_S or until slowhttptest has no connection left, whichever comes first."""
     arr = state["array"]
     before = counters()
     p = slowhttptest(mode_args, RAMP_S + MEASURE_S + 4)
-    most_open = {n: 0 for n in NODES}
+    samples = []
     t_end = time.monotonic() + RAMP_S
-    while time.monotonic() < t_end:
-        for n, v in open_connections().items():
-            most_open[n] = max(most_open[n], v)
-        time.sleep(0.5)
-    check(p.poll() is None, f"{name}: slowhttptest ended early:\n{p.communicate()[0][-1500:]}")
+    while time.monotonic() < t_end and p.poll() is None:
+        samples.append(open_connections())
+        if sum(samples[-1].values()) >= 0.9 * min(len(NODES) * (PER_IP_LIMIT or CONNECTIONS), CONNECTIONS):
+            break
+        time.sleep(0.25)
     probe = NormalClient(arr)
     probe.start()
-    t_end = time.monotonic() + MEASURE_S
-    while time.monotonic() < t_end:
-        for n, v in open_connections().items():
-            most_open[n] = max(most_open[n], v)
+    t_probe = time.monotonic()
+    window = []
+    while time.monotonic() < t_probe + MEASURE_S and p.poll() is None:
+        window.append(open_connections())
         time.sleep(0.5)
+    measured_s = time.monotonic() - t_probe
     probe.stop_flag.set()
     probe.join(5)
     f = probe.figures()
-    summary, _ = slowhttptest_summary(p)
+    summary, held = slowhttptest_summary(p)
     after = counters()
     refused = delta(before, after, "connections_refused_per_ip")
-    Suite.diag(f"{name}: normal client during the attack: {fmt(f)}")
-    Suite.diag(f"{name}: slowhttptest: {summary}")
-    Suite.diag(f"{name}: per node: connections open at most {most_open}, refused per address {refused}, "
-               f"header timeouts {delta(before, after, 'header_timeouts')}, aborted {delta(before, after, 'aborted')}, "
-               f"local errors {delta(before, after, 'local_errors')}, accepted "
-               f"{delta(before, after, 'connections_accepted')}")
+    most_open = {n: max([x[n] for x in samples + window], default=0) for n in NODES}
+    during = [sum(x.values()) for x in window]
+    Suite.diag(f"{name}: normal client for {measured_s:.1f} s during the attack: {fmt(f)}")
+    Suite.diag(f"{name}: slowhttptest held at most {held} connections; at its end: {summary}")
+    Suite.diag(f"{name}: connections open on the servers while measuring (sum of the nodes): min "
+               f"{min(during, default=0)}, max {max(during, default=0)}; per node at most {most_open}")
+    Suite.diag(f"{name}: per node: refused per address {refused}, header timeouts "
+               f"{delta(before, after, 'header_timeouts')}, aborted {delta(before, after, 'aborted')}, local errors "
+               f"{delta(before, after, 'local_errors')}, accepted {delta(before, after, 'connections_accepted')}")
     state.setdefault("figures", {})[name] = (f, refused, most_open)
     check(f["failed"] == 0, f"{name}: the normal client failed {f['failed']} requests: {probe.failures[:5]}")
-    check(f["n"] >= 100, f"{name}: the normal client made only {f['n']} requests in {MEASURE_S} s")
+    check(f["n"] >= 50, f"{name}: the normal client made only {f['n']} requests in {measured_s:.1f} s")
     check(f["p99"] < P99_MAX_MS, f"{name}: the normal client's p99 {f['p99']:.1f} ms >= {P99_MAX_MS} ms")
-    check(sum(refused.values()) > 0, f"{name}: no connection refused for the per-address limit: {refused}")
-    # The limit held: the attacker's share per node never went past it (the normal client adds a few).
-    for n in NODES:
-        check(most_open[n] <= PER_IP_LIMIT + 10, f"{name}: n{n} had {most_open[n]} connections open, over the "
-                                                 f"per-address limit {PER_IP_LIMIT} (+10 for the normal client)")
+    if PER_IP_LIMIT:
+        check(sum(refused.values()) > 0, f"{name}: no connection refused for the per-address limit: {refused}")
+        # The limit held: the attacker's share per node never went past it (the normal client adds a few).
+        for n in NODES:
+            check(most_open[n] <= PER_IP_LIMIT + 10, f"{name}: n{n} had {most_open[n]} connections open, over "
+                                                     f"the per-address limit {PER_IP_LIMIT} (+10 for the normal "
+                                                     "client)")
     servers_alive(name)
     return f
 
@@ -361,7 +379,8 @@ def case_tls_flood():
     check(f["failed"] == 0, f"TLS flood: the normal client failed {f['failed']} requests: {probe.failures[:5]}")
     check(f["n"] >= 50, f"TLS flood: the normal client made only {f['n']} requests")
     check(f["p99"] < P99_MAX_MS, f"TLS flood: the normal client's p99 {f['p99']:.1f} ms >= {P99_MAX_MS} ms")
-    check(sum(refused.values()) > 0, f"TLS flood: no connection refused for the per-address limit: {refused}")
+    if PER_IP_LIMIT:
+        check(sum(refused.values()) > 0, f"TLS flood: no connection refused for the per-address limit: {refused}")
     check(sum(timeouts.values()) > 0, f"TLS flood: no handshake deadline passed: {timeouts}")
     servers_alive("the TLS flood")
 
@@ -388,7 +407,6 @@ def setup():
             text = f.read()
         text = set_key(text, "limits", "max_connections_per_ip", PER_IP_LIMIT)
         text = set_key(text, "timeouts", "handshake_ms", 2000)
-        text = set_key(text, "timeouts", "header_ms", 5000)
         with open(path, "w") as f:
             f.write(text)
         answer = request(arr.sock(n, "server"), "reload", timeout=10)
