@@ -231,7 +231,9 @@ def case_fin_with_data():
         s.settimeout(10)
         s.connect((VIP, 80))
         start = time.monotonic()
-        # One write then the FIN at once: both reach the server before its worker wakes up.
+        # Corked: the request waits in the socket and the FIN joins it, so one segment carries both (the server's
+        # single read then gets the request and the end of the stream's notice together).
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
         s.sendall(f"GET /fin/{i} HTTP/1.1\r\nHost: {VIP}\r\n\r\n".encode())
         s.shutdown(socket.SHUT_WR)
         data = b""
