@@ -24,7 +24,7 @@ constexpr uint32_t mix(uint32_t h) {
 }  // namespace
 
 ConnectionsPerIp::ConnectionsPerIp(size_t addresses, uint32_t seed) : seed_(seed) {
-    const size_t n = std::bit_ceil(std::max<size_t>(addresses, 1024));
+    const size_t n = std::bit_ceil(std::clamp<size_t>(addresses, 1024, kMaxSlots));
     slots_ = std::make_unique<std::atomic<uint64_t>[]>(n);
     for (size_t i = 0; i < n; ++i) slots_[i].store(0, std::memory_order_relaxed);
     mask_ = n - 1;

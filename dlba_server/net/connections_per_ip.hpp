@@ -28,7 +28,7 @@ enum class IpAdmission : uint8_t {
 
 class ConnectionsPerIp {
 public:
-    // Room for at least `addresses` addresses at once (rounded up to a power of two, at least 1024 slots).
+    // Room for `addresses` addresses at once (rounded up to a power of two, 1024 .. kMaxSlots slots).
     explicit ConnectionsPerIp(size_t addresses, uint32_t seed = 0x9e3779b9u);
     ConnectionsPerIp(const ConnectionsPerIp&) = delete;
     ConnectionsPerIp& operator=(const ConnectionsPerIp&) = delete;
@@ -42,7 +42,8 @@ public:
     uint32_t open(uint32_t ip) const;
     size_t slots() const { return mask_ + 1; }
 
-    static constexpr size_t kWindow = 32;  // slots probed per address
+    static constexpr size_t kWindow = 32;        // slots probed per address
+    static constexpr size_t kMaxSlots = 1 << 22;  // 32 MiB: past 4M addresses at once, new ones go untracked
 
 private:
     size_t home(uint32_t ip) const;

@@ -47,9 +47,10 @@ TEST_CASE("limit 0 counts every connection and refuses none, so a limit set late
     CHECK(t.admit(kClient, 10) == IpAdmission::counted);
 }
 
-TEST_CASE("the table is sized for the addresses asked, at least 1024 slots, a power of two", "[net][per_ip]") {
+TEST_CASE("the table is sized for the addresses asked, a power of two from 1024 slots to kMaxSlots", "[net][per_ip]") {
     CHECK(ConnectionsPerIp(1).slots() == 1024);
     CHECK(ConnectionsPerIp(20000).slots() == 32768);
+    CHECK(ConnectionsPerIp(20000000).slots() == ConnectionsPerIp::kMaxSlots);  // max_connections 10M: 32 MiB, no more
 }
 
 TEST_CASE("a full table lets a new address in uncounted; freed slots are used again", "[net][per_ip]") {
