@@ -23,6 +23,7 @@
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -170,7 +171,8 @@ int main(int argc, char** argv) {
     for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&handled, s);
     pthread_sigmask(SIG_BLOCK, &handled, nullptr);
 
-    Shared shared(static_cast<uint16_t>(opt.node), worker_count);
+    // The per-address table's hash is keyed per process: a client cannot pick addresses that crowd one window.
+    Shared shared(static_cast<uint16_t>(opt.node), worker_count, max_connections, std::random_device{}());
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<Worker*> worker_list;
     for (unsigned i = 0; i < worker_count; ++i) {

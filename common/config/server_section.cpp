@@ -47,9 +47,10 @@ std::vector<ListenerConfig> read_listeners(const ConfigReader& in, const libconf
 
 void read_timeouts(const ConfigReader& in, const libconfig::Setting& s, ServerTimeouts& to) {
     const libconfig::Setting& t = in.group(s, "timeouts", false);
-    in.only_keys(t, {"header_ms", "idle_ms", "body_ms", "backend_connect_ms", "backend_response_ms", "shutdown_ms"});
+    in.only_keys(t, {"header_ms", "handshake_ms", "idle_ms", "body_ms", "backend_connect_ms", "backend_response_ms", "shutdown_ms"});
     const auto ms = [&](const char* key, uint32_t& v) { v = static_cast<uint32_t>(in.integer(t, key, v, 1, 86400000)); };
     ms("header_ms", to.header_ms);
+    ms("handshake_ms", to.handshake_ms);
     ms("idle_ms", to.idle_ms);
     ms("body_ms", to.body_ms);
     ms("backend_connect_ms", to.backend_connect_ms);
@@ -57,13 +58,22 @@ void read_timeouts(const ConfigReader& in, const libconfig::Setting& s, ServerTi
     ms("shutdown_ms", to.shutdown_ms);
 }
 
-void read_limits(const ConfigReader& in, const libconfig::Setting& s, ServerLimits& li) {
+void read_limits(const ConfigReader& in, const libconfig::Setting& s, ServerLimits& li, uint32_t max_connections) {
     const libconfig::Setting& l = in.group(s, "limits", false);
-    in.only_keys(l, {"max_header_bytes", "max_header_count", "max_uri_bytes", "max_body_bytes"});
+    in.only_keys(l, {"max_header_bytes", "max_header_count", "max_uri_bytes", "max_body_bytes",
+                     "max_connections_per_ip"});
     li.max_header_bytes = static_cast<uint32_t>(in.integer(l, "max_header_bytes", li.max_header_bytes, 256, 1 << 20));
     li.max_header_count = static_cast<uint32_t>(in.integer(l, "max_header_count", li.max_header_count, 4, 1000));
     li.max_uri_bytes = static_cast<uint32_t>(in.integer(l, "max_uri_bytes", li.max_uri_bytes, 16, 1 << 20));
     li.max_body_bytes = static_cast<uint64_t>(in.integer(l, "max_body_bytes", 0, 0, INT64_MAX));
+    li.max_connections_per_ip = static_cast<uint32_t>(in.integer(l, "max_connections_per_ip", 0, 0, 10000000));
+    // A per-address limit at or above the process's limit could never refuse anything: surely a mistake.
+    if (li.max_connections_per_ip >= max_connections && li.max_connections_per_ip != 0) {
+        in.refuse(l["max_connections_per_ip"], "'server.limits.max_connections_per_ip' (" +
+                                                   std::to_string(li.max_connections_per_ip) +
+                                                   ") must be below 'server.max_connections' (" +
+                                                   std::to_string(max_connections) + "), or 0 for no limit");
+    }
 }
 
 }  // namespace
@@ -88,7 +98,7 @@ std::optional<ServerConfig> read_server_section(const ConfigReader& in, const li
     }
     sc.max_connections = static_cast<uint32_t>(in.integer(s, "max_connections", sc.max_connections, 1, 10000000));
     if (s.exists("timeouts")) read_timeouts(in, s, sc.timeouts);
-    if (s.exists("limits")) read_limits(in, s, sc.limits);
+    if (s.exists("limits")) read_limits(in, s, sc.limits, sc.max_connections);
     sc.forwarded = in.choice(s, "forwarded", sc.forwarded, kForwardedNames);
     sc.access_log = in.text(s, "access_log", sc.access_log);
     return sc;

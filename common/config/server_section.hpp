@@ -31,6 +31,7 @@ struct ListenerConfig {
 
 struct ServerTimeouts {
     uint32_t header_ms = 10000;            // first byte of a request (or accept) to the end of its head; 408 after
+    uint32_t handshake_ms = 5000;          // accept to the end of the TLS handshake; the connection is closed after
     uint32_t idle_ms = 60000;              // keep-alive: no byte of a next request for this long closes
     uint32_t body_ms = 30000;              // request body inactivity; also a client not reading the response
     uint32_t backend_connect_ms = 3000;    // connect() to a back end; then it is marked down and another tried
@@ -43,6 +44,7 @@ struct ServerLimits {
     uint32_t max_header_count = 100;    // header fields (431 above)
     uint32_t max_uri_bytes = 8192;      // request target (414 above)
     uint64_t max_body_bytes = 0;        // request body, 0 = unlimited (413 above)
+    uint32_t max_connections_per_ip = 0;  // client connections open at once from one IPv4 address, 0 = no limit
 };
 
 struct ServerConfig {

@@ -15,8 +15,9 @@ enum class LogKind : uint8_t {
     backend_down,  // a back end refused or did not answer a connect and was marked down
     listener,      // a listener of a new generation has no socket for this worker
     bad_response,  // a back end's answer broke the framing rules
+    per_ip,        // a client address reached limits.max_connections_per_ip
 };
-inline constexpr size_t kLogKinds = 5;
+inline constexpr size_t kLogKinds = 6;
 
 class LimitedLog {
 public:

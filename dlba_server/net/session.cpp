@@ -27,16 +27,14 @@ http::Action ParserSlot::on_message_complete() { return session->on_message_comp
 
 // ---- Session ----
 
-Session::Session(WorkerContext& worker, Transport transport, const Listener& listener, uint32_t peer_ip,
-                 uint16_t peer_port)
+Session::Session(WorkerContext& worker, Transport transport, const Listener& listener, ClientPeer peer)
     : w_(worker),
       client_(std::move(transport)),
       gen_(worker.generations.hold()),
       listener_(listener.key),
-      peer_ip_(peer_ip),
-      peer_port_(peer_port),
+      peer_(peer),
       service_(static_cast<uint16_t>(listener.service)) {
-    const in_addr a{htonl(peer_ip)};
+    const in_addr a{htonl(peer.ip)};
     inet_ntop(AF_INET, &a, peer_text_, sizeof peer_text_);
     // The first request (and the TLS handshake before it) must arrive within the header deadline.
     head_start_ms_ = idle_since_ms_ = last_client_rx_ms_ = w_.now_ms();
@@ -91,6 +89,7 @@ void Session::switch_generation() {
 void Session::on_client_event(uint32_t events) {
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         rd_ready_ = true;
+        if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) peer_hup_ = true;
         if (wr_wants_rd_) wr_ready_ = true;
     }
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
@@ -203,7 +202,9 @@ bool Session::read_client() {
         case IoStatus::ok:
             // A short read from a plain socket emptied its receive queue: wait for the next edge instead of
             // paying a read that would only say EAGAIN. (Under TLS a read returns one record, so it proves nothing.)
-            if (r.n < want && !client_.tls()) rd_ready_ = false;
+            // Not once the client's FIN came: it came with (or after) these bytes, in the edge just consumed, and no
+            // other edge will follow; the next read returns the end of the stream.
+            if (r.n < want && !client_.tls() && !peer_hup_) rd_ready_ = false;
             in_.commit(r.n);
             w_.stats.bytes_in.add(r.n);
             last_client_rx_ms_ = w_.now_ms();
@@ -410,6 +411,12 @@ void Session::on_timer() {
         if (now - linger_start_ms_ > kLingerMs) close();
         return;
     }
+    // Until the handshake is done head_start_ms_ is the moment of accept (no request byte can have been read).
+    if (!client_.handshake_done() && now - head_start_ms_ > t.handshake_ms) {
+        w_.stats.handshake_timeouts.add();
+        close();  // nothing to answer before the handshake: just close
+        return;
+    }
     if (client_blocked_ && !to_client_.empty() && now - blocked_since_ms_ > t.body_ms) {
         abort_client();  // not reading what we send
         return;
@@ -455,7 +462,7 @@ void Session::log_request() {
     AccessLogEntry e;
     e.unix_s = w_.wall_seconds();
     e.client_ip = peer_text_;
-    e.client_port = peer_port_;
+    e.client_port = peer_.port;
     ex_->describe(e, w_.now_ms());
     w_.access_log.write(e);
 }

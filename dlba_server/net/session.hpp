@@ -39,10 +39,16 @@ struct Generation;
 struct Listener;
 struct ParserSlot;
 
+// Who is at the other end of a client connection.
+struct ClientPeer {
+    uint32_t ip = 0;  // host order
+    uint16_t port = 0;
+    bool counted_per_ip = false;  // counted in Shared::per_ip: released when the session closes
+};
+
 class Session {
 public:
-    Session(WorkerContext& worker, Transport transport, const Listener& listener, uint32_t peer_ip,
-            uint16_t peer_port);
+    Session(WorkerContext& worker, Transport transport, const Listener& listener, ClientPeer peer);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -59,6 +65,7 @@ public:
 
     bool closed() const { return state_ == Lifecycle::closed; }
     int fd() const { return client_.fd(); }
+    const ClientPeer& peer() const { return peer_; }
 
     EventHandle handle{HandleKind::client, this};
     size_t slot = 0;  // position in the worker's session list
@@ -99,8 +106,7 @@ private:
     Transport client_;
     GenerationSlot* gen_;   // held (counted) in the worker while this session uses it
     ListenerKey listener_;  // the listener it came in on, found again in each new generation
-    uint32_t peer_ip_;
-    uint16_t peer_port_;
+    ClientPeer peer_;
     uint16_t service_ = 0;     // the listener's service in gen_
     char peer_text_[16] = {};  // dotted quad, for X-Forwarded-For and the log
 
@@ -108,6 +114,7 @@ private:
     bool rd_ready_ = false, wr_ready_ = true;        // the client socket may have bytes / room
     bool rd_wants_wr_ = false, wr_wants_rd_ = false;  // TLS: a read waits for writability and vice versa
     bool peer_eof_ = false;
+    bool peer_hup_ = false;  // epoll saw the client's FIN (EPOLLRDHUP): read on to the end, whatever a read returns
     bool no_more_requests_ = false;  // close once the current response is out
     bool handshake_noted_ = false;
     bool client_blocked_ = false;  // the client's socket refused bytes; since blocked_since_ms_

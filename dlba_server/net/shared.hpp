@@ -23,6 +23,7 @@
 #include "config/config.hpp"
 #include "http/request_parser.hpp"
 #include "io/fd.hpp"
+#include "net/connections_per_ip.hpp"
 #include "policy/backend_state.hpp"
 #include "policy/balancer.hpp"
 #include "tls/tls_context.hpp"
@@ -64,7 +65,9 @@ void carry_settings(const Generation& next, const Generation& previous);
 
 class Shared {
 public:
-    Shared(uint16_t node_number, unsigned worker_count) : node(node_number), workers(worker_count) {}
+    // `max_connections` at start sizes the per-address table (twice as many addresses); `seed` keys its hash.
+    Shared(uint16_t node_number, unsigned worker_count, uint32_t max_connections, uint32_t seed)
+        : node(node_number), workers(worker_count), per_ip(2 * static_cast<size_t>(max_connections), seed) {}
     Shared(const Shared&) = delete;
     Shared& operator=(const Shared&) = delete;
 
@@ -87,6 +90,7 @@ public:
     const uint16_t node;
     const unsigned workers;  // fixed for the life of the process
     std::atomic<uint32_t> connections{0};  // client connections open in the process
+    ConnectionsPerIp per_ip;               // and per client address (limits.max_connections_per_ip)
 
 private:
     mutable std::mutex mutex_;

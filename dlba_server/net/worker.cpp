@@ -22,6 +22,13 @@ constexpr int kAcceptBurst = 64;        // accepts per listener wake-up, so one 
 constexpr int64_t kTimerScanMs = 100;  // timer resolution: deadlines are checked this often
 constexpr uint32_t kClientEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
+// A refused connection is reset rather than closed: this side keeps no TIME_WAIT for a client that is being kept
+// out, and the client learns at once.
+void refuse_with_reset(int fd) {
+    const linger reset{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+}
+
 }  // namespace
 
 Worker::Worker(Shared& shared, unsigned id) : shared_(shared), ctx_(shared, id, epoll_) {}
@@ -226,6 +233,24 @@ void Worker::accept_from(Listener& l) {
             ctx_.stats.connections_refused.add();
             continue;  // closed by owned's destructor
         }
+        const uint32_t peer_ip = ntohl(peer.sin_addr.s_addr);
+        const uint32_t per_ip_limit = g.server().limits.max_connections_per_ip;
+        const IpAdmission admission = shared_.per_ip.admit(peer_ip, per_ip_limit);
+        if (admission == IpAdmission::refused) {
+            shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+            ctx_.stats.connections_refused_per_ip.add();
+            refuse_with_reset(fd);
+            ctx_.log.write(LogKind::per_ip, ctx_.now_ms(),
+                           "connections from " + format_ipv4(peer_ip) + " refused: " + std::to_string(per_ip_limit) +
+                               " open already (server.limits.max_connections_per_ip)");
+            continue;  // closed by owned's destructor
+        }
+        // Whatever happens to the connection from here on, the count is given back with it.
+        const bool per_ip_counted = admission == IpAdmission::counted;
+        const auto give_back = [&] {
+            shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+            if (per_ip_counted) shared_.per_ip.release(peer_ip);
+        };
         set_nodelay(fd);
         SslPtr ssl;
         std::shared_ptr<const TlsContext> tls;
@@ -234,18 +259,18 @@ void Worker::accept_from(Listener& l) {
             tls = g.tls;
             ssl = tls->accept(fd);
             if (!ssl) {
-                shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+                give_back();
                 ctx_.log.write(LogKind::tls, ctx_.now_ms(), "TLS: cannot create a connection: " + last_tls_error());
                 continue;
             }
         }
         auto s = std::make_unique<Session>(ctx_, Transport(std::move(owned), std::move(ssl), std::move(tls)), l,
-                                           ntohl(peer.sin_addr.s_addr), ntohs(peer.sin_port));
+                                           ClientPeer{peer_ip, ntohs(peer.sin_port), per_ip_counted});
         epoll_event ev{};
         ev.events = kClientEvents;
         ev.data.ptr = &s->handle;
         if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, s->fd(), &ev) != 0) {
-            shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+            give_back();
             continue;
         }
         ctx_.stats.connections_accepted.add();

@@ -127,6 +127,7 @@ void WorkerContext::release_exchange(BackendExchange* e) {
 void WorkerContext::session_closed(Session* s) {
     sessions.remove(s);
     shared.connections.fetch_sub(1, std::memory_order_relaxed);
+    if (s->peer().counted_per_ip) shared.per_ip.release(s->peer().ip);
     stats.connections_open.sub();
 }
 

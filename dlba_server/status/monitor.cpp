@@ -73,11 +73,13 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
 using WorkerCounterRow = CounterField<WorkerStats>;
 #define ROW(field) DLBA_COUNTER_FIELD(WorkerStats, field)
 constexpr WorkerCounterRow kConnectionRows[] = {
-    ROW(connections_open), ROW(connections_accepted), ROW(connections_refused), ROW(requests),
+    ROW(connections_open), ROW(connections_accepted), ROW(connections_refused), ROW(connections_refused_per_ip),
+    ROW(requests),
 };
 // After the responses by class.
 constexpr WorkerCounterRow kOutcomeRows[] = {
-    ROW(local_errors), ROW(no_backend), ROW(retries), ROW(aborted), ROW(header_timeouts), ROW(idle_timeouts),
+    ROW(local_errors), ROW(no_backend), ROW(retries), ROW(aborted), ROW(header_timeouts), ROW(handshake_timeouts),
+    ROW(idle_timeouts),
     ROW(bytes_in), ROW(bytes_out), ROW(tls_handshakes), ROW(tls_resumed), ROW(tls_handshake_failures),
 };
 #undef ROW
@@ -137,6 +139,7 @@ io::Table status_table(const Generation& gen, std::span<const WorkerStats* const
     t.meta["pid"] = facts.pid;
     t.meta["listeners"] = listeners_text(gen.server());
     t.meta["max_connections"] = gen.server().max_connections;
+    t.meta["max_connections_per_ip"] = gen.server().limits.max_connections_per_ip;
     t.meta["config_file"] = gen.config.source;
     t.meta["config_loaded_unix"] = gen.loaded_unix;
     t.meta["config_reloads_refused"] = facts.reloads_refused;

@@ -11,6 +11,7 @@ struct WorkerStats {
     Counter connections_open;  // gauge: add on accept, sub on close
     Counter connections_accepted;
     Counter connections_refused;  // over max_connections
+    Counter connections_refused_per_ip;  // over limits.max_connections_per_ip (the client's address had that many)
     Counter requests;             // request heads parsed
     Counter responses[6];         // by class: [1]=1xx .. [5]=5xx, counted when the head is sent
     Counter local_errors;         // answers the proxy made itself (400, 408, 413, 414, 431, 501, 502, 503, 504, 505)
@@ -18,6 +19,7 @@ struct WorkerStats {
     Counter retries;              // requests sent again to another back end (or a fresh connection)
     Counter aborted;              // client connections cut after response bytes had been sent
     Counter header_timeouts;      // 408 for a slow head (or a TLS handshake that never finished)
+    Counter handshake_timeouts;   // TLS handshakes not done within timeouts.handshake_ms (closed)
     Counter idle_timeouts;
     Counter bytes_in;             // from clients (after TLS)
     Counter bytes_out;            // to clients (before TLS)

@@ -8,7 +8,7 @@ DLBA_PACKAGES=(
     meson ninja-build pkg-config g++ clang
     libdpdk-dev dpdk dpdk-dev libconfig++-dev catch2 libssl-dev nlohmann-json3-dev libpcap-dev
     nginx-light curl iproute2 tcpdump ethtool nftables python3-scapy haproxy wrk nghttp2-client openssl
-    chromium libnss3-tools testssl.sh
+    chromium libnss3-tools testssl.sh slowhttptest
 )
 
 # Debian's own interpreter: it has python3-scapy (a python3 earlier on PATH may be another one without it).

@@ -288,6 +288,9 @@ http {
 $listens
         location = / { default_type text/plain; return 200 "$body\n"; }
         location = /big { root $(dirname "$dir")/www; }
+        # Uploads (WebDAV PUT): nginx reads the whole body before it answers, as an application would; the slow
+        # body test (e2e/slow_clients) needs a back end that waits for the body.
+        location /upload/ { root $dir/tmp; dav_methods PUT; create_full_put_path on; client_max_body_size 1m; }
         # An application with sessions (cookie persistence): /login starts one, /logout ends it.
         location = /login {
             default_type text/plain;

@@ -50,11 +50,11 @@ inline const std::string kServerSectionsText = R"(server = {
     { port = 8443; tls = true; service = "web"; }
   );
   workers = 2;
-  monitor_socket = "/tmp/dlba-test.sock";
-  max_connections = 500;
+  monitor_socket = "/tmp/dlba-test.sock"; max_connections = 500;
   timeouts = { header_ms = 5000; idle_ms = 20000; body_ms = 7000; backend_connect_ms = 800;
-               backend_response_ms = 9000; shutdown_ms = 3000; };
-  limits = { max_header_bytes = 16384; max_header_count = 50; max_uri_bytes = 4096; max_body_bytes = 1000000; };
+               backend_response_ms = 9000; shutdown_ms = 3000; handshake_ms = 2000; };
+  limits = { max_header_bytes = 16384; max_header_count = 50; max_uri_bytes = 4096; max_body_bytes = 1000000;
+             max_connections_per_ip = 50; };
   forwarded = "both";
   access_log = "stderr";
 };

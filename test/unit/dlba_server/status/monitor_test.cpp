@@ -101,6 +101,9 @@ TEST_CASE("the status table counts the node's connections and answers", "[monito
     w1.responses[2].add(14);
     w2.responses[5].add(1);
     w2.tls_resumed.add(2);
+    w1.connections_refused_per_ip.add(6);
+    w2.connections_refused_per_ip.add(1);
+    w2.handshake_timeouts.add(3);
     const std::vector<const WorkerStats*> workers{&w1, &w2};
     const io::Table t = status_table(gen, workers, ProcessFacts{});
     std::string err;
@@ -112,6 +115,9 @@ TEST_CASE("the status table counts the node's connections and answers", "[monito
     CHECK(v["responses_2xx"] == 14);
     CHECK(v["responses_5xx"] == 1);
     CHECK(v["tls_resumed"] == 2);
+    CHECK(v["connections_refused_per_ip"] == 7);
+    CHECK(v["handshake_timeouts"] == 3);
+    CHECK(t.meta["max_connections_per_ip"] == 0);  // no limit in kConfig
     CHECK(t.meta["listeners"] == "127.0.0.1:80 http web");
     CHECK(t.meta["config_generation"] == 7);
     CHECK(t.meta["config_loaded_unix"] == 1700000000);

@@ -241,3 +241,25 @@ TEST_CASE("an unusable certificate or key is refused with the configuration line
     CHECK(err.rfind("t.conf:8: ", 0) == 0);
     CHECK(err.find("private key") != std::string::npos);
 }
+
+TEST_CASE("a client's TLS 1.2 renegotiation is refused: the server never renegotiates", "[tls]") {
+    Files files;
+    const std::unique_ptr<TlsContext> ctx = context(config(files));
+    CHECK((SSL_CTX_get_options(ctx->get()) & SSL_OP_NO_RENEGOTIATION) != 0);
+    SslCtxPtr tls12 = client_context(TLS1_2_VERSION);
+    Handshake h(*ctx, tls12.get());
+    REQUIRE(h.run());
+    REQUIRE(SSL_renegotiate(h.client.get()) == 1);
+    // The client's new ClientHello reaches the server through its reads; the server answers no_renegotiation and
+    // the client's renegotiating handshake never completes.
+    bool client_done = false;
+    char buf[64];
+    for (int i = 0; i < 10 && !client_done; ++i) {
+        client_done = SSL_do_handshake(h.client.get()) == 1 && SSL_renegotiate_pending(h.client.get()) == 0;
+        size_t n = 0;
+        SSL_read_ex(h.server.get(), buf, sizeof buf, &n);
+    }
+    ERR_clear_error();
+    CHECK_FALSE(client_done);
+    CHECK(SSL_total_renegotiations(h.server.get()) == 0);
+}
