@@ -225,14 +225,22 @@ void FailoverLoop::set_local_active(bool active) {
 }
 
 void FailoverLoop::refresh_local_role() {
-    apply_local_counters(link_.counters(kRoleCheckTimeoutMs).counters);
+    const CountersReading r = link_.counters(kRoleCheckTimeoutMs);
+    if (!r.counters && r.nobody_listens) forget_sync_source();
+    apply_local_counters(r.counters);
     publish();
 }
+
+// The local scheduler is gone: the one that comes back starts with an empty table and no sync source, so the next
+// round must name the active to it again even if the active did not change (found by scripts/chaos: a standby
+// scheduler restarted under a running dlbad stayed at table version 0).
+void FailoverLoop::forget_sync_source() { sync_source_.reset(); }
 
 // Whether the local scheduler's poll loop advanced since the last look.
 void FailoverLoop::update_local_polling(int timeout_ms) {
     const CountersReading r = link_.counters(timeout_ms);
     if (!r.counters && r.nobody_listens) {
+        forget_sync_source();
         // Nobody listens: the scheduler is gone. Say so at once (not a candidate, not active) instead of waiting for
         // the probe window or the next role check, so that the peers elect without delay.
         apply_local_counters(std::nullopt);

@@ -80,6 +80,7 @@ private:
     void act(const Decision& d);
     void send_heartbeat(bool active, bool dataplane_ok);
     void update_local_polling(int timeout_ms);
+    void forget_sync_source();  // the local scheduler is gone: name the active to the next one
     void apply_local_counters(const std::optional<LocalCounters>& c);
     void note_polls(const LocalCounters& c);
     void set_local_active(bool active);

@@ -222,3 +222,24 @@ TEST_CASE("an active that is not alone answering ARP for the VIP announces it ag
     });
     CHECK(announced);
 }
+
+TEST_CASE("a standby scheduler restarted under a running dlbad is told again where to sync from", "[failover]") {
+    // Found by scripts/chaos: the active did not change, so the daemon never named it to the new scheduler, whose
+    // table stayed empty (version 0) for good.
+    Node n(2);
+    n.net.answers[1] = true;
+    for (int i = 0; i < 8; ++i) n.round({beat(1, 3, true), beat(3, 0, false)});
+    CHECK(n.link.count("sync_from 1") == 1);
+    n.link.counters_reading = {std::nullopt, true};  // killed: nobody listens on its control socket
+    n.link.sync = no_answer();
+    n.loop.refresh_local_role();
+    n.round({beat(1, 3, true), beat(3, 0, false)});
+    CHECK_FALSE(n.loop.snapshot().sync_from);
+    const size_t asked_while_gone = n.link.count("sync_from 1");
+    n.link.counters_reading = {LocalCounters{false, 0, 1}, false};  // restarted: standby, an empty table
+    n.link.sync = ok_reply();
+    n.loop.refresh_local_role();
+    for (int i = 0; i < 3; ++i) n.round({beat(1, 3, true), beat(3, 0, false)});
+    CHECK(n.link.count("sync_from 1") == asked_while_gone + 1);  // once more, to the new scheduler
+    CHECK(n.loop.snapshot().sync_from == std::optional<uint16_t>(1));
+}
