@@ -132,6 +132,8 @@ def pooled():
     check(len(connections) <= 4, f"{len(connections)} back-end connections for 200 requests")
     check(reuse > 1, f"most requests on one back-end connection: {reuse}")
     row = env["server"].backends()["pooled"]
+    print(f"# pooled: {len(lines)} requests over {len(connections)} TLS connections ({protocols}), at most {reuse} "
+          f"on one; handshakes {row['backend_handshakes']}, pooled reuses {row['pooled_reuses']}", flush=True)
     check(row["tls"] is True and row["backend_handshakes"] == len(connections),
           f"back-end table: tls={row['tls']} handshakes={row['backend_handshakes']} nginx connections={len(connections)}")
     check(row["pooled_reuses"] >= 190, f"pooled reuses {row['pooled_reuses']}")
@@ -149,6 +151,8 @@ def resumed():
     # Two workers each make one full handshake before they have a session to resume.
     check(reused >= 18, f"nginx saw {reused} of 20 sessions resumed")
     row = env["server"].backends()["fresh"]
+    print(f"# fresh: nginx saw {reused}/20 resumed; handshakes {row['backend_handshakes']}, "
+          f"resumed {row['backend_resumed']}", flush=True)
     check(row["backend_handshakes"] >= 20 and row["backend_resumed"] >= 18,
           f"handshakes {row['backend_handshakes']}, resumed {row['backend_resumed']}")
 
@@ -160,6 +164,7 @@ def wrong_ca():
         check(status == 200 and body == "backend 2\n", f"answer {status} {body!r}")
     rows = env["server"].backends()
     bad = rows["wrongca"]
+    print(f"# wrong CA: state {bad['state']}, tls_verify_failures {bad['tls_verify_failures']}", flush=True)
     check(bad["tls_verify_failures"] >= 1, f"tls_verify_failures {bad['tls_verify_failures']}")
     check(bad["state"] == "down", f"the unverified back end is {bad['state']}")
     check(len(access_lines(env["nginx"][2])) == 0, "a request reached the unverified back end")
