@@ -47,7 +47,7 @@ std::vector<BackendConfig> read_backends_section(const ConfigReader& in, const l
     for (int i = 0; i < list.getLength(); ++i) {
         const libconfig::Setting& b = list[i];
         if (!b.isGroup()) in.refuse(b, "each entry of 'backends' must be a group { key = ...; address = ...; }");
-        in.only_keys(b, {"key", "address", "port", "weight", "enabled"});
+        in.only_keys(b, {"key", "address", "port", "weight", "enabled", "tls"});
         BackendConfig be;
         if (!b.exists("key")) in.refuse(b, "missing setting 'key' in " + ConfigReader::path_of(b));
         be.key = read_backend_key(in, b["key"]);
@@ -55,6 +55,7 @@ std::vector<BackendConfig> read_backends_section(const ConfigReader& in, const l
         be.port = static_cast<uint16_t>(in.integer(b, "port", 80, 1, 65535));
         be.weight = static_cast<uint32_t>(in.integer(b, "weight", 1, 0, 1000000));
         be.enabled = in.boolean(b, "enabled", true);
+        be.tls = read_backend_tls(in, b);
         if (!keys.insert(be.key).second) in.refuse(b, "back-end key '" + be.key + "' is used twice");
         if (!endpoints.insert({be.address, be.port}).second) {
             in.refuse(b, "back end " + format_ipv4(be.address) + ":" + std::to_string(be.port) + " is listed twice");

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "config/backend_tls_section.hpp"
+
 namespace libconfig {
 class Setting;
 }
@@ -19,6 +21,7 @@ struct BackendConfig {
     uint16_t port = 80;
     uint32_t weight = 1;  // 0 = never chosen
     bool enabled = true;
+    BackendTlsConfig tls;  // TLS to the back end (tls.enabled), off by default
 };
 
 // The list is optional: absent, no back ends.

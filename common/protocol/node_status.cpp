@@ -32,11 +32,13 @@ bool fail(std::string* err, std::string message) {
 // the table has no such column (an older producer).
 enum Column : size_t {
     c_key, c_address, c_port, c_state, c_weight, c_open_conns, c_hits, c_avg_resp_ms, c_errors, c_connect_failures,
-    c_bad_responses, c_pooled_reuses, c_cookie_groups, c_services, kColumns
+    c_bad_responses, c_pooled_reuses, c_cookie_groups, c_tls, c_backend_handshakes, c_backend_resumed,
+    c_tls_verify_failures, c_services, kColumns
 };
 constexpr std::array<std::string_view, kColumns> kColumnNames{
     "key", "address", "port", "state", "weight", "open_conns", "hits", "avg_resp_ms", "errors", "connect_failures",
-    "bad_responses", "pooled_reuses", "cookie_groups", "services"};
+    "bad_responses", "pooled_reuses", "cookie_groups", "tls", "backend_handshakes", "backend_resumed",
+    "tls_verify_failures", "services"};
 
 struct Columns {
     std::array<std::optional<size_t>, kColumns> at;
@@ -72,13 +74,15 @@ void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
         ColumnType::string,           ColumnType::unsigned_integer, ColumnType::unsigned_integer,
         ColumnType::unsigned_integer, ColumnType::floating,         ColumnType::unsigned_integer,
         ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::unsigned_integer,
-        ColumnType::unsigned_integer, ColumnType::string};
+        ColumnType::unsigned_integer, ColumnType::boolean,          ColumnType::unsigned_integer,
+        ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::string};
     t.columns.clear();
     for (size_t c = 0; c < kColumns; ++c) t.columns.push_back({std::string(kColumnNames[c]), types[c]});
     for (const BackendRow& b : rows) {
         t.rows.push_back({b.key, format_ipv4(b.address), b.port, b.state, b.weight, b.open_conns, b.hits,
                           known_or_null(b.avg_resp_ms), b.errors, b.connect_failures, b.bad_responses,
-                          b.pooled_reuses, known_or_null(b.cookie_groups), b.services});
+                          b.pooled_reuses, known_or_null(b.cookie_groups), b.tls, b.backend_handshakes,
+                          b.backend_resumed, b.tls_verify_failures, b.services});
     }
 }
 
@@ -137,6 +141,10 @@ std::optional<NodeStatus> NodeStatus::from_table(const io::Table& t, std::string
         b.bad_responses = number_or<uint64_t>(col.cell(row, c_bad_responses), 0);
         b.pooled_reuses = number_or<uint64_t>(col.cell(row, c_pooled_reuses), 0);
         if (const json& g = col.cell(row, c_cookie_groups); is_count(g)) b.cookie_groups = g.get<uint64_t>();
+        if (const json& t = col.cell(row, c_tls); t.is_boolean()) b.tls = t.get<bool>();
+        b.backend_handshakes = number_or<uint64_t>(col.cell(row, c_backend_handshakes), 0);
+        b.backend_resumed = number_or<uint64_t>(col.cell(row, c_backend_resumed), 0);
+        b.tls_verify_failures = number_or<uint64_t>(col.cell(row, c_tls_verify_failures), 0);
         b.services = string_or_empty(col.cell(row, c_services));
         s.backends.push_back(std::move(b));
     }

@@ -43,6 +43,10 @@ struct BackendRow {
     uint64_t bad_responses = 0;  // answers refused for their framing (502 to the client)
     uint64_t pooled_reuses = 0;
     std::optional<uint64_t> cookie_groups;  // persistent sessions started on it; nullopt: not reported
+    bool tls = false;                 // the server speaks TLS to it
+    uint64_t backend_handshakes = 0;  // TLS handshakes with it (full or resumed)
+    uint64_t backend_resumed = 0;     // ... of which resumed
+    uint64_t tls_verify_failures = 0; // handshakes refused: its certificate did not verify
     std::string services;  // the services that use it, comma-separated
 };
 

@@ -61,6 +61,17 @@ void BackendExchange::release_buffers() {
     w_.buffers.release(from_backend_);
 }
 
+namespace {
+
+// "web.example:8443" -> "web.example"; "[2001:db8::1]:443" -> "[2001:db8::1]".
+std::string_view host_without_port(std::string_view host) {
+    const size_t colon = host.rfind(':');
+    if (colon == std::string_view::npos || host.back() == ']') return host;
+    return host.substr(0, colon);
+}
+
+}  // namespace
+
 BackendCounters& BackendExchange::backend_counters() const { return gen_->backends[backend_]->counters(w_.id); }
 
 std::string& BackendExchange::out() {
@@ -81,6 +92,7 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
     head_request_ = head.method == "HEAD";
     request_framing_ = head.framing;
     method_.assign(head.method);
+    host_.assign(host_without_port(head.host));
     target_.assign(head.target);
     for (const http::Header& h : head.headers) {
         if (!http::iequals(h.name, "cookie")) continue;
@@ -179,11 +191,13 @@ ExchangeStep BackendExchange::start_backend(bool allow_pool) {
     scanner_.start(head_request_);
     response_received_ = 0;
     backend_eof_ = extra_bytes_ = false;
-    BackendConn* c = allow_pool && replayable_ ? w_.backends.take_idle(*gen_, backend_, owner_) : nullptr;
+    const BackendTlsContext* tls = gen_->backend_tls[backend_].get();
+    const std::string_view sni = tls ? tls->sni_for(host_) : std::string_view();
+    BackendConn* c = allow_pool && replayable_ ? w_.backends.take_idle(*gen_, backend_, owner_, sni) : nullptr;
     if (c) {
         backend_counters().pooled_reuses.add();
     } else {
-        c = w_.backends.open(*gen_, backend_, owner_, w_.now_ms());
+        c = w_.backends.open(*gen_, backend_, owner_, w_.now_ms(), sni);
         if (!c) return connect_failed(Failure::refused);
     }
     conn_ = c;
@@ -200,19 +214,29 @@ ExchangeStep BackendExchange::step() {
         if (c->error_event) return connect_failed(Failure::refused);
         if (!c->writable) return ExchangeStep::blocked;
         c->connecting = false;
-        BackendState& st = *gen_->backends[backend_];
-        if (st.down_until_ms() != 0) st.mark_up();  // a connect worked: back in service at once
         last_backend_ms_ = w_.now_ms();
         progress = true;
+        if (!c->handshaking) {
+            BackendState& st = *gen_->backends[backend_];
+            if (st.down_until_ms() != 0) st.mark_up();  // a connect worked: back in service at once
+        }
+    }
+    if (c->handshaking) {
+        const ExchangeStep s = handshake_step(*c, &progress);
+        if (s != ExchangeStep::progress) return s;
+        if (c->handshaking) return progress ? ExchangeStep::progress : ExchangeStep::blocked;
     }
     while (c->writable && !to_backend_.empty()) {
-        const IoResult r = socket_write(c->fd.get(), to_backend_.pending_data(), to_backend_.pending());
+        const IoResult r = c->write(to_backend_.pending_data(), to_backend_.pending());
         if (r.status == IoStatus::ok) {
             to_backend_.consume(r.n);
             last_backend_ms_ = w_.now_ms();
             progress = true;
         } else if (r.status == IoStatus::want_write) {
             c->writable = false;
+        } else if (r.status == IoStatus::want_read) {
+            c->readable = false;  // TLS wants the back end's next record first (a key update): its event resumes us
+            break;
         } else {
             return backend_failed(Failure::reset);
         }
@@ -221,11 +245,12 @@ ExchangeStep BackendExchange::step() {
         w_.buffers.attach(from_backend_);
         if (from_backend_.space_size() == 0) break;
         const size_t want = from_backend_.space_size();
-        const IoResult r = socket_read(c->fd.get(), from_backend_.space(), want);
+        const IoResult r = c->read(from_backend_.space(), want);
         if (r.status == IoStatus::ok) {
             // Drained: wait for the next edge (see Session::read_client). Unless the back end's close came with the
-            // data: its edge is spent, and only one more read sees it (a close-delimited body ends there).
-            if (r.n < want && !c->peer_closed) c->readable = false;
+            // data: its edge is spent, and only one more read sees it (a close-delimited body ends there). TLS reads
+            // one record at a time, so a short read says nothing: read on until it wants more.
+            if (!c->ssl && r.n < want && !c->peer_closed) c->readable = false;
             from_backend_.commit(r.n);
             response_received_ += r.n;
             last_backend_ms_ = w_.now_ms();
@@ -235,9 +260,40 @@ ExchangeStep BackendExchange::step() {
             c->readable = false;
             break;
         }
+        if (r.status == IoStatus::want_write) {
+            c->writable = false;  // TLS must send first (a key update's answer): the writable edge resumes us
+            break;
+        }
         return r.status == IoStatus::eof ? backend_eof() : backend_failed(Failure::reset);
     }
     return progress ? ExchangeStep::progress : ExchangeStep::blocked;
+}
+
+// The client handshake with a TLS back end, after the TCP connect: counted, and a failure (verification included)
+// is a failed connect like a refusal.
+ExchangeStep BackendExchange::handshake_step(BackendConn& c, bool* progress) {
+    const IoResult r = c.handshake();
+    BackendCounters& bc = backend_counters();
+    switch (r.status) {
+        case IoStatus::ok: {
+            c.handshaking = false;
+            bc.tls_handshakes.add();
+            if (SSL_session_reused(c.ssl.get())) bc.tls_resumed.add();
+            BackendState& st = *gen_->backends[backend_];
+            if (st.down_until_ms() != 0) st.mark_up();  // a handshake worked: back in service at once
+            last_backend_ms_ = w_.now_ms();
+            *progress = true;
+            return ExchangeStep::progress;
+        }
+        case IoStatus::want_read: c.readable = false; return ExchangeStep::progress;
+        case IoStatus::want_write: c.writable = false; return ExchangeStep::progress;
+        default: {
+            bool verify_failed = false;
+            const std::string why = handshake_failure(c.ssl.get(), &verify_failed);
+            if (verify_failed) bc.tls_verify_failures.add();
+            return connect_failed(Failure::tls_handshake, why);
+        }
+    }
 }
 
 ExchangeStep BackendExchange::process_response() {
@@ -352,7 +408,7 @@ ExchangeStep BackendExchange::backend_eof() {
 
 ExchangeStep BackendExchange::check_deadlines(int64_t now_ms, const ServerTimeouts& t) {
     if (!conn_) return ExchangeStep::blocked;
-    if (conn_->connecting) {
+    if (conn_->connecting || conn_->handshaking) {  // the connect deadline covers the TLS handshake
         if (now_ms - connect_start_us_ / 1000 > t.backend_connect_ms) return connect_failed(Failure::timeout);
         return ExchangeStep::blocked;
     }
@@ -368,7 +424,7 @@ ExchangeStep BackendExchange::check_deadlines(int64_t now_ms, const ServerTimeou
 
 // ---- failures ----
 
-ExchangeStep BackendExchange::connect_failed(Failure why) {
+ExchangeStep BackendExchange::connect_failed(Failure why, const std::string& detail) {
     BackendState& st = *gen_->backends[backend_];
     const ServiceConfig& svc = balancer_->service();
     st.mark_down(w_.now_ms(), svc.down_interval_ms);
@@ -377,7 +433,9 @@ ExchangeStep BackendExchange::connect_failed(Failure why) {
     bc.connect_failures.add();
     w_.log.write(LogKind::backend_down, w_.now_ms(),
                  backend_name() +
-                     (why == Failure::timeout ? " did not answer the connect" : " refused the connection") +
+                     (why == Failure::timeout         ? " did not answer the connect"
+                      : why == Failure::tls_handshake ? " failed the TLS handshake (" + detail + ")"
+                                                      : " refused the connection") +
                      "; marked down for " + std::to_string(svc.down_interval_ms) + " ms");
     release_backend(false);
     if (attempts_ <= svc.retries) return retry_elsewhere(503);

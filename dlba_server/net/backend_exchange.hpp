@@ -125,7 +125,7 @@ public:
 
 private:
     enum class ResponsePhase : uint8_t { head, body, done };
-    enum class Failure : uint8_t { refused, timeout, reset, empty, truncated, bad_response };
+    enum class Failure : uint8_t { refused, timeout, tls_handshake, reset, empty, truncated, bad_response };
     // How the response body goes to the client.
     enum class Relay : uint8_t {
         as_framed,  // the bytes as the back end framed them
@@ -136,7 +136,8 @@ private:
     std::optional<Choice> choose_backend();
     void take_choice(const Choice& choice);
     ExchangeStep start_backend(bool allow_pool);
-    ExchangeStep connect_failed(Failure why);
+    ExchangeStep connect_failed(Failure why, const std::string& detail = {});
+    ExchangeStep handshake_step(BackendConn& c, bool* progress);
     ExchangeStep backend_failed(Failure why);
     ExchangeStep backend_eof();
     ExchangeStep retry_elsewhere(uint16_t status_if_none);
@@ -160,6 +161,7 @@ private:
     std::string target_;   // copied: the balancer may be asked again after the parser has moved on (retries)
     std::string cookies_;  // every Cookie field value joined with "; "
     std::string method_;   // for the access log
+    std::string host_;     // the request's Host without its port: the SNI of a back end with tls.sni = "host"
     http::BodyFraming request_framing_ = http::BodyFraming::none;
     uint8_t client_minor_ = 1;
     bool head_request_ = false;

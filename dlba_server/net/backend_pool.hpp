@@ -9,8 +9,9 @@
 // opened for a request on an older generation is closed, not pooled, when that request ends: its back-end index
 // means nothing in the pool now.
 //
-// TLS to back ends and connections opened ahead of requests belong here: open() is where a connection is made,
-// take_idle() where a ready one is handed out.
+// TLS to a back end (its `tls` group) is made here too: open() starts the client handshake's SSL on the connecting
+// socket (the exchange drives it), with the last resumable session this worker saved for that back end and SNI
+// name; release() saves the connection's session. A TLS connection is reused only for the same SNI name.
 #pragma once
 
 #include <sys/epoll.h>
@@ -18,6 +19,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <optional>
 #include <vector>
 
@@ -25,6 +29,7 @@
 #include "net/event_handle.hpp"
 #include "net/limited_log.hpp"
 #include "net/shared.hpp"
+#include "net/transport.hpp"
 
 namespace dlba::server {
 
@@ -34,10 +39,14 @@ class Session;
 struct BackendConn {
     EventHandle handle{HandleKind::backend, this};
     io::Fd fd;
+    SslPtr ssl;                // TLS to the back end, else nullptr
+    std::string sni;           // the server name its handshake sent ("" for none): reused for that name only
     Session* owner = nullptr;  // nullptr while idle in the pool (or dead)
     size_t backend = 0;        // index in the array's back ends of generation `generation`
     uint64_t generation = 0;
     bool connecting = false;
+    bool handshaking = false;  // TLS: connected, handshake not finished
+    bool tls_failed = false;   // TLS: a call failed fatally (no close_notify then)
     bool readable = false;
     bool writable = false;
     bool error_event = false;  // EPOLLERR/EPOLLHUP seen
@@ -45,6 +54,19 @@ struct BackendConn {
     bool dead = false;         // closed; the object waits for the end of the event batch before reuse
     bool reused = false;       // came from the idle pool
     int64_t idle_since_ms = 0;
+
+    IoResult read(char* buf, size_t len) {
+        return ssl ? noted(tls_read(ssl.get(), buf, len)) : socket_read(fd.get(), buf, len);
+    }
+    IoResult write(const char* buf, size_t len) {
+        return ssl ? noted(tls_write(ssl.get(), buf, len)) : socket_write(fd.get(), buf, len);
+    }
+    IoResult handshake() { return noted(tls_handshake(ssl.get())); }
+    // OpenSSL forbids SSL_shutdown after a fatal error: remember one.
+    IoResult noted(IoResult r) {
+        if (r.status == IoStatus::error) tls_failed = true;
+        return r;
+    }
 
     // Epoll is edge-triggered: remember what the socket said until the owner acts on it.
     void note_events(uint32_t events) {
@@ -55,13 +77,15 @@ struct BackendConn {
     }
 };
 
-// What a back-end connection's socket holds beyond what was read from it, looked at without reading (MSG_PEEK).
+// What a back-end connection's socket holds beyond what was read from it: looked at without reading (MSG_PEEK), or
+// for TLS by one non-blocking read, which consumes the records that are not data (TLS 1.3 session tickets a back end
+// sends after its answer) and finds a close_notify.
 enum class Unread : uint8_t {
     nothing,  // quiet: it may carry another request
     bytes,    // the back end sent more than its answer: reading them as the next answer would desync
     closed,   // the back end closed it (or it failed)
 };
-Unread unread(const BackendConn& c);
+Unread unread(BackendConn& c);
 
 // The idle lists alone: which connection waits for which back end, since when, and which must go. Pure
 // bookkeeping (it never opens, closes or reads a socket; what it lets go of it hands to `close`), unit-tested.
@@ -73,11 +97,17 @@ public:
 
     // The most recently released idle connection to `backend` of `g`, taken off its list; nullptr when there is
     // none or `g` is not the generation the lists are filed under (a request still on an older one connects anew).
-    BackendConn* take(const Generation& g, size_t backend) {
-        if (&g != generation_ || lists_[backend].empty()) return nullptr;
-        BackendConn* c = lists_[backend].back();
-        lists_[backend].pop_back();
-        return c;
+    // Only a connection whose handshake sent `sni` is handed out for it.
+    BackendConn* take(const Generation& g, size_t backend, std::string_view sni = {}) {
+        if (&g != generation_) return nullptr;
+        std::vector<BackendConn*>& list = lists_[backend];
+        for (size_t i = list.size(); i-- > 0;) {
+            if (list[i]->sni != sni) continue;
+            BackendConn* c = list[i];
+            list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
+            return c;
+        }
+        return nullptr;
     }
     // Files `c` as idle since `now_ms` when it belongs to the filed generation and its back end's list has room
     // under the pool depth; false otherwise (the caller closes it).
@@ -90,6 +120,17 @@ public:
         return true;
     }
     void remove(BackendConn* c);
+    // Hands every idle connection for which `drop(c)` holds to `close`.
+    template <class Drop, class Close>
+    void drop_if(Drop&& drop, Close&& close) {
+        for (std::vector<BackendConn*>& list : lists_) {
+            std::erase_if(list, [&](BackendConn* c) {
+                if (!drop(c)) return false;
+                close(c);
+                return true;
+            });
+        }
+    }
     // Hands every connection idle for longer than its back end's idle timeout to `close`, oldest first.
     template <class Close>
     void expire(int64_t now_ms, Close&& close);
@@ -114,13 +155,15 @@ public:
     // An idle connection to back end `backend` of `g` for `owner`, ready to write (reused = true); nullptr when
     // there is none to hand out. One that has something unread (bytes, or the back end's close, whose event this
     // batch has not delivered yet) is closed instead and the next one tried.
-    BackendConn* take_idle(const Generation& g, size_t backend, Session* owner);
+    BackendConn* take_idle(const Generation& g, size_t backend, Session* owner, std::string_view sni = {});
     // A new non-blocking connect to back end `backend` of `g` for `owner`; nullptr when the socket could not even
     // be created or the connect failed at once (the caller counts it as a failed connect).
-    BackendConn* open(const Generation& g, size_t backend, Session* owner, int64_t now_ms);
+    // With TLS to the back end the connection starts its handshake sending `sni` ("" for none).
+    BackendConn* open(const Generation& g, size_t backend, Session* owner, int64_t now_ms, std::string_view sni = {});
     // The owner is done with `c`: back to the idle pool when `reusable` and it may be kept, else closed.
     void release(BackendConn* c, bool reusable, int64_t now_ms);
-    // An idle connection spoke or closed: it is of no more use.
+    // An idle connection spoke or closed: it is of no more use. (A TLS one that only sent a session ticket stays.)
+    void idle_event(BackendConn* c);
     void close_idle(BackendConn* c);
     void expire_idle(int64_t now_ms);
     // The worker is stopping: from now on released connections close.
@@ -130,8 +173,12 @@ public:
 
     const IdleConnections& idle() const { return idle_; }
 
+    size_t saved_sessions() const { return sessions_.size(); }
+
 private:
     void close(BackendConn* c);
+    void save_session(const BackendConn& c);
+    SSL_SESSION* saved_session(const Generation& g, size_t backend, std::string_view sni) const;
 
     const io::Fd& epoll_;
     LimitedLog& log_;
@@ -140,6 +187,14 @@ private:
     std::vector<std::unique_ptr<BackendConn>> conns_;  // every BackendConn object this worker owns
     std::vector<BackendConn*> free_;
     std::vector<BackendConn*> dead_;
+    // The last resumable TLS session per back end and SNI name, of the generation the worker runs (cleared when it
+    // adopts another: its contexts may verify differently).
+    struct SavedSession {
+        const BackendState* backend;
+        std::string sni;
+        SslSessionPtr session;
+    };
+    std::vector<SavedSession> sessions_;  // a few: one per TLS back end (and SNI name) in use
 };
 
 template <class Close>

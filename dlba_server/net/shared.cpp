@@ -19,6 +19,7 @@ Generation::Generation(Config c, uint16_t node_number, size_t workers, uint64_t 
             backends.push_back(std::make_shared<BackendState>(config.backends[i], workers));
         }
     }
+    backend_tls.assign(config.backends.size(), nullptr);  // the reloader sets the TLS ones (it can refuse them)
     for (const ServiceConfig& s : config.services) balancers.emplace_back(s, config.backends);
     // The idle pool of a back end is as deep as the deepest pool among the services that use it.
     pool_depth.assign(config.backends.size(), 0);

@@ -26,6 +26,7 @@
 #include "net/connections_per_ip.hpp"
 #include "policy/backend_state.hpp"
 #include "policy/balancer.hpp"
+#include "tls/backend_tls.hpp"
 #include "tls/tls_context.hpp"
 
 namespace dlba::server {
@@ -54,6 +55,7 @@ struct Generation {
     std::vector<uint32_t> pool_timeout_ms;
     http::RequestLimits request_limits;
     std::shared_ptr<const TlsContext> tls;  // set when some listener is TLS
+    std::vector<std::shared_ptr<const BackendTlsContext>> backend_tls;  // per back end: nullptr when plain
     std::shared_ptr<io::Fd> access_log;     // owned access log file, if one is configured
     int access_log_fd = -1;                 // -1 = no access log (STDERR_FILENO for "stderr")
 };

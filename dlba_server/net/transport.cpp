@@ -36,27 +36,17 @@ void set_nodelay(int fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-template <class Call>
-IoResult Transport::tls_call(Call call) {
-    size_t n = 0;
-    ERR_clear_error();
-    errno = 0;
-    // Two statements: n must be read after the call (argument evaluation order is unspecified).
-    const int ret = call(&n);
-    if (ret == 1) return {IoStatus::ok, n};
-    const IoResult r = tls_status(ret);
-    if (r.status == IoStatus::error) failed_ = true;  // OpenSSL forbids SSL_shutdown after a fatal error
-    return r;
-}
+namespace {
 
-IoResult Transport::tls_status(int ret) {
-    switch (SSL_get_error(ssl_.get(), ret)) {
+// What an SSL call's return value means for a non-blocking socket.
+IoResult tls_status(SSL* ssl, int ret) {
+    switch (SSL_get_error(ssl, ret)) {
         case SSL_ERROR_WANT_READ: return {IoStatus::want_read, 0};
         case SSL_ERROR_WANT_WRITE: return {IoStatus::want_write, 0};
         case SSL_ERROR_ZERO_RETURN: return {IoStatus::eof, 0};
         case SSL_ERROR_SYSCALL:
-            // A TCP close without close_notify. After a complete request/response that is how most HTTP clients
-            // leave, so it is an EOF; the session decides whether it came at a bad moment.
+            // A TCP close without close_notify. After a complete request/response that is how most HTTP peers
+            // leave, so it is an EOF; the caller decides whether it came at a bad moment.
             if (ERR_peek_error() == 0 && (errno == 0 || errno == ECONNRESET)) {
                 return {errno == 0 ? IoStatus::eof : IoStatus::error, 0};
             }
@@ -65,14 +55,45 @@ IoResult Transport::tls_status(int ret) {
     }
 }
 
+// Runs one SSL_read_ex / SSL_write_ex / SSL_do_handshake (`call(&n)`) with a clean error queue.
+template <class Call>
+IoResult tls_call(SSL* ssl, Call call) {
+    size_t n = 0;
+    ERR_clear_error();
+    errno = 0;
+    // Two statements: n must be read after the call (argument evaluation order is unspecified).
+    const int ret = call(&n);
+    if (ret == 1) return {IoStatus::ok, n};
+    return tls_status(ssl, ret);
+}
+
+}  // namespace
+
+IoResult tls_read(SSL* ssl, char* buf, size_t len) {
+    return tls_call(ssl, [&](size_t* n) { return SSL_read_ex(ssl, buf, len, n); });
+}
+
+IoResult tls_write(SSL* ssl, const char* buf, size_t len) {
+    return tls_call(ssl, [&](size_t* n) { return SSL_write_ex(ssl, buf, len, n); });
+}
+
+IoResult tls_handshake(SSL* ssl) {
+    return tls_call(ssl, [&](size_t*) { return SSL_do_handshake(ssl); });
+}
+
+IoResult Transport::checked(IoResult r) {
+    if (r.status == IoStatus::error) failed_ = true;  // OpenSSL forbids SSL_shutdown after a fatal error
+    return r;
+}
+
 IoResult Transport::read(char* buf, size_t len) {
     if (!ssl_) return socket_read(fd_.get(), buf, len);
-    return tls_call([&](size_t* n) { return SSL_read_ex(ssl_.get(), buf, len, n); });
+    return checked(tls_read(ssl_.get(), buf, len));
 }
 
 IoResult Transport::write(const char* buf, size_t len) {
     if (!ssl_) return socket_write(fd_.get(), buf, len);
-    return tls_call([&](size_t* n) { return SSL_write_ex(ssl_.get(), buf, len, n); });
+    return checked(tls_write(ssl_.get(), buf, len));
 }
 
 void Transport::close_notify() {

@@ -47,16 +47,19 @@ public:
     void close();
 
 private:
-    // Runs one SSL_read_ex / SSL_write_ex (`call(&n)`) with a clean error queue and maps its result.
-    template <class Call>
-    IoResult tls_call(Call call);
-    IoResult tls_status(int ret);
+    IoResult checked(IoResult r);  // notes a fatal error
 
     std::shared_ptr<const TlsContext> context_;  // declared first: outlives the SSL
     io::Fd fd_;
     SslPtr ssl_;
     bool failed_ = false;
 };
+
+// One TLS call on a non-blocking socket, its result mapped (shared with back-end connections). A handshake that
+// completes is ok with n = 0.
+IoResult tls_read(SSL* ssl, char* buf, size_t len);
+IoResult tls_write(SSL* ssl, const char* buf, size_t len);
+IoResult tls_handshake(SSL* ssl);
 
 // Plain socket helpers shared with back-end connections.
 IoResult socket_read(int fd, char* buf, size_t len);

@@ -202,7 +202,8 @@ void Worker::dispatch(const EventHandle& h, uint32_t events) {
             if (c->owner) {
                 if (!c->owner->closed()) c->owner->on_backend_event(*c, events);
             } else if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-                ctx_.backends.close_idle(c);  // an idle pooled connection spoke or closed: it is of no more use
+                c->note_events(events);
+                ctx_.backends.idle_event(c);  // an idle pooled connection spoke or closed: it is of no more use
             }
             break;
         }

@@ -40,6 +40,9 @@ struct alignas(64) BackendCounters {
     Counter bad_responses;     // answers that broke the framing rules (refused with 502, or their connection closed)
     Counter connect_failures;  // refused or timed out connects (each marks it down)
     Counter pooled_reuses;     // requests sent over an idle pooled connection
+    Counter tls_handshakes;       // TLS to the back end: handshakes completed (full or resumed)
+    Counter tls_resumed;          // ... of which resumed a saved session
+    Counter tls_verify_failures;  // handshakes refused because the back end's certificate did not verify
     Counter cookie_groups;     // persistent sessions started on it: responses that got the injected cookie
 };
 

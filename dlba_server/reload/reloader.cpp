@@ -11,6 +11,7 @@
 
 #include "clock.hpp"
 #include "net/listen_socket.hpp"
+#include "tls/backend_tls.hpp"
 
 namespace dlba::server {
 
@@ -64,6 +65,21 @@ bool load_tls(const Config& config, std::shared_ptr<const TlsContext>* out, std:
     return true;
 }
 
+// One client context per back end with tls.enabled (nullptr for the others), checked at start, check-reload and
+// push alike: an unreadable CA, certificate or key refuses the file.
+bool load_backend_tls(const Config& config, std::vector<std::shared_ptr<const BackendTlsContext>>* out,
+                      std::string* err) {
+    out->assign(config.backends.size(), nullptr);
+    for (size_t b = 0; b < config.backends.size(); ++b) {
+        const BackendConfig& bc = config.backends[b];
+        if (!bc.tls.enabled) continue;
+        std::unique_ptr<BackendTlsContext> c = BackendTlsContext::create(bc.tls, bc.address, config.source, err);
+        if (!c) return false;
+        (*out)[b] = std::move(c);
+    }
+    return true;
+}
+
 Reloader::Reloader(std::string config_path, uint16_t node, Overrides overrides, Shared& shared,
                    std::vector<Worker*> workers)
     : config_path_(std::move(config_path)),
@@ -86,6 +102,8 @@ bool Reloader::prepare(Config config, bool apply, Prepared* out, std::string* er
     }
     std::shared_ptr<const TlsContext> tls;
     if (!load_tls(config, &tls, err)) return false;
+    std::vector<std::shared_ptr<const BackendTlsContext>> backend_tls;
+    if (!load_backend_tls(config, &backend_tls, err)) return false;
 
     static const std::vector<ListenerConfig> kNone;
     const std::vector<ListenerConfig>& before = running ? running->server().listeners : kNone;
@@ -127,6 +145,7 @@ bool Reloader::prepare(Config config, bool apply, Prepared* out, std::string* er
     out->next = std::make_shared<Generation>(std::move(config), node_, shared_.workers, number,
                                              static_cast<int64_t>(clock::unix_s()), running.get());
     out->next->tls = std::move(tls);
+    out->next->backend_tls = std::move(backend_tls);
     out->next->access_log = std::move(access_log);
     out->next->access_log_fd = access_log_fd;
     out->sockets = std::move(sockets);

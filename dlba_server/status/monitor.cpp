@@ -50,10 +50,14 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
             r.connect_failures += c.connect_failures.get();
             r.bad_responses += c.bad_responses.get();
             r.pooled_reuses += c.pooled_reuses.get();
+            r.backend_handshakes += c.tls_handshakes.get();
+            r.backend_resumed += c.tls_resumed.get();
+            r.tls_verify_failures += c.tls_verify_failures.get();
             cookie_groups += c.cookie_groups.get();
         }
         r.cookie_groups = cookie_groups;
         r.key = st.config().key;
+        r.tls = st.config().tls.enabled;
         r.address = st.config().address;
         r.port = st.config().port;
         r.state = backend_status_name(st.status(facts.now_ms));

@@ -19,6 +19,12 @@
 
 namespace dlba::server {
 
+// TLS 1.2: forward secrecy and AEAD only. TLS 1.3 suites are all AEAD; OpenSSL's default list is kept. The same
+// rule toward clients and toward back ends.
+inline constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 struct SslCtxFree {
     void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
 };
@@ -27,6 +33,10 @@ struct SslFree {
 };
 using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 using SslPtr = std::unique_ptr<SSL, SslFree>;
+struct SslSessionFree {
+    void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
+};
+using SslSessionPtr = std::unique_ptr<SSL_SESSION, SslSessionFree>;
 struct CipherFree {
     void operator()(EVP_CIPHER* c) const { EVP_CIPHER_free(c); }
 };

@@ -17,7 +17,9 @@ from dlbatest.tap import wait_until
 class Nginx:
     """One nginx back end on address:port with its own prefix under `root`."""
 
-    def __init__(self, root, index, address, port, extra_locations=""):
+    def __init__(self, root, index, address, port, extra_locations="", tls=None):
+        """tls: (certificate chain, key) to listen with TLS only; its access log then records, per request,
+        `$ssl_protocol $ssl_session_reused $connection $connection_requests $request`."""
         self.index = index
         self.address = address
         self.port = port
@@ -27,6 +29,16 @@ class Nginx:
         os.makedirs(os.path.join(self.dir, "dav"), exist_ok=True)
         d = self.dir
         self.conf = os.path.join(d, "nginx.conf")
+        self.access_log = os.path.join(d, "access.log")
+        listen = f"listen {address}:{port} reuseport;"
+        log_format = ""
+        access_log = f"access_log {d}/access.log;"
+        if tls:
+            listen = (f"listen {address}:{port} ssl reuseport;\n    ssl_certificate {tls[0]};\n"
+                      f"    ssl_certificate_key {tls[1]};\n    ssl_protocols TLSv1.2 TLSv1.3;")
+            log_format = ('log_format tlsinfo "$ssl_protocol $ssl_session_reused $connection '
+                          '$connection_requests $request";')
+            access_log = f"access_log {d}/access.log tlsinfo;"
         with open(self.conf, "w") as f:
             f.write(f"""
 # One process (no master): killing it kills the back end, with no orphaned worker left listening.
@@ -37,13 +49,14 @@ error_log {d}/error.log warn;
 pid {d}/nginx.pid;
 events {{ worker_connections 4096; }}
 http {{
-  access_log {d}/access.log;
+  {log_format}
+  {access_log}
   client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
   uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
   default_type text/plain;
   keepalive_requests 100000;
   server {{
-    listen {address}:{port} reuseport;
+    {listen}
     root {self.www};
     add_header X-Backend {index} always;
     location = /login {{

@@ -82,6 +82,32 @@ TEST_CASE_METHOD(FiledUnderFirst, "the most recently released idle connection is
     CHECK(closed.conns.empty());
 }
 
+TEST_CASE_METHOD(FiledUnderFirst, "a TLS connection is handed out only for the server name its handshake sent",
+                 "[pool][tls]") {
+    Conns a(3, 0, 1);
+    a[0]->sni = "one.example";
+    a[1]->sni = "two.example";
+    CHECK(idle.put(a[0], 10));
+    CHECK(idle.put(a[1], 20));
+    CHECK(idle.take(g1, 0, "three.example") == nullptr);
+    CHECK(idle.take(g1, 0) == nullptr);  // a connection without SNI wanted: none of these
+    CHECK(idle.take(g1, 0, "one.example") == a[0]);
+    CHECK(idle.count(0) == 1);
+    CHECK(idle.take(g1, 0, "two.example") == a[1]);
+    CHECK(idle.count(0) == 0);
+}
+
+TEST_CASE_METHOD(FiledUnderFirst, "drop_if closes the idle connections it selects and keeps the rest", "[pool][tls]") {
+    Conns a(2, 0, 1);
+    a[1]->sni = "tls";
+    CHECK(idle.put(a[0], 10));
+    CHECK(idle.put(a[1], 20));
+    idle.drop_if([](const BackendConn* c) { return !c->sni.empty(); }, closed);
+    CHECK(closed.conns == std::vector<BackendConn*>{a[1]});
+    CHECK(idle.count(0) == 1);
+    CHECK(idle.take(g1, 0) == a[0]);
+}
+
 TEST_CASE_METHOD(FiledUnderFirst, "connections of another generation are neither pooled nor handed out", "[pool]") {
     const Generation g2(test::load_sections(kAfter), 1, 1, 2, 0, &g1);
     idle.refile(g2, closed);
