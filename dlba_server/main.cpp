@@ -138,7 +138,8 @@ int main(int argc, char** argv) {
     }
     if (opt.check_only) {
         std::shared_ptr<const TlsContext> tls;
-        if (!load_tls(*loaded, &tls, &err)) {
+        std::vector<std::shared_ptr<const BackendTlsContext>> backend_tls;
+        if (!load_tls(*loaded, false, &tls, &err) || !load_backend_tls(*loaded, &backend_tls, &err)) {
             std::fprintf(stderr, "dlba-server: %s\n", err.c_str());
             return 2;
         }

@@ -49,7 +49,7 @@ std::vector<TicketKey> read_ticket_keys(const ConfigReader& in, const libconfig:
 std::optional<TlsConfig> read_tls_section(const ConfigReader& in, const libconfig::Setting& root) {
     if (!root.exists("tls")) return std::nullopt;
     const libconfig::Setting& t = in.group(root, "tls", false);
-    in.only_keys(t, {"certificate", "key", "ticket_keys", "ticket_lifetime_s"});
+    in.only_keys(t, {"certificate", "key", "ticket_keys", "ticket_lifetime_s", "provider", "provider_path"});
     TlsConfig tls;
     tls.certificate = in.text(t, "certificate", std::nullopt);
     tls.key = in.text(t, "key", std::nullopt);
@@ -60,6 +60,16 @@ std::optional<TlsConfig> read_tls_section(const ConfigReader& in, const libconfi
     tls.ticket_lifetime_s =
         static_cast<uint32_t>(in.integer(t, "ticket_lifetime_s", tls.ticket_lifetime_s, 60, 604800));
     if (t.exists("ticket_keys")) tls.ticket_keys = read_ticket_keys(in, t["ticket_keys"]);
+    tls.provider = in.text(t, "provider", std::string());
+    tls.provider_path = in.text(t, "provider_path", std::string());
+    if (t.exists("provider")) {
+        tls.provider_line = static_cast<int>(t["provider"].getSourceLine());
+        if (tls.provider.empty() || tls.provider == "default") {
+            in.refuse(t["provider"], "'tls.provider' names a provider to load beside \"default\" (which is always loaded)");
+        }
+    } else if (t.exists("provider_path")) {
+        in.refuse(t["provider_path"], "'tls.provider_path' without 'tls.provider'");
+    }
     return tls;
 }
 

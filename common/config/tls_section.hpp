@@ -31,6 +31,11 @@ struct TlsConfig {
     int key_line = 0;
     std::vector<TicketKey> ticket_keys;  // empty: tickets still work, but only on the process that issued them
     uint32_t ticket_lifetime_s = 7200;
+    // An OpenSSL 3 provider loaded beside the default one for every TLS context of the server (a hardware
+    // accelerator's, e.g. QAT): its name and, optionally, the directory it is found in.
+    std::string provider;
+    std::string provider_path;
+    int provider_line = 0;
 };
 
 // The section is optional (nullopt when absent); present, it needs the certificate and the key.

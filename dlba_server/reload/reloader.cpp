@@ -12,6 +12,7 @@
 #include "clock.hpp"
 #include "net/listen_socket.hpp"
 #include "tls/backend_tls.hpp"
+#include "tls/providers.hpp"
 
 namespace dlba::server {
 
@@ -53,8 +54,10 @@ std::optional<Config> load_server_config(const std::string& path, int node, cons
     return config;
 }
 
-bool load_tls(const Config& config, std::shared_ptr<const TlsContext>* out, std::string* err) {
+bool load_tls(const Config& config, bool apply, std::shared_ptr<const TlsContext>* out, std::string* err) {
     out->reset();
+    // The provider first: the contexts below fetch their algorithms from what is loaded.
+    if (config.tls && !load_providers(*config.tls, config.source, apply, err)) return false;
     bool any_tls = false;
     for (const ListenerConfig& l : config.server->listeners) any_tls = any_tls || l.tls;
     if (!any_tls) return true;
@@ -65,8 +68,7 @@ bool load_tls(const Config& config, std::shared_ptr<const TlsContext>* out, std:
     return true;
 }
 
-// One client context per back end with tls.enabled (nullptr for the others), checked at start, check-reload and
-// push alike: an unreadable CA, certificate or key refuses the file.
+// Checked at start, check-reload and push alike: an unreadable CA, certificate or key refuses the file.
 bool load_backend_tls(const Config& config, std::vector<std::shared_ptr<const BackendTlsContext>>* out,
                       std::string* err) {
     out->assign(config.backends.size(), nullptr);
@@ -101,7 +103,7 @@ bool Reloader::prepare(Config config, bool apply, Prepared* out, std::string* er
         return false;
     }
     std::shared_ptr<const TlsContext> tls;
-    if (!load_tls(config, &tls, err)) return false;
+    if (!load_tls(config, apply, &tls, err)) return false;
     std::vector<std::shared_ptr<const BackendTlsContext>> backend_tls;
     if (!load_backend_tls(config, &backend_tls, err)) return false;
 

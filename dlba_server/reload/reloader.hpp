@@ -40,9 +40,14 @@ struct Overrides {
 std::optional<Config> load_server_config(const std::string& path, int node, const Overrides& overrides,
                                          std::string* err);
 
-// The TLS context when some listener is TLS (nullptr and true when none is). False and the reason in *err when
-// the certificate or key cannot be used.
-bool load_tls(const Config& config, std::shared_ptr<const TlsContext>* out, std::string* err);
+// The TLS context when some listener is TLS (nullptr and true when none is), after loading the configured OpenSSL
+// provider (only tried, in a context of its own, unless `apply`). False and the reason in *err when the provider,
+// the certificate or the key cannot be used.
+bool load_tls(const Config& config, bool apply, std::shared_ptr<const TlsContext>* out, std::string* err);
+// One client context per back end with tls.enabled (nullptr for the others). False and "file:line: reason" in *err
+// when a CA file, client certificate or key cannot be used.
+bool load_backend_tls(const Config& config, std::vector<std::shared_ptr<const BackendTlsContext>>* out,
+                      std::string* err);
 
 struct ReloadOutcome {
     bool ok = false;

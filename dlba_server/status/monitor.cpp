@@ -1,5 +1,7 @@
 #include "status/monitor.hpp"
 
+#include "tls/providers.hpp"
+
 #include <array>
 #include <utility>
 #include <variant>
@@ -144,6 +146,7 @@ io::Table status_table(const Generation& gen, std::span<const WorkerStats* const
     t.meta["listeners"] = listeners_text(gen.server());
     t.meta["max_connections"] = gen.server().max_connections;
     t.meta["max_connections_per_ip"] = gen.server().limits.max_connections_per_ip;
+    t.meta["tls_providers"] = active_providers();
     t.meta["config_file"] = gen.config.source;
     t.meta["config_loaded_unix"] = gen.loaded_unix;
     t.meta["config_reloads_refused"] = facts.reloads_refused;

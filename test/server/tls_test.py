@@ -186,5 +186,40 @@ def backend_sees_http():
     check(re.findall(r"connects=(\d)", out) == ["1", "0"], f"the second request did not reuse the connection:\n{out}")
 
 
+@suite.case("tls.provider: a provider that loads is checked without effect, then active after a reload; one that "
+            "does not is refused with file:line")
+def provider():
+    server = env["a"]
+    with open(server.config) as f:
+        original = f.read()
+    check("legacy" not in server.status_meta()["tls_providers"], "legacy loaded before anyone asked")
+    variant = original.replace("tls = { ", 'tls = { provider = "legacy"; ', 1)
+    path = os.path.join(env["root"].path, "provider.conf")
+    with open(path, "w") as f:
+        f.write(variant)
+    reply = server.monitor(f"check-reload {path}")
+    check(reply["ok"] is True, f"check-reload with provider legacy: {reply}")
+    check("legacy" not in server.status_meta()["tls_providers"], "a check loaded the provider")
+    line = next(i + 1 for i, l in enumerate(variant.splitlines()) if 'provider = "legacy"' in l)
+    with open(path, "w") as f:
+        f.write(variant.replace('provider = "legacy"', 'provider = "nosuch-accelerator"'))
+    reply = server.monitor(f"check-reload {path}")
+    check(reply["ok"] is False and f"{path}:{line}:" in reply["error"] and "nosuch-accelerator" in reply["error"],
+          f"check-reload with a missing provider: {reply}")
+    try:
+        with open(server.config, "w") as f:
+            f.write(variant)
+        reply = server.monitor("reload")
+        check(reply["ok"] is True, f"reload with provider legacy: {reply}")
+        providers = server.status_meta()["tls_providers"].split(",")
+        check(providers == ["default", "legacy"], f"active providers after the reload: {providers}")
+        rc, out = s_client(env["port"])
+        check(rc == 0 and "backend 1" in out, f"TLS still serves with the provider loaded:\n{out[-800:]}")
+    finally:
+        with open(server.config, "w") as f:
+            f.write(original)
+        server.monitor("reload")
+
+
 if __name__ == "__main__":
     main(suite, setup, teardown)
