@@ -28,6 +28,7 @@ bool PeerGuard::is_node_address(uint32_t ip) const {
 }
 
 void PeerGuard::drop(Drop d, uint32_t from_ip, uint64_t now_us, const std::string& what) {
+    last_verdict_ = d;
     drops_.count(d, from_ip, 0, now_us / 1'000'000);
     log_.note(d, what + " from " + ip_text(from_ip), now_us / 1'000'000);
 }
@@ -45,6 +46,7 @@ bool PeerGuard::sender_matches(uint16_t sender, uint32_t from_ip, bool operator_
 }
 
 std::optional<Opened> PeerGuard::authenticate(std::string_view bytes, Kind kind, uint32_t from_ip, uint64_t now_us) {
+    last_verdict_.reset();
     const std::string what = std::string("a ") + kind_name(kind);
     if (!admit_address(from_ip, now_us)) return std::nullopt;
     const auto e = open(bytes);

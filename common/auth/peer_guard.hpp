@@ -46,6 +46,8 @@ public:
     void drop(Drop d, uint32_t from_ip, uint64_t now_us, const std::string& what);
 
     const DropCounters& drops() const { return drops_; }
+    // Why the last message this guard judged was dropped; nullopt when it was taken (owner thread only).
+    std::optional<Drop> last_verdict() const { return last_verdict_; }
     const KeyRing& ring() const { return settings_.ring; }
 
 private:
@@ -58,6 +60,7 @@ private:
     ReplayGuard replay_;
     DropCounters drops_;
     DropLog log_;
+    std::optional<Drop> last_verdict_;
 };
 
 }  // namespace dlba::auth

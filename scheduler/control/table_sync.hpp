@@ -2,6 +2,9 @@
 //
 // Server: answers "PULL <fingerprint> <from_version>\n" (proto::pull) with one DLBS message (common/bucket_sync.hpp)
 // built from this scheduler's journal or a snapshot, then closes.
+// Both ways travel sealed (common/auth/envelope.hpp): the pull is a signed request from a configured node's
+// address, the answer is signed by the source and bound to the pull's nonce, so a captured answer (an old table)
+// cannot be replayed to a later pull. What fails is dropped and counted (auth.* rows of the sync table).
 // Client: while this scheduler is standby and has a source, pulls every interval and hands the decoded message to
 // the data plane, which applies it (the table keeps its single writer). Each step is a pure function in
 // control/sync_steps.hpp; this class moves the bytes and counts.
@@ -10,8 +13,11 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 
+#include "auth/peer_guard.hpp"
+#include "auth/signer.hpp"
 #include "bucket_table.hpp"
 #include "counter.hpp"
 #include "dataplane/command_queue.hpp"
@@ -25,6 +31,8 @@ struct SyncSettings {
     uint16_t port = 7101;
     uint32_t interval_ms = 100;
     uint64_t fingerprint = 0;
+    uint16_t node = 0;          // this scheduler's node number: the sender id of its pulls and answers
+    auth::GuardSettings guard;  // keys, the nodes' addresses, the replay window (config/peer_settings.hpp)
 };
 
 class TableSync {
@@ -45,7 +53,12 @@ private:
     void pull(uint32_t ip, uint16_t port);
     void note_error(std::string e);
 
+    std::optional<uint16_t> node_at(uint32_t ip) const;
+
     SyncSettings settings_;
+    auth::Signer signer_;
+    auth::PeerGuard server_guard_;  // the sync thread only, as is the client's
+    auth::PeerGuard client_guard_;
     const BucketTable& table_;
     CommandQueue& commands_;
     const std::atomic<bool>& active_;
