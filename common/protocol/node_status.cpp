@@ -78,7 +78,7 @@ void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
     for (const BackendRow& b : rows) {
         t.rows.push_back({b.key, format_ipv4(b.address), b.port, b.state, b.weight, b.open_conns, b.hits,
                           known_or_null(b.avg_resp_ms), b.errors, b.connect_failures, b.bad_responses,
-                          b.pooled_reuses, b.cookie_groups, b.services});
+                          b.pooled_reuses, known_or_null(b.cookie_groups), b.services});
     }
 }
 
@@ -136,7 +136,7 @@ std::optional<NodeStatus> NodeStatus::from_table(const io::Table& t, std::string
         b.connect_failures = number_or<uint64_t>(col.cell(row, c_connect_failures), 0);
         b.bad_responses = number_or<uint64_t>(col.cell(row, c_bad_responses), 0);
         b.pooled_reuses = number_or<uint64_t>(col.cell(row, c_pooled_reuses), 0);
-        b.cookie_groups = number_or<uint64_t>(col.cell(row, c_cookie_groups), 0);
+        if (const json& g = col.cell(row, c_cookie_groups); is_count(g)) b.cookie_groups = g.get<uint64_t>();
         b.services = string_or_empty(col.cell(row, c_services));
         s.backends.push_back(std::move(b));
     }
@@ -161,7 +161,7 @@ void add_to_totals(const NodeStatus& s, BackendTotals& totals) {
     for (const BackendRow& b : s.backends) {
         BackendTotal& t = totals[b.key];
         if (b.address) t.address = b.address;
-        t.cookie_groups += b.cookie_groups;
+        if (b.cookie_groups) t.cookie_groups = t.cookie_groups.value_or(0) + *b.cookie_groups;
         t.hits += b.hits;
         t.open_conns += b.open_conns;
     }
@@ -172,7 +172,7 @@ void put_summary_rows(io::Table& t, const BackendTotals& totals) {
                  {"cookie_groups", ColumnType::unsigned_integer}, {"total_hits", ColumnType::unsigned_integer},
                  {"total_open_conns", ColumnType::unsigned_integer}};
     for (const auto& [key, total] : totals) {
-        t.rows.push_back({key, total.address ? json(format_ipv4(total.address)) : json(nullptr), total.cookie_groups,
+        t.rows.push_back({key, total.address ? json(format_ipv4(total.address)) : json(nullptr), known_or_null(total.cookie_groups),
                           total.hits, total.open_conns});
     }
 }

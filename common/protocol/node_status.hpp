@@ -42,7 +42,7 @@ struct BackendRow {
     uint64_t connect_failures = 0;
     uint64_t bad_responses = 0;  // answers refused for their framing (502 to the client)
     uint64_t pooled_reuses = 0;
-    uint64_t cookie_groups = 0;
+    std::optional<uint64_t> cookie_groups;  // persistent sessions started on it; nullopt: not reported
     std::string services;  // the services that use it, comma-separated
 };
 
@@ -74,8 +74,8 @@ NodeFigures summarise(const NodeStatus& status);
 
 // The summary table (per back end over all nodes), built one sweep answer at a time.
 struct BackendTotal {
-    uint32_t address = 0;
-    uint64_t cookie_groups = 0;
+    uint32_t address = 0;                   // 0: no node reported it
+    std::optional<uint64_t> cookie_groups;  // nullopt unless some node reports it
     uint64_t hits = 0;
     uint64_t open_conns = 0;
 };

@@ -127,9 +127,16 @@ std::optional<Miss> match(Verb verb, std::span<const std::string_view> words, co
     out.verb = verb;
     const std::span<const Token> pattern = tokens(verb);
     for (size_t i = 0; i < pattern.size(); ++i) {
-        if (i >= words.size()) return Miss{Miss::missing, i, {}};
-        const std::string_view word = wire_word(words[i], scope.cli);
         const Token& t = pattern[i];
+        if (i >= words.size()) {
+            // "SHOW" alone: its usage, and what kind of request it lacks
+            if (t.arg != Arg::literal && arg_spec(t.arg).rest_of_line) {
+                return Miss{Miss::bad_value, i,
+                            "usage: " + usage_of({verb}, scope.cli) + " (" + arg_spec(t.arg).refusal("none given") + ")"};
+            }
+            return Miss{Miss::missing, i, {}};
+        }
+        const std::string_view word = wire_word(words[i], scope.cli);
         if (t.arg == Arg::literal) {
             if (word != t.word) return Miss{Miss::mismatch, i, {}};
             continue;

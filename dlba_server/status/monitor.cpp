@@ -42,6 +42,7 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
     for (size_t b = 0; b < gen.backends.size(); ++b) {
         const BackendState& st = *gen.backends[b];
         proto::BackendRow r;
+        uint64_t cookie_groups = 0;
         for (size_t w = 0; w < st.worker_count(); ++w) {
             const BackendCounters& c = st.counters(w);
             r.hits += c.hits.get();
@@ -49,8 +50,9 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
             r.connect_failures += c.connect_failures.get();
             r.bad_responses += c.bad_responses.get();
             r.pooled_reuses += c.pooled_reuses.get();
-            r.cookie_groups += c.cookie_groups.get();
+            cookie_groups += c.cookie_groups.get();
         }
+        r.cookie_groups = cookie_groups;
         r.key = st.config().key;
         r.address = st.config().address;
         r.port = st.config().port;

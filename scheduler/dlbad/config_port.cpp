@@ -7,9 +7,12 @@
 #include <cstring>
 #include <variant>
 
-#include "push_protocol.hpp"
 #include "io/table_format.hpp"
 #include "io/tcp.hpp"
+#include "protocol/builders.hpp"
+#include "protocol/push.hpp"
+#include "protocol/reply.hpp"
+#include "protocol/verbs.hpp"
 #include "io/words.hpp"
 
 namespace dlba::dlbad {
@@ -39,6 +42,17 @@ bool write_atomically(const std::string& path, const std::string& bytes, std::st
     return true;
 }
 
+// A SHOW or ADMIN answer: the daemon's JSON document and a newline.
+std::string document(std::string text) { return text + "\n"; }
+
+// What a line the protocol refuses gets: SHOW and ADMIN answer in JSON like the daemons they pass to, the rest
+// with an ERR line.
+std::string refusal_of(const proto::ParseError& e) {
+    if (e.verb == proto::Verb::show || e.verb == proto::Verb::admin) return document(io::reply_error(e.message));
+    if (e.kind != proto::ParseError::Kind::bad_arguments) return proto::error_line("bad request");
+    return proto::error_line(e.message);
+}
+
 // Why the scheduler did not take a request, "" when it did.
 std::string refusal(const LinkReply& r) {
     if (r.ok()) return "";
@@ -62,41 +76,44 @@ void ConfigPort::start() {
 std::string ConfigPort::serve(int fd) {
     const auto deadline = io::deadline_in(kRequestDeadlineMs);
     std::string line;
-    if (!io::read_line(fd, line, kMaxRequestLine, deadline)) return "ERR no request line\n";
+    if (!io::read_line(fd, line, kMaxRequestLine, deadline)) return proto::error_line("no request line");
     return answer(line, [fd, deadline](char* out, size_t n) { return io::read_exact(fd, out, n, deadline); });
 }
 
 std::string ConfigPort::answer(const std::string& line, const BodyReader& read_body) {
-    char verb[16] = {0}, id[32] = {0};
-    unsigned long long length = 0;
-    const int fields = std::sscanf(line.c_str(), "%15s %31s %llu", verb, id, &length);
-    const std::string v = fields >= 1 ? verb : "";
-    if (v == "PREPARE" && fields == 3) return prepare(id, length, read_body);
-    if (v == "COMMIT" && fields == 2) return commit(id);
-    if (v == "SHOW") return show(line.size() > 5 ? line.substr(5) : "");
-    if (v == "ADMIN") return admin(line.size() > 6 ? line.substr(6) : "");
-    if (v == "ABORT" && fields == 2) {
-        if (pending_id_ == id) {
-            std::remove(staged_path_.c_str());
-            pending_id_.clear();
-        }
-        return "OK aborted\n";
+    const proto::Parsed parsed = proto::parse(line, proto::Daemon::dlbad_config);
+    if (const auto* e = std::get_if<proto::ParseError>(&parsed)) return refusal_of(*e);
+    const proto::Request& r = std::get<proto::Request>(parsed);
+    switch (r.verb) {
+        case proto::Verb::prepare: return prepare(r.config_id, r.length, read_body);
+        case proto::Verb::commit: return commit(r.config_id);
+        case proto::Verb::abort: return abort(r.config_id);
+        case proto::Verb::show: return show(*r.inner);
+        case proto::Verb::admin: return admin(*r.inner);
+        default: return proto::error_line("bad request");  // parse() gives only the config port's verbs
     }
-    return "ERR bad request\n";
+}
+
+std::string ConfigPort::abort(const std::string& id) {
+    if (pending_id_ == id) {
+        std::remove(staged_path_.c_str());
+        pending_id_.clear();
+    }
+    return proto::ok_line("aborted");
 }
 
 std::string ConfigPort::prepare(const std::string& id, size_t length, const BodyReader& read_body) {
-    if (length > push::kMaxConfigBytes) return "ERR file too large\n";
+    if (length > proto::push::kMaxConfigBytes) return proto::error_line("file too large");
     std::string bytes(length, '\0');
-    if (!read_body(bytes.data(), length)) return "ERR short body\n";
-    if (push::config_id(bytes) != id) return "ERR body does not match its id\n";
+    if (!read_body(bytes.data(), length)) return proto::error_line("short body");
+    if (proto::push::config_id(bytes) != id) return proto::error_line("body does not match its id");
     std::string err;
-    if (!write_atomically(staged_path_, bytes, &err)) return "ERR " + err + "\n";
+    if (!write_atomically(staged_path_, bytes, &err)) return proto::error_line(err);
     // The same checks as a reload: the file itself, then what the running scheduler can take.
     const ConfigResult parsed = load_config(staged_path_);
     if (const auto* e = std::get_if<ConfigError>(&parsed)) {
         std::remove(staged_path_.c_str());
-        return "ERR " + e->str() + "\n";
+        return proto::error_line(e->str());
     }
     const Config& next = std::get<Config>(parsed);
     const NodeConfig* me = next.node(node_);
@@ -119,62 +136,69 @@ std::string ConfigPort::prepare(const std::string& id, size_t length, const Body
     }
     if (!why.empty()) {
         std::remove(staged_path_.c_str());
-        return "ERR " + why + "\n";
+        return proto::error_line(why);
     }
     pending_id_ = id;
-    return "OK prepared " + id + " on node " + std::to_string(node_) + note + "\n";
+    return proto::ok_line("prepared " + id + " on node " + std::to_string(node_) + note);
 }
 
 std::string ConfigPort::commit(const std::string& id) {
-    if (pending_id_ != id) return "ERR nothing prepared under " + id + "\n";
+    if (pending_id_ != id) return proto::error_line("nothing prepared under " + id);
     if (std::rename(staged_path_.c_str(), config_path_.c_str()) != 0) {
-        return "ERR cannot replace " + config_path_ + ": " + std::strerror(errno) + "\n";
+        return proto::error_line("cannot replace " + config_path_ + ": " + std::strerror(errno));
     }
     pending_id_.clear();
-    std::string result = "OK node " + std::to_string(node_) + " committed " + id;
+    std::string result = "node " + std::to_string(node_) + " committed " + id;
     if (const std::string s = refusal(link_.reload()); !s.empty()) result += "; scheduler reload: " + s;
     if (running_.server && link_.has_server_socket()) {
         const LinkReply r = link_.server_reload();
         if (!r.ok()) result += "; server reload: " + r.error;
     }
     on_committed_();  // the daemon itself restarts on the new file once this answer is out
-    return result + "\n";
+    return proto::ok_line(result);
 }
 
-// Read-only tables for `dlbactl --node N`: this daemon's own, or the local scheduler's and server's.
-std::string ConfigPort::show(const std::string& what) {
-    if (what == "failover" || what == "sweep" || what == "summary") return own_tables_(what) + "\n";
-    if (what == "status" || what == "hash" || what == "counters" || what == "sync" || what.rfind("hash all", 0) == 0) {
-        const LinkReply r = link_.pass_to_scheduler(what);
-        return (r.answered() ? r.answer : io::reply_error("scheduler: " + r.error)) + "\n";
+// Read-only tables for `dlbactl --node N`: this daemon's own, or the local scheduler's and server's (the verb table
+// says whose each is).
+std::string ConfigPort::show(const proto::Request& table) {
+    const std::string what = proto::format(table);
+    switch (proto::home_of(table)) {
+        case proto::Daemon::dlbad_monitor: return document(own_tables_(what));
+        case proto::Daemon::scheduler: {
+            const LinkReply r = link_.pass_to_scheduler(what);
+            return document(r.answered() ? r.answer : io::reply_error("scheduler: " + r.error));
+        }
+        case proto::Daemon::server:
+            if (!link_.has_server_socket()) break;
+            {
+                const LinkReply r = link_.pass_to_server(what);
+                return document(r.answered() ? r.answer : io::reply_error("server: " + r.error));
+            }
+        default: break;
     }
-    if (what == "backends" && link_.has_server_socket()) {
-        const LinkReply r = link_.pass_to_server(what);
-        return (r.answered() ? r.answer : io::reply_error("server: " + r.error)) + "\n";
-    }
-    return io::reply_error("not a read-only table: " + what) + "\n";
+    return document(io::reply_error("not a read-only table: " + what));
 }
 
 // dlbactl --all-nodes: the operator's admin state, passed to the local scheduler or DLBA server. Only the admin
-// commands: the sweep's verdicts (fail/live) and the role stay with the daemons.
-std::string ConfigPort::admin(const std::string& what) {
-    const auto w = io::split_words(what);
+// commands (parse() refuses the rest): the sweep's verdicts (fail/live) and the role stay with the daemons.
+std::string ConfigPort::admin(const proto::Request& command) {
+    const std::string what = proto::format(command);
     LinkReply r;
-    const bool node_admin = w.size() >= 3 && w[0] == "node" &&
-                            (w[2] == "enable" || w[2] == "disable" || w[2] == "drain" || w[2] == "weight");
-    if (node_admin) {
-        r = link_.pass_to_scheduler(what);
-        if (!r.answered()) return io::reply_error("scheduler: " + r.error) + "\n";
-    } else if (w.size() == 3 && w[0] == "backend") {
-        if (!running_.server || !link_.has_server_socket()) return io::reply_error("no DLBA server here") + "\n";
-        r = link_.pass_to_server(what);
-        if (!r.answered()) return io::reply_error("server: " + r.error) + "\n";
-    } else {
-        return io::reply_error("not an admin command: " + what) + "\n";
+    switch (proto::home_of(command)) {
+        case proto::Daemon::scheduler:
+            r = link_.pass_to_scheduler(what);
+            if (!r.answered()) return document(io::reply_error("scheduler: " + r.error));
+            break;
+        case proto::Daemon::server:
+            if (!running_.server || !link_.has_server_socket()) return document(io::reply_error("no DLBA server here"));
+            r = link_.pass_to_server(what);
+            if (!r.answered()) return document(io::reply_error("server: " + r.error));
+            break;
+        default: return document(io::reply_error("not an admin command: " + what));
     }
     std::fprintf(stderr, "dlbad[node %u]: admin request '%s': %s\n", node_, what.c_str(),
                  r.ok() ? "applied" : r.error.c_str());
-    return r.answer + "\n";
+    return document(r.answer);
 }
 
 }  // namespace dlba::dlbad

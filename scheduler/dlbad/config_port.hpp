@@ -1,5 +1,5 @@
 // The config port (failover.config_port, TCP on eth0): `dlbactl config push` prepares and commits a new
-// configuration file here (common/push_protocol.hpp), and `dlbactl --node N` / `--all-nodes` reads tables and passes
+// configuration file here (protocol/push.hpp), and `dlbactl --node N` / `--all-nodes` reads tables and passes
 // admin commands through it. One request per connection:
 //
 //   PREPARE <id> <length>\n<bytes>  check the file (and that the local scheduler and server can take it), stage it
@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "protocol/request.hpp"
 #include "local_link.hpp"
 #include "tcp_service.hpp"
 
@@ -45,8 +46,9 @@ private:
     std::string serve(int fd);
     std::string prepare(const std::string& id, size_t length, const BodyReader& read_body);
     std::string commit(const std::string& id);
-    std::string show(const std::string& what);
-    std::string admin(const std::string& what);
+    std::string abort(const std::string& id);
+    std::string show(const proto::Request& table);
+    std::string admin(const proto::Request& command);
 
     const Config& running_;
     const uint16_t node_;

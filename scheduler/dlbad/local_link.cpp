@@ -7,6 +7,9 @@
 
 #include "io/table_format.hpp"
 #include "io/unix_socket.hpp"
+#include "protocol/builders.hpp"
+#include "protocol/reply.hpp"
+#include "protocol/request.hpp"
 
 namespace dlba::dlbad {
 
@@ -18,28 +21,18 @@ constexpr int kServerCheckTimeoutMs = 5000;  // the server opens the new file's 
 constexpr int kServerReloadTimeoutMs = 2000;
 constexpr uint64_t kLogRepeatMs = 10000;  // the same scheduler request failure is logged once per this
 
-// What a daemon's answer says: a dlba-reply with "ok", or anything else (a table, garbage) as refused.
+// What a daemon's answer says (protocol/reply.hpp): its dlba-reply's ok or error, a table as served; anything else
+// is refused as unreadable.
 LinkReply reply_of(std::optional<std::string> answer, std::string err) {
     LinkReply r;
     if (!answer) {
         r.error = std::move(err);
         return r;
     }
+    const io::Reply reply = proto::read_reply(answer);
     r.answer = std::move(*answer);
-    const auto doc = nlohmann::json::parse(r.answer, nullptr, false);
-    if (doc.is_discarded()) {
-        r.result = LinkResult::refused;
-        r.error = "unreadable answer";
-        return r;
-    }
-    const bool ok = doc.is_object() && doc.contains("ok") && doc["ok"].is_boolean() && doc["ok"].get<bool>();
-    if (ok) {
-        r.result = LinkResult::ok;
-        return r;
-    }
-    r.result = LinkResult::refused;
-    const bool has_error = doc.is_object() && doc.contains("error") && doc["error"].is_string();
-    r.error = has_error ? doc["error"].get<std::string>() : std::string("refused");
+    r.result = reply.ok ? LinkResult::ok : LinkResult::refused;
+    if (!reply.ok) r.error = reply.text.empty() ? std::string("refused") : reply.text;
     return r;
 }
 
@@ -47,6 +40,10 @@ LinkReply ask(const std::string& socket, std::string_view line, int timeout_ms) 
     std::string err;
     auto answer = io::request(socket, line, timeout_ms, &err);
     return reply_of(std::move(answer), std::move(err));
+}
+
+LinkReply ask(const std::string& socket, const proto::Request& request, int timeout_ms) {
+    return ask(socket, proto::format(request), timeout_ms);
 }
 
 std::optional<io::Table> table_of(const std::string& text) {
@@ -82,7 +79,8 @@ SocketLink::SocketLink(uint16_t node, std::string scheduler_socket, std::string 
     : node_(node), scheduler_socket_(std::move(scheduler_socket)), server_socket_(std::move(server_socket)),
       time_(time), log_limit_(kLogRepeatMs) {}
 
-LinkReply SocketLink::scheduler_request(const std::string& line) {
+LinkReply SocketLink::scheduler_request(const proto::Request& request) {
+    const std::string line = proto::format(request);
     LinkReply r = ask(scheduler_socket_, line, kSchedulerTimeoutMs);
     if (r.answered()) return r;
     const std::string verb = line.substr(0, line.find(' '));
@@ -101,39 +99,29 @@ LinkReply SocketLink::scheduler_request(const std::string& line) {
     return r;
 }
 
-LinkReply SocketLink::set_role_active(uint32_t lease_ms) {
-    return scheduler_request("role active lease " + std::to_string(lease_ms));
-}
+LinkReply SocketLink::set_role_active(uint32_t lease_ms) { return scheduler_request(proto::role_active(lease_ms)); }
 
-LinkReply SocketLink::set_standby() { return scheduler_request("role standby"); }
+LinkReply SocketLink::set_standby() { return scheduler_request(proto::role_standby()); }
 
-LinkReply SocketLink::renew() { return scheduler_request("renew"); }
+LinkReply SocketLink::renew() { return scheduler_request(proto::renew()); }
 
 LinkReply SocketLink::sync_from(std::optional<uint16_t> node) {
-    return scheduler_request("sync-from " + (node ? std::to_string(*node) : std::string("none")));
+    return scheduler_request(node ? proto::sync_from(*node) : proto::sync_stop());
 }
 
 LinkReply SocketLink::node_failed(uint16_t node, bool failed) {
-    return scheduler_request("node " + std::to_string(node) + (failed ? " fail" : " live"));
+    return scheduler_request(proto::node_failed(node, failed));
 }
 
 LinkReply SocketLink::node_stats(uint16_t node, const std::optional<NodeFigures>& figures) {
-    char line[160];
-    if (!figures) {
-        std::snprintf(line, sizeof line, "node %u stats - - -", node);
-    } else {
-        std::snprintf(line, sizeof line, "node %u stats %llu %llu %.3f", node,
-                      static_cast<unsigned long long>(figures->hits),
-                      static_cast<unsigned long long>(figures->open_conns), figures->avg_resp_ms);
-    }
-    return scheduler_request(line);
+    return scheduler_request(proto::node_stats(node, figures.value_or(NodeFigures{})));
 }
 
-LinkReply SocketLink::sweep_done(uint64_t unix_s) { return scheduler_request("sweep-done " + std::to_string(unix_s)); }
+LinkReply SocketLink::sweep_done(uint64_t unix_s) { return scheduler_request(proto::sweep_done(unix_s)); }
 
 std::map<uint16_t, bool> SocketLink::status() {
     std::map<uint16_t, bool> failed;
-    const LinkReply r = scheduler_request("status");
+    const LinkReply r = scheduler_request(proto::status());
     if (!r.answered()) return failed;
     if (const auto t = table_of(r.answer)) {
         for (const auto& row : t->rows) {
@@ -145,15 +133,15 @@ std::map<uint16_t, bool> SocketLink::status() {
     return failed;
 }
 
-LinkReply SocketLink::check_reload(const std::string& path) { return scheduler_request("check-reload " + path); }
+LinkReply SocketLink::check_reload(const std::string& path) { return scheduler_request(proto::check_reload(path)); }
 
-LinkReply SocketLink::reload() { return scheduler_request("reload"); }
+LinkReply SocketLink::reload() { return scheduler_request(proto::reload()); }
 
 CountersReading SocketLink::counters(int timeout_ms) {
     // The counters table carries the role and the table version in its meta, and the poll loop's counter.
     std::string err;
     int connect_errno = 0;
-    const auto answer = io::request(scheduler_socket_, "counters", timeout_ms, &err, &connect_errno);
+    const auto answer = io::request(scheduler_socket_, proto::format(proto::counters()), timeout_ms, &err, &connect_errno);
     CountersReading reading;
     reading.nobody_listens = !answer && (connect_errno == ECONNREFUSED || connect_errno == ENOENT);
     const auto t = answer ? table_of(*answer) : std::nullopt;
@@ -170,10 +158,10 @@ CountersReading SocketLink::counters(int timeout_ms) {
 }
 
 LinkReply SocketLink::server_check_reload(const std::string& path) {
-    return ask(server_socket_, "check-reload " + path, kServerCheckTimeoutMs);
+    return ask(server_socket_, proto::check_reload(path), kServerCheckTimeoutMs);
 }
 
-LinkReply SocketLink::server_reload() { return ask(server_socket_, "reload", kServerReloadTimeoutMs); }
+LinkReply SocketLink::server_reload() { return ask(server_socket_, proto::reload(), kServerReloadTimeoutMs); }
 
 LinkReply SocketLink::pass_to_scheduler(std::string_view line) {
     return ask(scheduler_socket_, line, kPassThroughTimeoutMs);

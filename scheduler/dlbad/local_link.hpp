@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/node_status.hpp"
+#include "protocol/request.hpp"
 #include "time_source.hpp"
 
 namespace dlba::dlbad {
@@ -31,11 +33,7 @@ struct LinkReply {
 };
 
 // What the status sweep tells the scheduler about one node: the server status table's dynamic columns.
-struct NodeFigures {
-    uint64_t hits = 0;
-    uint64_t open_conns = 0;
-    double avg_resp_ms = 0;
-};
+using NodeFigures = proto::NodeFigures;
 
 // The local scheduler's counters table, as the failover loop uses it.
 struct LocalCounters {
@@ -120,7 +118,7 @@ public:
     LinkReply pass_to_server(std::string_view line) override;
 
 private:
-    LinkReply scheduler_request(const std::string& line);  // logged, limited
+    LinkReply scheduler_request(const proto::Request& request);  // logged, limited
 
     uint16_t node_;
     std::string scheduler_socket_;

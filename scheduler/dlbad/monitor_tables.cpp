@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "protocol/node_status.hpp"
+
 namespace dlba::dlbad {
 
 namespace {
@@ -80,7 +82,7 @@ io::Table sweep_table(const ArrayConfig& config, uint16_t node, const SweepSnaps
             continue;
         }
         const SweepResult& r = it->second;
-        const nlohmann::json server = r.answer ? nlohmann::json(r.answer->server) : nlohmann::json(nullptr);
+        const nlohmann::json server = r.answer ? nlohmann::json(r.answer->status.server) : nlohmann::json(nullptr);
         t.rows.push_back({n.number, r.answered, r.attempts, r.failed_by_sweep, r.last_answer_unix, server,
                           r.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.last_error)});
     }
@@ -88,38 +90,16 @@ io::Table sweep_table(const ArrayConfig& config, uint16_t node, const SweepSnaps
 }
 
 io::Table summary_table(uint16_t node, const SweepSnapshot& s) {
-    struct Sum {
-        std::string address;
-        uint64_t hits = 0, open = 0;
-        nlohmann::json cookie_groups = nullptr;  // null unless some node reports it
-    };
-    std::map<std::string, Sum> sums;
+    proto::BackendTotals totals;
     for (const auto& [n, r] : s.results) {
-        if (!r.answered || !r.answer) continue;
-        for (const BackendFigures& b : r.answer->backends) {
-            Sum& sum = sums[b.key];
-            if (b.address) sum.address = *b.address;
-            sum.hits += b.hits.value_or(0);
-            sum.open += b.open_conns.value_or(0);
-            if (b.cookie_groups) {
-                sum.cookie_groups = (sum.cookie_groups.is_number() ? sum.cookie_groups.get<uint64_t>() : 0) +
-                                    *b.cookie_groups;
-            }
-        }
+        if (r.answered && r.answer) proto::add_to_totals(r.answer->status, totals);
     }
     io::Table t;
     t.name = "summary";
     t.source = "dlbad";
     t.version = s.sweeps;
     t.meta = {{"node", node}, {"last_sweep", time_or_null(s.last_sweep_unix)}};
-    using io::ColumnType;
-    t.columns = {{"backend", ColumnType::string}, {"address", ColumnType::ipv4},
-                 {"cookie_groups", ColumnType::unsigned_integer}, {"total_hits", ColumnType::unsigned_integer},
-                 {"total_open_conns", ColumnType::unsigned_integer}};
-    for (const auto& [key, sum] : sums) {
-        t.rows.push_back({key, sum.address.empty() ? nlohmann::json(nullptr) : nlohmann::json(sum.address),
-                          sum.cookie_groups, sum.hits, sum.open});
-    }
+    proto::put_summary_rows(t, totals);
     return t;
 }
 

@@ -2,6 +2,7 @@
 
 #include "io/table_format.hpp"
 #include "io/tcp.hpp"
+#include "protocol/node_status.hpp"
 
 namespace dlba::dlbad {
 
@@ -13,11 +14,12 @@ constexpr uint16_t kDefaultPort = 80;  // an array without tcp_ports
 
 std::string prototype_status_answer(uint16_t node, uint64_t unix_now, bool vip_accepts) {
     if (!vip_accepts) return "";
-    io::Table t;
-    t.name = "node-status";
-    t.source = "dlbad";
-    t.meta = {{"node", node}, {"time", unix_now}, {"server", "prototype"}, {"healthy", true}};
-    return t.to_json().dump();
+    proto::NodeStatus s;
+    s.source = "dlbad";
+    s.server = "prototype";
+    s.node = node;
+    s.time = static_cast<int64_t>(unix_now);
+    return s.to_table().to_json().dump();
 }
 
 StatusDaemon::StatusDaemon(const ArrayConfig& config, const NodeConfig& self, const TimeSource& time)

@@ -15,50 +15,17 @@ constexpr size_t kMaxAnswerBytes = 1 << 20;
 constexpr uint32_t kIdleCheckMs = 100;  // how often an idle sweep looks whether it became active
 constexpr uint32_t kStopCheckMs = 50;   // the pause between sweeps is cut this fine to stop quickly
 
-std::optional<uint64_t> uint_of(const nlohmann::json& v) {
-    return v.is_number() ? std::optional<uint64_t>(v.get<uint64_t>()) : std::nullopt;
-}
-
 }  // namespace
 
 std::optional<SweepAnswer> parse_sweep_answer(const std::string& text) {
     const auto doc = nlohmann::json::parse(text, nullptr, false);
     std::string err;
-    const auto t = doc.is_discarded() ? std::nullopt : io::Table::from_json(doc, &err);
-    if (!t) return std::nullopt;
-    const auto cell = [&t](const std::vector<nlohmann::json>& row, const char* name) -> nlohmann::json {
-        for (size_t i = 0; i < t->columns.size() && i < row.size(); ++i) {
-            if (t->columns[i].name == name) return row[i];
-        }
-        return nullptr;
-    };
+    const auto table = doc.is_discarded() ? std::nullopt : io::Table::from_json(doc, &err);
+    auto status = table ? proto::NodeStatus::from_table(*table, &err) : std::nullopt;
+    if (!status) return std::nullopt;
     SweepAnswer a;
-    if (const auto s = t->meta.find("server"); s != t->meta.end() && s->is_string()) a.server = s->get<std::string>();
-    // The server status table's dynamic columns: hits, open connections, average response time (hit-weighted).
-    NodeFigures totals;
-    double weighted = 0;
-    for (const auto& row : t->rows) {
-        const auto h = cell(row, "hits");
-        const auto o = cell(row, "open_conns");
-        const auto avg = cell(row, "avg_resp_ms");
-        if (h.is_number()) totals.hits += h.get<uint64_t>();
-        if (o.is_number()) totals.open_conns += o.get<uint64_t>();
-        if (avg.is_number() && h.is_number()) weighted += avg.get<double>() * h.get<double>();
-        const auto key = cell(row, "key");
-        if (!key.is_string()) continue;
-        BackendFigures b;
-        b.key = key.get<std::string>();
-        if (const auto addr = cell(row, "address"); addr.is_string()) b.address = addr.get<std::string>();
-        b.hits = uint_of(h);
-        b.open_conns = uint_of(o);
-        b.cookie_groups = uint_of(cell(row, "cookie_groups"));
-        a.backends.push_back(std::move(b));
-    }
-    if (const auto c = t->meta.find("connections_open"); c != t->meta.end() && c->is_number()) {
-        totals.open_conns = c->get<uint64_t>();
-    }
-    totals.avg_resp_ms = totals.hits ? weighted / static_cast<double>(totals.hits) : 0.0;
-    if (!t->rows.empty()) a.totals = totals;
+    if (!status->backends.empty()) a.totals = proto::summarise(*status);
+    a.status = std::move(*status);
     return a;
 }
 

@@ -22,23 +22,14 @@
 
 namespace dlba::dlbad {
 
-// One back end's row in a node's answer (the summary table adds them up over the nodes).
-struct BackendFigures {
-    std::string key;
-    std::optional<std::string> address;
-    std::optional<uint64_t> hits;
-    std::optional<uint64_t> open_conns;
-    std::optional<uint64_t> cookie_groups;
-};
-
-// What a node answered: a node-status table.
+// What a node answered: its node-status table, read once (protocol/node_status.hpp), and the figures the
+// scheduler's status table gets from it.
 struct SweepAnswer {
-    std::string server;                 // which server answered ("prototype", or the DLBA server's name)
-    std::optional<NodeFigures> totals;  // none when it lists no back end
-    std::vector<BackendFigures> backends;
+    proto::NodeStatus status;
+    std::optional<NodeFigures> totals;  // proto::summarise(status); none when it lists no back end
 };
 
-// The one reader of a node's answer to the sweep; nullopt when it is not a dlba-table.
+// The one reader of a node's answer to the sweep; nullopt when it is not a node-status table.
 std::optional<SweepAnswer> parse_sweep_answer(const std::string& text);
 
 struct SweepResult {

@@ -8,12 +8,13 @@
 
 #include "config_port.hpp"
 #include "dlbad_fakes.hpp"
-#include "push_protocol.hpp"
+#include "protocol/push.hpp"
 #include "io/table_format.hpp"
 
 using namespace dlba;
 using namespace dlba::dlbad;
 using namespace dlba::dlbad::test;
+namespace push = dlba::proto::push;
 
 namespace {
 
@@ -99,7 +100,7 @@ TEST_CASE("config port: a body that does not match its id is refused before anyt
     CHECK_FALSE(p.staged_exists());
     CHECK(p.port.answer("PREPARE " + push::config_id(kNext) + " " + std::to_string(kNext.size()),
                         [](char*, size_t) { return false; }) == "ERR short body\n");
-    CHECK(p.request("PREPARE x " + std::to_string(push::kMaxConfigBytes + 1)) == "ERR file too large\n");
+    CHECK(p.request("PREPARE " + push::config_id(kNext) + " " + std::to_string(push::kMaxConfigBytes + 1)) == "ERR file too large\n");
 }
 
 TEST_CASE("config port: a file the scheduler refuses is not staged", "[config-port]") {

@@ -65,5 +65,5 @@ TEST_CASE("prototype status daemon: a node-status table while the VIP accepts, n
     CHECK(doc["meta"]["time"] == 1700000000);
     const auto answer = parse_sweep_answer(doc.dump());  // what the sweep makes of it
     REQUIRE(answer);
-    CHECK(answer->server == "prototype");
+    CHECK(answer->status.server == "prototype");
 }

@@ -11,6 +11,7 @@
 #include "monitor_tables.hpp"
 #include "status_sweep.hpp"
 #include "io/table_format.hpp"
+#include "net_types.hpp"
 
 using namespace dlba;
 using namespace dlba::dlbad;
@@ -23,7 +24,7 @@ std::string server_answer(uint64_t hits_a, uint64_t hits_b) {
     io::Table t;
     t.name = "node-status";
     t.source = "server";
-    t.meta = {{"server", "dlba-server"}, {"healthy", true}};
+    t.meta = {{"node", 1}, {"server", "dlba-server"}, {"healthy", true}};
     using io::ColumnType;
     t.columns = {{"key", ColumnType::string},       {"address", ColumnType::ipv4},
                  {"hits", ColumnType::unsigned_integer}, {"open_conns", ColumnType::unsigned_integer},
@@ -157,12 +158,12 @@ TEST_CASE("sweep answer: no back end means no figures; connections_open override
     io::Table t;
     t.name = "node-status";
     t.source = "dlbad";
-    t.meta = {{"server", "prototype"}, {"healthy", true}};
+    t.meta = {{"node", 2}, {"server", "prototype"}, {"healthy", true}};
     auto a = parse_sweep_answer(t.to_json().dump());
     REQUIRE(a);
-    CHECK(a->server == "prototype");
+    CHECK(a->status.server == "prototype");
     CHECK_FALSE(a->totals);
-    CHECK(a->backends.empty());
+    CHECK(a->status.backends.empty());
 
     auto doc = nlohmann::json::parse(server_answer(1, 1));
     doc["meta"]["connections_open"] = 42;
@@ -170,11 +171,11 @@ TEST_CASE("sweep answer: no back end means no figures; connections_open override
     REQUIRE(a);
     REQUIRE(a->totals);
     CHECK(a->totals->open_conns == 42);
-    REQUIRE(a->backends.size() == 2);
-    CHECK(a->backends[0].key == "a");
-    CHECK(a->backends[0].address == std::optional<std::string>("10.0.0.1"));
-    CHECK(a->backends[0].cookie_groups == std::optional<uint64_t>(3));
-    CHECK_FALSE(a->backends[1].cookie_groups);
+    REQUIRE(a->status.backends.size() == 2);
+    CHECK(a->status.backends[0].key == "a");
+    CHECK(format_ipv4(a->status.backends[0].address) == "10.0.0.1");
+    CHECK(a->status.backends[0].cookie_groups == std::optional<uint64_t>(3));
+    CHECK_FALSE(a->status.backends[1].cookie_groups);
     CHECK_FALSE(parse_sweep_answer("{}"));
 }
 
