@@ -28,7 +28,8 @@ constexpr size_t kMaxPullBytes = 128;  // a PULL line
 
 TableSync::TableSync(const SyncSettings& settings, const BucketTable& table, CommandQueue& commands,
                      const std::atomic<bool>& active)
-    : settings_(settings), signer_(settings.guard.ring.empty() ? auth::insecure_ring() : settings.guard.ring, settings.node),
+    : settings_(settings),
+      signer_(settings.guard.ring.empty() ? auth::insecure_ring() : settings.guard.ring, settings.node),
       server_guard_("dlba-scheduler: table sync server", settings.guard),
       client_guard_("dlba-scheduler: table sync client", settings.guard), table_(table), commands_(commands),
       active_(active) {}

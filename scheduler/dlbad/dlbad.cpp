@@ -19,7 +19,7 @@ bool Dlbad::start(std::string* err) {
     auth_ = std::make_unique<PeerAuth>(config_, opt_.node);
     link_ = std::make_unique<SocketLink>(opt_.node, opt_.scheduler_socket, opt_.server_socket, time_);
     net_ = std::make_unique<FailoverSockets>(config_, *self, *auth_);
-    fetcher_ = std::make_unique<TcpStatusFetcher>(config_.failover.status_port);
+    fetcher_ = std::make_unique<TcpStatusFetcher>(config_.failover.status_port, *auth_);
     sweep_ = std::make_unique<StatusSweep>(config_, opt_.node, *link_, *fetcher_, time_);
     failover_ = std::make_unique<FailoverLoop>(config_, FailoverIdentity{opt_.node, opt_.config_id, opt_.initial_term},
                                                *net_, *link_, time_,
@@ -32,11 +32,12 @@ bool Dlbad::start(std::string* err) {
         config_, opt_.node, opt_.config_path, *link_, [this](std::string_view t) { return tables_->answer(t); },
         [this] { restart_.store(true); });
 
+    config_port_->authenticate_with(*auth_);
     if (!net_->open_heartbeat(err)) return false;
     // The status daemon. With a DLBA server the server answers the sweep itself (the witness that the node can
     // serve is the process that serves); this daemon answers only for the prototype (plain web servers).
     if (!config_.server) {
-        status_daemon_ = std::make_unique<StatusDaemon>(config_, *self, time_);
+        status_daemon_ = std::make_unique<StatusDaemon>(config_, *self, time_, *auth_);
         if (!status_daemon_->open(err)) return false;
     }
     if (!config_port_->open(err)) return false;
