@@ -280,6 +280,7 @@ int main(int argc, char** argv) {
     auth::PeerGuard sweep_guard("dlba-server: status port", guard_settings);
     auth::Signer sweep_signer(guard_settings.ring, static_cast<uint16_t>(opt.node));
     sweep_guard_drops = &sweep_guard.drops();
+    const Generation* keyed_for = shared.current().get();  // the generation whose keys the guard holds
     const auto answer_sweep = [&] {
         io::Fd client(accept4(status_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
         if (!client) return;
@@ -293,10 +294,17 @@ int main(int argc, char** argv) {
             }
             return;
         }
+        const std::shared_ptr<const Generation> gen = shared.current();
+        if (gen.get() != keyed_for) {
+            // A reload may have rotated the keys or changed the nodes; the replay state carries over.
+            keyed_for = gen.get();
+            auth::GuardSettings next = peer_guard_settings(gen->config);
+            sweep_signer.set_ring(next.ring);
+            sweep_guard.update(std::move(next));
+        }
         const auto request = sweep_guard.request(sealed, auth::Kind::sweep_request, from, false, auth::unix_us());
         if (!request) return;
         ProcessFacts facts = facts_now();
-        const std::shared_ptr<const Generation> gen = shared.current();
         const proto::NodeStatus status = node_status(*gen, stats, facts, static_cast<int64_t>(clock::unix_s()));
         const std::string answer = status.to_table().to_json().dump();
         io::write_all(client.get(), sweep_signer.answer(auth::Kind::sweep_answer, answer, request->header),

@@ -20,6 +20,12 @@ std::string ip_text(uint32_t ip) {
 PeerGuard::PeerGuard(std::string who, GuardSettings settings)
     : who_(std::move(who)), settings_(std::move(settings)), replay_(settings_.window_us), log_(who_, kLogIntervalS) {}
 
+void PeerGuard::update(GuardSettings settings) {
+    const uint64_t window = settings_.window_us;
+    settings_ = std::move(settings);
+    settings_.window_us = window;  // the replay state was kept for this window
+}
+
 bool PeerGuard::is_node_address(uint32_t ip) const {
     for (const auto& [n, node_ip] : settings_.nodes) {
         if (node_ip == ip) return true;

@@ -45,6 +45,9 @@ public:
     // A message dropped before it could be opened (e.g. a stream that did not start with a header).
     void drop(Drop d, uint32_t from_ip, uint64_t now_us, const std::string& what);
 
+    // A reloaded configuration's keys and nodes; the replay state and the counters carry over. Owner thread only.
+    void update(GuardSettings settings);
+
     const DropCounters& drops() const { return drops_; }
     // Why the last message this guard judged was dropped; nullopt when it was taken (owner thread only).
     std::optional<Drop> last_verdict() const { return last_verdict_; }
@@ -56,7 +59,7 @@ private:
     bool is_node_address(uint32_t ip) const;
 
     const std::string who_;
-    const GuardSettings settings_;
+    GuardSettings settings_;
     ReplayGuard replay_;
     DropCounters drops_;
     DropLog log_;

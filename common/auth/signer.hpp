@@ -26,12 +26,14 @@ public:
     std::string answer(Kind kind, std::string_view payload, const Header& request);
 
     uint16_t sender() const { return sender_; }
+    // A reloaded configuration's keys. Only while no other thread seals with this signer.
+    void set_ring(KeyRing ring) { ring_ = std::move(ring); }
 
 private:
     uint64_t next_counter();
     std::string seal_with(Kind kind, uint64_t nonce, std::string_view payload);
 
-    const KeyRing ring_;
+    KeyRing ring_;
     const uint16_t sender_;
     std::atomic<uint64_t> last_counter_{0};
 };

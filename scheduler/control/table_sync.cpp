@@ -54,6 +54,7 @@ void TableSync::run(const std::atomic<bool>& stop) {
     using Clock = std::chrono::steady_clock;
     auto next_pull = Clock::now();
     while (!stop.load(std::memory_order_relaxed)) {
+        take_peer_update();
         pollfd p{listen_.get(), POLLIN, 0};  // fd -1 (no server) is ignored by poll
         const int wait = std::min(io::millis_left(next_pull), 200);
         if (poll(&p, 1, wait) > 0 && (p.revents & POLLIN)) serve_one();
@@ -64,6 +65,24 @@ void TableSync::run(const std::atomic<bool>& stop) {
             pull(static_cast<uint32_t>(src >> 16), static_cast<uint16_t>(src));
         }
     }
+}
+
+void TableSync::update_peers(auth::GuardSettings guard) {
+    std::lock_guard<std::mutex> lock(peers_mutex_);
+    pending_peers_ = std::move(guard);
+}
+
+void TableSync::take_peer_update() {
+    std::optional<auth::GuardSettings> next;
+    {
+        std::lock_guard<std::mutex> lock(peers_mutex_);
+        next.swap(pending_peers_);
+    }
+    if (!next) return;
+    signer_.set_ring(next->ring);
+    settings_.guard = *next;
+    server_guard_.update(*next);
+    client_guard_.update(std::move(*next));
 }
 
 void TableSync::serve_one() {

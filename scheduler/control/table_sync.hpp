@@ -47,6 +47,8 @@ public:
         source_.store(static_cast<uint64_t>(ip) << 16 | port, std::memory_order_relaxed);
     }
     io::Table table() const;  // "sync": source, counts, last error, versions
+    // A reloaded configuration's keys and nodes, taken by the sync thread before its next request. Any thread.
+    void update_peers(auth::GuardSettings guard);
 
 private:
     void serve_one();
@@ -54,6 +56,7 @@ private:
     void note_error(std::string e);
 
     std::optional<uint16_t> node_at(uint32_t ip) const;
+    void take_peer_update();
 
     SyncSettings settings_;
     auth::Signer signer_;
@@ -67,6 +70,8 @@ private:
     Counter pulls_, deltas_, fulls_, up_to_date_, errors_, served_, bytes_in_;
     std::atomic<uint64_t> last_ok_unix_{0};
     std::atomic<uint64_t> source_version_{0};
+    std::mutex peers_mutex_;  // guards pending_peers_ only
+    std::optional<auth::GuardSettings> pending_peers_;
     mutable std::mutex error_mutex_;
     std::string last_error_;
 };
