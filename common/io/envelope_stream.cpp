@@ -5,12 +5,17 @@
 #include <sys/socket.h>
 
 #include "auth/envelope.hpp"
+#include "wire.hpp"
 
 namespace dlba::io {
 
 EnvelopeRead read_envelope(int fd, size_t max_payload, Deadline deadline, std::string* out) {
     out->assign(auth::kHeaderBytes, '\0');
-    if (!read_exact(fd, out->data(), auth::kHeaderBytes, deadline)) return EnvelopeRead::short_read;
+    // The magic first: an unsigned request ("ADMIN ...\n", shorter than a header) is refused at once, not after
+    // waiting for bytes that never come.
+    if (!read_exact(fd, out->data(), 4, deadline)) return EnvelopeRead::short_read;
+    if (wire::load32(reinterpret_cast<const uint8_t*>(out->data())) != auth::kMagic) return EnvelopeRead::not_envelope;
+    if (!read_exact(fd, out->data() + 4, auth::kHeaderBytes - 4, deadline)) return EnvelopeRead::short_read;
     const auto length = auth::payload_length(*out);
     if (!length) return EnvelopeRead::not_envelope;
     if (*length > max_payload) return EnvelopeRead::too_large;
