@@ -149,8 +149,9 @@ std::string ConfigPort::prepare(const std::string& id, size_t length, const Body
     std::string why, note;
     if (!me) {
         why = "node " + std::to_string(node_) + " is not in the new file";
-    } else if (const std::string a = next.failover.auth_problem(); !a.empty()) {
-        why = a;
+    } else if (const std::string a = next.failover.auth_problem();
+               !a.empty() && running_.failover.auth_problem().empty()) {
+        why = a;  // a push never turns authentication off by leaving the keys out
     } else if (!next.failover.ring().shares_key_with(running_.failover.ring())) {
         // After the commit the nodes that took the file and those that did not yet could not verify each other,
         // nor could the next push reach them: rotate in steps (add the new key second, then move it first).
