@@ -273,7 +273,8 @@ def unsigned_push():
     check(drops(2, "unsigned") == before + 2, f"unsigned: {before} -> {drops(2, 'unsigned')}")
     check(not os.path.exists(state["conf"][2] + ".staged"), "node 2 staged the unsigned file")
     rows = state["sched"][2].status_rows()
-    check(rows[3]["enabled"] and rows[3]["weight"] == 1, f"node 3 changed on node 2's scheduler: {rows[3]}")
+    check(rows[3]["state"] == "enabled" and rows[3]["weight"] == 1,
+          f"node 3 changed on node 2's scheduler: {rows[3]}")
 
 
 @suite.case("a captured ADMIN replayed is refused and counted; the original was applied once")
