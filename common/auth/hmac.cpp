@@ -39,6 +39,18 @@ bool hmac_sha256(const PeerKey& key, std::initializer_list<std::string_view> par
     return EVP_MAC_final(ctx.get(), out->data(), &len, out->size()) == 1 && len == kTagBytes;
 }
 
+std::string key_id(const PeerKey& key) {
+    Tag t{};
+    if (!hmac_sha256(key, {"dlba key id"}, &t)) return "?";
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string id;
+    for (size_t i = 0; i < 4; ++i) {
+        id += kDigits[t[i] >> 4];
+        id += kDigits[t[i] & 15];
+    }
+    return id;
+}
+
 bool tags_equal(const uint8_t* a, const uint8_t* b) { return CRYPTO_memcmp(a, b, kTagBytes) == 0; }
 
 }  // namespace dlba::auth

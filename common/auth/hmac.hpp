@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <string>
 #include <string_view>
 
 #include "auth/keys.hpp"
@@ -17,5 +18,8 @@ using Tag = std::array<uint8_t, kTagBytes>;
 bool hmac_sha256(const PeerKey& key, std::initializer_list<std::string_view> parts, Tag* out);
 // Same length assumed; the time taken does not depend on where they differ.
 bool tags_equal(const uint8_t* a, const uint8_t* b);
+// A key's public name for operators: 8 hex digits of HMAC-SHA256(key, "dlba key id"). It tells which keys a node
+// holds (and which one signs) without revealing them.
+std::string key_id(const PeerKey& key);
 
 }  // namespace dlba::auth

@@ -1,9 +1,20 @@
 #include "peer_auth.hpp"
 
+#include "auth/hmac.hpp"
 #include "config/peer_settings.hpp"
 #include "net_types.hpp"
 
 namespace dlba::dlbad {
+
+namespace {
+
+std::vector<std::string> ids_of(const auth::KeyRing& ring) {
+    std::vector<std::string> ids;
+    for (const auth::PeerKey& k : ring.all()) ids.push_back(auth::key_id(k));
+    return ids;
+}
+
+}  // namespace
 
 PeerAuth::PeerAuth(const ArrayConfig& config, uint16_t node)
     : signer(config.failover.ring(), node),
@@ -12,11 +23,13 @@ PeerAuth::PeerAuth(const ArrayConfig& config, uint16_t node)
       sweep_answers("dlbad[node " + std::to_string(node) + "] status sweep", peer_guard_settings(config)),
       status_requests("dlbad[node " + std::to_string(node) + "] status port", peer_guard_settings(config)),
       keys(config.failover.peer_keys.all().size()),
+      key_ids(ids_of(config.failover.ring())),
       insecure(config.failover.peer_keys.empty()) {}
 
 void add_auth_meta(const PeerAuth& a, nlohmann::json& meta) {
     meta["auth.keys"] = a.keys;
     meta["auth.insecure"] = a.insecure;
+    meta["auth.key_ids"] = a.key_ids;
     const auth::PeerGuard* guards[] = {&a.heartbeats, &a.config_requests, &a.sweep_answers, &a.status_requests};
     const auth::LastDrop* last = nullptr;
     auth::LastDrop lasts[4];

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +24,7 @@ struct PeerAuth {
     auth::PeerGuard sweep_answers;    // the status sweep's thread
     auth::PeerGuard status_requests;  // the prototype status daemon's thread
     const size_t keys;
+    const std::vector<std::string> key_ids;  // auth::key_id of each key, the signing one first
     const bool insecure;
 };
 

@@ -97,20 +97,22 @@ def config_id(data):
     return f"{h:016x}"
 
 
-def array_healthy(keys_count):
-    """One active scheduler, every dlbad hears every peer (heartbeats verify), the VIP answers."""
+def array_healthy(keys):
+    """One active scheduler, every dlbad holds `keys` (the first signing) and hears every peer (heartbeats
+    verify), the VIP answers."""
+    ids = [auth.key_id(k) for k in keys]
     def healthy():
         a = one_active()
         if not a:
             return None
         for n in NODES:
             doc = failover(n)
-            if not doc or doc["meta"].get("active") != a or doc["meta"].get("auth.keys") != keys_count:
+            if not doc or doc["meta"].get("active") != a or doc["meta"].get("auth.key_ids") != ids:
                 return None
             if not all(row[3] for row in doc["rows"]):  # alive
                 return None
         return a
-    a = wait_until(healthy, 15, 0.2, f"one active, every peer heard, {keys_count} keys on every dlbad")
+    a = wait_until(healthy, 15, 0.2, f"one active, every peer heard, keys {ids} on every dlbad")
     code, body = curl(topo(), f"http://{VIP}/")
     check(code == 0 and which_node(body), f"the VIP did not answer: {code} {body!r}")
     return a
@@ -329,7 +331,7 @@ def wrong_key_node():
         state["dlbad"][3].stop()
         start_node_dlbad(3)
     wait_until(lambda: not failover(1)["meta"].get("auth.unverified_nodes"), 5, 0.1, "node 3 heard again")
-    array_healthy(1)
+    array_healthy([auth.TEST_KEY])
 
 
 @suite.case("key rotation in three pushes keeps the array working; a file that locks the nodes out is refused")
@@ -338,7 +340,7 @@ def rotation():
                                  [auth.TEST_KEY_2]), 1):
         cp = push(write_variant(f"rotate-{step}.conf", with_keys(keys)))
         check(cp.returncode == 0, f"rotation step {step}: {cp.returncode} {cp.stdout} {cp.stderr}")
-        a = array_healthy(len(keys))
+        a = array_healthy(keys)
         suite.diag(f"step {step}: {len(keys)} keys, node {a} active")
     # Tables still sync with the new key (the schedulers took it on reload).
     a = one_active()

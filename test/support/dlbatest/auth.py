@@ -31,6 +31,11 @@ def now_us():
     return time.time_ns() // 1000
 
 
+def key_id(key):
+    """auth::key_id: what `dlbactl failover` shows of a key (auth.key_ids, the signing key first)."""
+    return hmac.new(bytes.fromhex(key), b"dlba key id", hashlib.sha256).hexdigest()[:8]
+
+
 def seal(kind, sender, payload, key=TEST_KEY, counter=None, nonce=None):
     """An envelope: header, payload, HMAC-SHA256 over both with `key` (hex)."""
     counter = now_us() if counter is None else counter
