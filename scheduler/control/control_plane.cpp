@@ -115,7 +115,9 @@ std::string ControlPlane::check_reload(const std::string& path) const {
     if (const std::string what = immutable_change(config_, std::get<ArrayConfig>(loaded), self_); !what.empty()) {
         return io::reply_error(path + ": " + what + " cannot change while the scheduler runs (restart it)");
     }
-    if (const std::string a = std::get<ArrayConfig>(loaded).failover.auth_problem(); !a.empty()) {
+    // A file without keys (and not explicitly insecure) is refused, unless the running one is no better.
+    if (const std::string a = std::get<ArrayConfig>(loaded).failover.auth_problem();
+        !a.empty() && config_.failover.auth_problem().empty()) {
         return io::reply_error(path + ": " + a);
     }
     return io::reply_ok("the scheduler can take " + path);
