@@ -28,8 +28,12 @@
 #include <thread>
 #include <vector>
 
+#include "auth/peer_guard.hpp"
+#include "auth/signer.hpp"
 #include "clock.hpp"
 #include "config/config.hpp"
+#include "config/peer_settings.hpp"
+#include "io/envelope_stream.hpp"
 #include "io/tcp.hpp"
 #include "io/unix_socket.hpp"
 #include "net/shared.hpp"
@@ -148,6 +152,11 @@ int main(int argc, char** argv) {
                     tls ? ", TLS certificate and key loaded" : "");
         return 0;
     }
+    // The server answers the array's status sweep on eth0: without peer keys anyone could answer it for us.
+    if (const std::string problem = loaded->failover.auth_problem(); !problem.empty()) {
+        std::fprintf(stderr, "dlba-server: %s: %s\n", opt.config.c_str(), problem.c_str());
+        return 2;
+    }
     const uint32_t max_connections = loaded->server->max_connections;
     const std::string monitor_path = loaded->server->monitor_socket;
 
@@ -247,6 +256,7 @@ int main(int argc, char** argv) {
         },
         [&](const std::string& path) { return reply_of(reloader.check(path)); },
     };
+    const auth::DropCounters* sweep_guard_drops = nullptr;  // set once the status port's guard exists
     const auto facts_now = [&] {
         ProcessFacts facts;
         facts.now_ms = static_cast<int64_t>(clock::monotonic_ms());
@@ -254,6 +264,9 @@ int main(int argc, char** argv) {
         facts.workers = worker_count;
         facts.pid = static_cast<long>(getpid());
         facts.reloads_refused = reloader.refused();
+        for (size_t r = 0; r < auth::kDropReasons; ++r) {
+            facts.sweep_auth_drops[r] = sweep_guard_drops ? sweep_guard_drops->get(static_cast<auth::Drop>(r)) : 0;
+        }
         return facts;
     };
     const auto handler = [&](std::string_view request) {
@@ -262,14 +275,43 @@ int main(int argc, char** argv) {
         const std::shared_ptr<const Generation> gen = shared.current();
         return handle_monitor_request(request, *gen, stats, facts, &reload_commands);
     };
+    // The sweep's request is signed by the sweeping node and our answer is bound to it (common/auth): a forged
+    // or replayed request gets no answer, and a captured answer cannot stand in for a later one. The keys and the
+    // nodes are those of the file the server started on (a push restarts the daemons that check keys anyway,
+    // and a rotation keeps the old key for a while).
+    const auth::GuardSettings guard_settings = peer_guard_settings(shared.current()->config);
+    auth::PeerGuard sweep_guard("dlba-server: status port", guard_settings);
+    auth::Signer sweep_signer(guard_settings.ring, static_cast<uint16_t>(opt.node));
+    sweep_guard_drops = &sweep_guard.drops();
+    const Generation* keyed_for = shared.current().get();  // the generation whose keys the guard holds
     const auto answer_sweep = [&] {
         io::Fd client(accept4(status_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
         if (!client) return;
-        const ProcessFacts facts = facts_now();
+        const uint32_t from = io::peer_ipv4(client.get());
+        if (!sweep_guard.admit_address(from, auth::unix_us())) return;
+        std::string sealed;
+        const io::EnvelopeRead read = io::read_envelope(client.get(), 256, io::deadline_in(1000), &sealed);
+        if (read != io::EnvelopeRead::ok) {
+            if (read != io::EnvelopeRead::short_read) {
+                sweep_guard.drop(auth::Drop::unsigned_message, from, auth::unix_us(), "a sweep request");
+            }
+            return;
+        }
         const std::shared_ptr<const Generation> gen = shared.current();
+        if (gen.get() != keyed_for) {
+            // A reload may have rotated the keys or changed the nodes; the replay state carries over.
+            keyed_for = gen.get();
+            auth::GuardSettings next = peer_guard_settings(gen->config);
+            sweep_signer.set_ring(next.ring);
+            sweep_guard.update(std::move(next));
+        }
+        const auto request = sweep_guard.request(sealed, auth::Kind::sweep_request, from, false, auth::unix_us());
+        if (!request) return;
+        ProcessFacts facts = facts_now();
         const proto::NodeStatus status = node_status(*gen, stats, facts, static_cast<int64_t>(clock::unix_s()));
         const std::string answer = status.to_table().to_json().dump();
-        io::write_all(client.get(), answer, io::deadline_in(1000));
+        io::write_all(client.get(), sweep_signer.answer(auth::Kind::sweep_answer, answer, request->header),
+                      io::deadline_in(1000));
     };
     while (true) {
         const int sig = g_signal.exchange(0);

@@ -20,6 +20,7 @@
 #include "bucket_sync.hpp"
 #include "bucket_table.hpp"
 #include "config/array_config.hpp"
+#include "config/peer_settings.hpp"
 #include "control/control_plane.hpp"
 #include "control/table_sync.hpp"
 #include "dataplane/command_queue.hpp"
@@ -170,6 +171,8 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     sync_settings.port = config.failover.sync_port;
     sync_settings.interval_ms = config.failover.sync_interval_ms;
     sync_settings.fingerprint = sync::fingerprint(sc);
+    sync_settings.node = self->number;
+    sync_settings.guard = peer_guard_settings(config);
     TableSync table_sync(sync_settings, *table, commands, worker.active());
     if (!table_sync.start(&err)) {
         // Forwarding does not need it; standbys of this node could not pull from it while it is active.
@@ -256,6 +259,11 @@ int main(int argc, char** argv) {
         std::printf("%s: ok (%zu nodes, %u buckets)\n", opt.config.c_str(), config.nodes.size(),
                     config.scheduler.table_size);
         return 0;
+    }
+
+    if (const std::string problem = config.failover.auth_problem(); !problem.empty()) {
+        std::fprintf(stderr, "dlba-scheduler: %s: %s\n", opt.config.c_str(), problem.c_str());
+        return 2;
     }
 
     std::vector<char*> eal_argv(argv, argv + split);

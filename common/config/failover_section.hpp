@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "auth/keys.hpp"
+
 namespace libconfig {
 class Setting;
 }
@@ -27,6 +29,15 @@ struct FailoverConfig {
     uint32_t sweep_timeout_ms = 300;     // per attempt
     uint32_t sweep_retries = 2;          // further attempts before a node is marked failed
     std::string monitor_socket = "/run/dlba/dlbad.sock";
+    // Peer authentication (common/auth): every peer message is signed with the first key and verified with any.
+    auth::KeyRing peer_keys;
+    bool insecure = false;               // no keys: the daemons start only when this says so explicitly
+    uint32_t replay_window_ms = 10000;   // how far a signed message's clock may be from ours
+
+    // The keys the peer messages are signed and verified with: peer_keys, or the public insecure ring.
+    auth::KeyRing ring() const { return peer_keys.empty() ? auth::insecure_ring() : peer_keys; }
+    // Why a daemon must not start on this section ("" when it may): no keys and not explicitly insecure.
+    std::string auth_problem() const;
 };
 
 // The section is optional: absent, every default applies.

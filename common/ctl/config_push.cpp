@@ -17,6 +17,7 @@
 
 #include "config/config.hpp"
 #include "ctl/ctl_args.hpp"
+#include "ctl/peer_client.hpp"
 #include "io/fd.hpp"
 #include "io/table_format.hpp"
 #include "io/tcp.hpp"
@@ -27,24 +28,6 @@
 namespace dlba::ctl {
 
 namespace {
-
-// One request, one reply line. nullopt (with the reason in *err) when the node cannot be reached.
-std::optional<std::string> exchange(uint32_t ip, uint16_t port, const std::string& request, int timeout_ms,
-                                    std::string* err) {
-    const io::Deadline deadline = io::deadline_in(timeout_ms);
-    io::Fd fd = io::tcp_connect(ip, port, deadline, err);
-    if (!fd) return std::nullopt;
-    if (!io::write_all(fd.get(), request, deadline)) {
-        *err = "send failed";
-        return std::nullopt;
-    }
-    std::string reply;
-    if (!io::read_line(fd.get(), reply, 64u << 20, deadline) && reply.empty()) {
-        *err = "no reply in time";
-        return std::nullopt;
-    }
-    return reply;
-}
 
 }  // namespace
 
@@ -59,6 +42,7 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const std::string id = proto::push::config_id(bytes);
     const uint16_t port = config.failover.config_port;
+    PeerClient peers(config);  // signed with FILE's first key: the running nodes must hold it
 
     struct Outcome {
         uint16_t node;
@@ -71,7 +55,8 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
     for (const NodeConfig& n : config.nodes) {
         Outcome o{n.number, n.eth0_ip};
         std::string e;
-        const auto reply = exchange(n.eth0_ip, port, proto::format_line(proto::push_prepare(id, bytes.size())) + bytes,
+        const auto reply = peers.exchange(n.eth0_ip, n.number, port,
+                                          proto::format_line(proto::push_prepare(id, bytes.size())) + bytes,
                                     timeout_ms, &e);
         if (!reply) {
             o.text = "unreachable (" + format_ipv4(n.eth0_ip) + ":" + std::to_string(port) + "): " + e;
@@ -86,7 +71,9 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
     if (!all_prepared) {
         for (Outcome& o : nodes) {
             std::string e;
-            if (o.prepared) exchange(o.ip, port, proto::format_line(proto::push_abort(id)), timeout_ms, &e);
+            if (o.prepared) {
+                peers.exchange(o.ip, o.node, port, proto::format_line(proto::push_abort(id)), timeout_ms, &e);
+            }
         }
         err << "dlbactl: configuration " << id << " refused; no node changed:\n";
         for (const Outcome& o : nodes) err << "  node " << o.node << ": " << o.text << "\n";
@@ -95,7 +82,8 @@ int push_config(const std::string& path, int timeout_ms, std::ostream& out, std:
     bool all_committed = true;
     for (Outcome& o : nodes) {
         std::string e;
-        const auto reply = exchange(o.ip, port, proto::format_line(proto::push_commit(id)), timeout_ms, &e);
+        const auto reply =
+            peers.exchange(o.ip, o.node, port, proto::format_line(proto::push_commit(id)), timeout_ms, &e);
         const bool ok = reply && proto::read_reply_line(*reply).ok;
         all_committed = all_committed && ok;
         out << "node " << o.node << ": " << (reply ? *reply : "commit unanswered: " + e) << "\n";
@@ -124,7 +112,8 @@ std::optional<std::string> remote_show(const std::string& config_path, int node,
         return std::nullopt;
     }
     const std::string line = proto::format_line(proto::show(table));
-    auto reply = exchange(n->eth0_ip, config.failover.config_port, line, timeout_ms, err);
+    PeerClient peers(config);
+    auto reply = peers.exchange(n->eth0_ip, n->number, config.failover.config_port, line, timeout_ms, err);
     if (!reply) {
         *err = "node " + std::to_string(node) + " (" + format_ipv4(n->eth0_ip) + "): " + *err;
         *exit_code = kExitUnreachable;
@@ -141,10 +130,11 @@ int admin_all_nodes(const std::string& config_path, const proto::Request& comman
     }
     const Config& config = std::get<Config>(loaded);
     const std::string line = proto::format_line(proto::admin(command));
+    PeerClient peers(config);
     bool all_ok = true, unreachable = false;
     for (const NodeConfig& n : config.nodes) {
         std::string e;
-        const auto reply = exchange(n.eth0_ip, config.failover.config_port, line, timeout_ms, &e);
+        const auto reply = peers.exchange(n.eth0_ip, n.number, config.failover.config_port, line, timeout_ms, &e);
         if (!reply) {
             out << "node " << n.number << ": unreachable (" << format_ipv4(n.eth0_ip) << "): " << e << "\n";
             all_ok = false;

@@ -49,6 +49,7 @@ bool is_cli_word(std::string_view arg) {
 // `config push FILE` runs the two-phase push over every node's config port.
 constexpr std::string_view kRaw = "raw";
 constexpr std::string_view kConfig = "config";
+constexpr std::string_view kKeygen = "keygen";
 
 // Turns the command words into the invocation's request, or says what is wrong with them.
 std::optional<UsageError> build_request(const std::vector<std::string_view>& w, Invocation& inv) {
@@ -57,6 +58,12 @@ std::optional<UsageError> build_request(const std::vector<std::string_view>& w, 
     if (w[0] == kRaw) {
         if (n < 2) return UsageError{"usage: raw LINE..."};
         inv.request = join(w, 1);
+        return std::nullopt;
+    }
+    if (w[0] == kKeygen) {
+        if (n != 1) return UsageError{"usage: keygen"};
+        inv.keygen = true;
+        inv.request = "keygen";
         return std::nullopt;
     }
     if (w[0] == kConfig) {
@@ -227,6 +234,8 @@ Commands:
   config push FILE    validate FILE here, send it to every node's daemon (failover.config_port on each
                       eth0), and only if every node accepts it, replace it everywhere and reload
                       (scheduler and server reload live; the daemon restarts itself); else nothing changes
+  keygen              print a fresh random peer key (64 hex digits) for failover.peer_keys; the first key
+                      of the list signs the peer messages, every key verifies them (README: Peer authentication)
   raw LINE...         send LINE as is (debugging; no checks)
 
 Output:

@@ -29,6 +29,7 @@ struct Invocation {
     int node = 0;         // --node N: read node N's tables through its node daemon (over its eth0), not a socket
     std::string config_path = "/etc/dlba/dlba.conf";  // --config: where --node finds node N's address
     bool all_nodes = false;  // --all-nodes: an admin command (node/backend) sent to every node's daemon
+    bool keygen = false;     // `keygen`: print a fresh peer key (failover.peer_keys); nothing is sent
 };
 
 struct ShowHelp {};

@@ -6,6 +6,7 @@
 #include <string>
 #include <variant>
 
+#include "auth/keys.hpp"
 #include "ctl/config_push.hpp"
 #include "ctl/ctl_args.hpp"
 #include "ctl/ctl_output.hpp"
@@ -27,6 +28,15 @@ int main(int argc, char** argv) {
     }
     const auto& inv = std::get<Invocation>(parsed);
 
+    if (inv.keygen) {
+        const auto key = dlba::auth::generate_key();
+        if (!key) {
+            std::cerr << "dlbactl: the random number generator failed; no key\n";
+            return kExitDaemonError;
+        }
+        std::cout << dlba::auth::format_key(*key) << "\n";
+        return kExitOk;
+    }
     if (!inv.push_file.empty()) {
         return push_config(inv.push_file, std::max(inv.timeout_ms, 15000), std::cout, std::cerr);
     }

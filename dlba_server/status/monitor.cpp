@@ -148,6 +148,10 @@ io::Table status_table(const Generation& gen, std::span<const WorkerStats* const
     t.meta["max_connections_per_ip"] = gen.server().limits.max_connections_per_ip;
     t.meta["tls_providers"] = active_providers();
     t.meta["config_file"] = gen.config.source;
+    for (size_t r = 0; r < auth::kDropReasons; ++r) {
+        t.meta[std::string("auth.sweep_dropped.") + auth::drop_name(static_cast<auth::Drop>(r))] =
+            facts.sweep_auth_drops[r];
+    }
     t.meta["config_loaded_unix"] = gen.loaded_unix;
     t.meta["config_reloads_refused"] = facts.reloads_refused;
     t.columns = {{"counter", ColumnType::string}, {"value", ColumnType::unsigned_integer}};

@@ -10,12 +10,14 @@
 // provides them) `reload` and `check-reload PATH`.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "auth/drops.hpp"
 #include "io/table_format.hpp"
 #include "net/shared.hpp"
 #include "protocol/node_status.hpp"
@@ -29,6 +31,8 @@ struct ProcessFacts {
     unsigned workers = 0;
     long pid = 0;
     uint64_t reloads_refused = 0;  // reload attempts whose file was refused (the running generation stayed)
+    // Sweep requests on the status port dropped by peer authentication, by reason (auth::Drop's order).
+    std::array<uint64_t, auth::kDropReasons> sweep_auth_drops{};
 };
 
 // The reload commands, answered by whoever owns the reload (main's Reloader); each returns a dlba-reply document.

@@ -4,6 +4,7 @@
 #include <variant>
 
 #include "clock.hpp"
+#include "config/peer_settings.hpp"
 
 namespace dlba::sched {
 
@@ -114,6 +115,11 @@ std::string ControlPlane::check_reload(const std::string& path) const {
     if (const std::string what = immutable_change(config_, std::get<ArrayConfig>(loaded), self_); !what.empty()) {
         return io::reply_error(path + ": " + what + " cannot change while the scheduler runs (restart it)");
     }
+    // A file without keys (and not explicitly insecure) is refused, unless the running one is no better.
+    if (const std::string a = std::get<ArrayConfig>(loaded).failover.auth_problem();
+        !a.empty() && config_.failover.auth_problem().empty()) {
+        return io::reply_error(path + ": " + a);
+    }
     return io::reply_ok("the scheduler can take " + path);
 }
 
@@ -157,6 +163,7 @@ std::string ControlPlane::reload() {
     }
     nodes_ = std::move(nodes);
     config_ = std::move(next);
+    sync_.update_peers(peer_guard_settings(config_));  // rotated keys, changed nodes: the table sync follows
     std::string summary = "configuration reloaded";
     for (size_t i = 0; i < changes.size(); ++i) summary += (i ? ", " : ": ") + changes[i];
     if (changes.empty()) summary += ": no change for the scheduler";

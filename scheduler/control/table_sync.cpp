@@ -16,14 +16,30 @@
 #include "bucket_sync.hpp"
 #include "clock.hpp"
 #include "control/sync_steps.hpp"
+#include "io/envelope_stream.hpp"
 #include "io/tcp.hpp"
 #include "protocol/builders.hpp"
 
 namespace dlba::sched {
 
+namespace {
+constexpr size_t kMaxPullBytes = 128;  // a PULL line
+}  // namespace
+
 TableSync::TableSync(const SyncSettings& settings, const BucketTable& table, CommandQueue& commands,
                      const std::atomic<bool>& active)
-    : settings_(settings), table_(table), commands_(commands), active_(active) {}
+    : settings_(settings),
+      signer_(settings.guard.ring.empty() ? auth::insecure_ring() : settings.guard.ring, settings.node),
+      server_guard_("dlba-scheduler: table sync server", settings.guard),
+      client_guard_("dlba-scheduler: table sync client", settings.guard), table_(table), commands_(commands),
+      active_(active) {}
+
+std::optional<uint16_t> TableSync::node_at(uint32_t ip) const {
+    for (const auto& [n, node_ip] : settings_.guard.nodes) {
+        if (node_ip == ip) return n;
+    }
+    return std::nullopt;
+}
 
 bool TableSync::start(std::string* err) {
     listen_ = io::tcp_listener(settings_.listen_ip, settings_.port, err);
@@ -38,6 +54,7 @@ void TableSync::run(const std::atomic<bool>& stop) {
     using Clock = std::chrono::steady_clock;
     auto next_pull = Clock::now();
     while (!stop.load(std::memory_order_relaxed)) {
+        take_peer_update();
         pollfd p{listen_.get(), POLLIN, 0};  // fd -1 (no server) is ignored by poll
         const int wait = std::min(io::millis_left(next_pull), 200);
         if (poll(&p, 1, wait) > 0 && (p.revents & POLLIN)) serve_one();
@@ -50,14 +67,45 @@ void TableSync::run(const std::atomic<bool>& stop) {
     }
 }
 
+void TableSync::update_peers(auth::GuardSettings guard) {
+    std::lock_guard<std::mutex> lock(peers_mutex_);
+    pending_peers_ = std::move(guard);
+}
+
+void TableSync::take_peer_update() {
+    std::optional<auth::GuardSettings> next;
+    {
+        std::lock_guard<std::mutex> lock(peers_mutex_);
+        next.swap(pending_peers_);
+    }
+    if (!next) return;
+    signer_.set_ring(next->ring);
+    settings_.guard = *next;
+    server_guard_.update(*next);
+    client_guard_.update(std::move(*next));
+}
+
 void TableSync::serve_one() {
     io::Fd client(accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!client) return;
-    std::string line;
-    io::read_line(client.get(), line, 128, io::deadline_in(1000));
+    const uint32_t from = io::peer_ipv4(client.get());
+    if (!server_guard_.admit_address(from, auth::unix_us())) return;  // closed unanswered
+    std::string bytes;
+    const io::EnvelopeRead read = io::read_envelope(client.get(), kMaxPullBytes, io::deadline_in(1000), &bytes);
+    if (read != io::EnvelopeRead::ok) {
+        if (read != io::EnvelopeRead::short_read) {
+            server_guard_.drop(auth::Drop::unsigned_message, from, auth::unix_us(), "a sync request");
+        }
+        return;
+    }
+    const auto request = server_guard_.request(bytes, auth::Kind::sync_request, from, false, auth::unix_us());
+    if (!request) return;
+    std::string line(request->payload);
+    if (!line.empty() && line.back() == '\n') line.pop_back();
     const std::string answer = sync::answer_pull(line, table_, settings_.fingerprint);
     served_.add();
-    io::write_all(client.get(), answer, io::deadline_in(5000));
+    io::write_all(client.get(), signer_.answer(auth::Kind::sync_answer, answer, request->header),
+                  io::deadline_in(5000));
 }
 
 void TableSync::pull(uint32_t ip, uint16_t port) {
@@ -66,21 +114,30 @@ void TableSync::pull(uint32_t ip, uint16_t port) {
     std::string err;
     io::Fd fd = io::tcp_connect(ip, port, std::min(deadline, io::deadline_in(500)), &err);
     if (!fd) return note_error(err);
-    const std::string request = proto::format_line(proto::pull(settings_.fingerprint, table_.version()));
+    const std::optional<uint16_t> source = node_at(ip);
+    if (!source) return note_error("the source " + format_ipv4(ip) + " is no node of the array");
+    uint64_t nonce = 0;
+    const std::string request = signer_.request(
+        auth::Kind::sync_request, proto::format_line(proto::pull(settings_.fingerprint, table_.version())), &nonce);
     if (!io::write_all(fd.get(), request, deadline)) return note_error("send failed");
-    std::string bytes(sync::kHeaderSize, '\0');
-    if (!io::read_exact(fd.get(), bytes.data(), 4, deadline)) return note_error("no answer");
+    const size_t max_body = static_cast<size_t>(table_.size()) * 7 + 64 + sync::kHeaderSize;
+    std::string sealed;
+    const io::EnvelopeRead read = io::read_envelope(fd.get(), max_body, deadline, &sealed);
+    if (read == io::EnvelopeRead::short_read) return note_error("no answer (or the source refused our pull)");
+    if (read != io::EnvelopeRead::ok) {
+        client_guard_.drop(auth::Drop::unsigned_message, ip, auth::unix_us(), "a sync answer");
+        return note_error("answer not signed");
+    }
+    const auto answer = client_guard_.answer(sealed, auth::Kind::sync_answer, *source, nonce, ip, auth::unix_us());
+    if (!answer) {
+        return note_error(std::string("answer dropped: ") + auth::drop_name(*client_guard_.last_verdict()));
+    }
+    const std::string bytes(answer->payload);
     if (bytes.compare(0, 4, "ERR ") == 0) {
-        std::string rest;
-        io::read_line(fd.get(), rest, 200, deadline);
+        std::string rest = bytes.substr(4);
+        if (!rest.empty() && rest.back() == '\n') rest.pop_back();
         return note_error("source refused: " + rest);
     }
-    if (!io::read_exact(fd.get(), bytes.data() + 4, sync::kHeaderSize - 4, deadline)) return note_error("short header");
-    const auto body = sync::body_length(bytes, &err);
-    const size_t max_body = static_cast<size_t>(table_.size()) * 7 + 64;
-    if (!body || *body > max_body) return note_error("bad header: " + err);
-    bytes.resize(sync::kHeaderSize + *body);
-    if (!io::read_exact(fd.get(), bytes.data() + sync::kHeaderSize, *body, deadline)) return note_error("short body");
     bytes_in_.add(bytes.size());
     auto decoded = sync::decode(bytes, &err);
     if (!decoded) return note_error("malformed message: " + err);
@@ -138,6 +195,12 @@ io::Table TableSync::table() const {
     row("errors", errors_.get());
     row("served", served_.get());
     row("bytes_in", bytes_in_.get());
+    // Peer authentication: what both sides dropped, by reason (common/auth/drops.hpp).
+    for (size_t r = 0; r < auth::kDropReasons; ++r) {
+        const auto d = static_cast<auth::Drop>(r);
+        t.rows.push_back({std::string("auth.dropped.") + auth::drop_name(d),
+                          server_guard_.drops().get(d) + client_guard_.drops().get(d)});
+    }
     return t;
 }
 

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "io/table_format.hpp"
+#include "io/envelope_stream.hpp"
 #include "io/tcp.hpp"
 #include "protocol/builders.hpp"
 #include "protocol/push.hpp"
@@ -73,11 +74,39 @@ void ConfigPort::start() {
     service_.start([this](int fd) { return serve(fd); });
 }
 
+// The transport: one sealed request (common/auth) from a node's address, "<line>\n<body>" inside; the answer sealed
+// and bound to it. What fails authentication is closed unanswered and counted (auth.* in the failover table).
 std::string ConfigPort::serve(int fd) {
-    const auto deadline = io::deadline_in(kRequestDeadlineMs);
-    std::string line;
-    if (!io::read_line(fd, line, kMaxRequestLine, deadline)) return proto::error_line("no request line");
-    return answer(line, [fd, deadline](char* out, size_t n) { return io::read_exact(fd, out, n, deadline); });
+    if (!auth_) return "";
+    auth::PeerGuard& guard = auth_->config_requests;
+    const uint32_t from = io::peer_ipv4(fd);
+    if (!guard.admit_address(from, auth::unix_us())) return "";
+    std::string sealed;
+    const io::EnvelopeRead read =
+        io::read_envelope(fd, proto::push::kMaxConfigBytes + kMaxRequestLine + 1, io::deadline_in(kRequestDeadlineMs),
+                          &sealed);
+    if (read != io::EnvelopeRead::ok) {
+        if (read != io::EnvelopeRead::short_read) {
+            guard.drop(auth::Drop::unsigned_message, from, auth::unix_us(), "a config-port request");
+        }
+        return "";
+    }
+    const auto request = guard.request(sealed, auth::Kind::config_request, from, true, auth::unix_us());
+    if (!request) return "";
+    const std::string_view payload = request->payload;
+    const size_t nl = payload.find('\n');
+    if (nl == std::string_view::npos || nl > kMaxRequestLine) {
+        return auth_->signer.answer(auth::Kind::config_answer, proto::error_line("no request line"), request->header);
+    }
+    const std::string line(payload.substr(0, nl));
+    std::string_view body = payload.substr(nl + 1);
+    const std::string answer_text = answer(line, [&body](char* out, size_t n) {
+        if (body.size() < n) return false;
+        body.copy(out, n);
+        body.remove_prefix(n);
+        return true;
+    });
+    return auth_->signer.answer(auth::Kind::config_answer, answer_text, request->header);
 }
 
 std::string ConfigPort::answer(const std::string& line, const BodyReader& read_body) {
@@ -120,6 +149,14 @@ std::string ConfigPort::prepare(const std::string& id, size_t length, const Body
     std::string why, note;
     if (!me) {
         why = "node " + std::to_string(node_) + " is not in the new file";
+    } else if (const std::string a = next.failover.auth_problem();
+               !a.empty() && running_.failover.auth_problem().empty()) {
+        why = a;  // a push never turns authentication off by leaving the keys out
+    } else if (!next.failover.ring().shares_key_with(running_.failover.ring())) {
+        // After the commit the nodes that took the file and those that did not yet could not verify each other,
+        // nor could the next push reach them: rotate in steps (add the new key second, then move it first).
+        why = "the new failover.peer_keys hold no key the running nodes hold: they would lock each other out "
+              "(rotate in steps: add the new key beside the old one first)";
     } else if (me->eth0_ip != self_.eth0_ip) {
         why = "this node's eth0_ip cannot change by a push";
     } else if (const std::string s = refusal(link_.check_reload(staged_path_)); !s.empty()) {

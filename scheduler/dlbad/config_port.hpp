@@ -8,6 +8,9 @@
 //   SHOW <table>\n                  this daemon's, the local scheduler's or the local server's read-only tables
 //   ADMIN <command>\n               the operator's admin commands, to the local scheduler or server
 //
+// Each request and its answer travel sealed (common/auth/envelope.hpp): dlbactl signs as the operator (sender 0)
+// from a node's address, the answer is bound to the request's nonce; a replayed or forged request is closed
+// unanswered and counted. A pushed file must keep a key the running nodes hold.
 // It owns its thread and the prepared id. The scheduler and server are reached through the LocalLink, so the
 // ordering rules are tested with a fake link and a temporary directory.
 #pragma once
@@ -21,6 +24,7 @@
 #include "config/config.hpp"
 #include "protocol/request.hpp"
 #include "local_link.hpp"
+#include "peer_auth.hpp"
 #include "tcp_service.hpp"
 
 namespace dlba::dlbad {
@@ -34,6 +38,8 @@ public:
     ConfigPort(const Config& running, uint16_t node, std::string config_path, LocalLink& link,
                OwnTables own_tables, OnCommitted on_committed);
 
+    // The port's signer and guard (peer_auth.hpp); without them every request is closed unanswered.
+    void authenticate_with(PeerAuth& auth) { auth_ = &auth; }
     bool open(std::string* err);  // listens on this node's eth0
     void start();
     void request_stop() { service_.request_stop(); }
@@ -58,6 +64,7 @@ private:
     LocalLink& link_;
     OwnTables own_tables_;
     OnCommitted on_committed_;
+    PeerAuth* auth_ = nullptr;
     std::string pending_id_;  // the staged file's id, "" when none (config thread only)
     TcpService service_;
 };

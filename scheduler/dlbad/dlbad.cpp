@@ -12,25 +12,32 @@ bool Dlbad::start(std::string* err) {
         *err = "node " + std::to_string(opt_.node) + " is not in the configuration";
         return false;
     }
+    if (const std::string problem = config_.failover.auth_problem(); !problem.empty()) {
+        *err = problem;
+        return false;
+    }
+    auth_ = std::make_unique<PeerAuth>(config_, opt_.node);
     link_ = std::make_unique<SocketLink>(opt_.node, opt_.scheduler_socket, opt_.server_socket, time_);
-    net_ = std::make_unique<FailoverSockets>(config_, *self);
-    fetcher_ = std::make_unique<TcpStatusFetcher>(config_.failover.status_port);
+    net_ = std::make_unique<FailoverSockets>(config_, *self, *auth_);
+    fetcher_ = std::make_unique<TcpStatusFetcher>(config_.failover.status_port, *auth_);
     sweep_ = std::make_unique<StatusSweep>(config_, opt_.node, *link_, *fetcher_, time_);
     failover_ = std::make_unique<FailoverLoop>(config_, FailoverIdentity{opt_.node, opt_.config_id, opt_.initial_term},
                                                *net_, *link_, time_,
                                                [this](bool active) { sweep_->set_active(active); });
     tables_ = std::make_unique<MonitorTables>(
         config_, opt_.node, [this] { return failover_->snapshot(); }, [this] { return sweep_->snapshot(); }, time_);
+    tables_->show_auth(auth_.get());
     monitor_ = std::make_unique<MonitorSocket>(opt_.monitor_socket, *tables_);
     config_port_ = std::make_unique<ConfigPort>(
         config_, opt_.node, opt_.config_path, *link_, [this](std::string_view t) { return tables_->answer(t); },
         [this] { restart_.store(true); });
 
+    config_port_->authenticate_with(*auth_);
     if (!net_->open_heartbeat(err)) return false;
     // The status daemon. With a DLBA server the server answers the sweep itself (the witness that the node can
     // serve is the process that serves); this daemon answers only for the prototype (plain web servers).
     if (!config_.server) {
-        status_daemon_ = std::make_unique<StatusDaemon>(config_, *self, time_);
+        status_daemon_ = std::make_unique<StatusDaemon>(config_, *self, time_, *auth_);
         if (!status_daemon_->open(err)) return false;
     }
     if (!config_port_->open(err)) return false;

@@ -22,6 +22,7 @@
 #include "local_link.hpp"
 #include "monitor_tables.hpp"
 #include "node_daemon.hpp"
+#include "peer_auth.hpp"
 #include "status_daemon.hpp"
 #include "status_sweep.hpp"
 #include "time_source.hpp"
@@ -58,6 +59,7 @@ private:
     std::atomic<bool> restart_{false};
     // Made by start() once this node is known to be in the configuration; declared so that each is destroyed
     // (its thread joined) before what it uses.
+    std::unique_ptr<PeerAuth> auth_;
     std::unique_ptr<SocketLink> link_;
     std::unique_ptr<FailoverSockets> net_;
     std::unique_ptr<TcpStatusFetcher> fetcher_;

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "clock.hpp"
 #include "io/sockaddr.hpp"
 #include "io/tcp.hpp"
 
@@ -28,19 +29,37 @@ void FailoverSockets::wait(int timeout_ms, const HeartbeatHandler& on_heartbeat)
 }
 
 void FailoverSockets::receive_heartbeats(const HeartbeatHandler& on_heartbeat) {
-    uint8_t buf[64];
+    // Room for one sealed heartbeat and more: a longer datagram is cut, and then fails as unsigned.
+    char buf[hb::kSize + auth::kOverheadBytes + 64];
     for (;;) {
         sockaddr_in from{};
         socklen_t len = sizeof from;
         const ssize_t n =
             recvfrom(hb_fd_.get(), buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
         if (n < 0) return;
-        if (const auto m = hb::decode(buf, static_cast<size_t>(n))) on_heartbeat(*m, ntohl(from.sin_addr.s_addr));
+        const uint32_t from_ip = ntohl(from.sin_addr.s_addr);
+        const std::string_view bytes(buf, static_cast<size_t>(n));
+        const auto e = auth_.heartbeats.one_way(bytes, auth::Kind::heartbeat, from_ip, auth::unix_us());
+        if (!e) {
+            if (auth_.heartbeats.last_verdict() == auth::Drop::bad_mac) note_unverified(from_ip);
+            continue;
+        }
+        const auto m = hb::decode(reinterpret_cast<const uint8_t*>(e->payload.data()), e->payload.size());
+        // The sealed node id is the one that counts: a heartbeat whose content claims another node is dropped.
+        if (m && m->beat.node == e->header.sender) on_heartbeat(*m, from_ip);
+    }
+}
+
+void FailoverSockets::note_unverified(uint32_t from_ip) {
+    for (const NodeConfig& n : config_.nodes) {
+        if (n.eth0_ip == from_ip) unverified_[n.number] = clock::monotonic_ms();
     }
 }
 
 void FailoverSockets::send_heartbeat(const hb::Message& m) {
-    const auto bytes = hb::encode(m);
+    const auto beat = hb::encode(m);
+    const std::string bytes = auth_.signer.one_way(
+        auth::Kind::heartbeat, std::string_view(reinterpret_cast<const char*>(beat.data()), beat.size()));
     for (const NodeConfig& n : config_.nodes) {
         if (n.number == self_.number) continue;
         const sockaddr_in a = io::ipv4_sockaddr(n.eth0_ip, config_.failover.heartbeat_port);

@@ -12,6 +12,7 @@
 #include "heartbeat.hpp"
 #include "icmp_probe.hpp"
 #include "net_types.hpp"
+#include "peer_auth.hpp"
 #include "vip_arp.hpp"
 #include "io/fd.hpp"
 
@@ -34,12 +35,18 @@ public:
     virtual void next_vip_arp_round() = 0;
     virtual const std::vector<MacAddr>& vip_arp_last_round() const = 0;
     virtual uint64_t vip_arp_rounds() const = 0;
+    // Peers whose heartbeats came from their own address but did not verify with our keys (a wrong key), and when
+    // the last one came (monotonic ms): the failover loop reports them, and isolates itself when it hears nobody
+    // else. Fakes without authentication have none.
+    virtual std::map<uint16_t, uint64_t> unverified_peers() const { return {}; }
 };
 
 // The real sockets: the heartbeat socket on eth0, the raw ICMP socket, the VIP's ARP watcher.
 class FailoverSockets final : public FailoverNet {
 public:
-    FailoverSockets(const ArrayConfig& config, const NodeConfig& self) : config_(config), self_(self) {}
+    // Heartbeats are sealed by auth.signer and checked by auth.heartbeats (common/auth).
+    FailoverSockets(const ArrayConfig& config, const NodeConfig& self, PeerAuth& auth)
+        : config_(config), self_(self), auth_(auth) {}
     bool open_heartbeat(std::string* err);
     bool open_probes(std::string* err);  // ICMP and ARP
 
@@ -51,12 +58,16 @@ public:
     void next_vip_arp_round() override { vip_arp_.next_round(); }
     const std::vector<MacAddr>& vip_arp_last_round() const override { return vip_arp_.last_round(); }
     uint64_t vip_arp_rounds() const override { return vip_arp_.rounds(); }
+    std::map<uint16_t, uint64_t> unverified_peers() const override { return unverified_; }
 
 private:
     void receive_heartbeats(const HeartbeatHandler& on_heartbeat);
+    void note_unverified(uint32_t from_ip);
 
     const ArrayConfig& config_;
     const NodeConfig& self_;
+    PeerAuth& auth_;
+    std::map<uint16_t, uint64_t> unverified_;
     io::Fd hb_fd_;
     IcmpProber prober_;
     VipArpWatcher vip_arp_;

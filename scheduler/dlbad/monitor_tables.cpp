@@ -32,7 +32,9 @@ io::Table failover_table(const ArrayConfig& config, const FailoverSnapshot& s, u
               {"sync_from", or_null(s.sync_from)},
               {"local_dataplane_ok", s.local_dataplane_ok},
               {"vip_arp", vip_arp},
-              {"events", s.events}};
+              {"events", s.events},
+              {"auth.unverified_nodes", s.unverified},
+              {"auth.isolated", s.isolated}};
     using io::ColumnType;
     t.columns = {{"node", ColumnType::unsigned_integer}, {"priority", ColumnType::unsigned_integer},
                  {"heard_ms_ago", ColumnType::unsigned_integer}, {"alive", ColumnType::boolean},
@@ -107,7 +109,9 @@ MonitorTables::MonitorTables(const ArrayConfig& config, uint16_t node, FailoverS
 
 std::string MonitorTables::answer(std::string_view request) const {
     if (request == "failover" || request == "status") {
-        return failover_table(config_, failover_(), time_.monotonic_ms()).to_json().dump();
+        io::Table t = failover_table(config_, failover_(), time_.monotonic_ms());
+        if (auth_) add_auth_meta(*auth_, t.meta);
+        return t.to_json().dump();
     }
     if (request == "sweep") return sweep_table(config_, node_, sweep_()).to_json().dump();
     if (request == "summary") return summary_table(node_, sweep_()).to_json().dump();

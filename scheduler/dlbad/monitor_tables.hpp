@@ -12,6 +12,7 @@
 
 #include "config/array_config.hpp"
 #include "node_daemon.hpp"
+#include "peer_auth.hpp"
 #include "status_sweep.hpp"
 #include "time_source.hpp"
 #include "io/table_format.hpp"
@@ -32,8 +33,11 @@ public:
                   const TimeSource& time);
     // The answer to "failover" (or "status"), "sweep" or "summary"; anything else gets a dlba-reply error.
     std::string answer(std::string_view request) const;  // any thread
+    // The failover table then carries the peer-authentication facts (keys, drops by reason, the last drop).
+    void show_auth(const PeerAuth* auth) { auth_ = auth; }
 
 private:
+    const PeerAuth* auth_ = nullptr;
     const ArrayConfig& config_;
     const uint16_t node_;
     FailoverSource failover_;

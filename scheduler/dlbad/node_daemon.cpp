@@ -86,7 +86,11 @@ void FailoverLoop::round(uint64_t now) {
     if (local_misses_ > 0) update_local_polling(kPollCheckTimeoutMs);
     const uint32_t own_window = config_.failover.probe_misses * (local_polling_ ? kOwnProbePatience : 1);
     local_dataplane_ok_ = local_misses_ < own_window;
-    election_.set_local_dataplane(local_dataplane_ok_);
+    check_unverified(now);
+    // An isolated node (its peers' heartbeats do not verify: its key is likely the wrong one) hears nobody, so it
+    // would think itself alone and take the VIP: it is no candidate. An active that finds itself isolated keeps the
+    // role (in an array of two, the other node sees the same and must not take over either).
+    election_.set_local_dataplane(local_dataplane_ok_ && (!isolated_ || election_.active()));
     const std::optional<uint16_t> active = election_.known_active();
     if (active && *active != id_.node && net_.probed(*active)) {
         election_.on_probe(*active, net_.probe_answered(*active), now);
@@ -149,6 +153,33 @@ void FailoverLoop::check_vip_arp() {
         event("the VIP's ARP answer (" + (who.empty() ? std::string("nobody") : who) + ") is not the active node " +
               std::to_string(*known));
     }
+}
+
+// Peers whose heartbeats come from their address but do not verify, within the peer window; isolated when they
+// outnumber the peers heard properly.
+void FailoverLoop::check_unverified(uint64_t now) {
+    std::vector<uint16_t> bad;
+    for (const auto& [node, at] : net_.unverified_peers()) {
+        if (now - at > config_.failover.dead_after_ms) continue;
+        const auto heard = peers_.find(node);
+        if (heard != peers_.end() && now - heard->second.last_ms <= config_.failover.dead_after_ms) continue;
+        bad.push_back(node);
+    }
+    size_t verified = 0;
+    for (const auto& [node, p] : peers_) verified += now - p.last_ms <= config_.failover.dead_after_ms ? 1 : 0;
+    const bool isolated = !bad.empty() && bad.size() > verified;
+    std::string list;
+    for (uint16_t n : bad) list += (list.empty() ? "" : ", ") + std::to_string(n);
+    if (bad != unverified_ && !bad.empty()) {
+        event("heartbeats from node(s) " + list + " do not verify with our peer keys (a wrong or missing key)");
+    }
+    if (isolated != isolated_) {
+        event(isolated ? "isolated: our peers' heartbeats do not verify with our keys (is our failover.peer_keys "
+                         "wrong?); not a candidate for the active role"
+                       : "no longer isolated: peers' heartbeats verify again");
+    }
+    unverified_ = std::move(bad);
+    isolated_ = isolated;
 }
 
 std::string FailoverLoop::describe_mac(const MacAddr& m) const {
@@ -291,6 +322,8 @@ void FailoverLoop::publish() {
     published_.vip_arp = vip_arp_macs_;
     published_.events = events_;
     published_.peers = peers_;
+    published_.unverified = unverified_;
+    published_.isolated = isolated_;
 }
 
 FailoverSnapshot FailoverLoop::snapshot() const {

@@ -44,6 +44,8 @@ struct FailoverSnapshot {
     std::vector<MacAddr> vip_arp;      // who answered ARP for the VIP in the last completed round
     std::vector<std::string> events;   // the last few decisions, for operators
     std::map<uint16_t, PeerView> peers;  // the peers heard from
+    std::vector<uint16_t> unverified;    // peers whose heartbeats do not verify with our keys (lately)
+    bool isolated = false;               // most peers' heartbeats do not verify: our key is likely the wrong one
 };
 
 // The node whose scheduler port has MAC `m`, if any (who answers ARP for the VIP).
@@ -85,6 +87,7 @@ private:
     void note_polls(const LocalCounters& c);
     void set_local_active(bool active);
     void check_vip_arp();
+    void check_unverified(uint64_t now);
     std::string describe_mac(const MacAddr& m) const;
     uint32_t lease_ms() const;
     void event(const std::string& text);
@@ -113,6 +116,8 @@ private:
     uint32_t vip_arp_mismatch_rounds_ = 0;  // consecutive rounds in which the answer was not the known active
     std::optional<uint16_t> sync_source_;
     std::vector<std::string> events_;
+    std::vector<uint16_t> unverified_;  // as of the last round
+    bool isolated_ = false;
 
     mutable std::mutex published_mutex_;  // guards published_ only: the loop writes it, readers copy it
     FailoverSnapshot published_;

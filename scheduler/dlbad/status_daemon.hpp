@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/array_config.hpp"
+#include "peer_auth.hpp"
 #include "tcp_service.hpp"
 #include "time_source.hpp"
 
@@ -18,7 +19,8 @@ std::string prototype_status_answer(uint16_t node, uint64_t unix_now, bool vip_a
 
 class StatusDaemon {
 public:
-    StatusDaemon(const ArrayConfig& config, const NodeConfig& self, const TimeSource& time);
+    // Requests are checked by auth.status_requests, answers sealed by auth.signer (bound to the request).
+    StatusDaemon(const ArrayConfig& config, const NodeConfig& self, const TimeSource& time, PeerAuth& auth);
 
     bool open(std::string* err);
     void start();  // its own thread
@@ -29,6 +31,7 @@ private:
     const ArrayConfig& config_;
     const NodeConfig& self_;
     const TimeSource& time_;
+    PeerAuth& auth_;
     TcpService service_;
 };
 

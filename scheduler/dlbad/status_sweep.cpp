@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/table_format.hpp"
+#include "io/envelope_stream.hpp"
 #include "io/tcp.hpp"
 
 namespace dlba::dlbad {
@@ -12,6 +13,7 @@ namespace dlba::dlbad {
 namespace {
 
 constexpr size_t kMaxAnswerBytes = 1 << 20;
+constexpr std::string_view kSweepRequest = "status\n";  // the request's content; what matters is its seal
 constexpr uint32_t kIdleCheckMs = 100;  // how often an idle sweep looks whether it became active
 constexpr uint32_t kStopCheckMs = 50;   // the pause between sweeps is cut this fine to stop quickly
 
@@ -30,7 +32,33 @@ std::optional<SweepAnswer> parse_sweep_answer(const std::string& text) {
 }
 
 std::optional<std::string> TcpStatusFetcher::fetch(const NodeConfig& node, int timeout_ms, std::string* err) {
-    return io::tcp_fetch(node.eth0_ip, port_, timeout_ms, kMaxAnswerBytes, err);
+    const io::Deadline deadline = io::deadline_in(timeout_ms);
+    io::Fd fd = io::tcp_connect(node.eth0_ip, port_, deadline, err);
+    if (!fd) return std::nullopt;
+    uint64_t nonce = 0;
+    if (!io::write_all(fd.get(), auth_.signer.request(auth::Kind::sweep_request, kSweepRequest, &nonce), deadline)) {
+        *err = "send failed";
+        return std::nullopt;
+    }
+    std::string sealed;
+    const io::EnvelopeRead read = io::read_envelope(fd.get(), kMaxAnswerBytes, deadline, &sealed);
+    if (read == io::EnvelopeRead::short_read) {
+        *err = "no answer in time (or our request was refused)";
+        return std::nullopt;
+    }
+    auth::PeerGuard& guard = auth_.sweep_answers;
+    if (read != io::EnvelopeRead::ok) {
+        guard.drop(auth::Drop::unsigned_message, node.eth0_ip, auth::unix_us(), "a sweep answer");
+        *err = "answer not signed";
+        return std::nullopt;
+    }
+    const auto answer =
+        guard.answer(sealed, auth::Kind::sweep_answer, node.number, nonce, node.eth0_ip, auth::unix_us());
+    if (!answer) {
+        *err = std::string("answer dropped by peer authentication: ") + auth::drop_name(*guard.last_verdict());
+        return std::nullopt;
+    }
+    return std::string(answer->payload);  // empty: the node says it cannot serve
 }
 
 StatusSweep::StatusSweep(const ArrayConfig& config, uint16_t node, LocalLink& link, StatusFetcher& fetcher,

@@ -18,6 +18,7 @@
 
 #include "config/array_config.hpp"
 #include "local_link.hpp"
+#include "peer_auth.hpp"
 #include "time_source.hpp"
 
 namespace dlba::dlbad {
@@ -57,11 +58,13 @@ public:
 
 class TcpStatusFetcher final : public StatusFetcher {
 public:
-    explicit TcpStatusFetcher(uint16_t status_port) : port_(status_port) {}
+    // The request is sealed by auth.signer and the answer checked by auth.sweep_answers (bound to the request).
+    TcpStatusFetcher(uint16_t status_port, PeerAuth& auth) : port_(status_port), auth_(auth) {}
     std::optional<std::string> fetch(const NodeConfig& node, int timeout_ms, std::string* err) override;
 
 private:
     uint16_t port_;
+    PeerAuth& auth_;
 };
 
 class StatusSweep {

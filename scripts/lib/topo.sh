@@ -141,6 +141,19 @@ table netdev dlba_sch0 {
     }
 }
 EOF
+        # Defence in depth beside the peer keys: the peer ports (table sync 7101, heartbeats 7102, status 7103,
+        # config 7104: failover.* defaults) take nothing but the nodes' eth0 addresses. The client, the router
+        # and the web servers are dropped and counted.
+        nsx "$ns" nft -f - <<EOF || return 1
+table inet dlba_peers {
+    set nodes { type ipv4_addr; elements = { $(topo_node_ips) } }
+    chain input {
+        type filter hook input priority 0; policy accept;
+        tcp dport { 7101, 7103, 7104 } ip saddr != @nodes counter drop comment "peer ports: nodes only"
+        udp dport 7102 ip saddr != @nodes counter drop comment "heartbeats: nodes only"
+    }
+}
+EOF
     done
 
     # web servers (back ends of later issues)
@@ -155,6 +168,13 @@ EOF
     done
 
     date +%s >"$rd/topo.up"
+}
+
+# The nodes' eth0 addresses, comma-separated (the peer ports' allowed senders).
+topo_node_ips() {
+    local i out=""
+    for i in "${TOPO_NODES[@]}"; do out+="${out:+, }$TOPO_LAN.1$i"; done
+    printf '%s' "$out"
 }
 
 topo_complete() {

@@ -22,6 +22,7 @@ PAGE = 65536  # ControlPlane::kHashPageRows
 
 CONFIG = """
 array = { name = "pages"; vip = "10.77.0.100"; tcp_ports = [80]; };
+failover = { peer_keys = ["6b1f0c2e9d4a7f3851c0e2b9a4d7f6c31e8b0a5d2f9c4e7b1a3d6f0c8e2b5a94"]; };  # a fixed test key
 scheduler = { table_size = 262144; bucket_idle_timeout = 300; control_socket = "%s"; };
 nodes = (
   { number = 1; eth0_mac = "02:77:00:00:01:01"; eth0_ip = "10.77.0.11"; sched_mac = "02:77:00:00:02:01"; sched_ip = "10.77.0.21"; },

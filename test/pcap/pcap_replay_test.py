@@ -24,6 +24,7 @@ VIP, SCHED_IP, CLIENT_NET = "10.77.0.100", "10.77.0.21", "10.77.1."
 
 CONFIG = """
 array = { name = "pcap"; vip = "%s"; tcp_ports = [80, 443]; udp_ports = [443]; };
+failover = { peer_keys = ["6b1f0c2e9d4a7f3851c0e2b9a4d7f6c31e8b0a5d2f9c4e7b1a3d6f0c8e2b5a94"]; };  # a fixed test key
 scheduler = { table_size = 1024; bucket_idle_timeout = 300; control_socket = "%s";
   idle_poll = { spin_polls = 16; sleep_min_us = 50; sleep_max_us = 2000; };
   gratuitous_arp = { count = 2; interval_ms = 50; }; };

@@ -25,6 +25,7 @@ def config(sock, table_size=1024, weights=(1, 1, 1), enabled=(True, True, True))
     nodes = ",\n".join(NODE.format(n=i + 1, w=w, e="true" if en else "false")
                        for i, (w, en) in enumerate(zip(weights, enabled)))
     return ('array = { name = "reload"; vip = "10.77.0.100"; tcp_ports = [80]; };\n'
+            'failover = { peer_keys = ["6b1f0c2e9d4a7f3851c0e2b9a4d7f6c31e8b0a5d2f9c4e7b1a3d6f0c8e2b5a94"]; };\n'
             'scheduler = { table_size = %d; control_socket = "%s"; };\nnodes = (\n%s\n);\n' % (table_size, sock, nodes))
 
 

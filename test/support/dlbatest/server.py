@@ -17,6 +17,7 @@ nodes = (
   { number = 2; eth0_mac = "02:77:00:00:01:02"; eth0_ip = "10.77.0.12"; sched_mac = "02:77:00:00:02:02";
     sched_ip = "10.77.0.22"; }
 );
+failover = { peer_keys = ["6b1f0c2e9d4a7f3851c0e2b9a4d7f6c31e8b0a5d2f9c4e7b1a3d6f0c8e2b5a94"]; };  # a fixed test key (dlbactl keygen makes real ones)
 """
 
 

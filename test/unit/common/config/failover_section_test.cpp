@@ -54,3 +54,45 @@ TEST_CASE("failover section errors name file, line and reason", "[config]") {
         {"ports that collide", replace(g, "sync_port = 7201", "sync_port = 7103"), 19, "must differ"},
     });
 }
+
+namespace {
+
+const std::string kKeyA = "6b1f0c2e9d4a7f3851c0e2b9a4d7f6c31e8b0a5d2f9c4e7b1a3d6f0c8e2b5a94";
+const std::string kKeyB = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
+
+std::string with_keys(const std::string& list) {
+    return kArrayText + "failover = {\n  peer_keys = " + list + ";\n  insecure = false;\n};\n";
+}
+
+}  // namespace
+
+TEST_CASE("peer keys load in order: the first signs, all verify", "[config][auth]") {
+    const FailoverConfig f = loaded(with_keys("[\"" + kKeyA + "\", \"" + kKeyB + "\"]"), "test.conf").failover;
+    REQUIRE(f.peer_keys.all().size() == 2);
+    CHECK(auth::format_key(f.peer_keys.signing()) == kKeyA);
+    CHECK(auth::format_key(f.peer_keys.all()[1]) == kKeyB);
+    CHECK(f.auth_problem().empty());
+    CHECK(f.ring() == f.peer_keys);
+}
+
+TEST_CASE("without peer keys the daemons refuse to start unless insecure is set explicitly", "[config][auth]") {
+    const FailoverConfig bare = loaded(kArrayText, "test.conf").failover;
+    CHECK(bare.peer_keys.empty());
+    CHECK(bare.auth_problem().find("failover.insecure = true") != std::string::npos);
+    const FailoverConfig insecure =
+        loaded(kArrayText + "failover = {\n  insecure = true;\n};\n", "test.conf").failover;
+    CHECK(insecure.auth_problem().empty());
+    CHECK(insecure.ring() == auth::insecure_ring());
+}
+
+TEST_CASE("malformed peer keys are refused at their line", "[config][auth]") {
+    check_refusals("test.conf", {
+        {"short key", with_keys("[\"" + kKeyA.substr(0, 62) + "\"]"), 20, "64 hex digits"},
+        {"not hex", with_keys("[\"" + kKeyA.substr(0, 63) + "g\"]"), 20, "only hex digits"},
+        {"one repeated byte", with_keys("[\"" + std::string(64, 'a') + "\"]"), 20, "must be random"},
+        {"repeated key", with_keys("[\"" + kKeyA + "\", \"" + kKeyA + "\"]"), 20, "repeats an earlier key"},
+        {"not a list", with_keys("\"" + kKeyA + "\""), 20, "must be a list"},
+        {"empty list", with_keys("[]"), 20, "is empty"},
+        {"a number", with_keys("[1]"), 20, "non-string"},
+    });
+}

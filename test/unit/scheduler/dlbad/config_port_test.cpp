@@ -160,3 +160,45 @@ TEST_CASE("config port: SHOW and ADMIN are passed to the right daemon, others re
     CHECK(p.request("HELLO") == "ERR bad request\n");
     CHECK(p.request("SHOW").find("not a read-only table") != std::string::npos);
 }
+
+namespace {
+
+const std::string kKey1 = "6b1f0c2e9d4a7f3851c0e2b9a4d7f6c31e8b0a5d2f9c4e7b1a3d6f0c8e2b5a94";
+const std::string kKey2 = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
+
+// array_text() with failover.peer_keys = keys (none: the line left out).
+std::string keyed_text(const std::vector<std::string>& keys) {
+    std::string t = array_text();
+    std::string list;
+    for (const auto& k : keys) list += (list.empty() ? "\"" : ", \"") + k + "\"";
+    const std::string anchor = "sweep_delay_ms = 1000;";
+    if (!keys.empty()) t.replace(t.find(anchor), anchor.size(), anchor + " peer_keys = [" + list + "];");
+    return t;
+}
+
+struct KeyedPort {
+    TempDir dir;
+    std::string path = dir.file("dlba.conf");
+    Config running = std::get<Config>(parse_config(keyed_text({kKey1}), "unit.conf"));
+    FakeLink link;
+    ConfigPort port{running, 1, path, link, [](std::string_view) { return std::string(); }, [] {}};
+
+    KeyedPort() { write_file(path, keyed_text({kKey1})); }
+    std::string prepare(const std::string& body) {
+        return port.answer("PREPARE " + push::config_id(body) + " " + std::to_string(body.size()),
+                           [&body](char* out, size_t n) {
+                               if (n > body.size()) return false;
+                               std::memcpy(out, body.data(), n);
+                               return true;
+                           });
+    }
+};
+
+}  // namespace
+
+TEST_CASE("config port: a file whose peer keys the running nodes do not hold is refused", "[config-port][auth]") {
+    KeyedPort p;
+    CHECK(p.prepare(keyed_text({kKey2})).find("lock each other out") != std::string::npos);
+    CHECK(p.prepare(keyed_text({})).find("peer_keys") != std::string::npos);  // keys left out: not insecure
+    CHECK(p.prepare(keyed_text({kKey2, kKey1})).rfind("OK prepared", 0) == 0);  // rotation step: both held
+}

@@ -122,7 +122,9 @@ public:
     }
     const std::vector<MacAddr>& vip_arp_last_round() const override { return last_round; }
     uint64_t vip_arp_rounds() const override { return rounds; }
+    std::map<uint16_t, uint64_t> unverified_peers() const override { return unverified; }
 
+    std::map<uint16_t, uint64_t> unverified;  // node -> when its last heartbeat failed to verify (fake ms)
     std::vector<hb::Message> sent;
     std::map<uint16_t, uint32_t> probe_targets;
     std::map<uint16_t, bool> answers;   // node -> its data plane answers our probe

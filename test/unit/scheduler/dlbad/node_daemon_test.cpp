@@ -243,3 +243,32 @@ TEST_CASE("a standby scheduler restarted under a running dlbad is told again whe
     CHECK(n.link.count("sync_from 1") == asked_while_gone + 1);  // once more, to the new scheduler
     CHECK(n.loop.snapshot().sync_from == std::optional<uint16_t>(1));
 }
+
+TEST_CASE("a node whose peers' heartbeats all fail to verify is isolated and never takes over", "[failover][auth]") {
+    Node n(1);
+    // Nodes 2 and 3 send, but with a key we do not hold: we hear nobody.
+    for (int i = 0; i < 20; ++i) {
+        n.net.unverified[2] = n.time.now_ms + 50;
+        n.net.unverified[3] = n.time.now_ms + 50;
+        n.round({});
+    }
+    const FailoverSnapshot s = n.loop.snapshot();
+    CHECK(s.isolated);
+    CHECK(s.unverified == std::vector<uint16_t>{2, 3});
+    CHECK_FALSE(s.active);
+    CHECK_FALSE(n.link.asked("set_role_active 500"));
+    CHECK(std::any_of(s.events.begin(), s.events.end(),
+                      [](const std::string& e) { return e.find("isolated") != std::string::npos; }));
+}
+
+TEST_CASE("one mis-keyed peer is reported but does not isolate the others", "[failover][auth]") {
+    Node n(1);
+    for (int i = 0; i < 20; ++i) {
+        n.net.unverified[3] = n.time.now_ms + 50;
+        n.round({beat(2, 0, false)});
+    }
+    const FailoverSnapshot s = n.loop.snapshot();
+    CHECK_FALSE(s.isolated);
+    CHECK(s.unverified == std::vector<uint16_t>{3});
+    CHECK(s.active);  // node 1 outranks node 2: the election goes on without node 3
+}
