@@ -45,7 +45,7 @@ rte_mempool* pool() {
         for (auto& a : args) argv.push_back(a.data());
         FUZZ_CHECK(rte_eal_init(static_cast<int>(argv.size()), argv.data()) >= 0);
         std::string err;
-        static MempoolPtr p = make_packet_pool("fuzz_pool", 255, &err);
+        static MempoolPtr p = make_packet_pool("fuzz_pool", 1023, &err);
         if (!p) std::fprintf(stderr, "%s\n", err.c_str());
         FUZZ_CHECK(p);
         return p.get();
