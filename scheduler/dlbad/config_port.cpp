@@ -90,6 +90,8 @@ std::string ConfigPort::prepare(const std::string& id, size_t length, const Body
     std::string bytes(length, '\0');
     if (!read_body(bytes.data(), length)) return "ERR short body\n";
     if (push::config_id(bytes) != id) return "ERR body does not match its id\n";
+    // libconfig follows @include to any path, read here as root: a pushed file must be whole.
+    if (bytes.find("@include") != std::string::npos) return "ERR @include is not allowed in a pushed file\n";
     std::string err;
     if (!write_atomically(staged_path_, bytes, &err)) return "ERR " + err + "\n";
     // The same checks as a reload: the file itself, then what the running scheduler can take.
