@@ -4,7 +4,7 @@
 //
 // Input: one flag byte, then messages, each a big-endian u16 length and that many bytes.
 //   flags bit 0: the table is a mirror (otherwise every apply must refuse: not_a_mirror)
-//   flags bits 1-2: the table's journal size (4, 16, 256, 65536), so deltas outrun it and force full copies
+//   flags bits 1-2: the table's journal size (4, 16, 256, 4096), so deltas outrun it and force full copies
 // Invariants, after every message:
 //   - a message for another fingerprint or table size is judged foreign; an up-to-date one changes nothing;
 //   - apply does exactly what a plain model of the map says (a full copy replaces the map; a delta from the
@@ -72,16 +72,27 @@ void follow(const BucketTable& source, BucketTable& follower, bool force_full) {
     FUZZ_CHECK(owners(follower) == owners(source));
 }
 
+// Back to the state of a new table: every bucket unassigned, version 0, journal empty, no node counted.
+void empty(BucketTable& t, bool mirror) {
+    t.set_mirror(true, kNow);
+    t.load_snapshot(std::vector<uint16_t>(t.size(), kUnassigned), 0, kNow);
+    t.set_mirror(mirror, kNow);
+    FUZZ_CHECK(t.version() == 0 && t.unassigned_buckets() == t.size() && t.mirror() == mirror);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 1) return 0;
     const bool mirror = data[0] & 1;
-    static constexpr uint32_t kJournals[] = {4, 16, 256, 65536};
-    BucketTable table(kSize, 60, kJournals[(data[0] >> 1) & 3]);
-    BucketTable follower(kSize, 60, 16);
-    table.set_mirror(mirror, kNow);
-    follower.set_mirror(true, kNow);
+    // The tables are made once (each allocates a 2 MiB-aligned map) and emptied for every input.
+    static BucketTable* const kTables[] = {new BucketTable(kSize, 60, 4), new BucketTable(kSize, 60, 16),
+                                           new BucketTable(kSize, 60, 256), new BucketTable(kSize, 60, 4096)};
+    static BucketTable follower_table(kSize, 60, 16);
+    BucketTable& table = *kTables[(data[0] >> 1) & 3];
+    BucketTable& follower = follower_table;
+    empty(table, mirror);
+    empty(follower, true);
     std::vector<uint16_t> model(kSize, kUnassigned);
 
     size_t at = 1;
