@@ -136,6 +136,8 @@ std::string ConfigPort::prepare(const std::string& id, size_t length, const Body
     std::string bytes(length, '\0');
     if (!read_body(bytes.data(), length)) return proto::error_line("short body");
     if (proto::push::config_id(bytes) != id) return proto::error_line("body does not match its id");
+    // libconfig follows @include to any path, read here as root: a pushed file must be whole.
+    if (bytes.find("@include") != std::string::npos) return proto::error_line("@include is not allowed in a pushed file");
     std::string err;
     if (!write_atomically(staged_path_, bytes, &err)) return proto::error_line(err);
     // The same checks as a reload: the file itself, then what the running scheduler can take.

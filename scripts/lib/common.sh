@@ -5,7 +5,7 @@ DLBA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Debian packages the project needs to build, test, run the demo and the benchmarks.
 DLBA_PACKAGES=(
-    meson ninja-build pkg-config g++ clang
+    meson ninja-build pkg-config g++ clang libclang-rt-14-dev
     libdpdk-dev dpdk dpdk-dev libconfig++-dev catch2 libssl-dev nlohmann-json3-dev libpcap-dev
     nginx-light curl iproute2 tcpdump ethtool nftables python3-scapy haproxy wrk nghttp2-client openssl
     chromium libnss3-tools testssl.sh slowhttptest

@@ -103,6 +103,13 @@ TEST_CASE("config port: a body that does not match its id is refused before anyt
     CHECK(p.request("PREPARE " + push::config_id(kNext) + " " + std::to_string(push::kMaxConfigBytes + 1)) == "ERR file too large\n");
 }
 
+TEST_CASE("config port: a pushed file with @include is refused before anything is read", "[config-port]") {
+    Port p;
+    CHECK(p.prepare(kNext + "@include \"/etc/shadow\"\n") == "ERR @include is not allowed in a pushed file\n");
+    CHECK_FALSE(p.staged_exists());
+    CHECK_FALSE(p.link.asked("check_reload " + p.staged));
+}
+
 TEST_CASE("config port: a file the scheduler refuses is not staged", "[config-port]") {
     Port p;
     p.link.scheduler_check = refused_reply("table_size cannot change without a restart");
