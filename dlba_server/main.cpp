@@ -287,16 +287,6 @@ int main(int argc, char** argv) {
     const auto answer_sweep = [&] {
         io::Fd client(accept4(status_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
         if (!client) return;
-        const uint32_t from = io::peer_ipv4(client.get());
-        if (!sweep_guard.admit_address(from, auth::unix_us())) return;
-        std::string sealed;
-        const io::EnvelopeRead read = io::read_envelope(client.get(), 256, io::deadline_in(1000), &sealed);
-        if (read != io::EnvelopeRead::ok) {
-            if (read != io::EnvelopeRead::short_read) {
-                sweep_guard.drop(auth::Drop::unsigned_message, from, auth::unix_us(), "a sweep request");
-            }
-            return;
-        }
         const std::shared_ptr<const Generation> gen = shared.current();
         if (gen.get() != keyed_for) {
             // A reload may have rotated the keys or changed the nodes; the replay state carries over.
@@ -305,7 +295,9 @@ int main(int argc, char** argv) {
             sweep_signer.set_ring(next.ring);
             sweep_guard.update(std::move(next));
         }
-        const auto request = sweep_guard.request(sealed, auth::Kind::sweep_request, from, false, auth::unix_us());
+        std::string sealed;
+        const auto request = io::read_sealed_request(client.get(), sweep_guard, auth::Kind::sweep_request, 256,
+                                                     io::deadline_in(1000), false, "a sweep request", &sealed);
         if (!request) return;
         ProcessFacts facts = facts_now();
         const proto::NodeStatus status = node_status(*gen, stats, facts, static_cast<int64_t>(clock::unix_s()));

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "auth/envelope.hpp"
+#include "auth/signer.hpp"
 #include "wire.hpp"
 
 namespace dlba::io {
@@ -31,6 +32,19 @@ uint32_t peer_ipv4(int fd) {
     socklen_t len = sizeof a;
     if (getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 || a.sin_family != AF_INET) return 0;
     return ntohl(a.sin_addr.s_addr);
+}
+
+std::optional<auth::Opened> read_sealed_request(int fd, auth::PeerGuard& guard, auth::Kind kind, size_t max_payload,
+                                                Deadline deadline, bool operator_ok, const char* what,
+                                                std::string* sealed) {
+    const uint32_t from = peer_ipv4(fd);
+    if (!guard.admit_address(from, auth::unix_us())) return std::nullopt;
+    const EnvelopeRead read = read_envelope(fd, max_payload, deadline, sealed);
+    if (read != EnvelopeRead::ok) {
+        if (read != EnvelopeRead::short_read) guard.drop(auth::Drop::unsigned_message, from, auth::unix_us(), what);
+        return std::nullopt;
+    }
+    return guard.request(*sealed, kind, from, operator_ok, auth::unix_us());
 }
 
 }  // namespace dlba::io

@@ -88,18 +88,10 @@ void TableSync::take_peer_update() {
 void TableSync::serve_one() {
     io::Fd client(accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!client) return;
-    const uint32_t from = io::peer_ipv4(client.get());
-    if (!server_guard_.admit_address(from, auth::unix_us())) return;  // closed unanswered
     std::string bytes;
-    const io::EnvelopeRead read = io::read_envelope(client.get(), kMaxPullBytes, io::deadline_in(1000), &bytes);
-    if (read != io::EnvelopeRead::ok) {
-        if (read != io::EnvelopeRead::short_read) {
-            server_guard_.drop(auth::Drop::unsigned_message, from, auth::unix_us(), "a sync request");
-        }
-        return;
-    }
-    const auto request = server_guard_.request(bytes, auth::Kind::sync_request, from, false, auth::unix_us());
-    if (!request) return;
+    const auto request = io::read_sealed_request(client.get(), server_guard_, auth::Kind::sync_request, kMaxPullBytes,
+                                                 io::deadline_in(1000), false, "a sync request", &bytes);
+    if (!request) return;  // closed unanswered
     std::string line(request->payload);
     if (!line.empty() && line.back() == '\n') line.pop_back();
     const std::string answer = sync::answer_pull(line, table_, settings_.fingerprint);

@@ -79,19 +79,11 @@ void ConfigPort::start() {
 std::string ConfigPort::serve(int fd) {
     if (!auth_) return "";
     auth::PeerGuard& guard = auth_->config_requests;
-    const uint32_t from = io::peer_ipv4(fd);
-    if (!guard.admit_address(from, auth::unix_us())) return "";
     std::string sealed;
-    const io::EnvelopeRead read =
-        io::read_envelope(fd, proto::push::kMaxConfigBytes + kMaxRequestLine + 1, io::deadline_in(kRequestDeadlineMs),
-                          &sealed);
-    if (read != io::EnvelopeRead::ok) {
-        if (read != io::EnvelopeRead::short_read) {
-            guard.drop(auth::Drop::unsigned_message, from, auth::unix_us(), "a config-port request");
-        }
-        return "";
-    }
-    const auto request = guard.request(sealed, auth::Kind::config_request, from, true, auth::unix_us());
+    const auto request = io::read_sealed_request(fd, guard, auth::Kind::config_request,
+                                                 proto::push::kMaxConfigBytes + kMaxRequestLine + 1,
+                                                 io::deadline_in(kRequestDeadlineMs), true, "a config-port request",
+                                                 &sealed);
     if (!request) return "";
     const std::string_view payload = request->payload;
     const size_t nl = payload.find('\n');

@@ -33,18 +33,10 @@ void StatusDaemon::start() {
     service_.start([this](int fd) -> std::string {
         // Only a signed request from a node's address is answered (common/auth); the answer is bound to it.
         auth::PeerGuard& guard = auth_.status_requests;
-        const uint32_t from = io::peer_ipv4(fd);
-        if (!guard.admit_address(from, auth::unix_us())) return "";
         std::string sealed;
-        const io::EnvelopeRead read =
-            io::read_envelope(fd, kMaxRequestBytes, io::deadline_in(kAnswerDeadlineMs), &sealed);
-        if (read != io::EnvelopeRead::ok) {
-            if (read != io::EnvelopeRead::short_read) {
-                guard.drop(auth::Drop::unsigned_message, from, auth::unix_us(), "a sweep request");
-            }
-            return "";
-        }
-        const auto request = guard.request(sealed, auth::Kind::sweep_request, from, false, auth::unix_us());
+        const auto request = io::read_sealed_request(fd, guard, auth::Kind::sweep_request, kMaxRequestBytes,
+                                                     io::deadline_in(kAnswerDeadlineMs), false, "a sweep request",
+                                                     &sealed);
         if (!request) return "";
         // Healthy when something accepts on the VIP's first port; an unhealthy node answers nothing inside the
         // seal (to the sweep the same as a dead one).
