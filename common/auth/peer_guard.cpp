@@ -71,17 +71,25 @@ std::optional<Opened> PeerGuard::authenticate(std::string_view bytes, Kind kind,
     return e;
 }
 
+bool PeerGuard::admit_sender(const Opened& e, uint32_t from_ip, bool operator_ok, uint64_t now_us,
+                             const std::string& what) {
+    if (sender_matches(e.header.sender, from_ip, operator_ok)) return true;
+    drop(Drop::unknown_sender, from_ip, now_us, what);
+    return false;
+}
+
+bool PeerGuard::admit_fresh(Freshness f, uint32_t from_ip, uint64_t now_us, const std::string& what) {
+    if (f == Freshness::fresh) return true;
+    drop(f == Freshness::stale ? Drop::stale : Drop::replayed, from_ip, now_us, what);
+    return false;
+}
+
 std::optional<Opened> PeerGuard::one_way(std::string_view bytes, Kind kind, uint32_t from_ip, uint64_t now_us) {
     auto e = authenticate(bytes, kind, from_ip, now_us);
     if (!e) return std::nullopt;
     const std::string what = std::string("a ") + kind_name(kind) + " from node " + std::to_string(e->header.sender);
-    if (!sender_matches(e->header.sender, from_ip, false)) {
-        drop(Drop::unknown_sender, from_ip, now_us, what + " (not that node's address)");
-        return std::nullopt;
-    }
-    const Freshness f = replay_.one_way(e->header.sender, e->header.counter, now_us);
-    if (f != Freshness::fresh) {
-        drop(f == Freshness::stale ? Drop::stale : Drop::replayed, from_ip, now_us, what);
+    if (!admit_sender(*e, from_ip, false, now_us, what + " (not that node's address)") ||
+        !admit_fresh(replay_.one_way(e->header.sender, e->header.counter, now_us), from_ip, now_us, what)) {
         return std::nullopt;
     }
     return e;
@@ -92,13 +100,8 @@ std::optional<Opened> PeerGuard::request(std::string_view bytes, Kind kind, uint
     auto e = authenticate(bytes, kind, from_ip, now_us);
     if (!e) return std::nullopt;
     const std::string what = std::string("a ") + kind_name(kind) + " from sender " + std::to_string(e->header.sender);
-    if (!sender_matches(e->header.sender, from_ip, operator_ok)) {
-        drop(Drop::unknown_sender, from_ip, now_us, what + " (not that sender's address)");
-        return std::nullopt;
-    }
-    const Freshness f = replay_.request(e->header.sender, e->header.counter, now_us);
-    if (f != Freshness::fresh) {
-        drop(f == Freshness::stale ? Drop::stale : Drop::replayed, from_ip, now_us, what);
+    if (!admit_sender(*e, from_ip, operator_ok, now_us, what + " (not that sender's address)") ||
+        !admit_fresh(replay_.request(e->header.sender, e->header.counter, now_us), from_ip, now_us, what)) {
         return std::nullopt;
     }
     return e;

@@ -56,6 +56,9 @@ public:
 private:
     std::optional<Opened> authenticate(std::string_view bytes, Kind kind, uint32_t from_ip, uint64_t now_us);
     bool sender_matches(uint16_t sender, uint32_t from_ip, bool operator_ok) const;
+    // Each drops (counted, logged as `what`) and returns false when the message fails its check.
+    bool admit_sender(const Opened& e, uint32_t from_ip, bool operator_ok, uint64_t now_us, const std::string& what);
+    bool admit_fresh(Freshness f, uint32_t from_ip, uint64_t now_us, const std::string& what);
     bool is_node_address(uint32_t ip) const;
 
     const std::string who_;

@@ -41,14 +41,10 @@ std::unique_ptr<BackendTlsContext> BackendTlsContext::create(const BackendTlsCon
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
     }
     if (!config.certificate.empty()) {
-        if (SSL_CTX_use_certificate_chain_file(ctx, config.certificate.c_str()) != 1) {
-            return fail(config.certificate_line, "cannot use client certificate '" + config.certificate + "'");
-        }
-        if (SSL_CTX_use_PrivateKey_file(ctx, config.key.c_str(), SSL_FILETYPE_PEM) != 1) {
-            return fail(config.key_line, "cannot use client key '" + config.key + "'");
-        }
-        if (SSL_CTX_check_private_key(ctx) != 1) {
-            return fail(config.key_line, "the client key does not match the client certificate");
+        bool on_key = false;
+        if (const std::string what = use_key_pair(ctx, config.certificate, config.key, "client ", &on_key);
+            !what.empty()) {
+            return fail(on_key ? config.key_line : config.certificate_line, what);
         }
     }
     return self;

@@ -46,6 +46,21 @@ std::string last_tls_error() {
     return buf;
 }
 
+std::string use_key_pair(SSL_CTX* ctx, const std::string& chain, const std::string& key, std::string_view role,
+                         bool* on_key) {
+    const std::string r(role);
+    *on_key = false;
+    if (SSL_CTX_use_certificate_chain_file(ctx, chain.c_str()) != 1) {
+        return "cannot use " + r + "certificate chain '" + chain + "'";
+    }
+    *on_key = true;
+    if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+        return "cannot use " + r + "private key '" + key + "'";
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) return "the " + r + "private key does not match its certificate";
+    return "";
+}
+
 std::unique_ptr<TlsContext> TlsContext::create(const TlsConfig& config, const std::string& config_file,
                                                std::string* err) {
     std::unique_ptr<TlsContext> self(new TlsContext());
@@ -66,14 +81,9 @@ std::unique_ptr<TlsContext> TlsContext::create(const TlsConfig& config, const st
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
 
-    if (SSL_CTX_use_certificate_chain_file(ctx, config.certificate.c_str()) != 1) {
-        return fail(config.certificate_line, "cannot use certificate chain '" + config.certificate + "'");
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, config.key.c_str(), SSL_FILETYPE_PEM) != 1) {
-        return fail(config.key_line, "cannot use private key '" + config.key + "'");
-    }
-    if (SSL_CTX_check_private_key(ctx) != 1) {
-        return fail(config.key_line, "the private key does not match the certificate");
+    bool on_key = false;
+    if (const std::string what = use_key_pair(ctx, config.certificate, config.key, "", &on_key); !what.empty()) {
+        return fail(on_key ? config.key_line : config.certificate_line, what);
     }
     SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
 

@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/tls_section.hpp"
@@ -69,5 +70,11 @@ private:
 
 // The most recent OpenSSL error of this thread as text (and clears the queue), for logs.
 std::string last_tls_error();
+
+// Loads a certificate chain and its private key into `ctx` and checks that they match. "" when done, else what
+// failed ("cannot use <role>certificate chain 'FILE'", ...; role "" or "client "); *on_key tells whether the key
+// (not the chain) was at fault.
+std::string use_key_pair(SSL_CTX* ctx, const std::string& chain, const std::string& key, std::string_view role,
+                         bool* on_key);
 
 }  // namespace dlba::server
