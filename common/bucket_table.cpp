@@ -208,7 +208,10 @@ void BucketTable::record_at(uint64_t version, const Change& change) {
 void BucketTable::set_mirror(bool mirror, uint32_t now) {
     if (mirror_.load(std::memory_order_relaxed) == mirror) return;
     mirror_.store(mirror, std::memory_order_relaxed);
-    if (mirror) return;
+    if (mirror) {
+        if (version() != 0) own_changes_.store(true, std::memory_order_relaxed);
+        return;
+    }
     touch_all(now);
     for (uint16_t n = 1; n <= kMaxNodeNumber; ++n) {
         const NodeSlot& slot = nodes_[n];
@@ -236,6 +239,7 @@ void BucketTable::load_snapshot(const std::vector<uint16_t>& nodes, uint64_t ver
     for (uint16_t n = 1; n <= kMaxNodeNumber; ++n) nodes_[n].buckets.set(counts[n]);
     // The journal before this version is not ours any more: make sure no stale slot passes for a later version.
     for (uint32_t i = 0; i <= journal_mask_; ++i) journal_[i].seq.store(0, std::memory_order_relaxed);
+    own_changes_.store(false, std::memory_order_relaxed);
     version_.store(version, std::memory_order_release);
 }
 

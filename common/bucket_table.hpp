@@ -76,6 +76,12 @@ public:
     uint32_t size() const { return size_; }
     uint32_t idle_timeout() const { return idle_timeout_; }
     uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+    // The version a standby's table-sync pull asks from. A table that was a writer (active) and became a mirror
+    // again holds changes of its own under versions the new active also uses: equal versions no longer mean equal
+    // tables, so it asks for a full copy (a version past any source's: the answer is a snapshot) until it has one.
+    uint64_t pull_from_version() const {
+        return own_changes_.load(std::memory_order_relaxed) ? UINT64_MAX : version();
+    }
 
     // ---- node changes (owner thread) -------------------------------------------------------------------------
     // Adds the node or updates its MAC, weight and admin state; a change to disabled frees its buckets.
@@ -172,6 +178,7 @@ private:
     std::unique_ptr<JournalSlot[]> journal_;
     uint32_t journal_mask_;
     std::atomic<bool> mirror_{false};
+    std::atomic<bool> own_changes_{false};  // a writer once, a mirror now, no full copy loaded since
     BucketTableStats stats_;
 };
 

@@ -110,7 +110,7 @@ void TableSync::pull(uint32_t ip, uint16_t port) {
     if (!source) return note_error("the source " + format_ipv4(ip) + " is no node of the array");
     uint64_t nonce = 0;
     const std::string request = signer_.request(
-        auth::Kind::sync_request, proto::format_line(proto::pull(settings_.fingerprint, table_.version())), &nonce);
+        auth::Kind::sync_request, proto::format_line(proto::pull(settings_.fingerprint, table_.pull_from_version())), &nonce);
     if (!io::write_all(fd.get(), request, deadline)) return note_error("send failed");
     const size_t max_body = static_cast<size_t>(table_.size()) * 7 + 64 + sync::kHeaderSize;
     std::string sealed;

@@ -183,3 +183,21 @@ TEST_CASE("removing a node frees its buckets and its slot", "[bucket_table]") {
     CHECK(t.unassigned_buckets() == 1024 - 20);
     CHECK_FALSE(t.set_failed(3, true));
 }
+
+TEST_CASE("a table that wrote as active and is a mirror again asks for a full copy until it has one",
+          "[bucket_table][sync]") {
+    BucketTable t(1024, 60);
+    add_three_nodes(t);
+    t.set_mirror(true, 100);
+    CHECK(t.pull_from_version() == 0);  // a fresh standby: nothing of its own
+    t.set_mirror(false, 100);           // active: it assigns under versions a later active will use too
+    REQUIRE(t.lookup_or_assign(7, 100) != kUnassigned);
+    const uint64_t own = t.version();
+    CHECK(own > 0);
+    CHECK(t.pull_from_version() == own);  // as the writer, its version is its content
+    t.set_mirror(true, 100);              // demoted (its lease ran out, another node is active)
+    CHECK(t.pull_from_version() == UINT64_MAX);  // equal versions would no longer mean equal tables
+    t.load_snapshot(std::vector<uint16_t>(1024, kUnassigned), own, 100);
+    CHECK(t.pull_from_version() == own);  // the source's copy: deltas from here on
+    CHECK(t.entry(7).node == kUnassigned);
+}
