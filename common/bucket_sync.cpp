@@ -90,7 +90,7 @@ std::optional<size_t> body_length(std::string_view header, std::string* err) {
     return std::nullopt;
 }
 
-std::optional<Message> decode(std::string_view bytes, std::string* err) {
+std::optional<Message> decode(std::string_view bytes, std::string* err, uint32_t max_table_size) {
     const auto body = body_length(bytes, err);
     if (!body) {
         if (err->empty()) *err = "inconsistent header";
@@ -111,6 +111,11 @@ std::optional<Message> decode(std::string_view bytes, std::string* err) {
     const uint32_t count = load32(p + 36);
     if (m.table_size < kMinTableSize || m.table_size > kMaxTableSize) {
         *err = "table size " + std::to_string(m.table_size) + " out of range";
+        return std::nullopt;
+    }
+    if (m.table_size > max_table_size) {
+        *err = "table size " + std::to_string(m.table_size) + " is larger than ours (" +
+               std::to_string(max_table_size) + ")";
         return std::nullopt;
     }
     if (m.to_version < m.from_version) {

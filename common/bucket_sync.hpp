@@ -43,7 +43,9 @@ uint64_t fingerprint(const SchedulerConfig& config);
 std::string encode(const Message& m);
 // Refuses anything malformed: wrong magic or format, unknown kind, counts that do not match the length, buckets
 // out of range, node numbers that are neither 1..255 nor unassigned, runs that do not add up to the table size.
-std::optional<Message> decode(std::string_view bytes, std::string* err);
+// A table larger than `max_table_size` is refused before anything is expanded: a standby passes its own size, so
+// a 46-byte full copy cannot make it build a map of 64 Mi buckets only to find the table is not its own.
+std::optional<Message> decode(std::string_view bytes, std::string* err, uint32_t max_table_size = kMaxTableSize);
 // The body length the header announces, so a reader knows how much more to read.
 std::optional<size_t> body_length(std::string_view header, std::string* err);
 

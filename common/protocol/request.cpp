@@ -2,6 +2,7 @@
 // which word did not fit (a bad value, an unknown action, too few or too many words) in the sender's spelling.
 #include "protocol/request.hpp"
 
+#include <array>
 #include <vector>
 
 #include "io/words.hpp"
@@ -269,8 +270,26 @@ std::string format(const Request& request) {
 
 std::string format_line(const Request& request) { return format(request) + "\n"; }
 
-std::string usage(Daemon daemon) { return usage_of(verbs_in(daemon_scope(daemon)), false); }
+// The verb table is fixed at compile time, so each usage text is built once (every unknown request quotes one:
+// building it each time made a flood of junk lines cost far more than the lines themselves).
+std::string usage(Daemon daemon) {
+    static const std::array<std::string, kDaemons> texts = [] {
+        std::array<std::string, kDaemons> t;
+        for (size_t d = 0; d < kDaemons; ++d) t[d] = usage_of(verbs_in(daemon_scope(static_cast<Daemon>(d))), false);
+        return t;
+    }();
+    return texts[static_cast<size_t>(daemon)];
+}
 
-std::string command_usage(std::optional<Access> access) { return usage_of(verbs_in(command_scope(access)), true); }
+std::string command_usage(std::optional<Access> access) {
+    // Index 0: any access; 1 + Access otherwise.
+    static const std::array<std::string, 4> texts = [] {
+        std::array<std::string, 4> t;
+        t[0] = usage_of(verbs_in(command_scope(std::nullopt)), true);
+        for (size_t a = 0; a < 3; ++a) t[a + 1] = usage_of(verbs_in(command_scope(static_cast<Access>(a))), true);
+        return t;
+    }();
+    return texts[access ? static_cast<size_t>(*access) + 1 : 0];
+}
 
 }  // namespace dlba::proto

@@ -131,7 +131,7 @@ void TableSync::pull(uint32_t ip, uint16_t port) {
         return note_error("source refused: " + rest);
     }
     bytes_in_.add(bytes.size());
-    auto decoded = sync::decode(bytes, &err);
+    auto decoded = sync::decode(bytes, &err, table_.size());
     if (!decoded) return note_error("malformed message: " + err);
     const sync::Verdict verdict = sync::judge(*decoded, settings_.fingerprint, table_.size());
     if (verdict == sync::Verdict::foreign) return note_error("message for another table");

@@ -117,6 +117,29 @@ TEST_CASE("after a takeover the other standbys sync from the new active by delta
     CHECK(map_of(c) == map_of(b));
 }
 
+TEST_CASE("a full copy of a table larger than the reader's is refused before it is expanded", "[sync]") {
+    // 46 bytes announcing the largest table there is: one run of unassigned buckets.
+    sync::Message m;
+    m.kind = sync::Kind::full;
+    m.table_size = kMaxTableSize;
+    m.nodes.assign(kMaxTableSize, kUnassigned);
+    const std::string wire = sync::encode(m);
+    m.nodes = {};
+    CHECK(wire.size() == sync::kHeaderSize + 6);
+    std::string err;
+    CHECK_FALSE(sync::decode(wire, &err, 1 << 20));
+    CHECK(err == "table size 67108864 is larger than ours (1048576)");
+    err.clear();
+    const auto whole = sync::decode(wire, &err);  // no limit but the format's own
+    REQUIRE(whole);
+    CHECK(whole->nodes.size() == kMaxTableSize);
+    // At the limit exactly, it decodes.
+    m.table_size = 1 << 20;
+    m.nodes.assign(1 << 20, 3);
+    err.clear();
+    CHECK(sync::decode(sync::encode(m), &err, 1 << 20));
+}
+
 TEST_CASE("malformed sync messages are refused before anything is applied", "[sync]") {
     BucketTable t(1024, 60);
     add_nodes(t);
