@@ -1,5 +1,6 @@
 #include "protocol/arguments.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -140,6 +141,10 @@ constexpr ArgSpec count_arg(Arg arg, std::string_view name, std::string_view pla
             refuse_figure};
 }
 
+// An average response time above this (about 11.6 days) is no measurement: refused, so that every average read
+// has a short fixed-point spelling (a 107-digit one once formatted to nothing, and the line no longer parsed).
+constexpr double kMaxAvgMs = 1e9;
+
 bool read_avg(std::string_view w, Request& r) {
     if (w == kUnknown) {
         r.figures.avg_resp_ms.reset();
@@ -147,7 +152,9 @@ bool read_avg(std::string_view w, Request& r) {
     }
     double v = 0;
     const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v, std::chars_format::fixed);
-    if (ec != std::errc() || end != w.data() + w.size() || !std::isfinite(v) || v < 0) return false;
+    if (ec != std::errc() || end != w.data() + w.size() || !std::isfinite(v) || v < 0 || v > kMaxAvgMs) {
+        return false;
+    }
     r.figures.avg_resp_ms = v;
     return true;
 }
@@ -159,7 +166,10 @@ void write_avg(const Request& r, std::string& out) {
         return;
     }
     char buf[64];
-    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *r.figures.avg_resp_ms, std::chars_format::fixed, 3);
+    // A sender's own figure is held to what a reader accepts, too (NaN, negative and huge included).
+    const double a = *r.figures.avg_resp_ms;
+    const double v = a >= 0 ? std::min(a, kMaxAvgMs) : 0.0;
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 3);
     out.append(buf, ec == std::errc() ? end : buf);
 }
 

@@ -69,6 +69,7 @@ TEST_CASE("the builders spell the lines the daemons exchange", "[protocol]") {
         {node_stats(3, {120, 4, 2.5}), "node 3 stats 120 4 2.500"},
         {node_stats(3, {120, 4, 1.0 / 3}), "node 3 stats 120 4 0.333"},
         {node_stats(1, {}), "node 1 stats - - -"},
+        {node_stats(1, {1, 2, 1e300}), "node 1 stats 1 2 1000000000.000"},  // held to what a reader takes
         {sync_from(3), "sync-from 3"},
         {sync_stop(), "sync-from none"},
         {sweep_done(1700000000), "sweep-done 1700000000"},
@@ -139,6 +140,10 @@ TEST_CASE("wrong arity or types are refused with the usage or the word that does
         {"node 2 stats 1 2 -3", "figures must be counts and milliseconds or '-', got '-3'"},
         {"node 2 stats 1.5 2 3", "figures must be"},
         {"node 2 stats 1 2 inf", "figures must be"},
+        // Found by the fuzzer: a finite average too long for its fixed-point spelling formatted to nothing.
+        {"node 2 stats 1 2 888888888888888888888888888888888888888888888888888888888888888888888888888888.5",
+         "figures must be"},
+        {"node 2 stats 1 2 1000000000.001", "figures must be"},
         {"role", "usage: role active|standby | role active lease MS"},
         {"role primary", "unknown role action 'primary'"},
         {"role active lease", "usage: role active lease MS"},
