@@ -30,8 +30,7 @@ ExchangeStep BackendExchange::wait_for_slot(bool bound, bool allow_pool) {
     const int64_t now = w_.now_ms();
     switch (w_.shared.qos.enqueue(waiter_, now)) {
         case Enqueued::full:
-            retry_after_s_ = retry_after_seconds(q.timeout_ms);
-            w_.stats.no_backend.add();
+            retry_after_s_ = retry_after_seconds(q.timeout_ms);  // counted as queue_full, not no_backend
             return give_up(503);
         case Enqueued::granted:
             waiter_.state.store(WaitState::none, std::memory_order_relaxed);
