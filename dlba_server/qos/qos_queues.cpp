@@ -104,7 +104,6 @@ Enqueued QosQueues::enqueue(QosWaiter& w, int64_t now_ms) {
             if (b->usable_for_new(now_ms) && b->has_room() && take(b)) return Enqueued::granted;
         }
     }
-    (void)now_ms;
     return Enqueued::queued;
 }
 

@@ -37,14 +37,17 @@ def config(port, log):
 services = (
   {{ name = "web"; backends = ["web1"]; queue = {{ timeout_ms = 30000; max_queued = 20; }};
     classes = ( {{ class = 0; cookie = "tier=gold"; }}, {{ class = 3; path_prefix = "/dav/"; }} ); }},
-  {{ name = "short"; backends = ["web2"]; queue = {{ timeout_ms = 700; max_queued = 2; }}; }}
+  {{ name = "short"; backends = ["web2"]; queue = {{ timeout_ms = 700; max_queued = 2; }}; }},
+  {{ name = "sticky"; backends = ["web1", "web2"]; policy = "cookie"; session_cookie = "JSESSIONID";
+    queue = {{ timeout_ms = 30000; max_queued = 20; }}; }}
 );
 server = {{
   workers = 2;
   access_log = "{log}";
   listeners = (
     {{ address = "127.0.0.1"; port = {port}; tls = false; service = "web"; }},
-    {{ address = "127.0.0.1"; port = {port + 1}; tls = false; service = "short"; }}
+    {{ address = "127.0.0.1"; port = {port + 1}; tls = false; service = "short"; }},
+    {{ address = "127.0.0.1"; port = {port + 2}; tls = false; service = "sticky"; }}
   );
 }};
 """
@@ -62,11 +65,26 @@ def setup():
         with open(os.path.join(n.www, "slow2"), "wb") as f:
             f.write(b"s" * (3 * RATE))
         n.start()
-    port = free_port_pair()
+    port = free_port_triple()
     env["port"] = port
     env["access_log"] = os.path.join(r, "access.log")
     env["server"] = DlbaServer(SERVER_BIN, r, "s", config(port, env["access_log"])).start(
-        wait_for=[("127.0.0.1", port), ("127.0.0.1", port + 1)])
+        wait_for=[("127.0.0.1", port + i) for i in range(3)])
+
+
+def free_port_triple():
+    """A port P such that nobody listens on P, P + 1 or P + 2 at 127.0.0.1 right now."""
+    for _ in range(50):
+        p = free_port_pair()
+        if p > 65532:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p + 2))
+                return p
+            except OSError:
+                pass
+    raise RuntimeError("no three consecutive free ports")
 
 
 def teardown():
@@ -246,6 +264,30 @@ def body_unread():
     with open(os.path.join(env["nginx"][0].dir, "dav", "qos.bin"), "rb") as f:
         check(f.read() == body, "the body the back end stored differs")
     t.join(10)
+
+
+@suite.case("a request bound by its cookie waits for its full back end; unbound ones go to the one with room")
+def bound_waits():
+    port = env["port"] + 2  # service "sticky": web1 and web2, cookie policy
+    results = {}
+    holder = in_thread(results, "holder", port, "/slow", cookie="SpServer=web1")
+    wait_until(lambda: env["server"].backends()["web1"]["open_conns"] == 1, 5, what="web1's slot taken")
+    bound = in_thread(results, "bound", port, "/fast", cookie="SpServer=web1")
+    wait_until(lambda: env["server"].backends()["web1"]["queued"] == 1, 5, what="the bound request to wait")
+    c = counters()
+    web2 = env["server"].backends()["web2"]
+    check(web2["queued"] == 0, f"a request bound to web1 counts as waiting for web2: {web2}")
+    # Meanwhile a request without the cookie is balanced to the back end with room, at once.
+    status, headers, body, took = request(port, "/fast")
+    check(status == 200 and headers.get("X-Backend") == "2" and took < 0.5,
+          f"unbound request: {status} X-Backend {headers.get('X-Backend')} after {took:.2f} s")
+    bound.join(10)
+    holder.join(10)
+    status, headers, body, took = results["bound"]
+    print(f"# bound request: waited for web1, answered {status} by back end {headers.get('X-Backend')} after "
+          f"{took:.2f} s (queue.sticky.class7 was {c.get('queue.sticky.class7')})", flush=True)
+    check(status == 200 and headers.get("X-Backend") == "1" and took > 0.5,
+          f"bound request: {status} X-Backend {headers.get('X-Backend')} after {took:.2f} s")
 
 
 if __name__ == "__main__":
