@@ -5,6 +5,7 @@
 #include <string_view>
 #include <utility>
 
+#include "config/qos_section.hpp"
 #include "config/reader.hpp"
 
 namespace dlba {
@@ -47,7 +48,7 @@ std::vector<BackendConfig> read_backends_section(const ConfigReader& in, const l
     for (int i = 0; i < list.getLength(); ++i) {
         const libconfig::Setting& b = list[i];
         if (!b.isGroup()) in.refuse(b, "each entry of 'backends' must be a group { key = ...; address = ...; }");
-        in.only_keys(b, {"key", "address", "port", "weight", "enabled", "tls"});
+        in.only_keys(b, {"key", "address", "port", "weight", "enabled", "tls", "max_inflight"});
         BackendConfig be;
         if (!b.exists("key")) in.refuse(b, "missing setting 'key' in " + ConfigReader::path_of(b));
         be.key = read_backend_key(in, b["key"]);
@@ -56,6 +57,7 @@ std::vector<BackendConfig> read_backends_section(const ConfigReader& in, const l
         be.weight = static_cast<uint32_t>(in.integer(b, "weight", 1, 0, 1000000));
         be.enabled = in.boolean(b, "enabled", true);
         be.tls = read_backend_tls(in, b);
+        be.max_inflight = read_max_inflight(in, b);
         if (!keys.insert(be.key).second) in.refuse(b, "back-end key '" + be.key + "' is used twice");
         if (!endpoints.insert({be.address, be.port}).second) {
             in.refuse(b, "back end " + format_ipv4(be.address) + ":" + std::to_string(be.port) + " is listed twice");

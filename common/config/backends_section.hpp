@@ -21,6 +21,7 @@ struct BackendConfig {
     uint16_t port = 80;
     uint32_t weight = 1;  // 0 = never chosen
     bool enabled = true;
+    uint32_t max_inflight = 0;  // requests in flight per server process (QoS: the rest wait), 0 = unlimited
     BackendTlsConfig tls;  // TLS to the back end (tls.enabled), off by default
 };
 

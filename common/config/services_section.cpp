@@ -50,7 +50,8 @@ std::vector<size_t> read_service_backends(const ConfigReader& in, const libconfi
 ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
                            const std::vector<BackendConfig>& backends, std::set<std::string>& names) {
     in.only_keys(g, {"name", "backends", "policy", "fallback", "session_cookie", "inject_cookie", "strip_injected",
-                     "url_session_param", "url_session_in", "hash_bound_load", "retries", "down_interval_ms", "pool"});
+                     "url_session_param", "url_session_in", "hash_bound_load", "retries", "down_interval_ms", "pool",
+                     "queue", "classes"});
     ServiceConfig sv;
     sv.name = in.text(g, "name", std::nullopt);
     if (!is_token(sv.name)) in.refuse(g["name"], "service name '" + sv.name + "' must be a non-empty token");
@@ -103,6 +104,7 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
         sv.pool_idle_timeout_ms =
             static_cast<uint32_t>(in.integer(p, "idle_timeout_ms", sv.pool_idle_timeout_ms, 100, 3600000));
     }
+    sv.qos = read_service_qos(in, g);
     return sv;
 }
 

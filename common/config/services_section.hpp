@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/backends_section.hpp"
+#include "config/qos_section.hpp"
 
 namespace libconfig {
 class Setting;
@@ -43,6 +44,7 @@ struct ServiceConfig {
     uint32_t down_interval_ms = 5000;  // a back end marked down is tried again after this long
     uint32_t pool_idle_per_backend = 0;  // idle back-end connections kept per back end (per worker), 0 = none
     uint32_t pool_idle_timeout_ms = 10000;
+    ServiceQosConfig qos;  // queue and priority classes (config/qos_section.hpp)
 };
 
 // The list is optional: absent, no services. A service names its back ends by key, so `backends` is read first.

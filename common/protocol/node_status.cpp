@@ -33,12 +33,12 @@ bool fail(std::string* err, std::string message) {
 enum Column : size_t {
     c_key, c_address, c_port, c_state, c_weight, c_open_conns, c_hits, c_avg_resp_ms, c_errors, c_connect_failures,
     c_bad_responses, c_pooled_reuses, c_cookie_groups, c_tls, c_backend_handshakes, c_backend_resumed,
-    c_tls_verify_failures, c_services, kColumns
+    c_tls_verify_failures, c_max_inflight, c_queued, c_queue_timeouts, c_services, kColumns
 };
 constexpr std::array<std::string_view, kColumns> kColumnNames{
     "key", "address", "port", "state", "weight", "open_conns", "hits", "avg_resp_ms", "errors", "connect_failures",
     "bad_responses", "pooled_reuses", "cookie_groups", "tls", "backend_handshakes", "backend_resumed",
-    "tls_verify_failures", "services"};
+    "tls_verify_failures", "max_inflight", "queued", "queue_timeouts", "services"};
 
 struct Columns {
     std::array<std::optional<size_t>, kColumns> at;
@@ -75,6 +75,7 @@ void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
         ColumnType::unsigned_integer, ColumnType::floating,         ColumnType::unsigned_integer,
         ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::unsigned_integer,
         ColumnType::unsigned_integer, ColumnType::boolean,          ColumnType::unsigned_integer,
+        ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::unsigned_integer,
         ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::string};
     t.columns.clear();
     for (size_t c = 0; c < kColumns; ++c) t.columns.push_back({std::string(kColumnNames[c]), types[c]});
@@ -82,7 +83,8 @@ void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
         t.rows.push_back({b.key, format_ipv4(b.address), b.port, b.state, b.weight, b.open_conns, b.hits,
                           known_or_null(b.avg_resp_ms), b.errors, b.connect_failures, b.bad_responses,
                           b.pooled_reuses, known_or_null(b.cookie_groups), b.tls, b.backend_handshakes,
-                          b.backend_resumed, b.tls_verify_failures, b.services});
+                          b.backend_resumed, b.tls_verify_failures, b.max_inflight, b.queued, b.queue_timeouts,
+                          b.services});
     }
 }
 
@@ -145,6 +147,9 @@ std::optional<NodeStatus> NodeStatus::from_table(const io::Table& t, std::string
         b.backend_handshakes = number_or<uint64_t>(col.cell(row, c_backend_handshakes), 0);
         b.backend_resumed = number_or<uint64_t>(col.cell(row, c_backend_resumed), 0);
         b.tls_verify_failures = number_or<uint64_t>(col.cell(row, c_tls_verify_failures), 0);
+        b.max_inflight = number_or<uint64_t>(col.cell(row, c_max_inflight), 0);
+        b.queued = number_or<uint64_t>(col.cell(row, c_queued), 0);
+        b.queue_timeouts = number_or<uint64_t>(col.cell(row, c_queue_timeouts), 0);
         b.services = string_or_empty(col.cell(row, c_services));
         s.backends.push_back(std::move(b));
     }

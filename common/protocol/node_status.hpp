@@ -47,6 +47,9 @@ struct BackendRow {
     uint64_t backend_handshakes = 0;  // TLS handshakes with it (full or resumed)
     uint64_t backend_resumed = 0;     // ... of which resumed
     uint64_t tls_verify_failures = 0; // handshakes refused: its certificate did not verify
+    uint64_t max_inflight = 0;    // QoS: its limit of requests in flight per server process (0 = none)
+    uint64_t queued = 0;          // QoS: requests waiting that it could take (bound to it, or its service's)
+    uint64_t queue_timeouts = 0;  // QoS: such requests that gave up at their queue timeout (503)
     std::string services;  // the services that use it, comma-separated
 };
 

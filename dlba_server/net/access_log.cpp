@@ -37,6 +37,12 @@ void format_access_line(const AccessLogEntry& e, std::string& out) {
         out += std::to_string(e.attempts);
     }
     if (e.bad_response) out += " bad_response";
+    if (e.qos_class >= 0) {
+        out += " class=";
+        out += std::to_string(e.qos_class);
+        out += " queue_ms=";
+        out += std::to_string(e.queue_ms);
+    }
 }
 
 void AccessLog::flush() {

@@ -4,7 +4,8 @@
 //
 // time (UTC, seconds), client address:port, method and target (at most 1024 bytes of it), status, bytes sent to
 // the client, back end key ("-" when none was chosen), duration, why that back end; attempts when more than one;
-// bad_response when the back end's answer broke the framing rules.
+// bad_response when the back end's answer broke the framing rules; `class=N queue_ms=M` when the service uses QoS
+// (a back end with max_inflight, or class rules).
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,8 @@ struct AccessLogEntry {
     ChoiceReason reason = ChoiceReason::none;
     unsigned attempts = 0;
     bool bad_response = false;
+    int qos_class = -1;    // QoS: the request's class (0..7) when its service classifies; -1 = not shown
+    int64_t queue_ms = 0;  // QoS: how long it waited for a slot
 };
 
 // Appends the entry's line to `out`, without the newline.

@@ -6,6 +6,7 @@
 
 #include "net/transport.hpp"
 #include "net/worker_context.hpp"
+#include "qos/class_rules.hpp"
 #include "rewrite/request_writer.hpp"
 #include "rewrite/response_writer.hpp"
 
@@ -41,6 +42,12 @@ void BackendExchange::reset() {
     reason_ = ChoiceReason::none;
     force_cookie_ = false;
     attempts_ = tried_count_ = 0;
+    qos_ = nullptr;
+    class_ = kQosDefaultClass;
+    waiting_ = full_excluded_ = false;
+    wait_allows_pool_ = true;
+    queue_start_ms_ = queue_ms_ = queue_left_ms_ = 0;
+    retry_after_s_ = 0;
     conn_ = nullptr;
     active_counted_ = false;
     start_ms_ = connect_start_us_ = last_backend_ms_ = 0;
@@ -102,13 +109,17 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
     // Only a request without a body and with an idempotent method may be sent twice (after an empty answer, or
     // over a pooled connection that turns out to be closed); only those use pooled connections.
     replayable_ = head.framing == http::BodyFraming::none && idempotent(head.method);
+    qos_ = &gen.qos[service];
+    if (qos_->classify) class_ = classify(balancer_->service().qos.classes, {target_, origin.tls, cookies_});
 
     const std::optional<Choice> choice = choose_backend();
-    if (!choice || !choice->index) {
+    // Every back end that could take it is full: it waits for the first with room (after the head is built).
+    const bool wait_any = (!choice || !choice->index) && full_excluded_;
+    if ((!choice || !choice->index) && !wait_any) {
         w_.stats.no_backend.add();
         return give_up(503);
     }
-    take_choice(*choice);
+    if (!wait_any) take_choice(*choice);
 
     const ServiceConfig& svc = balancer_->service();
     ForwardContext ctx;
@@ -128,7 +139,7 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
     }
     write_request_head(head, ctx, to_backend_.text(), cookie_scratch_);
     to_backend_.keep(replayable_);  // keep the head until the answer starts, in case it must be sent again
-    return start_backend(true);
+    return wait_any ? wait_for_slot(false, true) : admit(true);
 }
 
 bool BackendExchange::forward_body(std::span<const char> data) {
@@ -150,11 +161,18 @@ std::optional<Choice> BackendExchange::choose_backend() {
     BalanceScratch& sc = w_.scratch;
     const int64_t now = w_.now_ms();
     const size_t n = bal.size();
+    const bool limited = qos_ && qos_->enabled;
+    full_excluded_ = false;
     for (size_t i = 0; i < n; ++i) {
         const BackendState& st = *gen_->backends[bal.backend_index(i)];
         bool tried = false;
         for (uint8_t t = 0; t < tried_count_; ++t) tried = tried || tried_[t] == i;
         sc.usable_new[i] = !tried && st.usable_for_new(now);
+        // QoS: a full back end takes no request that does not name it (one that does waits for it).
+        if (limited && sc.usable_new[i] && !st.has_room()) {
+            sc.usable_new[i] = false;
+            full_excluded_ = true;
+        }
         sc.usable_sticky[i] = !tried && st.usable_for_sticky(now);
         sc.active[i] = st.active();
         sc.weight[i] = st.weight();
@@ -182,8 +200,7 @@ ExchangeStep BackendExchange::start_backend(bool allow_pool) {
     BackendState& st = *gen_->backends[backend_];
     ++attempts_;
     if (tried_count_ < kMaxTried) tried_[tried_count_++] = static_cast<uint16_t>(service_backend_);
-    st.begin_request();
-    active_counted_ = true;
+    active_counted_ = true;  // the slot was taken by admit() (or handed over by the QoS queue)
     backend_counters().hits.add();
     connect_start_us_ = w_.now_us();
     last_backend_ms_ = w_.now_ms();
@@ -207,6 +224,7 @@ ExchangeStep BackendExchange::start_backend(bool allow_pool) {
 // ---- the back end ----
 
 ExchangeStep BackendExchange::step() {
+    if (waiting_) return wait_step();
     BackendConn* c = conn_;
     if (!c) return ExchangeStep::blocked;
     bool progress = false;
@@ -407,6 +425,7 @@ ExchangeStep BackendExchange::backend_eof() {
 }
 
 ExchangeStep BackendExchange::check_deadlines(int64_t now_ms, const ServerTimeouts& t) {
+    if (waiting_) return queue_deadline(now_ms);
     if (!conn_) return ExchangeStep::blocked;
     if (conn_->connecting || conn_->handshaking) {  // the connect deadline covers the TLS handshake
         if (now_ms - connect_start_us_ / 1000 > t.backend_connect_ms) return connect_failed(Failure::timeout);
@@ -456,7 +475,7 @@ ExchangeStep BackendExchange::backend_failed(Failure why) {
             to_backend_.rewind();
             --tried_count_;
             --attempts_;
-            return start_backend(false);
+            return admit(false);
         }
         if (attempts_ <= balancer_->service().retries) return retry_elsewhere(502);
     }
@@ -467,12 +486,13 @@ ExchangeStep BackendExchange::retry_elsewhere(uint16_t status_if_none) {
     w_.stats.retries.add();
     to_backend_.rewind();
     const std::optional<Choice> choice = choose_backend();
+    if ((!choice || !choice->index) && full_excluded_) return wait_for_slot(false, true);
     if (!choice || !choice->index) {
         if (status_if_none == 503) w_.stats.no_backend.add();
         return give_up(status_if_none);
     }
     take_choice(*choice);
-    return start_backend(true);
+    return admit(true);
 }
 
 ExchangeStep BackendExchange::give_up(uint16_t status) {
@@ -483,14 +503,12 @@ ExchangeStep BackendExchange::give_up(uint16_t status) {
 // ---- ends ----
 
 void BackendExchange::release_backend(bool reusable) {
+    if (waiting_) leave_queue(false);
     if (conn_) {
         w_.backends.release(conn_, reusable, w_.now_ms());
         conn_ = nullptr;
     }
-    if (active_counted_) {
-        gen_->backends[backend_]->end_request();
-        active_counted_ = false;
-    }
+    if (active_counted_) release_slot();
 }
 
 void BackendExchange::finish() {
@@ -540,6 +558,10 @@ void BackendExchange::describe(AccessLogEntry& e, int64_t now_ms) const {
     e.reason = reason_;
     e.attempts = attempts_;
     e.bad_response = bad_response_;
+    if (qos_ && qos_->classify) {
+        e.qos_class = class_;
+        e.queue_ms = queue_ms_;
+    }
 }
 
 }  // namespace dlba::server

@@ -40,6 +40,7 @@
 #include "net/backend_pool.hpp"
 #include "net/buffers.hpp"
 #include "policy/balancer.hpp"
+#include "qos/qos_queues.hpp"
 #include "reload/reload_plan.hpp"
 
 namespace dlba::server {
@@ -111,7 +112,10 @@ public:
     // The client connection is cut; the back end is let go. The log says 502 unless a status was received.
     void aborted();
     // The client connection closed: the back end is let go, nothing is logged.
-    void cancel() { release_backend(false); }
+    void cancel() {
+        if (waiting_) leave_queue(true);  // the client is gone while it waited
+        release_backend(false);
+    }
 
     bool request_complete() const { return request_complete_; }
     // A request body the client had not sent to its end: the connection is out of step.
@@ -120,6 +124,11 @@ public:
     bool response_started() const { return response_started_; }
     bool response_done() const { return phase_ == ResponsePhase::done; }
     uint16_t local_status() const { return local_status_; }
+    // QoS (net/backend_exchange_qos.cpp): waiting for a slot on a full back end (the client is not read meanwhile);
+    // when it stopped waiting (0: never waited); the Retry-After of a 503 for a timeout or a full queue (0: none).
+    bool waiting() const { return waiting_; }
+    int64_t queue_left_ms() const { return queue_left_ms_; }
+    uint32_t retry_after_s() const { return retry_after_s_; }
     // The request's access-log fields (the client's address and the time are the session's).
     void describe(AccessLogEntry& e, int64_t now_ms) const;
 
@@ -134,6 +143,14 @@ private:
     };
 
     std::optional<Choice> choose_backend();
+    // ---- QoS (net/backend_exchange_qos.cpp) ----
+    ExchangeStep admit(bool allow_pool);                    // a slot on backend_ (or wait for one), then start it
+    ExchangeStep wait_for_slot(bool bound, bool allow_pool);  // bound: for backend_ only; else any of the service
+    ExchangeStep resume_with(BackendState& granted);        // the slot came: on to that back end
+    ExchangeStep wait_step();                               // step() while waiting: has the grant been taken?
+    ExchangeStep queue_deadline(int64_t now_ms);            // check_deadlines() while waiting
+    void leave_queue(bool abandoned);                       // withdraw; a slot granted meanwhile is given back
+    void release_slot();                                    // the slot on backend_ goes back (or to a waiter)
     void take_choice(const Choice& choice);
     ExchangeStep start_backend(bool allow_pool);
     ExchangeStep connect_failed(Failure why, const std::string& detail = {});
@@ -187,6 +204,18 @@ private:
     int64_t last_backend_ms_ = 0;
     bool backend_eof_ = false;
     bool extra_bytes_ = false;  // the back end sent more than the response: do not pool its connection
+
+    // QoS: the request's class, its wait for a slot.
+    const ServiceQos* qos_ = nullptr;
+    uint8_t class_ = kQosDefaultClass;
+    bool waiting_ = false;
+    bool wait_allows_pool_ = true;
+    bool full_excluded_ = false;  // choose_backend() passed over a back end only because it was full
+    int64_t queue_start_ms_ = 0;
+    int64_t queue_ms_ = 0;
+    int64_t queue_left_ms_ = 0;
+    uint32_t retry_after_s_ = 0;
+    QosWaiter waiter_;
 
     // The response.
     http::ResponseHeadScanner scanner_;

@@ -4,6 +4,8 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "net/backend_exchange.hpp"
 #include "net/parser_slot.hpp"
 #include "net/worker_context.hpp"
@@ -106,6 +108,13 @@ void Session::on_backend_event(BackendConn& conn, uint32_t events) {
 
 void Session::drive() {
     for (int round = 0; round < kMaxRounds; ++round) {
+        // QoS: a client that closes while its request waits for a slot leaves the queue (it is not read while it
+        // waits, so its FIN is known from the event alone; a half-close counts as leaving, as HAProxy's
+        // abortonclose does).
+        if (ex_ && ex_->waiting() && peer_hup_) {
+            terminate();
+            return;
+        }
         // Between requests on an older generation (a request finished after the worker adopted a new one): the
         // next request runs on the new one. A pointer compare per round.
         if (!ex_ && gen_ != w_.generations.current() && !listener_gone_) {
@@ -193,6 +202,7 @@ bool Session::read_client() {
     if (!rd_ready_ || peer_eof_) return false;
     if (state_ == Lifecycle::lingering) return read_lingering();
     if (state_ == Lifecycle::closing) return false;
+    if (ex_ && ex_->waiting()) return false;  // QoS: a waiting request's body is not read
     w_.buffers.attach(in_);
     if (in_.space_size() == 0) return false;  // back-pressure: the parser has not taken what we have
     const size_t want = in_.space_size();
@@ -270,6 +280,7 @@ bool Session::parse_client() {
     if (state_ != Lifecycle::open || in_.empty()) return false;
     if (ex_ && ex_->request_complete()) return false;   // a pipelined request waits for the current response
     if (ex_ && ex_->backend_backlogged()) return false;  // the back end is slower than the client
+    if (ex_ && ex_->waiting()) return false;             // QoS: no body is taken while it waits for a slot
     if (!parser_) parser_ = w_.acquire_parser(this);
     if (!ex_ && head_start_ms_ == 0) head_start_ms_ = w_.now_ms();
     const http::ParseResult r = parser_->parser.execute(in_.data(), in_.size());
@@ -297,6 +308,8 @@ http::Action Session::on_request_head(const http::RequestHead& head) {
     ex_ = w_.acquire_exchange();
     const RequestOrigin origin{peer_text_, client_.tls(), listener_};
     settle(ex_->begin(head, gen(), service_, origin, this, ClientSide{&to_client_, &no_more_requests_}));
+    // A request that waits for a slot (QoS) has its body left unread until it gets one: stop after the head.
+    if (ex_ && ex_->waiting() && head.framing != http::BodyFraming::none) return http::Action::pause;
     return http::Action::proceed;
 }
 
@@ -317,7 +330,9 @@ void Session::answer_locally(uint16_t status) {
     w_.stats.local_errors.add();
     w_.stats.responses[status / 100].add();
     bool close_after = no_more_requests_ || status == 408;
+    uint32_t retry_after_s = 0;
     if (ex_) {
+        retry_after_s = ex_->retry_after_s();
         ex_->answered_locally(status);
         // A request whose body has not been read to its end leaves the connection out of step: close it.
         if (ex_->request_body_unread()) close_after = true;
@@ -325,7 +340,7 @@ void Session::answer_locally(uint16_t status) {
         release_exchange();
     }
     w_.buffers.attach(to_client_);
-    write_error_response(status, close_after, to_client_.text());
+    write_error_response(status, close_after, to_client_.text(), retry_after_s);
     idle_since_ms_ = w_.now_ms();
     if (close_after) {
         no_more_requests_ = true;
@@ -425,7 +440,8 @@ void Session::on_timer() {
         const ExchangeStep backend = ex_->check_deadlines(now, t);
         if (backend != ExchangeStep::blocked) {
             settle(backend);
-        } else if (!ex_->request_complete() && now - last_client_rx_ms_ > t.body_ms) {
+        } else if (!ex_->waiting() && !ex_->request_complete() &&
+                   now - std::max(last_client_rx_ms_, ex_->queue_left_ms()) > t.body_ms) {
             if (ex_->response_started()) {
                 abort_client();
             } else {

@@ -21,6 +21,8 @@ Generation::Generation(Config c, uint16_t node_number, size_t workers, uint64_t 
     }
     backend_tls.assign(config.backends.size(), nullptr);  // the reloader sets the TLS ones (it can refuse them)
     for (const ServiceConfig& s : config.services) balancers.emplace_back(s, config.backends);
+    qos = build_service_qos(config, backends, previous ? &previous->config : nullptr,
+                            previous ? &previous->qos : nullptr);
     // The idle pool of a back end is as deep as the deepest pool among the services that use it.
     pool_depth.assign(config.backends.size(), 0);
     pool_timeout_ms.assign(config.backends.size(), 0);
@@ -54,6 +56,7 @@ void carry_settings(const Generation& next, const Generation& previous) {
         const BackendConfig& now = next.config.backends[i];
         const BackendConfig& before = previous.config.backends[*next.continues[i]];
         st.set_weight(now.weight);
+        st.set_max_inflight(now.max_inflight);
         if (now.enabled != before.enabled) st.set_admin(now.enabled ? BackendAdmin::enabled : BackendAdmin::disabled);
     }
 }

@@ -26,6 +26,7 @@
 #include "net/connections_per_ip.hpp"
 #include "policy/backend_state.hpp"
 #include "policy/balancer.hpp"
+#include "qos/qos_queues.hpp"
 #include "tls/backend_tls.hpp"
 #include "tls/tls_context.hpp"
 
@@ -51,6 +52,7 @@ struct Generation {
     std::vector<std::shared_ptr<BackendState>> backends;  // the array's back ends, in config order
     std::vector<std::optional<size_t>> continues;         // per back end: its index in the previous generation
     std::vector<Balancer> balancers;                      // one per service, in config order
+    std::vector<ServiceQos> qos;                          // one per service: its QoS view (qos/qos_queues.hpp)
     std::vector<uint32_t> pool_depth;                     // per back end: idle connections kept per worker
     std::vector<uint32_t> pool_timeout_ms;
     http::RequestLimits request_limits;
@@ -92,6 +94,7 @@ public:
     const uint16_t node;
     const unsigned workers;  // fixed for the life of the process
     std::atomic<uint32_t> connections{0};  // client connections open in the process
+    QosQueues qos{workers};                // requests waiting for a full back end (qos/qos_queues.hpp)
     ConnectionsPerIp per_ip;               // and per client address (limits.max_connections_per_ip)
 
 private:

@@ -50,6 +50,7 @@ bool Worker::init(std::string* err) {
     ev.events = EPOLLIN;
     ev.data.ptr = &wakeup_handle_;
     epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev);
+    shared_.qos.set_wakeup(ctx_.id, wakeup_.get());  // QoS grants from other workers wake it
     return true;
 }
 
@@ -172,6 +173,8 @@ void Worker::run() {
         for (int i = 0; i < std::max(n, 0); ++i) {
             dispatch(*static_cast<const EventHandle*>(events[i].data.ptr), events[i].events);
         }
+        // QoS: requests of this worker that were handed a slot (by any worker) go on now.
+        if (shared_.qos.has_grants(ctx_.id)) run_qos_grants();
         // Sessions that stopped to let others run go on now.
         ctx_.sessions.for_each_scheduled([](Session& s) {
             if (!s.closed()) s.drive();
@@ -281,7 +284,16 @@ void Worker::accept_from(Listener& l) {
 }
 
 // Every kTimerScanMs: the sessions' deadlines, the idle pooled connections' timeouts, the access log's flush.
+void Worker::run_qos_grants() {
+    shared_.qos.take_grants(ctx_.id, qos_grants_);
+    for (QosWaiter* w : qos_grants_) {
+        auto* s = static_cast<Session*>(w->owner);
+        if (!s->closed()) s->drive();  // a session that closes withdraws its waiter first, so `s` is alive
+    }
+}
+
 void Worker::scan_timers() {
+    shared_.qos.poll(ctx_.now_ms());  // QoS safety net (qos/qos_queues.hpp); one load when nothing waits
     ctx_.sessions.for_each([](Session& s) { s.on_timer(); });  // a session may close here
     ctx_.backends.expire_idle(ctx_.now_ms());
     ctx_.access_log.flush();

@@ -65,6 +65,7 @@ private:
     void dispatch(const EventHandle& h, uint32_t events);
     void accept_from(Listener& l);
     void scan_timers();
+    void run_qos_grants();
 
     Shared& shared_;
     io::Fd epoll_;  // before ctx_: its back-end pool adds connections to it
@@ -78,6 +79,7 @@ private:
 
     std::mutex inbox_mutex_;
     std::vector<NewListener> inbox_;  // sockets handed over by the control thread, not yet adopted
+    std::vector<QosWaiter*> qos_grants_;  // taken from the QoS queue's inbox for this worker (capacity kept)
 
     WorkerContext ctx_;
 };

@@ -17,7 +17,8 @@ BackendState::BackendState(const BackendConfig& config, size_t workers)
       counters_(new BackendCounters[workers == 0 ? 1 : workers]),
       worker_count_(workers == 0 ? 1 : workers),
       admin_(static_cast<uint8_t>(config.enabled ? BackendAdmin::enabled : BackendAdmin::disabled)),
-      weight_(config.weight) {}
+      weight_(config.weight),
+      max_inflight_(config.max_inflight) {}
 
 void BackendState::mark_down(int64_t now_ms, uint32_t interval_ms) {
     down_until_ms_.store(now_ms + interval_ms, std::memory_order_relaxed);

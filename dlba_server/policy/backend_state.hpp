@@ -80,7 +80,35 @@ public:
     // Requests in flight to this back end, over all workers (least-connections reads this).
     uint32_t active() const { return active_.load(std::memory_order_relaxed); }
     void begin_request() { active_.fetch_add(1, std::memory_order_relaxed); }
-    void end_request() { active_.fetch_sub(1, std::memory_order_relaxed); }
+    void end_request() { active_.fetch_sub(1, std::memory_order_seq_cst); }
+
+    // ---- QoS (dlba_server/qos/): at most max_inflight() requests in flight, the others wait ----
+    // 0 = unlimited. The file's value, applied to a continuing back end when a reload is published.
+    uint32_t max_inflight() const { return max_inflight_.load(std::memory_order_relaxed); }
+    void set_max_inflight(uint32_t m) { max_inflight_.store(m, std::memory_order_relaxed); }
+    bool has_room() const {
+        const uint32_t m = max_inflight();
+        return m == 0 || active() < m;
+    }
+    // Takes a slot: without a limit one increment (as begin_request), under one a compare-and-increment that fails
+    // when the back end is full. No lock either way. The slot is given back by QosQueues::release (which hands it
+    // to a waiting request when there is one).
+    bool try_begin_request() {
+        const uint32_t m = max_inflight();
+        if (m == 0) {
+            active_.fetch_add(1, std::memory_order_seq_cst);
+            return true;
+        }
+        uint32_t a = active_.load(std::memory_order_seq_cst);
+        while (a < m) {
+            if (active_.compare_exchange_weak(a, a + 1, std::memory_order_seq_cst)) return true;
+        }
+        return false;
+    }
+    // Requests waiting that this back end could take (bound to it, or in the queue of a service that has it).
+    // Written under the QoS queue's lock; read without it by a request that ends, to know whether to look.
+    std::atomic<uint32_t> qos_waiters{0};
+    std::atomic<uint64_t> qos_timeouts{0};  // waiters that could have taken it and gave up at their queue timeout
 
     // Moving average of the response time (connect start to complete response head), in milliseconds; negative
     // until the first sample. Exponentially weighted with alpha = 1/8, like TCP's smoothed RTT. Two workers updating
@@ -101,6 +129,7 @@ private:
     std::atomic<uint32_t> weight_;
     std::atomic<int64_t> down_until_ms_{0};
     std::atomic<uint32_t> active_{0};
+    std::atomic<uint32_t> max_inflight_{0};
     std::atomic<double> average_ms_{-1.0};
 };
 

@@ -14,6 +14,7 @@ const char* choice_reason_name(ChoiceReason r) {
         case ChoiceReason::url_hash: return "url_hash";
         case ChoiceReason::least_conn: return "least_conn";
         case ChoiceReason::response_time: return "response_time";
+        case ChoiceReason::queue: return "queue";
     }
     return "?";
 }

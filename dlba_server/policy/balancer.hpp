@@ -45,6 +45,7 @@ enum class ChoiceReason : uint8_t {
     url_hash,         // the request target hashed to it
     least_conn,
     response_time,
+    queue,            // QoS: it waited, and this was the first back end of the service with a free slot
 };
 const char* choice_reason_name(ChoiceReason r);
 

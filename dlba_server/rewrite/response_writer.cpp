@@ -90,7 +90,7 @@ const char* status_reason(uint16_t status) {
     return "Unknown";
 }
 
-void write_error_response(uint16_t status, bool close, std::string& out) {
+void write_error_response(uint16_t status, bool close, std::string& out, uint32_t retry_after_s) {
     const std::string_view reason = status_reason(status);
     out += "HTTP/1.1 ";
     append_number(out, status);
@@ -99,6 +99,11 @@ void write_error_response(uint16_t status, bool close, std::string& out) {
     out += "\r\nContent-Type: text/plain\r\nContent-Length: ";
     append_number(out, reason.size() + 1);
     out += "\r\nCache-Control: no-store\r\n";
+    if (retry_after_s != 0) {
+        out += "Retry-After: ";
+        append_number(out, retry_after_s);
+        out += "\r\n";
+    }
     if (close) out += "Connection: close\r\n";
     out += "\r\n";
     out += reason;

@@ -39,8 +39,9 @@ void cookie_injections(const http::ResponseHead& head, std::string_view session_
                        std::vector<std::string>& out);
 
 // A complete response of the proxy's own: status line, a short text body, Content-Length, and Connection: close
-// when `close`. The reason phrase comes from the status.
-void write_error_response(uint16_t status, bool close, std::string& out);
+// when `close`; Retry-After when `retry_after_s` is not 0 (QoS: a 503 from the queue). The reason phrase comes
+// from the status.
+void write_error_response(uint16_t status, bool close, std::string& out, uint32_t retry_after_s = 0);
 const char* status_reason(uint16_t status);
 
 }  // namespace dlba::server

@@ -69,6 +69,9 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
         if (const double avg = st.average_ms(); avg >= 0) {
             r.avg_resp_ms = static_cast<double>(static_cast<int64_t>(avg * 1000)) / 1000;
         }
+        r.max_inflight = st.max_inflight();
+        r.queued = st.qos_waiters.load(std::memory_order_relaxed);
+        r.queue_timeouts = st.qos_timeouts.load(std::memory_order_relaxed);
         r.services = services_of(gen, b);
         rows.push_back(std::move(r));
     }
@@ -104,6 +107,37 @@ std::vector<std::pair<std::string, uint64_t>> status_counters(std::span<const Wo
         out.emplace_back("responses_" + std::to_string(c) + "xx", v);
     }
     for (const WorkerCounterRow& r : kOutcomeRows) sum(r);
+    return out;
+}
+
+// QoS (qos/qos_queues.hpp): the process's totals over its services, then per service that can queue its waiting
+// requests by class ("queue.web.class0" .. "queue.web.class7") and its outcomes.
+std::vector<std::pair<std::string, uint64_t>> qos_rows(const Generation& gen) {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    uint64_t queued = 0, timeouts = 0, full = 0, abandoned = 0, waited = 0;
+    for (const ServiceQos& q : gen.qos) {
+        queued += q.state->total();
+        timeouts += q.state->timeouts.load(std::memory_order_relaxed);
+        full += q.state->full.load(std::memory_order_relaxed);
+        abandoned += q.state->abandoned.load(std::memory_order_relaxed);
+        waited += q.state->waited.load(std::memory_order_relaxed);
+    }
+    out.emplace_back("queued", queued);
+    out.emplace_back("queue_timeouts", timeouts);
+    out.emplace_back("queue_full", full);
+    out.emplace_back("queue_abandoned", abandoned);
+    out.emplace_back("queue_waited", waited);
+    for (size_t i = 0; i < gen.qos.size(); ++i) {
+        const ServiceQos& q = gen.qos[i];
+        if (!q.enabled) continue;
+        const std::string prefix = "queue." + gen.config.services[i].name + ".";
+        for (uint8_t c = 0; c < kQosClasses; ++c) {
+            out.emplace_back(prefix + "class" + std::to_string(c), q.state->queued[c].load(std::memory_order_relaxed));
+        }
+        out.emplace_back(prefix + "timeouts", q.state->timeouts.load(std::memory_order_relaxed));
+        out.emplace_back(prefix + "full", q.state->full.load(std::memory_order_relaxed));
+        out.emplace_back(prefix + "abandoned", q.state->abandoned.load(std::memory_order_relaxed));
+    }
     return out;
 }
 
@@ -156,6 +190,7 @@ io::Table status_table(const Generation& gen, std::span<const WorkerStats* const
     t.meta["config_reloads_refused"] = facts.reloads_refused;
     t.columns = {{"counter", ColumnType::string}, {"value", ColumnType::unsigned_integer}};
     for (auto& [name, value] : status_counters(workers)) t.rows.push_back({std::move(name), value});
+    for (auto& [name, value] : qos_rows(gen)) t.rows.push_back({std::move(name), value});
     return t;
 }
 

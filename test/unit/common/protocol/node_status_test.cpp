@@ -25,6 +25,9 @@ BackendRow backend(const char* key, uint32_t address, uint64_t hits, uint64_t op
     b.avg_resp_ms = avg;
     b.cookie_groups = cookie_groups;
     b.services = "web";
+    b.max_inflight = 8;
+    b.queued = open + 1;
+    b.queue_timeouts = hits / 10;
     return b;
 }
 
@@ -62,7 +65,7 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(t.meta["healthy"] == true);
     CHECK(t.meta["server"] == "dlba-server");
     CHECK(t.meta["connections_open"] == 5);
-    CHECK(t.columns.size() == 18);
+    CHECK(t.columns.size() == 21);
     CHECK(t.rows.size() == 2);
 
     const NodeStatus back = through_json(s);
@@ -77,6 +80,9 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(back.backends[0].port == 8080);
     CHECK(back.backends[0].hits == 30);
     CHECK(back.backends[0].avg_resp_ms == Approx(10.0));
+    CHECK(back.backends[0].max_inflight == 8);  // QoS columns
+    CHECK(back.backends[0].queued == 3);
+    CHECK(back.backends[0].queue_timeouts == 3);
     CHECK(back.backends[1].cookie_groups == 0);
     CHECK(back.to_table().to_json() == t.to_json());
 }
