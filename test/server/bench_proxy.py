@@ -201,6 +201,15 @@ def s_time(port, mode, seconds):
     return {"cps": conns / secs}
 
 
+def negotiated(port):
+    """What an OpenSSL client (as wrk and s_time are) gets from the target: protocol, cipher suite and key exchange
+    group, so that the report shows the proxies were compared on the same ones."""
+    out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-brief"], input="",
+                         capture_output=True, text=True, timeout=30).stderr
+    found = [re.search(rf"^{k}:\s*(.+)$", out, re.M) for k in ("Protocol version", "Ciphersuite", "Server Temp Key")]
+    return " ".join(m.group(1).strip() for m in found if m) or "?"
+
+
 def idle_connections(port, n, tls):
     """Opens n keep-alive connections, one request on each, and keeps them open. Returns the sockets."""
     ctx = None
@@ -298,6 +307,9 @@ def main():
             wrk(url, WARMUP)
             return wrk(url, DURATION)
 
+        for t in pooled_targets:
+            results.setdefault(t.name, {})["tls_negotiated"] = negotiated(t.https_port)
+        log("TLS negotiated: " + ", ".join(f"{t.name}={results[t.name]['tls_negotiated']}" for t in pooled_targets))
         scen = {"http_keepalive": measure([direct] + targets, "HTTP keep-alive", http_ka, rounds),
                 "https_keepalive": measure(pooled_targets, "HTTPS keep-alive", https_ka, rounds)}
         if not QUICK:
@@ -324,6 +336,9 @@ def main():
     if JSON_OUT:
         with open(JSON_OUT, "w") as f:
             json.dump(results, f, indent=2)
+    if "nginx" in results:  # the client-side TLS goal of issue 11: HTTPS keep-alive against nginx
+        https = results["dlba-server"]["https_keepalive"]["rps"] / results["nginx"]["https_keepalive"]["rps"]
+        print(f"dlba/nginx[https]={https:.2f}")
     ratio = results["dlba-server"]["http_keepalive"]["rps"] / results["haproxy"]["http_keepalive"]["rps"]
     print(f"dlba/haproxy={ratio:.2f}")
 
