@@ -210,11 +210,11 @@ bool Session::read_client() {
     note_handshake();
     switch (r.status) {
         case IoStatus::ok:
-            // A short read from a plain socket emptied its receive queue: wait for the next edge instead of
-            // paying a read that would only say EAGAIN. (Under TLS a read returns one record, so it proves nothing.)
+            // The read emptied the socket's receive queue (plain: it was short; TLS: its recv was short and OpenSSL
+            // holds nothing more): wait for the next edge instead of paying a read that would only say EAGAIN.
             // Not once the client's FIN came: it came with (or after) these bytes, in the edge just consumed, and no
             // other edge will follow; the next read returns the end of the stream.
-            if (r.n < want && !client_.tls() && !peer_hup_) rd_ready_ = false;
+            if (!peer_hup_ && client_.drained(r, want)) rd_ready_ = false;
             in_.commit(r.n);
             w_.stats.bytes_in.add(r.n);
             last_client_rx_ms_ = w_.now_ms();

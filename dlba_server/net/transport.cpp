@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "tls/socket_bio.hpp"
+
 namespace dlba::server {
 
 IoResult socket_read(int fd, char* buf, size_t len) {
@@ -59,7 +61,9 @@ IoResult tls_status(SSL* ssl, int ret) {
 template <class Call>
 IoResult tls_call(SSL* ssl, Call call) {
     size_t n = 0;
-    ERR_clear_error();
+    // SSL_get_error needs an empty queue before the call. ERR_clear_error wipes all 16 slots of the thread's queue
+    // every time; peeking first costs a compare when it is already empty, as it is after every successful call.
+    if (ERR_peek_error() != 0) ERR_clear_error();
     errno = 0;
     // Two statements: n must be read after the call (argument evaluation order is unspecified).
     const int ret = call(&n);
@@ -88,7 +92,13 @@ IoResult Transport::checked(IoResult r) {
 
 IoResult Transport::read(char* buf, size_t len) {
     if (!ssl_) return socket_read(fd_.get(), buf, len);
+    socket_bio_clear_short(SSL_get_rbio(ssl_.get()));
     return checked(tls_read(ssl_.get(), buf, len));
+}
+
+bool Transport::drained(const IoResult& r, size_t want) const {
+    if (!ssl_) return r.n < want;
+    return socket_bio_read_short(SSL_get_rbio(ssl_.get())) && SSL_has_pending(ssl_.get()) == 0;
 }
 
 IoResult Transport::write(const char* buf, size_t len) {

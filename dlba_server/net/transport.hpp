@@ -39,6 +39,10 @@ public:
     bool handshake_done() const { return !ssl_ || SSL_is_init_finished(ssl_.get()); }
 
     IoResult read(char* buf, size_t len);
+    // After a read of `want` bytes that returned ok `r`: whether the socket's receive queue is known to be empty
+    // (and, under TLS, nothing is left in OpenSSL's buffers), so that the next read could only want more. Plain: the
+    // read was short. TLS: the recv inside it was short and no record bytes or plaintext are pending.
+    bool drained(const IoResult& r, size_t want) const;
     IoResult write(const char* buf, size_t len);
 
     // TLS: sends close_notify (best effort, without waiting for the peer's). Plain: nothing.

@@ -7,6 +7,8 @@
 
 #include <cstring>
 
+#include "tls/socket_bio.hpp"
+
 namespace dlba::server {
 
 namespace {
@@ -80,6 +82,9 @@ std::unique_ptr<TlsContext> TlsContext::create(const TlsConfig& config, const st
     // Released buffers: an idle keep-alive connection does not hold OpenSSL's 16 kB record buffers.
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
+    // Read-ahead: a record's header and body (and whatever follows) in one recv, not a recv of 5 bytes and then one
+    // of the rest; with the socket BIO's short-read note it is one recv per request (see socket_bio.hpp).
+    SSL_CTX_set_read_ahead(ctx, 1);
 
     bool on_key = false;
     if (const std::string what = use_key_pair(ctx, config.certificate, config.key, "", &on_key); !what.empty()) {
@@ -126,7 +131,9 @@ int TlsContext::ticket_key_callback(SSL* ssl, unsigned char key_name[16], unsign
 SslPtr TlsContext::accept(int fd) const {
     SslPtr ssl(SSL_new(ctx_.get()));
     if (!ssl) return ssl;
-    if (SSL_set_fd(ssl.get(), fd) != 1) return nullptr;
+    BIO* bio = new_socket_bio(fd);
+    if (!bio) return nullptr;
+    SSL_set_bio(ssl.get(), bio, bio);  // the SSL owns the BIO from here
     SSL_set_accept_state(ssl.get());
     return ssl;
 }

@@ -51,7 +51,8 @@ public:
     TlsContext(const TlsContext&) = delete;
     TlsContext& operator=(const TlsContext&) = delete;
 
-    // A server-side SSL for an accepted socket, in accept state (the handshake runs inside the first reads).
+    // A server-side SSL for an accepted socket, in accept state (the handshake runs inside the first reads), over
+    // the client socket BIO (socket_bio.hpp).
     SslPtr accept(int fd) const;
 
     SSL_CTX* get() const { return ctx_.get(); }

@@ -216,6 +216,15 @@ def s_time(port, mode, seconds):
     return {"cps": conns / secs}
 
 
+def negotiated(port):
+    """What an OpenSSL client (as wrk and s_time are) gets from the target: protocol, cipher suite and key exchange
+    group, so that the report shows the proxies were compared on the same ones."""
+    out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-brief"], input="",
+                         capture_output=True, text=True, timeout=30).stderr
+    found = [re.search(rf"^{k}:\s*(.+)$", out, re.M) for k in ("Protocol version", "Ciphersuite", "Server Temp Key")]
+    return " ".join(m.group(1).strip() for m in found if m) or "?"
+
+
 def idle_connections(port, n, tls):
     """Opens n keep-alive connections, one request on each, and keeps them open. Returns the sockets."""
     ctx = None
@@ -317,6 +326,10 @@ def main():
         if QOS_ONLY:  # the two dlba-servers only, more rounds: the difference sought is a few per cent
             scen = {"http_keepalive": measure(targets, "HTTP keep-alive", http_ka, 7)}
         else:
+            for t in pooled_targets:
+                results.setdefault(t.name, {})["tls_negotiated"] = negotiated(t.https_port)
+            log("TLS negotiated: " +
+                ", ".join(f"{t.name}={results[t.name]['tls_negotiated']}" for t in pooled_targets))
             scen = {"http_keepalive": measure([direct] + targets, "HTTP keep-alive", http_ka, rounds),
                     "https_keepalive": measure(pooled_targets, "HTTPS keep-alive", https_ka, rounds)}
         if not QUICK and not QOS_ONLY:
@@ -348,6 +361,9 @@ def main():
     print(f"dlba[qos]/dlba={qos:.3f}")
     if QOS_ONLY:
         return
+    if "nginx" in results:  # the client-side TLS goal of issue 11: HTTPS keep-alive against nginx
+        https = results["dlba-server"]["https_keepalive"]["rps"] / results["nginx"]["https_keepalive"]["rps"]
+        print(f"dlba/nginx[https]={https:.2f}")
     ratio = results["dlba-server"]["http_keepalive"]["rps"] / results["haproxy"]["http_keepalive"]["rps"]
     print(f"dlba/haproxy={ratio:.2f}")
 

@@ -4,14 +4,16 @@ fatal, and a back end that only ever sees HTTP. Usage: tls_test.py DLBA_SERVER D
 
 The resumption case runs a second dlba-server with the very same configuration file in a network namespace of its
 own (same listener address and port, another kernel stack), like a second node of the array."""
+import hashlib
 import os
 import re
+import ssl
 import subprocess
 import sys
 import time
 
 from dlbatest.certs import make_certificates, ticket_key
-from dlbatest.http_client import free_port, free_port_pair
+from dlbatest.http_client import KeepAliveClient, free_port, free_port_pair
 from dlbatest.nginx import EchoBackend, Nginx
 from dlbatest.procs import TempDir, run
 from dlbatest.server import DlbaServer, config_text
@@ -184,6 +186,39 @@ def backend_sees_http():
     check("method=POST framing=length length=14" in out, out)
     check(out.count("proto=https") == 2 and "xff=127.0.0.1" in out, out)
     check(re.findall(r"connects=(\d)", out) == ["1", "0"], f"the second request did not reuse the connection:\n{out}")
+
+
+@suite.case("requests in several TLS records that arrive together, a 2 MB upload and pipelined requests are all "
+            "answered at once (a read that empties the socket waits for its next edge; one that does not, reads on)")
+def records_arriving_together():
+    ctx = ssl.create_default_context(cafile=env["ca"])
+    ctx.check_hostname = False
+    c = KeepAliveClient(env["port"] + 1, tls_ctx=ctx, timeout=5)
+    try:
+        deadline = time.monotonic() + 5
+        # One request per TLS record (a write each), sent back to back: they reach the server in one recv.
+        for i in range(3):
+            c.sock.sendall(f"GET /r{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        for i in range(3):
+            head, body = c.conn.read_response(deadline)
+            check(b" 200 " in head.split(b"\r\n")[0] and b"method=GET" in body, f"answer {i}: {head!r} {body!r}")
+        # A body of many records, more than one recv's worth each time the server reads.
+        data = os.urandom(2 * 1024 * 1024)
+        c.sock.sendall(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(data) + data)
+        head, body = c.conn.read_response(time.monotonic() + 10)
+        want = f"length={len(data)} sha256={hashlib.sha256(data).hexdigest()}".encode()
+        check(want in body, f"the upload arrived whole: {body!r}")
+        # Pipelined in one record, then a request whose last byte comes alone in a record of its own.
+        c.sock.sendall(b"GET /p1 HTTP/1.1\r\nHost: x\r\n\r\nGET /p2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        c.sock.sendall(b"GET /p3 HTTP/1.1\r\nHost: x\r\n\r")
+        time.sleep(0.2)
+        c.sock.sendall(b"\n")
+        deadline = time.monotonic() + 5
+        for i in range(3):
+            head, body = c.conn.read_response(deadline)
+            check(b" 200 " in head.split(b"\r\n")[0], f"pipelined answer {i}: {head!r}")
+    finally:
+        c.close()
 
 
 @suite.case("tls.provider: a provider that loads is checked without effect, then active after a reload; one that "
