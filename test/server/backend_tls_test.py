@@ -11,9 +11,8 @@ import time
 import urllib.request
 
 from dlbatest.certs import _new_key, make_certificates
-import socket
 
-from dlbatest.http_client import free_port
+from dlbatest.http_client import free_port, free_ports
 from dlbatest.nginx import Nginx
 from dlbatest.procs import TempDir
 from dlbatest.server import ARRAY, DlbaServer
@@ -43,25 +42,6 @@ def config(ca, wrong_ca_path, port):
             f"server = {{\n  workers = 2;\n  listeners = (\n{l}\n  );\n}};\n")
 
 
-def free_port_triple():
-    """A port P such that nobody listens on P, P + 1 or P + 2 at 127.0.0.1 right now."""
-    for _ in range(50):
-        p = free_port()
-        if p > 65533:
-            continue
-        socks = []
-        try:
-            for i in range(3):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", p + i))
-            return p
-        except OSError:
-            pass
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no three consecutive free ports")
 
 
 def setup():
@@ -75,7 +55,7 @@ def setup():
     env.update(ca=ca, wrong_ca=wrong_ca)
     env["nginx"] = [Nginx(r, i + 1, f"127.0.0.{31 + i}", free_port(f"127.0.0.{31 + i}"), tls=(chain, key)).start()
                     for i in range(3)]
-    port = free_port_triple()
+    port = free_ports(3)
     env["port"] = port
     env["server"] = DlbaServer(SERVER_BIN, r, "s", config(ca, wrong_ca, port)).start(
         wait_for=[("127.0.0.1", port + i) for i in range(3)])

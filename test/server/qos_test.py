@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from dlbatest.http_client import free_port, free_port_pair
+from dlbatest.http_client import free_port, free_ports
 from dlbatest.nginx import Nginx
 from dlbatest.procs import TempDir
 from dlbatest.server import ARRAY, DlbaServer
@@ -65,26 +65,13 @@ def setup():
         with open(os.path.join(n.www, "slow2"), "wb") as f:
             f.write(b"s" * (3 * RATE))
         n.start()
-    port = free_port_triple()
+    port = free_ports(3)
     env["port"] = port
     env["access_log"] = os.path.join(r, "access.log")
     env["server"] = DlbaServer(SERVER_BIN, r, "s", config(port, env["access_log"])).start(
         wait_for=[("127.0.0.1", port + i) for i in range(3)])
 
 
-def free_port_triple():
-    """A port P such that nobody listens on P, P + 1 or P + 2 at 127.0.0.1 right now."""
-    for _ in range(50):
-        p = free_port_pair()
-        if p > 65532:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", p + 2))
-                return p
-            except OSError:
-                pass
-    raise RuntimeError("no three consecutive free ports")
 
 
 def teardown():

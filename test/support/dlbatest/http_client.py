@@ -18,18 +18,30 @@ def free_port(address="127.0.0.1"):
         return s.getsockname()[1]
 
 
-def free_port_pair(address="127.0.0.1"):
-    """A TCP port P such that nobody listens on P or P + 1 at `address` right now."""
+def free_ports(count, address="127.0.0.1"):
+    """A TCP port P such that nobody listens on P, P + 1, ... P + count - 1 at `address` right now."""
     for _ in range(50):
         p = free_port(address)
-        if p < 65535:
-            with socket.socket() as s:
-                try:
-                    s.bind((address, p + 1))
-                    return p
-                except OSError:
-                    pass
-    raise RuntimeError("no two consecutive free ports")
+        if p + count - 1 > 65535:
+            continue
+        socks = []
+        try:
+            for i in range(1, count):
+                s = socket.socket()
+                socks.append(s)
+                s.bind((address, p + i))
+            return p
+        except OSError:
+            pass
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def free_port_pair(address="127.0.0.1"):
+    """A TCP port P such that nobody listens on P or P + 1 at `address` right now."""
+    return free_ports(2, address)
 
 
 def port_open(address, port, timeout=0.5):
