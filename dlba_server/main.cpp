@@ -33,6 +33,7 @@
 #include "clock.hpp"
 #include "config/config.hpp"
 #include "config/peer_settings.hpp"
+#include "health/health_checker.hpp"
 #include "io/envelope_stream.hpp"
 #include "io/tcp.hpp"
 #include "io/unix_socket.hpp"
@@ -201,6 +202,13 @@ int main(int argc, char** argv) {
         return 1;
     }
 
+    // The active checks and load agents: one thread for the process (health/health_checker.hpp).
+    HealthChecker checker(shared, std::random_device{}());
+    if (!checker.start(&err)) {
+        std::fprintf(stderr, "dlba-server: %s\n", err.c_str());
+        return 1;
+    }
+
     io::ControlServer monitor(monitor_path);
     if (!monitor.start(&err)) {
         std::fprintf(stderr, "dlba-server: monitor socket: %s\n", err.c_str());
@@ -318,6 +326,7 @@ int main(int argc, char** argv) {
 
     std::fprintf(stderr, "dlba-server: stopping: no new connections, in-flight requests get %u ms\n",
                  shared.current()->server().timeouts.shutdown_ms);
+    checker.stop();
     for (auto& w : workers) w->request_stop();
     for (auto& w : workers) w->join();
     std::fprintf(stderr, "dlba-server: stopped\n");

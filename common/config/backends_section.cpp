@@ -48,7 +48,7 @@ std::vector<BackendConfig> read_backends_section(const ConfigReader& in, const l
     for (int i = 0; i < list.getLength(); ++i) {
         const libconfig::Setting& b = list[i];
         if (!b.isGroup()) in.refuse(b, "each entry of 'backends' must be a group { key = ...; address = ...; }");
-        in.only_keys(b, {"key", "address", "port", "weight", "enabled", "tls", "max_inflight"});
+        in.only_keys(b, {"key", "address", "port", "weight", "enabled", "tls", "max_inflight", "check", "agent"});
         BackendConfig be;
         if (!b.exists("key")) in.refuse(b, "missing setting 'key' in " + ConfigReader::path_of(b));
         be.key = read_backend_key(in, b["key"]);
@@ -58,6 +58,8 @@ std::vector<BackendConfig> read_backends_section(const ConfigReader& in, const l
         be.enabled = in.boolean(b, "enabled", true);
         be.tls = read_backend_tls(in, b);
         be.max_inflight = read_max_inflight(in, b);
+        be.check = read_backend_check(in, b);
+        be.agent = read_backend_agent(in, b);
         if (!keys.insert(be.key).second) in.refuse(b, "back-end key '" + be.key + "' is used twice");
         if (!endpoints.insert({be.address, be.port}).second) {
             in.refuse(b, "back end " + format_ipv4(be.address) + ":" + std::to_string(be.port) + " is listed twice");

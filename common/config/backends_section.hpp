@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "config/backend_check_section.hpp"
 #include "config/backend_tls_section.hpp"
 
 namespace libconfig {
@@ -23,6 +24,8 @@ struct BackendConfig {
     bool enabled = true;
     uint32_t max_inflight = 0;  // requests in flight per server process (QoS: the rest wait), 0 = unlimited
     BackendTlsConfig tls;  // TLS to the back end (tls.enabled), off by default
+    BackendCheckConfig check;  // active HTTP(S) health check (check.enabled), off by default
+    BackendAgentConfig agent;  // load agent (agent.enabled), off by default
 };
 
 // The list is optional: absent, no back ends.

@@ -43,24 +43,29 @@ std::optional<size_t> ConsistentHash::find(std::string_view backend_key) const {
     return std::nullopt;
 }
 
+// `weights` empty: the constructor's (and equal_weights_); else those, with `equal_weights` saying whether they are.
 template <class Eligible>
-std::optional<size_t> ConsistentHash::best(uint64_t key_hash, Eligible&& eligible) const {
+std::optional<size_t> ConsistentHash::best(uint64_t key_hash, Eligible&& eligible, std::span<const uint32_t> weights,
+                                           bool equal_weights) const {
+    const bool given = weights.size() == entries_.size();
+    const bool equal = given ? equal_weights : equal_weights_;
     std::optional<size_t> winner;
     uint64_t best_hash = 0;
     double best_score = 0;
     for (size_t i = 0; i < entries_.size(); ++i) {
         const Entry& e = entries_[i];
-        if (e.weight == 0 || !eligible(i)) continue;
+        const uint32_t weight = given ? weights[i] : e.weight;
+        if (weight == 0 || !eligible(i)) continue;
         uint64_t h = fmix64(key_hash ^ e.hash);
         double score = 0;
         bool better = false, tie = false;
-        if (equal_weights_) {
+        if (equal) {
             better = h > best_hash;
             tie = h == best_hash;
         } else {
             // u in (0,1): the top 53 bits, offset by half a step so it is never 0 or 1.
             double u = (static_cast<double>(h >> 11) + 0.5) * 0x1.0p-53;
-            score = e.weight / -std::log(u);
+            score = weight / -std::log(u);
             better = score > best_score;
             tie = score == best_score;
         }
@@ -77,6 +82,22 @@ std::optional<size_t> ConsistentHash::best(uint64_t key_hash, Eligible&& eligibl
 std::optional<size_t> ConsistentHash::choose(std::string_view request_key, std::span<const bool> usable) const {
     bool all_usable = usable.size() != entries_.size();
     return best(stable_hash(request_key, seed_), [&](size_t i) { return all_usable || usable[i]; });
+}
+
+std::optional<size_t> ConsistentHash::choose_weighted(std::string_view request_key, std::span<const bool> usable,
+                                                      std::span<const uint32_t> weights) const {
+    if (weights.size() != entries_.size()) return choose(request_key, usable);
+    bool all_usable = usable.size() != entries_.size();
+    // Equal among those that can win: then the plain integer comparison, exactly as choose() with equal weights.
+    uint32_t first = 0;
+    bool equal = true;
+    for (size_t i = 0; i < entries_.size(); ++i) {
+        if (weights[i] == 0) continue;
+        if (first == 0) first = weights[i];
+        equal = equal && weights[i] == first;
+    }
+    return best(stable_hash(request_key, seed_),
+                [&](size_t i) { return all_usable || usable[i]; }, weights, equal);
 }
 
 std::optional<size_t> ConsistentHash::choose_bounded(std::string_view request_key, std::span<const uint32_t> loads,

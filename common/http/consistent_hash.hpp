@@ -45,6 +45,10 @@ public:
     // usable; otherwise it has size() entries). nullopt when none qualifies. Marking a back end unusable moves only
     // its own keys, to each key's next choice.
     std::optional<size_t> choose(std::string_view request_key, std::span<const bool> usable = {}) const;
+    // As choose(), with the weights in force now instead of those given at construction (size() entries; a load
+    // agent scales them at run time). Changing one back end's weight moves keys only to or from that back end.
+    std::optional<size_t> choose_weighted(std::string_view request_key, std::span<const bool> usable,
+                                          std::span<const uint32_t> weights) const;
 
     // Consistent hashing with bounded loads: as choose(), but skips back ends whose load would exceed
     // ceil(c * (total load + 1) * weight / total weight), so no back end gets more than c times its fair share of
@@ -60,7 +64,8 @@ private:
         uint64_t hash;
     };
     template <class Eligible>
-    std::optional<size_t> best(uint64_t key_hash, Eligible&& eligible) const;
+    std::optional<size_t> best(uint64_t key_hash, Eligible&& eligible, std::span<const uint32_t> weights = {},
+                               bool equal_weights = true) const;
 
     std::vector<Entry> entries_;
     uint64_t seed_ = 0;

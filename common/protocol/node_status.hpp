@@ -33,7 +33,7 @@ struct BackendRow {
     std::string key;
     uint32_t address = 0;  // host order
     uint16_t port = 0;
-    std::string state;     // up, down, drain, disabled
+    std::string state;     // up, down, drain, disabled, check_failed, agent_down, agent_maint, agent_drain
     uint32_t weight = 0;
     uint64_t open_conns = 0;
     uint64_t hits = 0;
@@ -51,6 +51,9 @@ struct BackendRow {
     uint64_t queued = 0;          // QoS: requests waiting that it could take (bound to it, or its service's)
     uint64_t queue_timeouts = 0;  // QoS: such requests that gave up at their queue timeout (503)
     std::string services;  // the services that use it, comma-separated
+    std::string check = "-";  // active check: "-" (none), "up", "failed:REASON" (see BackendState::check_text)
+    std::string agent = "-";  // load agent: "-" (none) or "HEALTH,ADMIN,NN%" ("up,drain,100%")
+    uint64_t agent_errors = 0;  // agent exchanges that brought no well-formed line (counted and ignored)
 };
 
 // The `backends` table's columns and rows (the server's back-end status table and the sweep answer share them).

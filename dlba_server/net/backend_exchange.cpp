@@ -175,7 +175,7 @@ std::optional<Choice> BackendExchange::choose_backend() {
         }
         sc.usable_sticky[i] = !tried && st.usable_for_sticky(now);
         sc.active[i] = st.active();
-        sc.weight[i] = st.weight();
+        sc.weight[i] = st.effective_weight();
         sc.average_ms[i] = st.average_ms();
     }
     const Candidates c{{sc.usable_new.get(), n}, {sc.usable_sticky.get(), n}, {sc.active.data(), n},

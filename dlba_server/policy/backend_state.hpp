@@ -17,10 +17,13 @@
 
 #include "config/backends_section.hpp"
 #include "counter.hpp"
+#include "http/agent_line.hpp"
 
 namespace dlba::server {
 
-// The operator's say over a back end (the health checks' say is down_until_ms).
+// The operator's say over a back end (connect failures' say is down_until_ms, the active check's and the load
+// agent's are their own states below: each is kept apart and shown apart, and usable_for_new/usable_for_sticky
+// combine them).
 enum class BackendAdmin : uint8_t {
     enabled,
     drain,     // requests that name it (cookie, URL session id) still go there; no new sessions, no hashed requests
@@ -28,8 +31,24 @@ enum class BackendAdmin : uint8_t {
 };
 
 // What the status table shows, derived from the admin state and the health state.
-enum class BackendStatus : uint8_t { up, down, drain, disabled };
+// check_failed: the active check failed it; agent_*: its load agent said so (down/maint take nothing, drain takes
+// only requests that name it).
+enum class BackendStatus : uint8_t { up, down, drain, disabled, check_failed, agent_down, agent_maint, agent_drain };
 const char* backend_status_name(BackendStatus s);
+
+// The active check's verdict (none: the back end has no check) and why its last check failed.
+enum class CheckVerdict : uint8_t { none, up, failed };
+enum class CheckFailure : uint8_t {
+    none,
+    refused,     // the connect was refused or reset
+    timeout,     // no complete answer head within timeout_ms
+    tls,         // the TLS handshake failed (certificate verification included)
+    closed,      // the back end closed before a complete answer head
+    bad_answer,  // the answer's status line or head broke the rules (common/http/response_scanner)
+    status,      // a well-formed answer with a status other than expected (last_check_status says which)
+    io,          // another socket error
+};
+const char* check_failure_name(CheckFailure f);
 
 // What the `backends` table shows per back end, kept per worker: each worker writes only its own copy (a plain
 // load and store, no locked instruction on the request path) and the monitor sums them. A cache line each, so two
@@ -72,10 +91,58 @@ public:
     BackendStatus status(int64_t now_ms) const;
     // May take requests that do not name it (new sessions, hashing, load-based choices).
     bool usable_for_new(int64_t now_ms) const {
-        return admin() == BackendAdmin::enabled && weight() > 0 && !down(now_ms);
+        return admin() == BackendAdmin::enabled && effective_weight() > 0 && !down(now_ms) && check_passes() &&
+               agent_takes_new();
     }
     // May take requests that name it (a valid cookie or URL session id): draining back ends still serve them.
-    bool usable_for_sticky(int64_t now_ms) const { return admin() != BackendAdmin::disabled && !down(now_ms); }
+    bool usable_for_sticky(int64_t now_ms) const {
+        return admin() != BackendAdmin::disabled && !down(now_ms) && check_passes() && agent_takes_bound();
+    }
+    // The weight the policies use: the operator's weight scaled by the agent's percentage, in hundredths (so a
+    // weight of 1 at 25 % is 25, beside 100 for its peers at 100 %: only ratios matter to the policies).
+    uint32_t effective_weight() const { return weight() * agent_percent(); }
+
+    // ---- Active health check (dlba_server/health/): written by the process's one checker thread ----
+    CheckVerdict check_verdict() const {
+        return static_cast<CheckVerdict>(check_verdict_.load(std::memory_order_relaxed));
+    }
+    bool check_passes() const { return check_verdict() != CheckVerdict::failed; }
+    CheckFailure last_check_failure() const {
+        return static_cast<CheckFailure>(last_check_failure_.load(std::memory_order_relaxed));
+    }
+    uint16_t last_check_status() const { return last_check_status_.load(std::memory_order_relaxed); }
+    // One check's outcome: `fall` consecutive failures fail an up back end, `rise` consecutive successes bring a
+    // failed one back. A back end with a check starts up (as HAProxy's without init-addr tricks): traffic is not
+    // held back for rise x interval at start or when a reload adds the check. Returns true when the verdict changed.
+    bool record_check(bool ok, CheckFailure why, uint16_t status, uint32_t rise, uint32_t fall);
+    // The check was removed (or never configured): verdict none, tallies cleared.
+    void clear_check();
+    // "-", "up", "failed:REASON" (REASON: refused, timeout, tls, closed, bad_answer, io or http_NNN); an up back end
+    // whose last check failed (fewer than `fall` in a row) shows "up,last=REASON".
+    std::string check_text() const;
+
+    // ---- Load agent (dlba_server/health/): written by the checker thread ----
+    bool agent_on() const { return agent_on_.load(std::memory_order_relaxed); }
+    uint32_t agent_percent() const { return agent_percent_.load(std::memory_order_relaxed); }
+    http::AgentHealth agent_health() const {
+        return static_cast<http::AgentHealth>(agent_health_.load(std::memory_order_relaxed));
+    }
+    http::AgentAdmin agent_admin() const {
+        return static_cast<http::AgentAdmin>(agent_admin_.load(std::memory_order_relaxed));
+    }
+    bool agent_takes_new() const {
+        return agent_health() == http::AgentHealth::up && agent_admin() == http::AgentAdmin::ready;
+    }
+    bool agent_takes_bound() const {
+        return agent_health() == http::AgentHealth::up && agent_admin() != http::AgentAdmin::maint;
+    }
+    // A well-formed report: each kind it names replaces the one in force, the others stay.
+    void apply_agent(const http::AgentReport& r);
+    void count_agent_error() { agent_errors_.fetch_add(1, std::memory_order_relaxed); }
+    uint64_t agent_errors() const { return agent_errors_.load(std::memory_order_relaxed); }
+    void set_agent_on(bool on);  // off: back to 100 %, up, ready (the agent's say is withdrawn)
+    // "-" without an agent, else health, admin and percentage: "up,ready,25%", "up,drain,100%", "down,ready,100%".
+    std::string agent_text() const;
 
     // Requests in flight to this back end, over all workers (least-connections reads this).
     uint32_t active() const { return active_.load(std::memory_order_relaxed); }
@@ -131,6 +198,18 @@ private:
     std::atomic<uint32_t> active_{0};
     std::atomic<uint32_t> max_inflight_{0};
     std::atomic<double> average_ms_{-1.0};
+
+    std::atomic<uint8_t> check_verdict_{static_cast<uint8_t>(CheckVerdict::none)};
+    std::atomic<uint8_t> last_check_failure_{static_cast<uint8_t>(CheckFailure::none)};
+    std::atomic<uint16_t> last_check_status_{0};
+    uint32_t check_successes_ = 0;  // in a row; the checker thread's only
+    uint32_t check_failures_ = 0;
+
+    std::atomic<bool> agent_on_{false};
+    std::atomic<uint32_t> agent_percent_{100};
+    std::atomic<uint8_t> agent_health_{static_cast<uint8_t>(http::AgentHealth::up)};
+    std::atomic<uint8_t> agent_admin_{static_cast<uint8_t>(http::AgentAdmin::ready)};
+    std::atomic<uint64_t> agent_errors_{0};
 };
 
 }  // namespace dlba::server

@@ -91,7 +91,7 @@ Choice Balancer::by_load_or_hash(BalancePolicy policy, const RequestKeys& reques
             if (service_.hash_bound_load >= 1) {
                 index = hash_.choose_bounded(request.target, c.active, service_.hash_bound_load, c.usable_new);
             } else {
-                index = hash_.choose(request.target, c.usable_new);
+                index = hash_.choose_weighted(request.target, c.usable_new, c.weight);
             }
             return {index, index ? ChoiceReason::url_hash : ChoiceReason::none, false};
         }

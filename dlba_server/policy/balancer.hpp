@@ -32,7 +32,7 @@ struct Candidates {
     std::span<const bool> usable_new;     // may take requests that do not name it
     std::span<const bool> usable_sticky;  // may take requests that name it (cookie, URL session id): drain included
     std::span<const uint32_t> active;     // requests in flight
-    std::span<const uint32_t> weight;
+    std::span<const uint32_t> weight;     // in force now: the operator's weight x the load agent's percentage
     std::span<const double> average_ms;   // response-time average; negative when not known yet
 };
 

@@ -73,6 +73,9 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
         r.queued = st.qos_waiters.load(std::memory_order_relaxed);
         r.queue_timeouts = st.qos_timeouts.load(std::memory_order_relaxed);
         r.services = services_of(gen, b);
+        r.check = st.check_text();
+        r.agent = st.agent_text();
+        r.agent_errors = st.agent_errors();
         rows.push_back(std::move(r));
     }
     return rows;

@@ -243,3 +243,30 @@ TEST_CASE("with spare capacity, bounded loads choose exactly what plain consiste
     CHECK(wrong == 0);
     CHECK(moved > 0);
 }
+
+TEST_CASE("run-time weights: equal ones choose as choose() does, a scaled one takes its share and moves only its keys",
+          "[consistent-hash][weighted]") {
+    const auto names = backend_names(3);
+    std::vector<WeightedBackend> backends;
+    for (const auto& n : names) backends.push_back({n, 1});
+    const ConsistentHash h(backends);
+    const std::vector<uint32_t> equal{100, 100, 100};
+    const std::vector<uint32_t> scaled{100, 100, 25};  // the third back end's agent says 25 %
+    std::vector<int> counts(3, 0);
+    int moved_elsewhere = 0;
+    for (int k = 0; k < 30000; ++k) {
+        const std::string& key = request_keys()[k];
+        const auto plain = h.choose(key);
+        REQUIRE(h.choose_weighted(key, {}, equal) == plain);
+        const auto w = h.choose_weighted(key, {}, scaled);
+        REQUIRE(w);
+        ++counts[*w];
+        // Keys move only away from the scaled-down back end, never between the two that stayed.
+        if (*w != *plain && *plain != 2) ++moved_elsewhere;
+    }
+    CHECK(moved_elsewhere == 0);
+    CHECK(counts[2] / 30000.0 == Approx(25.0 / 225).margin(0.01));
+    CHECK(counts[0] / 30000.0 == Approx(100.0 / 225).margin(0.015));
+    const std::vector<uint32_t> zero{0, 100, 100};
+    for (int k = 0; k < 1000; ++k) CHECK(h.choose_weighted(request_keys()[k], {}, zero) != std::optional<size_t>(0));
+}

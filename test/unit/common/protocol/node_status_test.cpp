@@ -25,6 +25,9 @@ BackendRow backend(const char* key, uint32_t address, uint64_t hits, uint64_t op
     b.avg_resp_ms = avg;
     b.cookie_groups = cookie_groups;
     b.services = "web";
+    b.check = "failed:http_500";
+    b.agent = "up,drain,25%";
+    b.agent_errors = 4;
     b.max_inflight = 8;
     b.queued = open + 1;
     b.queue_timeouts = hits / 10;
@@ -65,7 +68,11 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(t.meta["healthy"] == true);
     CHECK(t.meta["server"] == "dlba-server");
     CHECK(t.meta["connections_open"] == 5);
-    CHECK(t.columns.size() == 21);
+    CHECK(t.columns.size() == 24);
+    // The health columns come last, so a reader that looks columns up by position for the older ones still works.
+    CHECK(t.columns[21].name == "check");
+    CHECK(t.columns[22].name == "agent");
+    CHECK(t.columns[23].name == "agent_errors");
     CHECK(t.rows.size() == 2);
 
     const NodeStatus back = through_json(s);
@@ -84,6 +91,9 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(back.backends[0].queued == 3);
     CHECK(back.backends[0].queue_timeouts == 3);
     CHECK(back.backends[1].cookie_groups == 0);
+    CHECK(back.backends[0].check == "failed:http_500");  // health columns
+    CHECK(back.backends[0].agent == "up,drain,25%");
+    CHECK(back.backends[0].agent_errors == 4);
     CHECK(back.to_table().to_json() == t.to_json());
 }
 
