@@ -85,8 +85,8 @@ BackendConn* BackendPool::take_idle(const Generation& g, size_t backend, Session
         c = idle_.take(g, backend, sni);
     }
     if (g.pool_prewarm[backend] > 0) refill_due_ = true;  // the pool has one less than before (or none)
+    if (&g == idle_.generation()) note_idle(backend);
     if (!c) return nullptr;
-    note_idle(backend);
     c->owner = owner;
     c->reused = true;
     c->prewarmed = false;
