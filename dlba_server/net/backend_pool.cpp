@@ -47,6 +47,7 @@ void BackendPool::adopt(const Generation& next) {
                   [this](BackendConn* c) { close(c); });
     sessions_.clear();
     warming_count_.assign(next.backends.size(), 0);
+    busy_count_.assign(next.backends.size(), 0);  // those in use now belong to the old generation
     hold_until_ms_.assign(next.backends.size(), 0);
     note_all_idle();
     refill_due_ = true;  // the new generation's prewarm targets
@@ -88,6 +89,8 @@ BackendConn* BackendPool::take_idle(const Generation& g, size_t backend, Session
     if (&g == idle_.generation()) note_idle(backend);
     if (!c) return nullptr;
     c->owner = owner;
+    c->busy_counted = &g == idle_.generation();
+    if (c->busy_counted) ++busy_count_[backend];
     c->reused = true;
     c->prewarmed = false;
     // Connected long ago and quiet since (looked at above): writable now, nothing to read.
@@ -163,6 +166,8 @@ BackendConn* BackendPool::open(const Generation& g, size_t backend, Session* own
     c->connecting = true;
     c->readable = c->writable = c->error_event = c->peer_closed = c->dead = c->reused = false;
     c->warming = c->prewarmed = false;
+    c->busy_counted = owner && &g == idle_.generation();
+    if (c->busy_counted) ++busy_count_[backend];
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = &c->handle;
@@ -175,6 +180,7 @@ BackendConn* BackendPool::open(const Generation& g, size_t backend, Session* own
 
 void BackendPool::release(BackendConn* c, bool reusable, int64_t now_ms) {
     c->owner = nullptr;
+    uncount_busy(c);
     save_session(*c);
     if (reusable && pooling_ && idle_.put(c, now_ms)) {
         note_idle(c->backend);
@@ -336,14 +342,17 @@ void BackendPool::refill(int64_t now_ms) {
         const BackendState& st = *g->backends[b];
         if (st.admin() == BackendAdmin::disabled || st.down(now_ms)) continue;
         if (const BackendTlsContext* tls = g->backend_tls[b].get(); tls && tls->sni_from_request()) continue;
-        size_t have = idle_.count(b) + warming_count_[b];
-        size_t target = n;
+        const size_t ready = idle_.count(b) + warming_count_[b];
+        const size_t used = ready + busy_count_[b];
+        const size_t depth = g->pool_depth[b];
+        size_t want = ready < n ? n - ready : 0;
+        want = std::min(want, used < depth ? depth - used : 0);  // what the depth leaves beside those in use
         // Its down interval has passed but nothing answered since: one connection probes it, the rest follow.
         if (st.down_until_ms() != 0) {
             if (warming_count_[b] > 0) continue;
-            target = std::min<size_t>(n, have + 1);
+            want = std::min<size_t>(want, 1);
         }
-        for (; have < target; ++have) {
+        for (; want > 0; --want) {
             if (open_warm(*g, b, now_ms)) continue;
             // Refused at once (or no socket): as a failed connect.
             BackendState& mut = *g->backends[b];
@@ -374,7 +383,15 @@ void BackendPool::maintain(int64_t now_ms) {
     refill(now_ms);
 }
 
+void BackendPool::uncount_busy(BackendConn* c) {
+    if (!c->busy_counted) return;
+    c->busy_counted = false;
+    const Generation* g = idle_.generation();
+    if (g && c->generation == g->number && busy_count_[c->backend] > 0) --busy_count_[c->backend];
+}
+
 void BackendPool::close(BackendConn* c) {
+    uncount_busy(c);
     if (c->ssl && !c->handshaking && !c->tls_failed && !c->error_event) {
         ERR_clear_error();
         SSL_shutdown(c->ssl.get());  // best effort close_notify: a full socket just means none

@@ -15,8 +15,10 @@
 //
 // Prewarm (`pool.prewarm = N`): per back end the pool itself opens N connections ahead of demand (TCP connect and,
 // with TLS, the whole handshake, driven here from their events, not by a request) and files them idle once ready.
-// refill() tops every back end up to N idle (ready or still warming) and runs between event batches when a
-// connection was taken from the pool or an idle one closed, and on every timer scan (maintain()); never inside a
+// refill() tops every back end up to N idle (ready or still warming), but only as far as the pool depth leaves
+// room beside the connections requests hold (idle + warming + in use <= depth: with prewarm = depth a taken
+// connection is refilled only once it is not given back, else every release would find the pool full and close),
+// and runs between event batches when a connection was taken from the pool or an idle one closed, and on every timer scan (maintain()); never inside a
 // request's processing. Idle connections past the idle timeout close only above N (the N most recently used stay);
 // one the back end closed is replaced. Bounded: a back end that is down or disabled has its idle and warming
 // connections closed and gets none (a down back end whose interval has passed gets one probe connection first,
@@ -67,6 +69,7 @@ struct BackendConn {
     bool reused = false;       // came from the idle pool
     bool warming = false;      // prewarm: opened by the pool itself, connect or handshake not done yet
     bool prewarmed = false;    // opened ahead of demand and not handed out yet
+    bool busy_counted = false;  // counted among its back end's connections in use (prewarm's room, see refill())
     int64_t idle_since_ms = 0;
     int64_t warm_start_ms = 0;  // prewarm: when the connect began
 
@@ -211,6 +214,7 @@ private:
     void close_backend(size_t backend);  // its idle and warming connections
     void note_idle(size_t backend);      // the idle_pooled gauge of `backend`
     void note_all_idle();
+    void uncount_busy(BackendConn* c);  // no longer in use by a request
     void save_session(const BackendConn& c);
     SSL_SESSION* saved_session(const Generation& g, size_t backend, std::string_view sni) const;
 
@@ -222,6 +226,7 @@ private:
     IdleConnections idle_;
     std::vector<BackendConn*> warming_;      // prewarm connections not ready yet
     std::vector<uint32_t> warming_count_;    // per back end of the filed generation
+    std::vector<uint32_t> busy_count_;       // per back end of the filed generation: connections owned by requests
     std::vector<int64_t> hold_until_ms_;     // per back end: not refilled before (it closes fresh connections)
     std::vector<std::unique_ptr<BackendConn>> conns_;  // every BackendConn object this worker owns
     std::vector<BackendConn*> free_;
