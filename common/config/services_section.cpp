@@ -99,10 +99,12 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
     sv.down_interval_ms = static_cast<uint32_t>(in.integer(g, "down_interval_ms", sv.down_interval_ms, 100, 3600000));
     if (g.exists("pool")) {
         const libconfig::Setting& p = in.group(g, "pool", false);
-        in.only_keys(p, {"idle_per_backend", "idle_timeout_ms"});
+        in.only_keys(p, {"idle_per_backend", "idle_timeout_ms", "prewarm"});
         sv.pool_idle_per_backend = static_cast<uint32_t>(in.integer(p, "idle_per_backend", 0, 0, 10000));
         sv.pool_idle_timeout_ms =
             static_cast<uint32_t>(in.integer(p, "idle_timeout_ms", sv.pool_idle_timeout_ms, 100, 3600000));
+        // Prewarmed connections are idle pooled ones: no more than the pool keeps.
+        sv.pool_prewarm = static_cast<uint32_t>(in.integer(p, "prewarm", 0, 0, sv.pool_idle_per_backend));
     }
     sv.qos = read_service_qos(in, g);
     return sv;

@@ -44,6 +44,9 @@ struct ServiceConfig {
     uint32_t down_interval_ms = 5000;  // a back end marked down is tried again after this long
     uint32_t pool_idle_per_backend = 0;  // idle back-end connections kept per back end (per worker), 0 = none
     uint32_t pool_idle_timeout_ms = 10000;
+    // Idle connections per back end (per worker) opened ahead of demand and kept past the idle timeout, 0 = none;
+    // at most pool_idle_per_backend.
+    uint32_t pool_prewarm = 0;
     ServiceQosConfig qos;  // queue and priority classes (config/qos_section.hpp)
 };
 

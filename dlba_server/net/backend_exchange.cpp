@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "net/reuse_rule.hpp"
 #include "net/transport.hpp"
 #include "net/worker_context.hpp"
 #include "qos/class_rules.hpp"
@@ -11,17 +12,6 @@
 #include "rewrite/response_writer.hpp"
 
 namespace dlba::server {
-
-namespace {
-
-bool idempotent(std::string_view method) {
-    for (std::string_view m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}) {
-        if (method == m) return true;
-    }
-    return false;
-}
-
-}  // namespace
 
 BackendExchange::BackendExchange(WorkerContext& worker)
     : w_(worker), scanner_(http::ResponseLimits{32 * 1024, 100}), body_(http::BodyLimits{1024, 8192, 0}, 502) {}
@@ -107,8 +97,9 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
         cookies_ += h.value;
     }
     // Only a request without a body and with an idempotent method may be sent twice (after an empty answer, or
-    // over a pooled connection that turns out to be closed); only those use pooled connections.
-    replayable_ = head.framing == http::BodyFraming::none && idempotent(head.method);
+    // over a pooled connection that turns out to be closed); only those go first on an idle pooled connection
+    // (net/reuse_rule.hpp).
+    replayable_ = replayable_request(head.framing, head.method);
     qos_ = &gen.qos[service];
     if (qos_->classify) class_ = classify(balancer_->service().qos.classes, {target_, origin.tls, cookies_});
 
@@ -128,7 +119,9 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
     ctx.tls = origin.tls;
     ctx.strip_cookie = svc.policy == BalancePolicy::cookie && svc.strip_injected ? std::string_view(svc.inject_cookie)
                                                                                   : std::string_view();
-    ctx.keep_alive = svc.pool_idle_per_backend > 0 && replayable_;
+    // Any request's connection may go back to the pool once its answer is complete (the rule is about which request
+    // goes first on an idle one).
+    ctx.keep_alive = svc.pool_idle_per_backend > 0;
     char local[24];  // the listener's address:port, for an HTTP/1.0 request without Host
     if (head.host.empty()) {
         const in_addr a{htonl(origin.listener.address)};
@@ -210,7 +203,9 @@ ExchangeStep BackendExchange::start_backend(bool allow_pool) {
     backend_eof_ = extra_bytes_ = false;
     const BackendTlsContext* tls = gen_->backend_tls[backend_].get();
     const std::string_view sni = tls ? tls->sni_for(host_) : std::string_view();
-    BackendConn* c = allow_pool && replayable_ ? w_.backends.take_idle(*gen_, backend_, owner_, sni) : nullptr;
+    BackendConn* c = allow_pool && may_take_idle_connection(replayable_)
+                         ? w_.backends.take_idle(*gen_, backend_, owner_, sni)
+                         : nullptr;
     if (c) {
         backend_counters().pooled_reuses.add();
     } else {

@@ -55,6 +55,8 @@ struct Generation {
     std::vector<ServiceQos> qos;                          // one per service: its QoS view (qos/qos_queues.hpp)
     std::vector<uint32_t> pool_depth;                     // per back end: idle connections kept per worker
     std::vector<uint32_t> pool_timeout_ms;
+    std::vector<uint32_t> pool_prewarm;        // per back end: idle connections per worker opened ahead of demand
+    std::vector<uint32_t> prewarm_backoff_ms;  // per back end: a failed prewarm connect waits this long (down_interval_ms)
     http::RequestLimits request_limits;
     std::shared_ptr<const TlsContext> tls;  // set when some listener is TLS
     std::vector<std::shared_ptr<const BackendTlsContext>> backend_tls;  // per back end: nullptr when plain

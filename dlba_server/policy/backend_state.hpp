@@ -44,6 +44,7 @@ struct alignas(64) BackendCounters {
     Counter tls_resumed;          // ... of which resumed a saved session
     Counter tls_verify_failures;  // handshakes refused because the back end's certificate did not verify
     Counter cookie_groups;     // persistent sessions started on it: responses that got the injected cookie
+    Counter idle_pooled;       // a gauge, not a count: this worker's idle pooled connections to it now
 };
 
 class BackendState {

@@ -21,7 +21,13 @@ A second dlba-server, "dlba-server[qos]", has QoS enabled but never saturated (m
 queue, three class rules checked on every request); it runs HTTP keep-alive only and the line dlba[qos]/dlba=<ratio>
 compares it with the plain one (issue 11: the cost must stay within 3 %). --qos runs just these two, 7 rounds.
 
-The last line printed is dlba/haproxy=<ratio>: dlba-server's HTTP keep-alive req/s over HAProxy's (not with --qos)."""
+The last line printed is dlba/haproxy=<ratio>: dlba-server's HTTP keep-alive req/s over HAProxy's (not with --qos).
+
+--tls-backend: HTTPS to the back end instead (an nginx back end that listens with TLS only). wrk keep-alive
+clients speak plain HTTP to each proxy; the proxies keep TLS connections to the back end: dlba-server with
+prewarmed TLS tunnels (pool.prewarm, verify "none"), HAProxy (`server ... ssl verify none` + `http-reuse always`)
+and nginx (proxy_pass https + upstream keepalive + proxy_ssl_session_reuse). Five rounds, medians; prints
+dlba/haproxy[tls-backend]=R and dlba/nginx[tls-backend]=R."""
 import json
 import os
 import re
@@ -41,6 +47,7 @@ from dlbatest.tap import wait_until
 
 QUICK = "--quick" in sys.argv
 QOS_ONLY = "--qos" in sys.argv  # only dlba-server with and without QoS, HTTP keep-alive, more rounds
+TLS_BACKEND = "--tls-backend" in sys.argv  # HTTPS to the back end: the three proxies' TLS tunnels
 SERVER_BIN = sys.argv[1]
 JSON_OUT = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
 DURATION = 3 if QUICK else 8
@@ -186,6 +193,146 @@ http {{
         self.proc = Proc(["nginx", "-c", self.conf, "-p", self.dir + "/"], os.path.join(self.dir, "out.log"))
         self.wait()
         return self
+
+
+# ---- HTTPS to the back end (--tls-backend) ------------------------------------------------------------------------
+
+TLS_POOL = 64  # idle back-end connections each proxy may keep (wrk's 50 connections fit)
+
+
+class DlbaTlsBackend(Target):
+    def __init__(self, root, backend):
+        super().__init__("dlba-server", free_port(), None)
+        services = [f'name = "web"; backends = ["1"]; '
+                    f'pool = {{ idle_per_backend = {TLS_POOL}; prewarm = {TLS_POOL}; idle_timeout_ms = 300000; }};']
+        text = config_text([("1", backend.address, backend.port)], services,
+                           [("127.0.0.1", self.http_port, False, "web")],
+                           "  workers = 1;\n  max_connections = 30000;\n  timeouts = { idle_ms = 300000; };")
+        text = text.replace(f"port = {backend.port}; }}",
+                            f'port = {backend.port}; tls = {{ enabled = true; verify = "none"; }}; }}', 1)
+        self.server = DlbaServer(SERVER_BIN, root, "bench-dlba-tls-backend", text)
+
+    def start(self):
+        self.server.start()
+        self.proc = self.server.proc
+        self.wait()
+        # Ready when the prewarmed tunnels are (they are made ahead of the first request).
+        wait_until(lambda: self.server.backends()["1"]["idle_pooled"] >= TLS_POOL, 10, what="prewarmed tunnels")
+        return self
+
+
+class HaproxyTlsBackend(Target):
+    def __init__(self, root, backend):
+        super().__init__("haproxy", free_port(), None)
+        self.cfg = os.path.join(root, "haproxy-tls-backend.cfg")
+        with open(self.cfg, "w") as f:
+            f.write(f"""global
+  nbthread 1
+  maxconn 9500
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 300s
+  timeout server 60s
+  timeout http-keep-alive 300s
+  timeout http-request 10s
+frontend fe
+  bind 127.0.0.1:{self.http_port}
+  option forwardfor
+  default_backend be
+backend be
+  http-reuse always
+  server s1 {backend.address}:{backend.port} ssl verify none pool-max-conn {TLS_POOL}
+""")
+        self.log = os.path.join(root, "haproxy-tls-backend.log")
+
+    def start(self):
+        self.proc = Proc(["haproxy", "-db", "-f", self.cfg], self.log)
+        self.wait()
+        return self
+
+
+class NginxTlsBackend(Target):
+    def __init__(self, root, backend):
+        super().__init__("nginx", free_port(), None)
+        d = os.path.join(root, "nginx-proxy-tls-backend")
+        os.makedirs(d, exist_ok=True)
+        self.conf = os.path.join(d, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""master_process off;
+daemon off;
+user root;
+worker_rlimit_nofile 65000;
+error_log {d}/error.log warn;
+pid {d}/nginx.pid;
+events {{ worker_connections 30000; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  keepalive_timeout 300s;
+  keepalive_requests 1000000;
+  upstream be {{ server {backend.address}:{backend.port}; keepalive {TLS_POOL}; keepalive_requests 1000000; }}
+  server {{
+    listen 127.0.0.1:{self.http_port};
+    location / {{
+      proxy_pass https://be;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_ssl_session_reuse on;
+      proxy_ssl_verify off;
+    }}
+  }}
+}}
+""")
+        self.dir = d
+
+    def start(self):
+        self.proc = Proc(["nginx", "-c", self.conf, "-p", self.dir + "/"], os.path.join(self.dir, "out.log"))
+        self.wait()
+        return self
+
+
+def main_tls_backend():
+    raise_fd_limit()
+    root = TempDir("dlba-bench-tls-backend-")
+    r = root.path
+    backend = None
+    targets = []
+    try:
+        ca, chain, key = make_certificates(r)
+        backend = Nginx(r, 1, "127.0.0.21", free_port("127.0.0.21"), tls=(chain, key))
+        with open(backend.conf) as f:  # no access log: the back end's own cost stays the same small one for all
+            conf = f.read()
+        with open(backend.conf, "w") as f:
+            f.write(re.sub(r"^\s*access_log .*$", "  access_log off;", conf, flags=re.M))
+        backend.start()
+        targets = [DlbaTlsBackend(r, backend).start(), HaproxyTlsBackend(r, backend).start(),
+                   NginxTlsBackend(r, backend).start()]
+
+        def http_ka(t):
+            url = f"http://127.0.0.1:{t.http_port}/"
+            wrk(url, WARMUP)
+            return wrk(url, DURATION)
+
+        res = measure(targets, "HTTP keep-alive, HTTPS to the back end", http_ka, 3 if QUICK else 5)
+        row = targets[0].server.backends()["1"]
+        log(f"dlba-server back end: handshakes {row['backend_handshakes']}, resumed {row['backend_resumed']}, "
+            f"pooled reuses {row['pooled_reuses']}, idle_pooled {row['idle_pooled']}, errors {row['errors']}")
+    finally:
+        for t in targets:
+            t.stop()
+        if backend:
+            backend.stop()
+        root.remove()
+    print(f"{'scenario':30} {'target':12} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for name, m in res.items():
+        print(f"{'HTTP ka, HTTPS back end':30} {name:12} {m['rps']:>10.0f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} "
+              f"{m['errors']:>7}")
+    d = res["dlba-server"]["rps"]
+    print(f"dlba/haproxy[tls-backend]={d / res['haproxy']['rps']:.2f}")
+    print(f"dlba/nginx[tls-backend]={d / res['nginx']['rps']:.2f}")
 
 
 # ---- load generators ---------------------------------------------------------------------------------------------
@@ -404,4 +551,4 @@ def report(results):
 
 
 if __name__ == "__main__":
-    main()
+    main_tls_backend() if TLS_BACKEND else main()

@@ -60,7 +60,21 @@ TEST_CASE("services list errors name file, line and reason", "[config][server]")
         {"inject cookie equals session cookie",
          replace(g, "session_cookie = \"JSESSIONID\";", "session_cookie = \"SpServer\";"), 32, "must differ"},
         {"unknown pool key", replace(g, "idle_per_backend = 4;", "idle = 4;"), 33, "unknown setting 'idle'"},
+        {"prewarm above the pool depth", replace(g, "idle_per_backend = 4;", "idle_per_backend = 4; prewarm = 5;"), 33,
+         "'services.[0].pool.prewarm' = 5 is out of range [0, 4]"},
+        {"prewarm without a pool", replace(g, "idle_per_backend = 4;", "prewarm = 1;"), 33, "is out of range [0, 0]"},
+        {"negative prewarm", replace(g, "idle_per_backend = 4;", "idle_per_backend = 4; prewarm = -1;"), 33,
+         "out of range"},
     });
+}
+
+TEST_CASE("pool.prewarm loads up to the pool depth and defaults to none", "[config][server]") {
+    const Config c = loaded(replace(kServerFileText, "idle_per_backend = 4;", "idle_per_backend = 4; prewarm = 4;"),
+                            "srv.conf");
+    CHECK(c.services[0].pool_prewarm == 4);
+    CHECK(c.services[1].pool_prewarm == 0);
+    const Config d = loaded(kServerFileText, "srv.conf");
+    CHECK(d.services[0].pool_prewarm == 0);
 }
 
 TEST_CASE("policy names print as they are written in the file", "[config][server]") {

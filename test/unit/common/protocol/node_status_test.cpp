@@ -28,6 +28,7 @@ BackendRow backend(const char* key, uint32_t address, uint64_t hits, uint64_t op
     b.max_inflight = 8;
     b.queued = open + 1;
     b.queue_timeouts = hits / 10;
+    b.idle_pooled = open * 2;
     return b;
 }
 
@@ -65,7 +66,7 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(t.meta["healthy"] == true);
     CHECK(t.meta["server"] == "dlba-server");
     CHECK(t.meta["connections_open"] == 5);
-    CHECK(t.columns.size() == 21);
+    CHECK(t.columns.size() == 22);
     CHECK(t.rows.size() == 2);
 
     const NodeStatus back = through_json(s);
@@ -83,6 +84,8 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(back.backends[0].max_inflight == 8);  // QoS columns
     CHECK(back.backends[0].queued == 3);
     CHECK(back.backends[0].queue_timeouts == 3);
+    CHECK(back.backends[0].idle_pooled == 4);  // prewarm: the last column
+    CHECK(t.columns.back().name == "idle_pooled");
     CHECK(back.backends[1].cookie_groups == 0);
     CHECK(back.to_table().to_json() == t.to_json());
 }
