@@ -28,6 +28,8 @@ BackendRow backend(const char* key, uint32_t address, uint64_t hits, uint64_t op
     b.max_inflight = 8;
     b.queued = open + 1;
     b.queue_timeouts = hits / 10;
+    b.tls_bound = hits / 3;
+    b.tls_rebound = hits / 15;
     return b;
 }
 
@@ -65,7 +67,7 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(t.meta["healthy"] == true);
     CHECK(t.meta["server"] == "dlba-server");
     CHECK(t.meta["connections_open"] == 5);
-    CHECK(t.columns.size() == 21);
+    CHECK(t.columns.size() == 23);
     CHECK(t.rows.size() == 2);
 
     const NodeStatus back = through_json(s);
@@ -83,6 +85,10 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(back.backends[0].max_inflight == 8);  // QoS columns
     CHECK(back.backends[0].queued == 3);
     CHECK(back.backends[0].queue_timeouts == 3);
+    CHECK(back.backends[0].tls_bound == 10);  // TLS-session columns, the last two
+    CHECK(back.backends[0].tls_rebound == 2);
+    CHECK(t.columns[21].name == "tls_bound");
+    CHECK(t.columns[22].name == "tls_rebound");
     CHECK(back.backends[1].cookie_groups == 0);
     CHECK(back.to_table().to_json() == t.to_json());
 }
