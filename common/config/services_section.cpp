@@ -13,7 +13,8 @@ namespace dlba {
 namespace {
 
 // In the enum's order: the words the file uses, and what balance_policy_name prints.
-constexpr std::string_view kPolicyNames[] = {"cookie", "url_session", "url_hash", "least_conn", "response_time"};
+constexpr std::string_view kPolicyNames[] = {"cookie",     "url_session",   "url_hash",
+                                             "least_conn", "response_time", "tls_session"};
 constexpr std::string_view kSessionIdPlaces[] = {"query", "path"};
 
 bool is_token(std::string_view v) {
@@ -46,12 +47,34 @@ std::vector<size_t> read_service_backends(const ConfigReader& in, const libconfi
     return out;
 }
 
+// tls_session_paths: request-path prefixes, each beginning with '/'.
+std::vector<std::string> read_tls_session_paths(const ConfigReader& in, const libconfig::Setting& g) {
+    std::vector<std::string> out;
+    if (!g.exists("tls_session_paths")) return out;
+    const libconfig::Setting& l = g["tls_session_paths"];
+    if (!l.isArray() && !l.isList()) in.refuse(l, "'" + l.getPath() + "' must be a list of path prefixes");
+    if (l.getLength() > 64) in.refuse(l, "'" + l.getPath() + "' holds more than 64 prefixes");
+    for (int i = 0; i < l.getLength(); ++i) {
+        if (l[i].getType() != libconfig::Setting::TypeString) {
+            in.refuse(l[i], "'" + l.getPath() + "' holds a non-string");
+        }
+        const std::string p = static_cast<const char*>(l[i]);
+        if (p.empty() || p[0] != '/' || p.size() > 1024 ||
+            std::any_of(p.begin(), p.end(), [](char c) { return c <= ' ' || c == 0x7f; })) {
+            in.refuse(l[i], "'" + l.getPath() + "' entry '" + p +
+                                "' must be a path prefix beginning with '/' (at most 1024 characters, no spaces)");
+        }
+        out.push_back(p);
+    }
+    return out;
+}
+
 // One entry of 'services'; `names` holds the names of the entries before it.
 ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
                            const std::vector<BackendConfig>& backends, std::set<std::string>& names) {
     in.only_keys(g, {"name", "backends", "policy", "fallback", "session_cookie", "inject_cookie", "strip_injected",
                      "url_session_param", "url_session_in", "hash_bound_load", "retries", "down_interval_ms", "pool",
-                     "queue", "classes"});
+                     "queue", "classes", "tls_session_paths"});
     ServiceConfig sv;
     sv.name = in.text(g, "name", std::nullopt);
     if (!is_token(sv.name)) in.refuse(g["name"], "service name '" + sv.name + "' must be a non-empty token");
@@ -61,10 +84,17 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
 
     sv.policy = in.choice(g, "policy", BalancePolicy::least_conn, kPolicyNames);
     sv.fallback = in.choice(g, "fallback", BalancePolicy::least_conn, kPolicyNames);
-    if (sv.fallback == BalancePolicy::cookie || sv.fallback == BalancePolicy::url_session) {
+    if (g.exists("policy")) sv.policy_line = static_cast<int>(g["policy"].getSourceLine());
+    if (sv.fallback == BalancePolicy::cookie || sv.fallback == BalancePolicy::url_session ||
+        sv.fallback == BalancePolicy::tls_session) {
         in.refuse(g["fallback"], "'" + g["fallback"].getPath() +
                                      "' must be \"url_hash\", \"least_conn\" or \"response_time\" (it "
-                                     "decides for requests that carry no cookie or session id)");
+                                     "decides for requests that carry no cookie, session id or TLS-session binding)");
+    }
+    sv.tls_session_paths = read_tls_session_paths(in, g);
+    if (g.exists("tls_session_paths") && sv.policy != BalancePolicy::tls_session) {
+        in.refuse(g["tls_session_paths"], "'" + g["tls_session_paths"].getPath() +
+                                              "' is for policy \"tls_session\" only");
     }
     sv.session_cookie = in.text(g, "session_cookie", std::string());
     sv.inject_cookie = in.text(g, "inject_cookie", sv.inject_cookie);

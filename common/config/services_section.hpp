@@ -24,6 +24,7 @@ enum class BalancePolicy : uint8_t {
     url_hash,       // consistent hash of the request target (caches stay hot)
     least_conn,     // fewest open connections relative to weight
     response_time,  // lowest average response time (EWMA) times load, relative to weight
+    tls_session,    // a TLS session's secure requests to one back end, the binding carried in its session ticket
 };
 const char* balance_policy_name(BalancePolicy p);
 
@@ -33,12 +34,16 @@ struct ServiceConfig {
     std::string name;
     std::vector<size_t> backends;  // indexes into ServerSections::backends
     BalancePolicy policy = BalancePolicy::least_conn;
-    BalancePolicy fallback = BalancePolicy::least_conn;  // requests without a (valid) cookie or session id
+    BalancePolicy fallback = BalancePolicy::least_conn;  // requests without a (valid) cookie, session id or binding
     std::string session_cookie;                         // cookie policy: the application's session cookie
     std::string inject_cookie = "SpServer";
     bool strip_injected = true;  // remove the injected cookie from Cookie before forwarding
     std::string url_session_param;
     SessionIdPlace url_session_in = SessionIdPlace::query;
+    // tls_session: request-path prefixes of the "secure transactions" bound to the session's back end; empty =
+    // every request. Other requests are balanced one by one by the fallback.
+    std::vector<std::string> tls_session_paths;
+    int policy_line = 0;  // where 'policy' was set (0: not set), so a later section can name it
     double hash_bound_load = 0;  // url hashing with bounded loads: c >= 1, 0 = off
     uint32_t retries = 2;        // further back ends tried after a failed connect
     uint32_t down_interval_ms = 5000;  // a back end marked down is tried again after this long

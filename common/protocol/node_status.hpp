@@ -52,6 +52,8 @@ struct BackendRow {
     uint64_t queue_timeouts = 0;  // QoS: such requests that gave up at their queue timeout (503)
     std::string services;  // the services that use it, comma-separated
     uint64_t idle_pooled = 0;  // idle pooled connections to it now, over the server's workers (prewarmed included)
+    uint64_t tls_bound = 0;    // tls_session: TLS sessions bound to it
+    uint64_t tls_rebound = 0;  // ... of which moved to it from a back end that could not take them
 };
 
 // The `backends` table's columns and rows (the server's back-end status table and the sweep answer share them).

@@ -31,6 +31,7 @@ void BackendExchange::reset() {
     has_backend_ = false;
     reason_ = ChoiceReason::none;
     force_cookie_ = false;
+    tls_binding_ = nullptr;
     attempts_ = tried_count_ = 0;
     qos_ = nullptr;
     class_ = kQosDefaultClass;
@@ -84,6 +85,7 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
     balancer_ = &gen.balancers[service];
     owner_ = owner;
     client_ = client;
+    tls_binding_ = origin.tls_binding;
     start_ms_ = w_.now_ms();
     client_minor_ = head.minor_version;
     head_request_ = head.method == "HEAD";
@@ -174,8 +176,9 @@ std::optional<Choice> BackendExchange::choose_backend() {
     const Candidates c{{sc.usable_new.get(), n}, {sc.usable_sticky.get(), n}, {sc.active.data(), n},
                        {sc.weight.data(), n}, {sc.average_ms.data(), n}};
     const http::Header cookie{"Cookie", cookies_};
-    const RequestKeys keys{target_, cookies_.empty() ? std::span<const http::Header>()
-                                                     : std::span<const http::Header>(&cookie, 1)};
+    const RequestKeys keys{target_,
+                           cookies_.empty() ? std::span<const http::Header>() : std::span<const http::Header>(&cookie, 1),
+                           tls_binding_ != nullptr, tls_binding_ ? tls_binding_->backend_key() : std::string_view()};
     return bal.choose(keys, c, w_.next_rotation());
 }
 
@@ -187,6 +190,13 @@ void BackendExchange::take_choice(const Choice& choice) {
     // end comes back as cookie_rerouted with force_cookie set: the client learns the new key.
     reason_ = choice.reason;
     force_cookie_ = choice.force_cookie;
+    // tls_session: the session is bound from here on (a retry after a failed connect rebinds it again); the next
+    // bytes written to a TLS 1.3 client carry a ticket with the binding (Session::flush_client).
+    if (choice.tls_bind != TlsBind::keep && tls_binding_) {
+        tls_binding_->bind(balancer_->key(service_backend_));
+        BackendCounters& bc = backend_counters();
+        (choice.tls_bind == TlsBind::rebind ? bc.tls_rebound : bc.tls_bound).add();
+    }
 }
 
 ExchangeStep BackendExchange::start_backend(bool allow_pool) {

@@ -42,6 +42,7 @@
 #include "policy/balancer.hpp"
 #include "qos/qos_queues.hpp"
 #include "reload/reload_plan.hpp"
+#include "tls/session_binding.hpp"
 
 namespace dlba::server {
 
@@ -58,6 +59,7 @@ struct RequestOrigin {
     std::string_view client_ip;  // "192.0.2.7", for X-Forwarded-For / Forwarded
     bool tls = false;            // the client came in over TLS (proto=https)
     ListenerKey listener;        // for the Host of an HTTP/1.0 request without one
+    SessionBinding* tls_binding = nullptr;  // TLS: the connection's TLS-session binding (policy tls_session)
 };
 
 // The client side of the connection as the exchange sees it (both outlive the exchange).
@@ -191,6 +193,7 @@ private:
     bool has_backend_ = false;
     ChoiceReason reason_ = ChoiceReason::none;
     bool force_cookie_ = false;  // set the injected cookie even if the response does not start a session
+    SessionBinding* tls_binding_ = nullptr;  // the client connection's (outlives the exchange); nullptr: plain
     uint8_t attempts_ = 0;
     static constexpr size_t kMaxTried = 17;  // retries are at most 16
     uint16_t tried_[kMaxTried] = {};

@@ -45,6 +45,8 @@ struct alignas(64) BackendCounters {
     Counter tls_verify_failures;  // handshakes refused because the back end's certificate did not verify
     Counter cookie_groups;     // persistent sessions started on it: responses that got the injected cookie
     Counter idle_pooled;       // a gauge, not a count: this worker's idle pooled connections to it now
+    Counter tls_bound;         // tls_session: TLS sessions bound to it (first secure request, or TLS 1.2 handshake)
+    Counter tls_rebound;       // ... bound to it because the back end they were bound to could not take them
 };
 
 class BackendState {

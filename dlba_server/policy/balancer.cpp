@@ -15,6 +15,7 @@ const char* choice_reason_name(ChoiceReason r) {
         case ChoiceReason::least_conn: return "least_conn";
         case ChoiceReason::response_time: return "response_time";
         case ChoiceReason::queue: return "queue";
+        case ChoiceReason::tls_session: return "tls_session";
     }
     return "?";
 }
@@ -76,11 +77,46 @@ Choice Balancer::choose(const RequestKeys& request, const Candidates& c, uint32_
             }
             return by_load_or_hash(service_.fallback, request, c, rotation);
         }
+        case BalancePolicy::tls_session: {
+            // Outside the secure paths, and over plain HTTP (no session to bind), each request on its own.
+            if (!request.tls || !is_secure_path(service_, request.target)) {
+                return by_load_or_hash(service_.fallback, request, c, rotation);
+            }
+            bool rebind = false;
+            if (!request.tls_bound_key.empty()) {
+                if (const auto index = find_key(request.tls_bound_key); index && c.usable_sticky[*index]) {
+                    return {index, ChoiceReason::tls_session, false, TlsBind::keep};
+                }
+                rebind = true;  // down, disabled, failed for this request, or gone from the service
+            }
+            Choice first = by_load_or_hash(service_.fallback, request, c, rotation);
+            if (first.index) first.tls_bind = rebind ? TlsBind::rebind : TlsBind::bind;
+            return first;
+        }
         case BalancePolicy::url_hash:
         case BalancePolicy::least_conn:
         case BalancePolicy::response_time: return by_load_or_hash(service_.policy, request, c, rotation);
     }
     return {};
+}
+
+std::optional<size_t> Balancer::choose_unbound(const Candidates& c, uint32_t rotation) const {
+    return least_loaded(c, rotation, service_.fallback == BalancePolicy::response_time);
+}
+
+std::optional<size_t> Balancer::find_key(std::string_view key) const {
+    for (size_t i = 0; i < keys_.size(); ++i) {
+        if (keys_[i] == key) return i;
+    }
+    return std::nullopt;
+}
+
+bool is_secure_path(const ServiceConfig& service, std::string_view target) {
+    if (service.tls_session_paths.empty()) return true;
+    for (const std::string& p : service.tls_session_paths) {
+        if (target.substr(0, p.size()) == p) return true;
+    }
+    return false;
 }
 
 Choice Balancer::by_load_or_hash(BalancePolicy policy, const RequestKeys& request, const Candidates& c,
@@ -101,6 +137,7 @@ Choice Balancer::by_load_or_hash(BalancePolicy policy, const RequestKeys& reques
         }
         case BalancePolicy::cookie:  // not a fallback (the loader refuses it); treated as least_conn
         case BalancePolicy::url_session:
+        case BalancePolicy::tls_session:
         case BalancePolicy::least_conn: break;
     }
     const auto index = least_loaded(c, rotation, false);

@@ -57,6 +57,8 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
             r.tls_verify_failures += c.tls_verify_failures.get();
             cookie_groups += c.cookie_groups.get();
             r.idle_pooled += c.idle_pooled.get();
+            r.tls_bound += c.tls_bound.get();
+            r.tls_rebound += c.tls_rebound.get();
         }
         r.cookie_groups = cookie_groups;
         r.key = st.config().key;

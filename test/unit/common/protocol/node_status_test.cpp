@@ -29,6 +29,8 @@ BackendRow backend(const char* key, uint32_t address, uint64_t hits, uint64_t op
     b.queued = open + 1;
     b.queue_timeouts = hits / 10;
     b.idle_pooled = open * 2;
+    b.tls_bound = hits / 3;
+    b.tls_rebound = hits / 15;
     return b;
 }
 
@@ -66,7 +68,7 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(t.meta["healthy"] == true);
     CHECK(t.meta["server"] == "dlba-server");
     CHECK(t.meta["connections_open"] == 5);
-    CHECK(t.columns.size() == 22);
+    CHECK(t.columns.size() == 24);
     CHECK(t.rows.size() == 2);
 
     const NodeStatus back = through_json(s);
@@ -84,8 +86,12 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(back.backends[0].max_inflight == 8);  // QoS columns
     CHECK(back.backends[0].queued == 3);
     CHECK(back.backends[0].queue_timeouts == 3);
-    CHECK(back.backends[0].idle_pooled == 4);  // prewarm: the last column
-    CHECK(t.columns.back().name == "idle_pooled");
+    CHECK(back.backends[0].idle_pooled == 4);  // prewarm
+    CHECK(t.columns[21].name == "idle_pooled");
+    CHECK(back.backends[0].tls_bound == 10);  // TLS-session columns
+    CHECK(back.backends[0].tls_rebound == 2);
+    CHECK(t.columns[22].name == "tls_bound");
+    CHECK(t.columns[23].name == "tls_rebound");
     CHECK(back.backends[1].cookie_groups == 0);
     CHECK(back.to_table().to_json() == t.to_json());
 }

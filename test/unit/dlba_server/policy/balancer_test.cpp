@@ -353,3 +353,80 @@ TEST_CASE("open connections and the response-time average", "[backend_state]") {
     s.record_response_time(0);
     CHECK(s.average_ms() == Approx(70));  // alpha = 1/8
 }
+
+namespace {
+
+Choice pick_tls(const Balancer& b, const View& v, std::string_view target, std::string_view bound,
+                uint32_t rotation = 0, bool tls = true) {
+    return b.choose({target, {}, tls, bound}, v.candidates(), rotation);
+}
+
+}  // namespace
+
+TEST_CASE("tls_session: a secure request of a bound session goes to its back end; the first one binds by the "
+          "fallback; others are balanced one by one",
+          "[balancer][tls_session]") {
+    const auto backends = make_backends(3);
+    ServiceConfig s = make_service(BalancePolicy::tls_session, 3);
+    s.tls_session_paths = {"/checkout/", "/cart"};
+    const Balancer b(s, backends);
+    View v(3);
+
+    const Choice first = pick_tls(b, v, "/checkout/pay", "", 1);
+    REQUIRE(first.index);
+    CHECK(*first.index == 1);  // least_conn, ties from the rotation
+    CHECK(first.reason == ChoiceReason::least_conn);
+    CHECK(first.tls_bind == TlsBind::bind);
+
+    v.active = {0, 5, 0};  // busier than the others: the binding still wins
+    const Choice bound = pick_tls(b, v, "/cart?x=1", "2", 2);
+    CHECK(bound.index == std::optional<size_t>(1));
+    CHECK(bound.reason == ChoiceReason::tls_session);
+    CHECK(bound.tls_bind == TlsBind::keep);
+
+    const Choice other = pick_tls(b, v, "/catalog/", "2", 0);  // not a secure path: per request
+    CHECK(other.index != std::optional<size_t>(1));
+    CHECK(other.tls_bind == TlsBind::keep);
+    CHECK(other.reason == ChoiceReason::least_conn);
+
+    const Choice plain = pick_tls(b, v, "/checkout/pay", "", 0, false);  // plain HTTP: no session to bind
+    CHECK(plain.tls_bind == TlsBind::keep);
+    CHECK(plain.reason == ChoiceReason::least_conn);
+}
+
+TEST_CASE("tls_session: a bound back end that is down, disabled or unknown rebinds by the fallback; draining keeps "
+          "it",
+          "[balancer][tls_session]") {
+    const auto backends = make_backends(3);
+    const Balancer b(make_service(BalancePolicy::tls_session, 3), backends);  // no paths: every request is secure
+    View v(3);
+    v.drain(0);
+    CHECK(pick_tls(b, v, "/", "1").reason == ChoiceReason::tls_session);  // drain keeps its sessions
+    v.down(0);
+    const Choice moved = pick_tls(b, v, "/", "1");
+    REQUIRE(moved.index);
+    CHECK(*moved.index != 0);
+    CHECK(moved.tls_bind == TlsBind::rebind);
+    const Choice unknown = pick_tls(b, v, "/", "web9");  // a key not (or no longer) in the service
+    CHECK(unknown.tls_bind == TlsBind::rebind);
+    v.down(1);
+    v.down(2);
+    const Choice none = pick_tls(b, v, "/", "1");
+    CHECK_FALSE(none.index);  // nothing can take it: 503, and the binding stays as it was
+    CHECK(none.tls_bind == TlsBind::keep);
+    CHECK(std::string(choice_reason_name(ChoiceReason::tls_session)) == "tls_session");
+}
+
+TEST_CASE("tls_session under TLS 1.2: the handshake's choice follows the fallback's load rule", "[balancer][tls_session]") {
+    const auto backends = make_backends(3);
+    ServiceConfig s = make_service(BalancePolicy::tls_session, 3);
+    s.fallback = BalancePolicy::url_hash;  // no target in a handshake: least connections
+    const Balancer b(s, backends);
+    View v(3);
+    v.active = {4, 1, 3};
+    CHECK(b.choose_unbound(v.candidates(), 0) == std::optional<size_t>(1));
+    v.down(1);
+    CHECK(b.choose_unbound(v.candidates(), 0) == std::optional<size_t>(2));
+    CHECK(b.find_key("3") == std::optional<size_t>(2));
+    CHECK_FALSE(b.find_key("4"));
+}
