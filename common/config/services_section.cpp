@@ -7,13 +7,15 @@
 #include <string_view>
 
 #include "config/reader.hpp"
+#include "config/redirect_section.hpp"
 
 namespace dlba {
 
 namespace {
 
 // In the enum's order: the words the file uses, and what balance_policy_name prints.
-constexpr std::string_view kPolicyNames[] = {"cookie", "url_session", "url_hash", "least_conn", "response_time"};
+constexpr std::string_view kPolicyNames[] = {"cookie",     "url_session",   "url_hash",
+                                             "least_conn", "response_time", "round_robin"};
 constexpr std::string_view kSessionIdPlaces[] = {"query", "path"};
 
 bool is_token(std::string_view v) {
@@ -51,7 +53,7 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
                            const std::vector<BackendConfig>& backends, std::set<std::string>& names) {
     in.only_keys(g, {"name", "backends", "policy", "fallback", "session_cookie", "inject_cookie", "strip_injected",
                      "url_session_param", "url_session_in", "hash_bound_load", "retries", "down_interval_ms", "pool",
-                     "queue", "classes"});
+                     "queue", "classes", "mode", "redirect_code", "redirect_close"});
     ServiceConfig sv;
     sv.name = in.text(g, "name", std::nullopt);
     if (!is_token(sv.name)) in.refuse(g["name"], "service name '" + sv.name + "' must be a non-empty token");
@@ -59,11 +61,16 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
 
     sv.backends = read_service_backends(in, g, backends);
 
-    sv.policy = in.choice(g, "policy", BalancePolicy::least_conn, kPolicyNames);
-    sv.fallback = in.choice(g, "fallback", BalancePolicy::least_conn, kPolicyNames);
+    read_service_mode(in, g, sv);
+    // A redirect holds nothing open, so a redirect service's back ends never have a request in flight: weighted
+    // turns, not least connections, spread them by weight.
+    const BalancePolicy default_policy =
+        sv.mode == ServiceMode::redirect ? BalancePolicy::round_robin : BalancePolicy::least_conn;
+    sv.policy = in.choice(g, "policy", default_policy, kPolicyNames);
+    sv.fallback = in.choice(g, "fallback", default_policy, kPolicyNames);
     if (sv.fallback == BalancePolicy::cookie || sv.fallback == BalancePolicy::url_session) {
         in.refuse(g["fallback"], "'" + g["fallback"].getPath() +
-                                     "' must be \"url_hash\", \"least_conn\" or \"response_time\" (it "
+                                     "' must be \"url_hash\", \"least_conn\", \"response_time\" or \"round_robin\" (it "
                                      "decides for requests that carry no cookie or session id)");
     }
     sv.session_cookie = in.text(g, "session_cookie", std::string());
@@ -105,6 +112,7 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
             static_cast<uint32_t>(in.integer(p, "idle_timeout_ms", sv.pool_idle_timeout_ms, 100, 3600000));
     }
     sv.qos = read_service_qos(in, g);
+    check_service_backends(in, g, sv, backends);
     return sv;
 }
 
