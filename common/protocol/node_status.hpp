@@ -51,6 +51,7 @@ struct BackendRow {
     uint64_t queued = 0;          // QoS: requests waiting that it could take (bound to it, or its service's)
     uint64_t queue_timeouts = 0;  // QoS: such requests that gave up at their queue timeout (503)
     std::string services;  // the services that use it, comma-separated
+    uint64_t redirects = 0;  // redirect services: requests answered with a redirect to it
 };
 
 // The `backends` table's columns and rows (the server's back-end status table and the sweep answer share them).

@@ -44,6 +44,7 @@ struct alignas(64) BackendCounters {
     Counter tls_resumed;          // ... of which resumed a saved session
     Counter tls_verify_failures;  // handshakes refused because the back end's certificate did not verify
     Counter cookie_groups;     // persistent sessions started on it: responses that got the injected cookie
+    Counter redirects;         // redirect services: requests answered with a redirect to its URL
 };
 
 class BackendState {
@@ -76,6 +77,10 @@ public:
     }
     // May take requests that name it (a valid cookie or URL session id): draining back ends still serve them.
     bool usable_for_sticky(int64_t now_ms) const { return admin() != BackendAdmin::disabled && !down(now_ms); }
+
+    // Out of service: its requests go to its backup (config/backup_chain.hpp) when it has one. The one test of it,
+    // so every state that takes a back end out of service (the operator's, health checks') is decided here.
+    bool out_of_service(int64_t now_ms) const { return admin() == BackendAdmin::disabled || down(now_ms); }
 
     // Requests in flight to this back end, over all workers (least-connections reads this).
     uint32_t active() const { return active_.load(std::memory_order_relaxed); }

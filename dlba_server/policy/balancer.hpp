@@ -46,6 +46,7 @@ enum class ChoiceReason : uint8_t {
     least_conn,
     response_time,
     queue,            // QoS: it waited, and this was the first back end of the service with a free slot
+    round_robin,      // its weighted turn
 };
 const char* choice_reason_name(ChoiceReason r);
 
@@ -75,6 +76,7 @@ private:
     Choice by_load_or_hash(BalancePolicy policy, const RequestKeys& request, const Candidates& c,
                            uint32_t rotation) const;
     std::optional<size_t> least_loaded(const Candidates& c, uint32_t rotation, bool use_time) const;
+    std::optional<size_t> weighted_turn(const Candidates& c, uint32_t rotation) const;
 
     ServiceConfig service_;
     std::vector<std::string> keys_;

@@ -56,6 +56,7 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
             r.backend_resumed += c.tls_resumed.get();
             r.tls_verify_failures += c.tls_verify_failures.get();
             cookie_groups += c.cookie_groups.get();
+            r.redirects += c.redirects.get();
         }
         r.cookie_groups = cookie_groups;
         r.key = st.config().key;

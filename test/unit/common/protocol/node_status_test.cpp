@@ -65,7 +65,7 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(t.meta["healthy"] == true);
     CHECK(t.meta["server"] == "dlba-server");
     CHECK(t.meta["connections_open"] == 5);
-    CHECK(t.columns.size() == 21);
+    CHECK(t.columns.size() == 22);
     CHECK(t.rows.size() == 2);
 
     const NodeStatus back = through_json(s);
