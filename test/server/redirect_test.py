@@ -105,7 +105,7 @@ def curl(*args, timeout=60):
 
 def head_of(text):
     """(status, {lower-case name: value}) of the first answer in curl -i output."""
-    lines = text.split("\r\n")
+    lines = [l.rstrip("\r") for l in text.split("\n")]  # text mode may have turned CRLF into LF already
     status = int(lines[0].split()[1])
     fields = {}
     for l in lines[1:]:
@@ -146,6 +146,7 @@ def first_redirect():
     # -L: curl follows to web N (nginx on its own address) and gets its answer.
     out = curl("-L", "-w", "\\n%{url_effective} %{num_redirects}", url(MAIN, "/x?y=1"))
     body, last = out.rsplit("\n", 1)
+    body = body.strip()
     n = web_of(last.split()[0])
     check(n is not None and body == f"backend {n}" and last.endswith(" 1"), f"followed: {out!r}")
     # No query: none in the Location either.
@@ -178,7 +179,7 @@ def backup():
         # Following a backup redirect reaches web4's nginx.
         body = ""
         for _ in range(8):
-            body = curl("-L", url(MAIN, "/b"))
+            body = curl("-L", url(MAIN, "/b")).strip()
             if body == "backend 4":
                 break
         check(body == "backend 4", f"never followed to web4: {body!r}")
