@@ -48,6 +48,7 @@ void resolve_backups(const ConfigReader& in, const libconfig::Setting& list, std
     for (size_t hop = 0; hop <= kMaxBackupDepth && backends[k].backup_index; ++hop) {
         k = *backends[k].backup_index;
         chain += " -> " + backends[k].key;
+        if (k == check.at) break;  // round the cycle once
     }
     if (check.problem == ChainProblem::cycle) {
         in.refuse(at, "the backup chain of back end '" + backends[check.at].key + "' is a cycle (" + chain + ")");

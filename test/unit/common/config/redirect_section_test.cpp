@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/backup_chain.hpp"
+#include "config/redirect_section.hpp"
 #include "config_texts.hpp"
 
 using namespace dlba;
