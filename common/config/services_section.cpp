@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "config/reader.hpp"
+#include "config/redirect_section.hpp"
 
 namespace dlba {
 
@@ -14,7 +15,7 @@ namespace {
 
 // In the enum's order: the words the file uses, and what balance_policy_name prints.
 constexpr std::string_view kPolicyNames[] = {"cookie",     "url_session",   "url_hash",
-                                             "least_conn", "response_time", "tls_session"};
+                                             "least_conn", "response_time", "tls_session", "round_robin"};
 constexpr std::string_view kSessionIdPlaces[] = {"query", "path"};
 
 bool is_token(std::string_view v) {
@@ -74,7 +75,7 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
                            const std::vector<BackendConfig>& backends, std::set<std::string>& names) {
     in.only_keys(g, {"name", "backends", "policy", "fallback", "session_cookie", "inject_cookie", "strip_injected",
                      "url_session_param", "url_session_in", "hash_bound_load", "retries", "down_interval_ms", "pool",
-                     "queue", "classes", "tls_session_paths"});
+                     "queue", "classes", "tls_session_paths", "mode", "redirect_code", "redirect_close"});
     ServiceConfig sv;
     sv.name = in.text(g, "name", std::nullopt);
     if (!is_token(sv.name)) in.refuse(g["name"], "service name '" + sv.name + "' must be a non-empty token");
@@ -82,13 +83,18 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
 
     sv.backends = read_service_backends(in, g, backends);
 
-    sv.policy = in.choice(g, "policy", BalancePolicy::least_conn, kPolicyNames);
-    sv.fallback = in.choice(g, "fallback", BalancePolicy::least_conn, kPolicyNames);
+    read_service_mode(in, g, sv);
+    // A redirect holds nothing open, so a redirect service's back ends never have a request in flight: weighted
+    // turns, not least connections, spread them by weight.
+    const BalancePolicy default_policy =
+        sv.mode == ServiceMode::redirect ? BalancePolicy::round_robin : BalancePolicy::least_conn;
+    sv.policy = in.choice(g, "policy", default_policy, kPolicyNames);
+    sv.fallback = in.choice(g, "fallback", default_policy, kPolicyNames);
     if (g.exists("policy")) sv.policy_line = static_cast<int>(g["policy"].getSourceLine());
     if (sv.fallback == BalancePolicy::cookie || sv.fallback == BalancePolicy::url_session ||
         sv.fallback == BalancePolicy::tls_session) {
         in.refuse(g["fallback"], "'" + g["fallback"].getPath() +
-                                     "' must be \"url_hash\", \"least_conn\" or \"response_time\" (it "
+                                     "' must be \"url_hash\", \"least_conn\", \"response_time\" or \"round_robin\" (it "
                                      "decides for requests that carry no cookie, session id or TLS-session binding)");
     }
     sv.tls_session_paths = read_tls_session_paths(in, g);
@@ -137,6 +143,7 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
         sv.pool_prewarm = static_cast<uint32_t>(in.integer(p, "prewarm", 0, 0, sv.pool_idle_per_backend));
     }
     sv.qos = read_service_qos(in, g);
+    check_service_backends(in, g, sv, backends);
     return sv;
 }
 

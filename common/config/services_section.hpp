@@ -25,8 +25,13 @@ enum class BalancePolicy : uint8_t {
     least_conn,     // fewest open connections relative to weight
     response_time,  // lowest average response time (EWMA) times load, relative to weight
     tls_session,    // a TLS session's secure requests to one back end, the binding carried in its session ticket
+    round_robin,    // weighted turns: over every sum-of-weights requests, each back end gets its weight's share
 };
 const char* balance_policy_name(BalancePolicy p);
+
+// What a service does with a request: proxy it to the chosen back end, or answer it with a redirect to the chosen
+// back end's URL (seed 002's HTTP redirection; config/redirect_section.hpp).
+enum class ServiceMode : uint8_t { proxy, redirect };
 
 enum class SessionIdPlace : uint8_t { query, path };  // "?sid=ABC" or ";jsessionid=ABC"
 
@@ -53,6 +58,9 @@ struct ServiceConfig {
     // at most pool_idle_per_backend.
     uint32_t pool_prewarm = 0;
     ServiceQosConfig qos;  // queue and priority classes (config/qos_section.hpp)
+    ServiceMode mode = ServiceMode::proxy;
+    uint16_t redirect_code = 302;  // 301, 302, 303, 307 or 308
+    bool redirect_close = false;   // close the client connection after a redirect
 };
 
 // The list is optional: absent, no services. A service names its back ends by key, so `backends` is read first.

@@ -34,13 +34,13 @@ enum Column : size_t {
     c_key, c_address, c_port, c_state, c_weight, c_open_conns, c_hits, c_avg_resp_ms, c_errors, c_connect_failures,
     c_bad_responses, c_pooled_reuses, c_cookie_groups, c_tls, c_backend_handshakes, c_backend_resumed,
     c_tls_verify_failures, c_max_inflight, c_queued, c_queue_timeouts, c_services, c_idle_pooled, c_tls_bound,
-    c_tls_rebound, kColumns
+    c_tls_rebound, c_redirects, kColumns
 };
 constexpr std::array<std::string_view, kColumns> kColumnNames{
     "key", "address", "port", "state", "weight", "open_conns", "hits", "avg_resp_ms", "errors", "connect_failures",
     "bad_responses", "pooled_reuses", "cookie_groups", "tls", "backend_handshakes", "backend_resumed",
     "tls_verify_failures", "max_inflight", "queued", "queue_timeouts", "services", "idle_pooled", "tls_bound",
-    "tls_rebound"};
+    "tls_rebound", "redirects"};
 
 struct Columns {
     std::array<std::optional<size_t>, kColumns> at;
@@ -79,7 +79,8 @@ void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
         ColumnType::unsigned_integer, ColumnType::boolean,          ColumnType::unsigned_integer,
         ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::unsigned_integer,
         ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::string,
-        ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::unsigned_integer};
+        ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::unsigned_integer,
+        ColumnType::unsigned_integer};
     t.columns.clear();
     for (size_t c = 0; c < kColumns; ++c) t.columns.push_back({std::string(kColumnNames[c]), types[c]});
     for (const BackendRow& b : rows) {
@@ -87,7 +88,7 @@ void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
                           known_or_null(b.avg_resp_ms), b.errors, b.connect_failures, b.bad_responses,
                           b.pooled_reuses, known_or_null(b.cookie_groups), b.tls, b.backend_handshakes,
                           b.backend_resumed, b.tls_verify_failures, b.max_inflight, b.queued, b.queue_timeouts,
-                          b.services, b.idle_pooled, b.tls_bound, b.tls_rebound});
+                          b.services, b.idle_pooled, b.tls_bound, b.tls_rebound, b.redirects});
     }
 }
 
@@ -153,6 +154,7 @@ std::optional<NodeStatus> NodeStatus::from_table(const io::Table& t, std::string
         b.max_inflight = number_or<uint64_t>(col.cell(row, c_max_inflight), 0);
         b.queued = number_or<uint64_t>(col.cell(row, c_queued), 0);
         b.queue_timeouts = number_or<uint64_t>(col.cell(row, c_queue_timeouts), 0);
+        b.redirects = number_or<uint64_t>(col.cell(row, c_redirects), 0);
         b.services = string_or_empty(col.cell(row, c_services));
         b.idle_pooled = number_or<uint64_t>(col.cell(row, c_idle_pooled), 0);
         b.tls_bound = number_or<uint64_t>(col.cell(row, c_tls_bound), 0);

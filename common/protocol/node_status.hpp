@@ -54,6 +54,7 @@ struct BackendRow {
     uint64_t idle_pooled = 0;  // idle pooled connections to it now, over the server's workers (prewarmed included)
     uint64_t tls_bound = 0;    // tls_session: TLS sessions bound to it
     uint64_t tls_rebound = 0;  // ... of which moved to it from a back end that could not take them
+    uint64_t redirects = 0;  // redirect services: requests answered with a redirect to it
 };
 
 // The `backends` table's columns and rows (the server's back-end status table and the sweep answer share them).

@@ -42,7 +42,7 @@ void BackendExchange::reset() {
     conn_ = nullptr;
     active_counted_ = false;
     start_ms_ = connect_start_us_ = last_backend_ms_ = 0;
-    backend_eof_ = extra_bytes_ = false;
+    backend_eof_ = extra_bytes_ = redirected_ = false;
     phase_ = ResponsePhase::head;
     relay_ = Relay::as_framed;
     bad_response_ = false;
@@ -104,6 +104,8 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
     replayable_ = replayable_request(head.framing, head.method);
     qos_ = &gen.qos[service];
     if (qos_->classify) class_ = classify(balancer_->service().qos.classes, {target_, origin.tls, cookies_});
+    // A redirect service answers here: the policy picks the back end as for proxying, no connection is opened.
+    if (redirect_service()) return answer_redirect(origin);
 
     const std::optional<Choice> choice = choose_backend();
     // Every back end that could take it is full: it waits for the first with room (after the head is built).
@@ -138,6 +140,7 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
 }
 
 bool BackendExchange::forward_body(std::span<const char> data) {
+    if (redirected_) return false;  // nobody to send it to: read and dropped
     if (request_framing_ == http::BodyFraming::chunked) {
         append_chunk(to_backend_.text(), {data.data(), data.size()});
     } else {
@@ -147,7 +150,7 @@ bool BackendExchange::forward_body(std::span<const char> data) {
 }
 
 void BackendExchange::request_done() {
-    if (request_framing_ == http::BodyFraming::chunked) append_last_chunk(to_backend_.text());
+    if (request_framing_ == http::BodyFraming::chunked && !redirected_) append_last_chunk(to_backend_.text());
     request_complete_ = true;
 }
 
@@ -157,6 +160,7 @@ std::optional<Choice> BackendExchange::choose_backend() {
     const int64_t now = w_.now_ms();
     const size_t n = bal.size();
     const bool limited = qos_ && qos_->enabled;
+    const bool redirect = redirect_service();
     full_excluded_ = false;
     for (size_t i = 0; i < n; ++i) {
         const BackendState& st = *gen_->backends[bal.backend_index(i)];
@@ -169,6 +173,12 @@ std::optional<Choice> BackendExchange::choose_backend() {
             full_excluded_ = true;
         }
         sc.usable_sticky[i] = !tried && st.usable_for_sticky(now);
+        // A redirect service's back end out of service whose backup can answer keeps its share (and its cookie
+        // sessions): its requests are redirected to the backup (answer_redirect).
+        if (redirect && !tried && st.out_of_service(now) && backup_of(bal.backend_index(i), now).found()) {
+            sc.usable_new[i] = st.weight() > 0 && st.admin() != BackendAdmin::drain;
+            sc.usable_sticky[i] = true;
+        }
         sc.active[i] = st.active();
         sc.weight[i] = st.weight();
         sc.average_ms[i] = st.average_ms();
@@ -563,6 +573,7 @@ void BackendExchange::describe(AccessLogEntry& e, int64_t now_ms) const {
     e.reason = reason_;
     e.attempts = attempts_;
     e.bad_response = bad_response_;
+    e.redirect = redirected_;
     if (qos_ && qos_->classify) {
         e.qos_class = class_;
         e.queue_ms = queue_ms_;

@@ -145,6 +145,11 @@ private:
     };
 
     std::optional<Choice> choose_backend();
+    // ---- redirect services (net/backend_exchange_redirect.cpp) ----
+    bool redirect_service() const { return balancer_->service().mode == ServiceMode::redirect; }
+    // Where the requests of back end `backend` (array index, out of service) go: its backup chain.
+    BackupTarget backup_of(size_t backend, int64_t now_ms) const;
+    ExchangeStep answer_redirect(const RequestOrigin& origin);
     // ---- QoS (net/backend_exchange_qos.cpp) ----
     ExchangeStep admit(bool allow_pool);                    // a slot on backend_ (or wait for one), then start it
     ExchangeStep wait_for_slot(bool bound, bool allow_pool);  // bound: for backend_ only; else any of the service
@@ -207,6 +212,7 @@ private:
     int64_t last_backend_ms_ = 0;
     bool backend_eof_ = false;
     bool extra_bytes_ = false;  // the back end sent more than the response: do not pool its connection
+    bool redirected_ = false;   // answered with a redirect: no back-end connection, the body is dropped
 
     // QoS: the request's class, its wait for a slot.
     const ServiceQos* qos_ = nullptr;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/redirect_section.hpp"
 #include "http/request_parser.hpp"
 #include "io/fd.hpp"
 #include "net/connections_per_ip.hpp"
@@ -52,6 +53,7 @@ struct Generation {
     std::vector<std::shared_ptr<BackendState>> backends;  // the array's back ends, in config order
     std::vector<std::optional<size_t>> continues;         // per back end: its index in the previous generation
     std::vector<Balancer> balancers;                      // one per service, in config order
+    std::vector<BackupLink> backup_links;                 // per back end: its backup (config/backup_chain.hpp)
     std::vector<ServiceQos> qos;                          // one per service: its QoS view (qos/qos_queues.hpp)
     std::vector<uint32_t> pool_depth;                     // per back end: idle connections kept per worker
     std::vector<uint32_t> pool_timeout_ms;

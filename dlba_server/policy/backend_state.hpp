@@ -47,6 +47,7 @@ struct alignas(64) BackendCounters {
     Counter idle_pooled;       // a gauge, not a count: this worker's idle pooled connections to it now
     Counter tls_bound;         // tls_session: TLS sessions bound to it (first secure request, or TLS 1.2 handshake)
     Counter tls_rebound;       // ... bound to it because the back end they were bound to could not take them
+    Counter redirects;         // redirect services: requests answered with a redirect to its URL
 };
 
 class BackendState {
@@ -79,6 +80,10 @@ public:
     }
     // May take requests that name it (a valid cookie or URL session id): draining back ends still serve them.
     bool usable_for_sticky(int64_t now_ms) const { return admin() != BackendAdmin::disabled && !down(now_ms); }
+
+    // Out of service: its requests go to its backup (config/backup_chain.hpp) when it has one. The one test of it,
+    // so every state that takes a back end out of service (the operator's, health checks') is decided here.
+    bool out_of_service(int64_t now_ms) const { return admin() == BackendAdmin::disabled || down(now_ms); }
 
     // Requests in flight to this back end, over all workers (least-connections reads this).
     uint32_t active() const { return active_.load(std::memory_order_relaxed); }

@@ -51,6 +51,7 @@ enum class ChoiceReason : uint8_t {
     response_time,
     queue,            // QoS: it waited, and this was the first back end of the service with a free slot
     tls_session,      // the request's TLS session is bound to it (a secure path of a tls_session service)
+    round_robin,      // its weighted turn
 };
 const char* choice_reason_name(ChoiceReason r);
 
@@ -96,6 +97,7 @@ private:
     Choice by_load_or_hash(BalancePolicy policy, const RequestKeys& request, const Candidates& c,
                            uint32_t rotation) const;
     std::optional<size_t> least_loaded(const Candidates& c, uint32_t rotation, bool use_time) const;
+    std::optional<size_t> weighted_turn(const Candidates& c, uint32_t rotation) const;
 
     ServiceConfig service_;
     std::vector<std::string> keys_;

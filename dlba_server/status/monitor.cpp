@@ -59,6 +59,7 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
             r.idle_pooled += c.idle_pooled.get();
             r.tls_bound += c.tls_bound.get();
             r.tls_rebound += c.tls_rebound.get();
+            r.redirects += c.redirects.get();
         }
         r.cookie_groups = cookie_groups;
         r.key = st.config().key;

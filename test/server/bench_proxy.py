@@ -27,7 +27,10 @@ The last line printed is dlba/haproxy=<ratio>: dlba-server's HTTP keep-alive req
 clients speak plain HTTP to each proxy; the proxies keep TLS connections to the back end: dlba-server with
 prewarmed TLS tunnels (pool.prewarm, verify "none"), HAProxy (`server ... ssl verify none` + `http-reuse always`)
 and nginx (proxy_pass https + upstream keepalive + proxy_ssl_session_reuse). Five rounds, medians; prints
-dlba/haproxy[tls-backend]=R and dlba/nginx[tls-backend]=R."""
+dlba/haproxy[tls-backend]=R and dlba/nginx[tls-backend]=R.
+
+--redirect: a redirect service against HAProxy's `http-request redirect location`, wrk keep-alive, five rounds;
+prints dlba/haproxy[redirect]=R."""
 import json
 import os
 import re
@@ -48,6 +51,7 @@ from dlbatest.tap import wait_until
 QUICK = "--quick" in sys.argv
 QOS_ONLY = "--qos" in sys.argv  # only dlba-server with and without QoS, HTTP keep-alive, more rounds
 TLS_BACKEND = "--tls-backend" in sys.argv  # HTTPS to the back end: the three proxies' TLS tunnels
+REDIRECT = "--redirect" in sys.argv  # only a redirect service against HAProxy's http-request redirect
 SERVER_BIN = sys.argv[1]
 JSON_OUT = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
 DURATION = 3 if QUICK else 8
@@ -337,6 +341,85 @@ def main_tls_backend():
 
 # ---- load generators ---------------------------------------------------------------------------------------------
 
+class DlbaRedirect(Target):
+    """A redirect service (seed 002): every request answered with a 302 to web1's URL, path and query kept."""
+
+    def __init__(self, root):
+        super().__init__("dlba-server[redirect]", free_port(), None)
+        text = config_text([], ['name = "web"; mode = "redirect"; backends = ["1"];'],
+                           [("127.0.0.1", self.http_port, False, "web")],
+                           "  workers = 1;\n  max_connections = 30000;\n  timeouts = { idle_ms = 300000; };")
+        text = text.replace("backends = (\n\n);",
+                            'backends = ( { key = "1"; redirect = "http://web1.example.com/%d%q"; } );')
+        self.server = DlbaServer(SERVER_BIN, root, "bench-dlba-redirect", text)
+
+    def start(self):
+        self.server.start()
+        self.proc = self.server.proc
+        self.wait()
+        return self
+
+
+class HaproxyRedirect(Target):
+    """HAProxy answering every request with `http-request redirect location`, path and query kept."""
+
+    def __init__(self, root):
+        super().__init__("haproxy[redirect]", free_port(), None)
+        self.cfg = os.path.join(root, "haproxy-redirect.cfg")
+        with open(self.cfg, "w") as f:
+            f.write(f"""global
+  nbthread 1
+  maxconn 9500
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 300s
+  timeout server 60s
+  timeout http-keep-alive 300s
+  timeout http-request 10s
+frontend fe
+  bind 127.0.0.1:{self.http_port}
+  http-request redirect location http://web1.example.com%[capture.req.uri] code 302
+""")
+        self.log = os.path.join(root, "haproxy-redirect.log")
+
+    def start(self):
+        self.proc = Proc(["haproxy", "-db", "-f", self.cfg], self.log)
+        self.wait()
+        return self
+
+
+def redirect_run():
+    """dlba-server's redirect service against HAProxy's redirect, same run, wrk keep-alive, 5 interleaved rounds."""
+    raise_fd_limit()
+    root = TempDir("dlba-bench-redirect-")
+    targets = []
+    try:
+        targets = [DlbaRedirect(root.path).start(), HaproxyRedirect(root.path).start()]
+        for t in targets:  # both answer what the other does: a 302 to the same URL, kept alive
+            out = subprocess.run(["curl", "-sSi", f"http://127.0.0.1:{t.http_port}/a/b?c=1"], capture_output=True,
+                                 text=True, timeout=10).stdout
+            log(f"{t.name}: {out.splitlines()[0]!r}, " +
+                ", ".join(l for l in out.splitlines() if l.lower().startswith(("location", "connection"))))
+
+        def ka(t):
+            url = f"http://127.0.0.1:{t.http_port}/a/b?c=1"
+            wrk(url, WARMUP)
+            return wrk(url, DURATION)
+        res = measure(targets, "HTTP keep-alive redirect", ka, 5)
+    finally:
+        for t in targets:
+            t.stop()
+        root.remove()
+    d, h = res["dlba-server[redirect]"], res["haproxy[redirect]"]
+    print(f"{'target':24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for name, v in res.items():
+        print(f"{name:24} {v['rps']:>10.0f} {v['p50_ms']:>8.2f} {v['p99_ms']:>8.2f} {v['errors']:>7}")
+    print(f"dlba/haproxy[redirect]={d['rps'] / h['rps']:.2f}")
+
+
+# ---- load generators ---------------------------------------------------------------------------------------------
+
 def to_ms(text):
     m = re.match(r"([\d.]+)(us|ms|s)", text)
     v = float(m.group(1))
@@ -440,6 +523,9 @@ def measure(targets, scenario, fn, rounds):
 
 
 def main():
+    if REDIRECT:
+        redirect_run()
+        return
     raise_fd_limit()
     root = TempDir("dlba-bench-proxy-")
     r = root.path

@@ -68,7 +68,7 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(t.meta["healthy"] == true);
     CHECK(t.meta["server"] == "dlba-server");
     CHECK(t.meta["connections_open"] == 5);
-    CHECK(t.columns.size() == 24);
+    CHECK(t.columns.size() == 25);
     CHECK(t.rows.size() == 2);
 
     const NodeStatus back = through_json(s);
@@ -92,6 +92,7 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(back.backends[0].tls_rebound == 2);
     CHECK(t.columns[22].name == "tls_bound");
     CHECK(t.columns[23].name == "tls_rebound");
+    CHECK(t.columns[24].name == "redirects");
     CHECK(back.backends[1].cookie_groups == 0);
     CHECK(back.to_table().to_json() == t.to_json());
 }

@@ -429,4 +429,50 @@ TEST_CASE("tls_session under TLS 1.2: the handshake's choice follows the fallbac
     CHECK(b.choose_unbound(v.candidates(), 0) == std::optional<size_t>(2));
     CHECK(b.find_key("3") == std::optional<size_t>(2));
     CHECK_FALSE(b.find_key("4"));
+TEST_CASE("round_robin: every sum-of-weights turns give each back end exactly its weight, interleaved",
+          "[policy][round_robin]") {
+    const auto backends = make_backends(3);
+    const Balancer b(make_service(BalancePolicy::round_robin, 3), backends);
+    View v(3);
+    v.weight = {2, 1, 1};
+    // From any starting turn, 4 consecutive turns are 2:1:1 and web1 never gets two in a row within them.
+    for (uint32_t start : {0u, 1u, 7u, 4000000000u}) {
+        std::map<size_t, int> got;
+        std::vector<size_t> seq;
+        for (uint32_t r = start; r != start + 400; ++r) {
+            const Choice c = pick(b, v, "/", {}, r);
+            REQUIRE(c.index);
+            CHECK(c.reason == ChoiceReason::round_robin);
+            ++got[*c.index];
+            seq.push_back(*c.index);
+        }
+        CHECK(got[0] == 200);
+        CHECK(got[1] == 100);
+        CHECK(got[2] == 100);
+        for (size_t i = 2; i < seq.size(); ++i) CHECK_FALSE((seq[i] == 0 && seq[i - 1] == 0 && seq[i - 2] == 0));
+    }
+    // An unusable back end's share goes to the others, in proportion; weight 0 gets nothing.
+    v.down(0);
+    std::map<size_t, int> got;
+    for (uint32_t r = 0; r < 100; ++r) ++got[*pick(b, v, "/", {}, r).index];
+    CHECK(got[0] == 0);
+    CHECK(got[1] == 50);
+    CHECK(got[2] == 50);
+    v.weight = {2, 0, 0};
+    CHECK_FALSE(pick(b, v, "/", {}, 3).index);  // the only weighted one is down
+}
+
+TEST_CASE("round_robin as the cookie policy's fallback: new sessions by weight, cookies kept", "[policy][round_robin]") {
+    const auto backends = make_backends(2);
+    ServiceConfig s = make_service(BalancePolicy::cookie, 2);
+    s.fallback = BalancePolicy::round_robin;
+    const Balancer b(s, backends);
+    View v(2);
+    v.weight = {3, 1};
+    int first = 0;
+    for (uint32_t r = 0; r < 40; ++r) first += *pick(b, v, "/", {}, r).index == 0;
+    CHECK(first == 30);
+    const Choice c = pick(b, v, "/", {{"Cookie", "SpServer=2"}}, 0);
+    CHECK(c.index == std::optional<size_t>(1));
+    CHECK(c.reason == ChoiceReason::cookie);
 }
