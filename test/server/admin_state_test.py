@@ -9,9 +9,9 @@ import sys
 import time
 
 from dlbatest import ctl
-from dlbatest.http_client import free_ports
+from dlbatest.http_client import free_port, free_ports
 from dlbatest.nginx import Nginx
-from dlbatest.procs import Proc, TempDir, read_log, run
+from dlbatest.procs import Proc, TempDir, on_exit, read_log, run
 from dlbatest.server import ARRAY, DlbaServer, config_text
 from dlbatest.tap import Suite, check, main, wait_until
 
@@ -22,19 +22,24 @@ NODE_IP = "127.0.0.61"  # node 1's eth0 for dlbad: its config port, heartbeats, 
 
 
 def setup():
+    # dlbad needs an interface that holds its node's eth0 address: this one, on lo, for the test's life only.
+    run(["ip", "addr", "add", f"{NODE_IP}/32", "dev", "lo"], check_rc=False)
+    env["address"] = True
+    on_exit(drop_address)
     root = TempDir("dlba-admin-state-test-")
     env["root"] = root
     r = root.path
     nginxes = []
     for i in (1, 2, 3):
         address = f"127.0.0.{30 + i}"
-        nginxes.append(Nginx(r, i, address, free_ports(1, address)[0]))
+        nginxes.append(Nginx(r, i, address, free_port(address)))
     env["nginx"] = nginxes
     for n in nginxes:
         n.start()
-    (web,) = free_ports(1)
+    web = free_port()
     env["web"] = web
-    hb, status, cfg, sync = free_ports(4, NODE_IP)
+    hb = free_ports(4, NODE_IP)  # heartbeat (UDP), status, config and sync ports: consecutive
+    status, cfg, sync = hb + 1, hb + 2, hb + 3
     env["state_file"] = os.path.join(r, "state", "admin-n%n.state")
     backends = [(str(n.index), n.address, n.port) for n in nginxes]
     services = ['name = "web"; backends = ["1", "2", "3"]; policy = "cookie"; session_cookie = "JSESSIONID";']
@@ -60,6 +65,11 @@ def start_dlbad():
     check(env["dlbad"].alive(), f"dlbad exited: {env['dlbad'].tail()}")
 
 
+def drop_address():
+    if env.pop("address", None):
+        run(["ip", "addr", "del", f"{NODE_IP}/32", "dev", "lo"], check_rc=False)
+
+
 def teardown():
     if "dlbad" in env:
         env["dlbad"].stop()
@@ -69,6 +79,7 @@ def teardown():
         n.stop()
     if "root" in env:
         env["root"].remove()
+    drop_address()
 
 
 def dlbactl(*args):
@@ -165,7 +176,8 @@ def server_restart():
                f"the restarted server to get its state back (dlbad: {log_tail()})")
     fresh = new_clients()
     check("2" not in fresh, f"new clients reached {fresh} with back end 2 out of service")
-    check(re.search(r"replayed 3 of 3 settings to the server", read_log(env["dlbad_log"]) or ""),
+    # backend 1 and 3 in-service (set back by the cases before), 2 oos, 3 weight 5
+    check(re.search(r"replayed 4 of 4 settings to the server", read_log(env["dlbad_log"]) or ""),
           f"dlbad's log: {log_tail()}")
 
 
