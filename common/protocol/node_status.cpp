@@ -34,13 +34,13 @@ enum Column : size_t {
     c_key, c_address, c_port, c_state, c_weight, c_open_conns, c_hits, c_avg_resp_ms, c_errors, c_connect_failures,
     c_bad_responses, c_pooled_reuses, c_cookie_groups, c_tls, c_backend_handshakes, c_backend_resumed,
     c_tls_verify_failures, c_max_inflight, c_queued, c_queue_timeouts, c_services, c_idle_pooled, c_tls_bound,
-    c_tls_rebound, c_redirects, kColumns
+    c_tls_rebound, c_redirects, c_admin, kColumns
 };
 constexpr std::array<std::string_view, kColumns> kColumnNames{
     "key", "address", "port", "state", "weight", "open_conns", "hits", "avg_resp_ms", "errors", "connect_failures",
     "bad_responses", "pooled_reuses", "cookie_groups", "tls", "backend_handshakes", "backend_resumed",
     "tls_verify_failures", "max_inflight", "queued", "queue_timeouts", "services", "idle_pooled", "tls_bound",
-    "tls_rebound", "redirects"};
+    "tls_rebound", "redirects", "admin"};
 
 struct Columns {
     std::array<std::optional<size_t>, kColumns> at;
@@ -80,7 +80,7 @@ void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
         ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::unsigned_integer,
         ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::string,
         ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::unsigned_integer,
-        ColumnType::unsigned_integer};
+        ColumnType::unsigned_integer, ColumnType::string};
     t.columns.clear();
     for (size_t c = 0; c < kColumns; ++c) t.columns.push_back({std::string(kColumnNames[c]), types[c]});
     for (const BackendRow& b : rows) {
@@ -88,7 +88,7 @@ void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
                           known_or_null(b.avg_resp_ms), b.errors, b.connect_failures, b.bad_responses,
                           b.pooled_reuses, known_or_null(b.cookie_groups), b.tls, b.backend_handshakes,
                           b.backend_resumed, b.tls_verify_failures, b.max_inflight, b.queued, b.queue_timeouts,
-                          b.services, b.idle_pooled, b.tls_bound, b.tls_rebound, b.redirects});
+                          b.services, b.idle_pooled, b.tls_bound, b.tls_rebound, b.redirects, b.admin});
     }
 }
 
@@ -138,6 +138,7 @@ std::optional<NodeStatus> NodeStatus::from_table(const io::Table& t, std::string
         b.address = parse_ipv4(string_or_empty(col.cell(row, c_address))).value_or(0);
         b.port = number_or<uint16_t>(col.cell(row, c_port), 0);
         b.state = string_or_empty(col.cell(row, c_state));
+        b.admin = string_or_empty(col.cell(row, c_admin));
         b.weight = number_or<uint32_t>(col.cell(row, c_weight), 0);
         b.open_conns = number_or<uint64_t>(col.cell(row, c_open_conns), 0);
         b.hits = number_or<uint64_t>(col.cell(row, c_hits), 0);
@@ -185,16 +186,32 @@ void add_to_totals(const NodeStatus& s, BackendTotals& totals) {
         if (b.cookie_groups) t.cookie_groups = t.cookie_groups.value_or(0) + *b.cookie_groups;
         t.hits += b.hits;
         t.open_conns += b.open_conns;
+        if (!b.admin.empty()) t.admin[s.node] = b.admin;
     }
 }
+
+namespace {
+
+// The nodes' common admin state of a back end, or each node's where they differ ("1:oos,2:in-service").
+json admin_cell(const std::map<uint16_t, std::string>& by_node) {
+    if (by_node.empty()) return nullptr;
+    bool same = true;
+    for (const auto& [n, a] : by_node) same = same && a == by_node.begin()->second;
+    if (same) return by_node.begin()->second;
+    std::string out;
+    for (const auto& [n, a] : by_node) out += (out.empty() ? "" : ",") + std::to_string(n) + ":" + a;
+    return out;
+}
+
+}  // namespace
 
 void put_summary_rows(io::Table& t, const BackendTotals& totals) {
     t.columns = {{"backend", ColumnType::string}, {"address", ColumnType::ipv4},
                  {"cookie_groups", ColumnType::unsigned_integer}, {"total_hits", ColumnType::unsigned_integer},
-                 {"total_open_conns", ColumnType::unsigned_integer}};
+                 {"total_open_conns", ColumnType::unsigned_integer}, {"admin", ColumnType::string}};
     for (const auto& [key, total] : totals) {
-        t.rows.push_back({key, total.address ? json(format_ipv4(total.address)) : json(nullptr), known_or_null(total.cookie_groups),
-                          total.hits, total.open_conns});
+        t.rows.push_back({key, total.address ? json(format_ipv4(total.address)) : json(nullptr),
+                          known_or_null(total.cookie_groups), total.hits, total.open_conns, admin_cell(total.admin)});
     }
 }
 

@@ -34,6 +34,7 @@ struct BackendRow {
     uint32_t address = 0;  // host order
     uint16_t port = 0;
     std::string state;     // up, down, drain, disabled
+    std::string admin;     // the operator's: in-service, oos, maintenance, sticky, failed ("" from an older server)
     uint32_t weight = 0;
     uint64_t open_conns = 0;
     uint64_t hits = 0;
@@ -89,10 +90,12 @@ struct BackendTotal {
     std::optional<uint64_t> cookie_groups;  // nullopt unless some node reports it
     uint64_t hits = 0;
     uint64_t open_conns = 0;
+    std::map<uint16_t, std::string> admin;  // each reporting node's admin state of it
 };
 using BackendTotals = std::map<std::string, BackendTotal>;  // by back-end key
 void add_to_totals(const NodeStatus& status, BackendTotals& totals);
-// The summary table's columns and rows: backend, address, cookie_groups, total_hits, total_open_conns.
+// The summary table's columns and rows: backend, address, cookie_groups, total_hits, total_open_conns, admin.
+// admin is the nodes' common admin state, or "N:state,..." per node where they differ.
 void put_summary_rows(io::Table& table, const BackendTotals& totals);
 
 // A cell: the value, or null when not known.

@@ -12,6 +12,17 @@ const char* backend_status_name(BackendStatus s) {
     return "?";
 }
 
+const char* backend_admin_name(BackendAdmin a) {
+    switch (a) {
+        case BackendAdmin::enabled: return "in-service";
+        case BackendAdmin::disabled: return "oos";
+        case BackendAdmin::maintenance: return "maintenance";
+        case BackendAdmin::drain: return "sticky";
+        case BackendAdmin::failed: return "failed";
+    }
+    return "?";
+}
+
 BackendState::BackendState(const BackendConfig& config, size_t workers)
     : config_(config),
       counters_(new BackendCounters[workers == 0 ? 1 : workers]),
@@ -26,7 +37,9 @@ void BackendState::mark_down(int64_t now_ms, uint32_t interval_ms) {
 
 BackendStatus BackendState::status(int64_t now_ms) const {
     switch (admin()) {
-        case BackendAdmin::disabled: return BackendStatus::disabled;
+        case BackendAdmin::disabled:
+        case BackendAdmin::maintenance:
+        case BackendAdmin::failed: return BackendStatus::disabled;
         case BackendAdmin::drain: return down(now_ms) ? BackendStatus::down : BackendStatus::drain;
         case BackendAdmin::enabled: break;
     }

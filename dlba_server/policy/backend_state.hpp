@@ -21,15 +21,22 @@
 namespace dlba::server {
 
 // The operator's say over a back end (the health checks' say is down_until_ms).
+// The operator's say over a back end (the health checks' say is down_until_ms). The values are
+// proto::BackendMode's, in its order (in-service, oos, maintenance, sticky, failed).
 enum class BackendAdmin : uint8_t {
-    enabled,
-    drain,     // requests that name it (cookie, URL session id) still go there; no new sessions, no hashed requests
-    disabled,  // nothing goes there
+    enabled,      // in-service
+    disabled,     // out-of-service oos: nothing goes there
+    maintenance,  // out-of-service maintenance: nothing goes there
+    drain,        // out-of-service sticky: requests that name it (cookie, URL session id) still go there; no new
+                  // sessions, no hashed requests
+    failed,       // out-of-service failed: the operator's verdict (not a connect failure); nothing goes there
 };
 
 // What the status table shows, derived from the admin state and the health state.
 enum class BackendStatus : uint8_t { up, down, drain, disabled };
 const char* backend_status_name(BackendStatus s);
+// The admin column: in-service, oos, maintenance, sticky, failed.
+const char* backend_admin_name(BackendAdmin a);
 
 // What the `backends` table shows per back end, kept per worker: each worker writes only its own copy (a plain
 // load and store, no locked instruction on the request path) and the monitor sums them. A cache line each, so two
@@ -79,7 +86,10 @@ public:
         return admin() == BackendAdmin::enabled && weight() > 0 && !down(now_ms);
     }
     // May take requests that name it (a valid cookie or URL session id): draining back ends still serve them.
-    bool usable_for_sticky(int64_t now_ms) const { return admin() != BackendAdmin::disabled && !down(now_ms); }
+    bool usable_for_sticky(int64_t now_ms) const {
+        const BackendAdmin a = admin();
+        return (a == BackendAdmin::enabled || a == BackendAdmin::drain) && !down(now_ms);
+    }
 
     // Out of service: its requests go to its backup (config/backup_chain.hpp) when it has one. The one test of it,
     // so every state that takes a back end out of service (the operator's, health checks') is decided here.
