@@ -51,7 +51,7 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
                            const std::vector<BackendConfig>& backends, std::set<std::string>& names) {
     in.only_keys(g, {"name", "backends", "policy", "fallback", "session_cookie", "inject_cookie", "strip_injected",
                      "url_session_param", "url_session_in", "hash_bound_load", "retries", "down_interval_ms", "pool",
-                     "queue", "classes"});
+                     "queue", "classes", "cdn"});
     ServiceConfig sv;
     sv.name = in.text(g, "name", std::nullopt);
     if (!is_token(sv.name)) in.refuse(g["name"], "service name '" + sv.name + "' must be a non-empty token");
@@ -105,6 +105,7 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
             static_cast<uint32_t>(in.integer(p, "idle_timeout_ms", sv.pool_idle_timeout_ms, 100, 3600000));
     }
     sv.qos = read_service_qos(in, g);
+    sv.cdn = read_service_cdn(in, g);
     return sv;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/backends_section.hpp"
+#include "config/cdn_section.hpp"
 #include "config/qos_section.hpp"
 
 namespace libconfig {
@@ -45,6 +46,7 @@ struct ServiceConfig {
     uint32_t pool_idle_per_backend = 0;  // idle back-end connections kept per back end (per worker), 0 = none
     uint32_t pool_idle_timeout_ms = 10000;
     ServiceQosConfig qos;  // queue and priority classes (config/qos_section.hpp)
+    CdnConfig cdn;         // CDN URL rewriting of HTML answers (config/cdn_section.hpp)
 };
 
 // The list is optional: absent, no services. A service names its back ends by key, so `backends` is read first.
