@@ -1,5 +1,6 @@
 #include "http/html_rewriter.hpp"
 
+#include <array>
 #include <cstring>
 
 #include "http/url_patterns.hpp"
@@ -8,7 +9,20 @@ namespace dlba::http {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+// Character classes of the tokenizer, one table lookup per byte in the tight loops.
+enum : uint8_t { kSpace = 1, kSlash = 2, kGt = 4, kEq = 8 };
+constexpr std::array<uint8_t, 256> make_classes() {
+    std::array<uint8_t, 256> t{};
+    for (unsigned char c : {' ', '\t', '\n', '\r', '\f'}) t[c] = kSpace;
+    t['/'] = kSlash;
+    t['>'] = kGt;
+    t['='] = kEq;
+    return t;
+}
+constexpr std::array<uint8_t, 256> kClass = make_classes();
+uint8_t cls(char c) { return kClass[static_cast<unsigned char>(c)]; }
+
+bool is_space(char c) { return cls(c) == kSpace; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
@@ -66,6 +80,12 @@ void HtmlRewriter::start(const CdnTarget& target) {
     name_len_ = attr_len_ = raw_len_ = raw_match_ = dashes_ = 0;
     value_.clear();
     rewritten_ = 0;
+    // The directory relative URLs resolve against: the request path up to its last '/' ("/" for "*" or a URL).
+    std::string_view dir = target.request_target;
+    dir = dir.substr(0, dir.find_first_of("?#"));
+    const size_t slash = dir.rfind('/');
+    base_dir_ = dir.empty() || dir.front() != '/' || slash == std::string_view::npos ? std::string_view("/")
+                                                                                     : dir.substr(0, slash + 1);
     // Reserved at the first body (an idle rewriter costs nothing), and grown here for a long request target:
     // never while the body streams.
     const size_t need = target.request_target.size() + kMaxValue + 2;
@@ -75,7 +95,9 @@ void HtmlRewriter::start(const CdnTarget& target) {
 }
 
 void HtmlRewriter::tag_end() {
-    if (!end_tag_) {
+    // Raw-text names are 3 to 8 letters and start with one of "inst x": most tags are rejected at once.
+    const char first = name_len_ >= 3 && name_len_ <= kNameMax ? name_[0] : '\0';
+    if (!end_tag_ && (first == 's' || first == 't' || first == 'x' || first == 'i' || first == 'n')) {
         for (std::string_view raw : kRawText) {
             if (same_name(name_, name_len_, raw)) {
                 std::memcpy(raw_, name_, name_len_);
@@ -113,51 +135,47 @@ void HtmlRewriter::emit_value(std::string& out) {
     value_.clear();
 }
 
-// The path part of the value resolved into path_ (NUL-terminated). relative: against the request's directory.
+// The path part of the value resolved into path_. relative: against the request's directory.
 bool HtmlRewriter::resolve(std::string_view url_path, bool relative) {
     path_.clear();
-    if (!relative) {
-        remove_dot_segments(url_path, path_);
-    } else {
-        std::string_view dir = target_.request_target;
-        const size_t q = dir.find_first_of("?#");
-        if (q != std::string_view::npos) dir = dir.substr(0, q);
-        const size_t slash = dir.rfind('/');
-        joined_.clear();
-        if (dir.empty() || dir.front() != '/' || slash == std::string_view::npos) {
-            joined_ += '/';
-        } else {
-            joined_.append(dir.data(), slash + 1);
-        }
+    std::string_view in = url_path;
+    if (relative) {
+        joined_.assign(base_dir_);
         joined_ += url_path;
-        remove_dot_segments(joined_, path_);
+        in = joined_;
     }
-    path_ += '\0';
-    const bool m = target_.patterns && target_.patterns->matches(path_.c_str());
-    path_.pop_back();
-    return m;
+    // Most paths have no dot segment: copied as they are.
+    bool dots = false;
+    for (size_t k = 0; k + 1 < in.size() && !dots; ++k) dots = in[k] == '/' && in[k + 1] == '.';
+    if (dots) {
+        remove_dot_segments(in, path_);
+    } else {
+        path_.assign(in);
+    }
+    return target_.patterns && target_.patterns->matches(path_);
 }
 
 bool HtmlRewriter::rewrite_into(std::string& out) {
     const std::string_view v = value_;
     if (v.empty() || v.front() == '?' || v.front() == '#') return false;
-    for (char c : v) {
-        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '\\') return false;
+    // One pass: refuse white space, control bytes and backslashes; note the first ':' and the first of "/?#".
+    size_t colon = std::string_view::npos, delim = std::string_view::npos;
+    for (size_t k = 0; k < v.size(); ++k) {
+        const unsigned char c = static_cast<unsigned char>(v[k]);
+        if (c <= 0x20 || c == 0x7f || c == '\\') return false;
+        if (c == ':' && colon == std::string_view::npos) colon = k;
+        if ((c == '/' || c == '?' || c == '#') && delim == std::string_view::npos) delim = k;
     }
     std::string_view rest;  // from the path on
     bool relative = false;
     size_t authority_at = std::string_view::npos;
     if (v.size() >= 2 && v[0] == '/' && v[1] == '/') {
         authority_at = 2;
-    } else {
-        const size_t colon = v.find(':');
-        const size_t delim = v.find_first_of("/?#");
-        if (colon != std::string_view::npos && colon < delim) {
-            const std::string_view scheme = v.substr(0, colon);
-            if (!iequal(scheme, "http") && !iequal(scheme, "https")) return false;
-            if (v.substr(colon + 1, 2) != "//") return false;
-            authority_at = colon + 3;
-        }
+    } else if (colon < delim) {
+        const std::string_view scheme = v.substr(0, colon);
+        if (!iequal(scheme, "http") && !iequal(scheme, "https")) return false;
+        if (v.substr(colon + 1, 2) != "//") return false;
+        authority_at = colon + 3;
     }
     if (authority_at != std::string_view::npos) {
         const size_t end = v.find_first_of("/?#", authority_at);
@@ -171,15 +189,22 @@ bool HtmlRewriter::rewrite_into(std::string& out) {
         rest = v;
         relative = v.front() != '/';
     }
-    const size_t q = rest.find_first_of("?#");
+    size_t q = 0;
+    while (q < rest.size() && rest[q] != '?' && rest[q] != '#') ++q;
     const std::string_view url_path = rest.substr(0, q);
-    const std::string_view tail = q == std::string_view::npos ? std::string_view() : rest.substr(q);
+    const std::string_view tail = rest.substr(q);
     if (url_path.empty()) return false;
     if (!resolve(url_path, relative)) return false;
-    out += "//";
-    out += target_.cdn_host;
-    out += path_;
-    out += tail;
+    const size_t at = out.size();
+    out.resize(at + 2 + target_.cdn_host.size() + path_.size() + tail.size());
+    char* w = out.data() + at;
+    *w++ = '/';
+    *w++ = '/';
+    std::memcpy(w, target_.cdn_host.data(), target_.cdn_host.size());
+    w += target_.cdn_host.size();
+    std::memcpy(w, path_.data(), path_.size());
+    w += path_.size();
+    if (!tail.empty()) std::memcpy(w, tail.data(), tail.size());
     ++rewritten_;
     return true;
 }
@@ -233,6 +258,15 @@ void HtmlRewriter::feed(const char* data, size_t len, std::string& out) {
                 break;
             }
             case State::tag_name: {
+                while (p < end && cls(*p) == 0) {
+                    if (name_len_ < kNameMax) {
+                        name_[name_len_++] = lower(*p);
+                    } else {
+                        name_len_ = kNameMax + 1;
+                    }
+                    ++p;
+                }
+                if (p == end) break;
                 const char c = *p++;
                 if (is_space(c) || c == '/') {
                     state_ = State::before_attr;
@@ -246,6 +280,8 @@ void HtmlRewriter::feed(const char* data, size_t len, std::string& out) {
                 break;
             }
             case State::before_attr: {
+                while (p < end && (cls(*p) & (kSpace | kSlash))) ++p;
+                if (p == end) break;
                 const char c = *p;
                 if (is_space(c) || c == '/') {
                     ++p;
@@ -259,6 +295,18 @@ void HtmlRewriter::feed(const char* data, size_t len, std::string& out) {
                 break;
             }
             case State::attr_name: {
+                // The name's bytes up to a space, '/', '>' or '=' (an '=' first is part of the name).
+                if (attr_len_ != 0 || (p < end && *p != '=')) {
+                    while (p < end && cls(*p) == 0) {
+                        if (attr_len_ < kNameMax) {
+                            attr_[attr_len_++] = lower(*p);
+                        } else {
+                            attr_len_ = kNameMax + 1;
+                        }
+                        ++p;
+                    }
+                    if (p == end) break;
+                }
                 const char c = *p;
                 if (is_space(c)) {
                     ++p;
@@ -348,7 +396,7 @@ void HtmlRewriter::feed(const char* data, size_t len, std::string& out) {
             }
             case State::value_uq: {
                 const char* stop = p;
-                while (stop < end && !is_space(*stop) && *stop != '>') ++stop;
+                while (stop < end && !(cls(*stop) & (kSpace | kGt))) ++stop;
                 if (holding_) {
                     const size_t n = static_cast<size_t>(stop - p);
                     if (value_.size() + n > kMaxValue) {

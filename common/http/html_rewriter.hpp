@@ -75,7 +75,8 @@ private:
     uint8_t dashes_ = 0;         // '-' just seen in a comment
     std::string value_;          // the held value (capacity kMaxValue)
     std::string joined_;         // base directory + relative path
-    std::string path_;           // the resolved path, NUL-terminated for the matcher
+    std::string path_;           // the resolved path
+    std::string_view base_dir_;  // the request path up to its last '/'
     const char* run_ = nullptr;  // start of the bytes of the current piece not yet copied to out (null: holding)
     uint64_t rewritten_ = 0;
 };
