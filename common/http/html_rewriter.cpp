@@ -20,6 +20,22 @@ constexpr std::array<uint8_t, 256> make_classes() {
     return t;
 }
 constexpr std::array<uint8_t, 256> kClass = make_classes();
+
+// Bytes of a URL value the rewriter looks at: refused ones (white space, controls, backslash) and delimiters.
+enum : uint8_t { kBad = 1, kColon = 2, kSlashByte = 4, kQuery = 8, kDot = 16 };
+constexpr std::array<uint8_t, 256> make_url_bytes() {
+    std::array<uint8_t, 256> t{};
+    for (int c = 0; c <= 0x20; ++c) t[c] = kBad;
+    t[0x7f] = kBad;
+    t['\\'] = kBad;
+    t[':'] = kColon;
+    t['/'] = kSlashByte;
+    t['?'] = kQuery;
+    t['#'] = kQuery;
+    t['.'] = kDot;
+    return t;
+}
+constexpr std::array<uint8_t, 256> kUrlBytes = make_url_bytes();
 uint8_t cls(char c) { return kClass[static_cast<unsigned char>(c)]; }
 
 bool is_space(char c) { return cls(c) == kSpace; }
@@ -86,6 +102,7 @@ void HtmlRewriter::start(const CdnTarget& target) {
     const size_t slash = dir.rfind('/');
     base_dir_ = dir.empty() || dir.front() != '/' || slash == std::string_view::npos ? std::string_view("/")
                                                                                      : dir.substr(0, slash + 1);
+    base_has_dots_ = base_dir_.find("/.") != std::string_view::npos;
     // Reserved at the first body (an idle rewriter costs nothing), and grown here for a long request target:
     // never while the body streams.
     const size_t need = target.request_target.size() + kMaxValue + 2;
@@ -136,17 +153,16 @@ void HtmlRewriter::emit_value(std::string& out) {
 }
 
 // The path part of the value resolved into path_. relative: against the request's directory.
-bool HtmlRewriter::resolve(std::string_view url_path, bool relative) {
+bool HtmlRewriter::resolve(std::string_view url_path, bool relative, bool dots) {
     path_.clear();
     std::string_view in = url_path;
     if (relative) {
         joined_.assign(base_dir_);
         joined_ += url_path;
         in = joined_;
+        dots = dots || base_has_dots_ || url_path.front() == '.';
     }
-    // Most paths have no dot segment: copied as they are.
-    bool dots = false;
-    for (size_t k = 0; k + 1 < in.size() && !dots; ++k) dots = in[k] == '/' && in[k + 1] == '.';
+    // Most paths have no dot segment ("/." somewhere): copied as they are.
     if (dots) {
         remove_dot_segments(in, path_);
     } else {
@@ -158,15 +174,26 @@ bool HtmlRewriter::resolve(std::string_view url_path, bool relative) {
 bool HtmlRewriter::rewrite_into(std::string& out) {
     const std::string_view v = value_;
     if (v.empty() || v.front() == '?' || v.front() == '#') return false;
-    // One pass: refuse white space, control bytes and backslashes; note the first ':' and the first of "/?#".
-    size_t colon = std::string_view::npos, delim = std::string_view::npos;
+    // One pass: refuse white space, control bytes and backslashes; note the first ':', the first of "/?#", the
+    // first of "?#", and whether "/." occurs before it (a dot segment, maybe).
+    constexpr size_t npos = std::string_view::npos;
+    size_t colon = npos, delim = npos, query = npos;
+    bool dots = false;
+    uint8_t prev = 0;
     for (size_t k = 0; k < v.size(); ++k) {
-        const unsigned char c = static_cast<unsigned char>(v[k]);
-        if (c <= 0x20 || c == 0x7f || c == '\\') return false;
-        if (c == ':' && colon == std::string_view::npos) colon = k;
-        if ((c == '/' || c == '?' || c == '#') && delim == std::string_view::npos) delim = k;
+        const uint8_t f = kUrlBytes[static_cast<unsigned char>(v[k])];
+        if (f == 0) {
+            prev = 0;
+            continue;
+        }
+        if (f & kBad) return false;
+        if ((f & kColon) && colon == npos) colon = k;
+        if ((f & (kSlashByte | kQuery)) && delim == npos) delim = k;
+        if ((f & kQuery) && query == npos) query = k;
+        if ((f & kDot) && prev == kSlashByte && query == npos) dots = true;
+        prev = f;
     }
-    std::string_view rest;  // from the path on
+    size_t rest_at = 0;  // where the path starts
     bool relative = false;
     size_t authority_at = std::string_view::npos;
     if (v.size() >= 2 && v[0] == '/' && v[1] == '/') {
@@ -184,17 +211,15 @@ bool HtmlRewriter::rewrite_into(std::string& out) {
         if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
         if (!iequal(without_port(authority), target_.site_host)) return false;
         if (end == std::string_view::npos || v[end] != '/') return false;  // no path: the site's root
-        rest = v.substr(end);
+        rest_at = end;
     } else {
-        rest = v;
         relative = v.front() != '/';
     }
-    size_t q = 0;
-    while (q < rest.size() && rest[q] != '?' && rest[q] != '#') ++q;
-    const std::string_view url_path = rest.substr(0, q);
-    const std::string_view tail = rest.substr(q);
-    if (url_path.empty()) return false;
-    if (!resolve(url_path, relative)) return false;
+    const size_t q = query == npos ? v.size() : query;  // the query starts after the path (delimiters above)
+    if (q <= rest_at) return false;
+    const std::string_view url_path = v.substr(rest_at, q - rest_at);
+    const std::string_view tail = v.substr(q);
+    if (!resolve(url_path, relative, dots)) return false;
     const size_t at = out.size();
     out.resize(at + 2 + target_.cdn_host.size() + path_.size() + tail.size());
     char* w = out.data() + at;

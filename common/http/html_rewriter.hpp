@@ -58,7 +58,7 @@ private:
     void end_value(const char* at);
     void emit_value(std::string& out);
     bool rewrite_into(std::string& out);
-    bool resolve(std::string_view url_path, bool relative);
+    bool resolve(std::string_view url_path, bool relative, bool dots);
 
     CdnTarget target_;
     State state_ = State::text;
@@ -77,6 +77,7 @@ private:
     std::string joined_;         // base directory + relative path
     std::string path_;           // the resolved path
     std::string_view base_dir_;  // the request path up to its last '/'
+    bool base_has_dots_ = false;
     const char* run_ = nullptr;  // start of the bytes of the current piece not yet copied to out (null: holding)
     uint64_t rewritten_ = 0;
 };
