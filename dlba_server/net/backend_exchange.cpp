@@ -83,7 +83,7 @@ std::string_view trim_ows(std::string_view v) {
     return v;
 }
 
-constexpr size_t kCdnScratch = 64 * 1024;  // one read's worth of rewritten body (it may grow with long CDN hosts)
+constexpr size_t kCdnScratch = 24 * 1024;  // one 16 KiB read rewritten, with room for the longer URLs (grows if not)
 
 }  // namespace
 
