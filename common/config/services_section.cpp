@@ -75,7 +75,7 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
                            const std::vector<BackendConfig>& backends, std::set<std::string>& names) {
     in.only_keys(g, {"name", "backends", "policy", "fallback", "session_cookie", "inject_cookie", "strip_injected",
                      "url_session_param", "url_session_in", "hash_bound_load", "retries", "down_interval_ms", "pool",
-                     "queue", "classes", "tls_session_paths", "mode", "redirect_code", "redirect_close"});
+                     "queue", "classes", "tls_session_paths", "mode", "redirect_code", "redirect_close", "cdn"});
     ServiceConfig sv;
     sv.name = in.text(g, "name", std::nullopt);
     if (!is_token(sv.name)) in.refuse(g["name"], "service name '" + sv.name + "' must be a non-empty token");
@@ -144,6 +144,7 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
     }
     sv.qos = read_service_qos(in, g);
     check_service_backends(in, g, sv, backends);
+    sv.cdn = read_service_cdn(in, g);
     return sv;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/backends_section.hpp"
+#include "config/cdn_section.hpp"
 #include "config/qos_section.hpp"
 
 namespace libconfig {
@@ -61,6 +62,7 @@ struct ServiceConfig {
     ServiceMode mode = ServiceMode::proxy;
     uint16_t redirect_code = 302;  // 301, 302, 303, 307 or 308
     bool redirect_close = false;   // close the client connection after a redirect
+    CdnConfig cdn;         // CDN URL rewriting of HTML answers (config/cdn_section.hpp)
 };
 
 // The list is optional: absent, no services. A service names its back ends by key, so `backends` is read first.

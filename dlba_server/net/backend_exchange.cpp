@@ -68,6 +68,14 @@ std::string_view host_without_port(std::string_view host) {
     return host.substr(0, colon);
 }
 
+std::string_view trim_ows(std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+}
+
+constexpr size_t kCdnScratch = 24 * 1024;  // one 16 KiB read rewritten, with room for the longer URLs (grows if not)
+
 }  // namespace
 
 BackendCounters& BackendExchange::backend_counters() const { return gen_->backends[backend_]->counters(w_.id); }
@@ -83,6 +91,7 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
                                     const RequestOrigin& origin, Session* owner, ClientSide client) {
     gen_ = &gen;
     balancer_ = &gen.balancers[service];
+    service_ = service;
     owner_ = owner;
     client_ = client;
     tls_binding_ = origin.tls_binding;
@@ -364,7 +373,7 @@ ExchangeStep BackendExchange::process_response() {
                 note_bad_response(body_.error().reason);
                 return backend_failed(Failure::bad_response);
             }
-            if (s.state == http::BodyState::complete) phase_ = ResponsePhase::done;
+            if (s.state == http::BodyState::complete) body_complete();
             continue;
         }
         // Bytes after the end of the response (a body on a HEAD or 204 answer, a second answer): not ours to pass
@@ -386,7 +395,14 @@ void BackendExchange::response_head_complete(const http::ResponseHead& h) {
     // "Transfer-Encoding: gzip" ends at the back end's close (RFC 9112 §6.3): chunked by us, the client needs no
     // close to find the end, and the coding stays declared.
     const bool rechunk = client_minor_ == 1 && h.framing == http::BodyFraming::until_close && h.transfer_coded;
-    if ((h.framing == http::BodyFraming::until_close && !rechunk) || dechunk || w_.stopping()) last = true;
+    // CDN rewriting changes the length: chunked to an HTTP/1.1 client, close-delimited to HTTP/1.0.
+    const bool cdn = cdn_applies(h);
+    const bool framed_by_us = rechunk || (cdn && client_minor_ == 1);
+    if ((h.framing == http::BodyFraming::until_close && !framed_by_us) || (dechunk && !cdn) ||
+        (cdn && client_minor_ == 0) || w_.stopping()) {
+        last = true;
+    }
+    if (gen_->cdn[service_]) (cdn ? w_.stats.cdn_rewritten : w_.stats.cdn_passed).add();
     set_cookies_.clear();
     const ServiceConfig& svc = balancer_->service();
     if (svc.policy == BalancePolicy::cookie) {
@@ -397,15 +413,24 @@ void BackendExchange::response_head_complete(const http::ResponseHead& h) {
     }
     std::string& o = out();
     const size_t before = o.size();
-    write_response_head(h, {client_minor_, last, dechunk, rechunk}, set_cookies_, o);
+    write_response_head(h, {client_minor_, last, dechunk && !cdn, rechunk, cdn}, set_cookies_, o);
     bytes_to_client_ += o.size() - before;
     response_started_ = true;
     response_keep_alive_ = h.keep_alive;
     to_backend_.keep(false);
     w_.stats.responses[h.status / 100].add();
-    relay_ = dechunk ? Relay::decoded : rechunk ? Relay::rechunked : Relay::as_framed;
+    relay_ = cdn       ? (client_minor_ == 1 ? Relay::cdn_chunked : Relay::cdn_close)
+             : dechunk ? Relay::decoded
+             : rechunk ? Relay::rechunked
+                       : Relay::as_framed;
+    if (cdn) {
+        const ServiceConfig& sv = balancer_->service();
+        cdn_.start({sv.cdn.host, host_, target_, gen_->cdn[service_].get()});
+        if (cdn_scratch_.capacity() < kCdnScratch) cdn_scratch_.reserve(kCdnScratch);
+    }
     body_.start(h.framing, h.content_length);
-    phase_ = body_.state() == http::BodyState::complete ? ResponsePhase::done : ResponsePhase::body;
+    phase_ = ResponsePhase::body;
+    if (body_.state() == http::BodyState::complete) body_complete();  // nothing to read (a rewritten one ends here)
 }
 
 void BackendExchange::relay_body(const http::BodyStep& s) {
@@ -417,21 +442,54 @@ void BackendExchange::relay_body(const http::BodyStep& s) {
         case Relay::rechunked:
             if (!s.data.empty()) append_chunk(o, {s.data.data(), s.data.size()});
             break;
+        case Relay::cdn_close: cdn_.feed(s.data.data(), s.data.size(), o); break;
+        case Relay::cdn_chunked:
+            cdn_scratch_.clear();
+            cdn_.feed(s.data.data(), s.data.size(), cdn_scratch_);
+            if (!cdn_scratch_.empty()) append_chunk(o, cdn_scratch_);
+            break;
     }
     bytes_to_client_ += o.size() - before;
+}
+
+void BackendExchange::body_complete() {
+    phase_ = ResponsePhase::done;
+    if (relay_ == Relay::as_framed || relay_ == Relay::decoded) return;
+    std::string& o = out();
+    const size_t before = o.size();
+    if (relay_ == Relay::cdn_close) cdn_.finish(o);
+    if (relay_ == Relay::cdn_chunked) {
+        cdn_scratch_.clear();
+        cdn_.finish(cdn_scratch_);
+        if (!cdn_scratch_.empty()) append_chunk(o, cdn_scratch_);
+    }
+    if (relay_ == Relay::cdn_close || relay_ == Relay::cdn_chunked) w_.stats.cdn_urls.add(cdn_.urls_rewritten());
+    if (relay_ != Relay::cdn_close) append_last_chunk(o);
+    bytes_to_client_ += o.size() - before;
+}
+
+// An identity-encoded text/html answer with a body, of a service with cdn rewriting.
+bool BackendExchange::cdn_applies(const http::ResponseHead& h) const {
+    if (!gen_->cdn[service_] || h.framing == http::BodyFraming::none || h.transfer_coded) return false;
+    if (h.status == 204 || h.status == 304 || h.informational()) return false;
+    bool html = false;
+    for (const http::Header& f : h.headers) {
+        if (http::iequals(f.name, "content-encoding")) {
+            if (!http::iequals(trim_ows(f.value), "identity")) return false;
+        } else if (http::iequals(f.name, "content-type")) {
+            std::string_view v = f.value;
+            v = trim_ows(v.substr(0, v.find(';')));
+            html = http::iequals(v, "text/html");
+        }
+    }
+    return html;
 }
 
 ExchangeStep BackendExchange::backend_eof() {
     backend_eof_ = true;
     if (conn_) conn_->readable = false;
     if (phase_ == ResponsePhase::body && body_.finish_at_eof() == http::BodyState::complete) {
-        if (relay_ == Relay::rechunked) {
-            std::string& o = out();
-            const size_t before = o.size();
-            append_last_chunk(o);
-            bytes_to_client_ += o.size() - before;
-        }
-        phase_ = ResponsePhase::done;
+        body_complete();
         return ExchangeStep::progress;
     }
     if (phase_ == ResponsePhase::done) return ExchangeStep::progress;

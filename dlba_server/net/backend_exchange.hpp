@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "http/body_decoder.hpp"
+#include "http/html_rewriter.hpp"
 #include "http/request_parser.hpp"
 #include "http/response_scanner.hpp"
 #include "net/access_log.hpp"
@@ -142,6 +143,8 @@ private:
         as_framed,  // the bytes as the back end framed them
         decoded,    // de-chunked, close-delimited (a chunked body to an HTTP/1.0 client)
         rechunked,  // chunked by us (a close-delimited, transfer-coded body to an HTTP/1.1 client)
+        cdn_chunked,  // decoded, CDN URLs rewritten, chunked by us (HTTP/1.1 client)
+        cdn_close,    // decoded, CDN URLs rewritten, close-delimited (HTTP/1.0 client)
     };
 
     std::optional<Choice> choose_backend();
@@ -169,6 +172,8 @@ private:
     ExchangeStep process_response();
     void response_head_complete(const http::ResponseHead& head);
     void relay_body(const http::BodyStep& s);
+    void body_complete();  // the back end's body ended: the rewriter's rest and the last chunk go out
+    bool cdn_applies(const http::ResponseHead& h) const;  // rewrite this answer's CDN URLs?
     void note_bad_response(const char* rule);
     std::string backend_name() const;  // "back end KEY (ADDRESS:PORT)", for the error log
     void release_backend(bool reusable);
@@ -195,6 +200,7 @@ private:
     // The back end (indexes into gen_).
     size_t service_backend_ = 0;  // index among the service's back ends
     size_t backend_ = 0;          // index in the array's back ends
+    size_t service_ = 0;          // index of the service in gen_
     bool has_backend_ = false;
     ChoiceReason reason_ = ChoiceReason::none;
     bool force_cookie_ = false;  // set the injected cookie even if the response does not start a session
@@ -229,6 +235,8 @@ private:
     // The response.
     http::ResponseHeadScanner scanner_;
     http::BodyDecoder body_;
+    http::HtmlRewriter cdn_;   // buffers reserved at its first use only (most connections never rewrite)
+    std::string cdn_scratch_;  // one piece of rewritten body, before it is framed as a chunk
     ResponsePhase phase_ = ResponsePhase::head;
     Relay relay_ = Relay::as_framed;
     bool bad_response_ = false;      // counted in the back end's bad_responses (once per request)

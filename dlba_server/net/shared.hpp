@@ -28,6 +28,7 @@
 #include "policy/backend_state.hpp"
 #include "policy/balancer.hpp"
 #include "qos/qos_queues.hpp"
+#include "http/url_patterns.hpp"
 #include "tls/backend_tls.hpp"
 #include "tls/tls_context.hpp"
 
@@ -55,6 +56,7 @@ struct Generation {
     std::vector<Balancer> balancers;                      // one per service, in config order
     std::vector<BackupLink> backup_links;                 // per back end: its backup (config/backup_chain.hpp)
     std::vector<ServiceQos> qos;                          // one per service: its QoS view (qos/qos_queues.hpp)
+    std::vector<std::unique_ptr<const http::UrlPatterns>> cdn;  // one per service: its cdn.match, or nullptr
     std::vector<uint32_t> pool_depth;                     // per back end: idle connections kept per worker
     std::vector<uint32_t> pool_timeout_ms;
     std::vector<uint32_t> pool_prewarm;        // per back end: idle connections per worker opened ahead of demand

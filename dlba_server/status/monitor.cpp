@@ -96,6 +96,7 @@ constexpr WorkerCounterRow kOutcomeRows[] = {
     ROW(local_errors), ROW(no_backend), ROW(retries), ROW(aborted), ROW(header_timeouts), ROW(handshake_timeouts),
     ROW(idle_timeouts),
     ROW(bytes_in), ROW(bytes_out), ROW(tls_handshakes), ROW(tls_resumed), ROW(tls_handshake_failures),
+    ROW(cdn_rewritten), ROW(cdn_passed), ROW(cdn_urls),
 };
 #undef ROW
 

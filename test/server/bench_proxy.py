@@ -30,7 +30,12 @@ and nginx (proxy_pass https + upstream keepalive + proxy_ssl_session_reuse). Fiv
 dlba/haproxy[tls-backend]=R and dlba/nginx[tls-backend]=R.
 
 --redirect: a redirect service against HAProxy's `http-request redirect location`, wrk keep-alive, five rounds;
-prints dlba/haproxy[redirect]=R."""
+prints dlba/haproxy[redirect]=R.
+
+--cdn runs only a 1 MB HTML page (about 40,000 src/href URLs, a third of them matching) through two dlba-servers, one
+with CDN URL rewriting (services[].cdn) and one without, 5 rounds, and prints dlba[cdn]/dlba=<ratio> (issue 12: the
+rewriting streams at >= 0.5 of the plain proxy's throughput) and the peak resident memory (VmHWM) of each."""
+
 import json
 import os
 import re
@@ -52,6 +57,7 @@ QUICK = "--quick" in sys.argv
 QOS_ONLY = "--qos" in sys.argv  # only dlba-server with and without QoS, HTTP keep-alive, more rounds
 TLS_BACKEND = "--tls-backend" in sys.argv  # HTTPS to the back end: the three proxies' TLS tunnels
 REDIRECT = "--redirect" in sys.argv  # only a redirect service against HAProxy's http-request redirect
+CDN_ONLY = "--cdn" in sys.argv  # only dlba-server with and without CDN rewriting, a 1 MB HTML page
 SERVER_BIN = sys.argv[1]
 JSON_OUT = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
 DURATION = 3 if QUICK else 8
@@ -98,12 +104,14 @@ class Dlba(Target):
     QOS = ('queue = { timeout_ms = 5000; max_queued = 1000; }; classes = ( { class = 0; path_prefix = "/checkout/"; }, '
            '{ class = 1; cookie = "tier=gold"; }, { class = 2; path_prefix = "/api/"; tls = true; } );')
 
-    def __init__(self, root, backend, chain, key, pooled, qos=False):
-        super().__init__("dlba-server" + ("" if pooled else " (fresh)") + ("[qos]" if qos else ""), free_port(),
-                         free_port())
+    CDN = 'cdn = { host = "cdn.example.net"; match = ["^/static/", "\\\\.(png|jpg|css|js)$"]; };'
+
+    def __init__(self, root, backend, chain, key, pooled, qos=False, cdn=False):
+        super().__init__("dlba-server" + ("" if pooled else " (fresh)") + ("[qos]" if qos else "") +
+                         ("[cdn]" if cdn else ""), free_port(), free_port())
         pool = "pool = { idle_per_backend = 64; };" if pooled else ""
         services = [f'name = "web"; backends = ["1"]; policy = "cookie"; session_cookie = "JSESSIONID"; {pool}' +
-                    (self.QOS if qos else "")]
+                    (self.QOS if qos else "") + (self.CDN if cdn else "")]
         text = config_text([("1", backend.address, backend.port)], services,
                            [("127.0.0.1", self.http_port, False, "web"), ("127.0.0.1", self.https_port, True, "web")],
                            "  workers = 1;\n  max_connections = 30000;\n  timeouts = { idle_ms = 300000; };",
@@ -111,7 +119,7 @@ class Dlba(Target):
         if qos:
             text = text.replace(f"port = {backend.port}; }}", f"port = {backend.port}; max_inflight = 10000; }}", 1)
         self.server = DlbaServer(SERVER_BIN, root, "bench-dlba" + ("" if pooled else "-fresh") +
-                                 ("-qos" if qos else ""), text)
+                                 ("-qos" if qos else "") + ("-cdn" if cdn else ""), text)
 
     def start(self):
         self.server.start()
@@ -493,6 +501,76 @@ def idle_memory(target, tls):
 
 # ---- the run ------------------------------------------------------------------------------------------------------
 
+def peak_rss_kb(pid):
+    """The process's peak resident memory in kB (VmHWM)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def write_html_page(path, size):
+    """An HTML page of about `size` bytes, dense with src/href URLs: root-relative, relative, absolute on the
+    site's host and on others; about a third match the CDN patterns."""
+    shapes = ['<img src="/static/img/{n}.gif" alt="p{n}">', '<a href="/pages/{n}.html">page {n}</a>',
+              "<link rel=stylesheet href=/css/{n}.css>", '<a href="http://other.test/{n}.png">x</a>',
+              '<script src="js/{n}.js"></script>', '<p class="c{n}">some text of paragraph {n}, a &lt; b</p>']
+    parts, total, n = ["<!DOCTYPE html>\n<html><body>\n"], 0, 0
+    while total < size:
+        n += 1
+        s = shapes[n % len(shapes)].format(n=n) + "\n"
+        parts.append(s)
+        total += len(s)
+    parts.append("</body></html>\n")
+    with open(path, "w") as f:
+        f.write("".join(parts))
+
+
+def cdn_main():
+    """--cdn: the 1 MB page through dlba-server with and without rewriting, same run, turns alternating."""
+    root = TempDir("dlba-bench-cdn-")
+    r = root.path
+    targets, backend = [], None
+    try:
+        backend = Nginx(r, 1, "127.0.0.21", free_port("127.0.0.21"),
+                        extra_locations="location /site/ { types { text/html html; } }")
+        os.makedirs(os.path.join(backend.www, "site"), exist_ok=True)
+        write_html_page(os.path.join(backend.www, "site", "page.html"), 1 << 20)
+        backend.start()
+        ca, chain, key = make_certificates(r)
+        targets = [Dlba(r, backend, chain, key, True).start(), Dlba(r, backend, chain, key, True, cdn=True).start()]
+
+        def page(t):
+            url = f"http://127.0.0.1:{t.http_port}/site/page.html"
+            wrk(url, WARMUP)
+            res = wrk(url, DURATION)
+            res["peak_rss_kb"] = peak_rss_kb(t.pid())
+            return res
+
+        # The rewriting really happens: some URLs come back on the CDN host.
+        body = subprocess.run(["curl", "-s", f"http://127.0.0.1:{targets[1].http_port}/site/page.html"],
+                              capture_output=True, timeout=30).stdout
+        rewritten = body.count(b"//cdn.example.net/")
+        log(f"cdn: {rewritten} URLs rewritten in one answer of {len(body)} bytes")
+        if rewritten == 0:
+            raise SystemExit("the cdn target rewrote nothing")
+        res = measure(targets, "1 MB HTML page", page, 5)
+        peaks = {t.name: peak_rss_kb(t.pid()) for t in targets}
+    finally:
+        for t in targets:
+            t.stop()
+        if backend:
+            backend.stop()
+        root.remove()
+    for name, v in res.items():
+        print(f"{name:20} {v['rps']:10.1f} req/s {v['rps'] * (1 << 20) / 1e6:8.0f} MB/s  p50 {v['p50_ms']:.2f} ms  "
+              f"p99 {v['p99_ms']:.2f} ms  errors {v['errors']}  peak RSS {peaks[name]} kB")
+    ratio = res["dlba-server[cdn]"]["rps"] / res["dlba-server"]["rps"]
+    print(f"peak_rss_kb[dlba]={peaks['dlba-server']} peak_rss_kb[dlba[cdn]]={peaks['dlba-server[cdn]']}")
+    print(f"dlba[cdn]/dlba={ratio:.2f}")
+
+
 def raise_fd_limit():
     """Idle connections need a descriptor each, here and in the proxy: allow as many as the hard limit does."""
     import resource
@@ -527,6 +605,8 @@ def main():
         redirect_run()
         return
     raise_fd_limit()
+    if CDN_ONLY:
+        return cdn_main()
     root = TempDir("dlba-bench-proxy-")
     r = root.path
     results = {}

@@ -158,6 +158,22 @@ TEST_CASE("a chunked response keeps its coding for HTTP/1.1 and loses it when de
     CHECK(out == "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
 }
 
+TEST_CASE("a rewritten (CDN) body: no Content-Length, chunked to HTTP/1.1, none to HTTP/1.0, weak ETag",
+          "[rewrite][response][cdn]") {
+    Scanned len("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 10\r\nETag: \"abc\"\r\n\r\n");
+    std::string out;
+    write_response_head(len.head, {1, false, false, false, true}, {}, out);
+    CHECK(out == "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nETag: W/\"abc\"\r\nTransfer-Encoding: chunked\r\n\r\n");
+    out.clear();
+    write_response_head(len.head, {0, true, false, false, true}, {}, out);
+    CHECK(out == "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nETag: W/\"abc\"\r\nConnection: close\r\n\r\n");
+    // Already chunked: one Transfer-Encoding field, not two; a weak ETag stays as it is.
+    Scanned chunked("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nETag: W/\"x\"\r\n\r\n");
+    out.clear();
+    write_response_head(chunked.head, {1, false, false, false, true}, {}, out);
+    CHECK(out == "HTTP/1.1 200 OK\r\nETag: W/\"x\"\r\nTransfer-Encoding: chunked\r\n\r\n");
+}
+
 TEST_CASE("the framing fields the client gets give one reading of the body", "[rewrite][response][strict]") {
     struct Row {
         const char* description;
