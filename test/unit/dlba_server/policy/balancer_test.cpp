@@ -429,6 +429,8 @@ TEST_CASE("tls_session under TLS 1.2: the handshake's choice follows the fallbac
     CHECK(b.choose_unbound(v.candidates(), 0) == std::optional<size_t>(2));
     CHECK(b.find_key("3") == std::optional<size_t>(2));
     CHECK_FALSE(b.find_key("4"));
+}
+
 TEST_CASE("round_robin: every sum-of-weights turns give each back end exactly its weight, interleaved",
           "[policy][round_robin]") {
     const auto backends = make_backends(3);
