@@ -9,7 +9,7 @@ ArraySection read_array_section(const ConfigReader& in, const libconfig::Setting
     const libconfig::Setting& array = in.group(root, "array", true);
     in.only_keys(array, {"name", "vip", "tcp_ports", "udp_ports"});
     out.name = in.text(array, "name", std::string("dlba"));
-    out.vip = in.ipv4(array, "vip");
+    out.vip = in.host_ipv4(array, "vip");
     out.tcp_ports = in.ports(array, "tcp_ports");
     out.udp_ports = in.ports(array, "udp_ports");
     if (out.tcp_ports.empty() && out.udp_ports.empty()) {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "config/qos_section.hpp"
+#include "config/redirect_section.hpp"
 #include "config/reader.hpp"
 
 namespace dlba {
@@ -48,11 +49,13 @@ std::vector<BackendConfig> read_backends_section(const ConfigReader& in, const l
     for (int i = 0; i < list.getLength(); ++i) {
         const libconfig::Setting& b = list[i];
         if (!b.isGroup()) in.refuse(b, "each entry of 'backends' must be a group { key = ...; address = ...; }");
-        in.only_keys(b, {"key", "address", "port", "weight", "enabled", "tls", "max_inflight", "check", "agent"});
+        in.only_keys(b, {"key", "address", "port", "weight", "enabled", "tls", "max_inflight", "check", "agent",
+                         "redirect", "backup", "backup_url"});
         BackendConfig be;
         if (!b.exists("key")) in.refuse(b, "missing setting 'key' in " + ConfigReader::path_of(b));
         be.key = read_backend_key(in, b["key"]);
-        be.address = in.ipv4(b, "address");
+        be.has_address = b.exists("address");  // optional for redirect services' back ends (checked per service)
+        if (be.has_address) be.address = in.ipv4(b, "address");
         be.port = static_cast<uint16_t>(in.integer(b, "port", 80, 1, 65535));
         be.weight = static_cast<uint32_t>(in.integer(b, "weight", 1, 0, 1000000));
         be.enabled = in.boolean(b, "enabled", true);
@@ -60,12 +63,14 @@ std::vector<BackendConfig> read_backends_section(const ConfigReader& in, const l
         be.max_inflight = read_max_inflight(in, b);
         be.check = read_backend_check(in, b);
         be.agent = read_backend_agent(in, b);
+        read_backend_redirect(in, b, be);
         if (!keys.insert(be.key).second) in.refuse(b, "back-end key '" + be.key + "' is used twice");
-        if (!endpoints.insert({be.address, be.port}).second) {
+        if (be.has_address && !endpoints.insert({be.address, be.port}).second) {
             in.refuse(b, "back end " + format_ipv4(be.address) + ":" + std::to_string(be.port) + " is listed twice");
         }
         out.push_back(std::move(be));
     }
+    resolve_backups(in, list, out);
     return out;
 }
 

@@ -1,12 +1,15 @@
 // The 'backends' list: the DLBA server's back ends, each named by the key the SpServer cookie carries.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/backend_check_section.hpp"
 #include "config/backend_tls_section.hpp"
+#include "config/redirect_template.hpp"
 
 namespace libconfig {
 class Setting;
@@ -26,6 +29,13 @@ struct BackendConfig {
     BackendTlsConfig tls;  // TLS to the back end (tls.enabled), off by default
     BackendCheckConfig check;  // active HTTP(S) health check (check.enabled), off by default
     BackendAgentConfig agent;  // load agent (agent.enabled), off by default
+    // Redirect services (config/redirect_section.hpp). A back end only redirect services use needs no address
+    // (it may be another site); such a back end is never connected to.
+    bool has_address = true;
+    std::optional<RedirectTemplate> redirect;    // `redirect = "URL template"`
+    std::string backup;                          // `backup = "KEY"`: takes its requests when it is out of service
+    std::optional<size_t> backup_index;          // ... resolved: index into the array's back ends
+    std::optional<RedirectTemplate> backup_url;  // `backup_url = "URL template"` (instead of `backup`)
 };
 
 // The list is optional: absent, no back ends.

@@ -47,7 +47,7 @@ FailoverConfig read_failover_section(const ConfigReader& in, const libconfig::Se
     in.only_keys(s, {"sync_port", "sync_interval_ms", "journal_size", "heartbeat_port", "heartbeat_interval_ms",
                      "dead_after_ms", "probe_misses", "status_port", "config_port", "sweep_delay_ms",
                      "sweep_timeout_ms", "sweep_retries", "monitor_socket", "peer_keys", "insecure",
-                     "replay_window_ms"});
+                     "replay_window_ms", "admin_state_file"});
     f.sync_port = static_cast<uint16_t>(in.integer(s, "sync_port", f.sync_port, 1, 65535));
     f.sync_interval_ms = static_cast<uint32_t>(in.integer(s, "sync_interval_ms", f.sync_interval_ms, 10, 60000));
     f.journal_size = static_cast<uint32_t>(in.integer(s, "journal_size", f.journal_size, 16, 1 << 24));
@@ -62,6 +62,8 @@ FailoverConfig read_failover_section(const ConfigReader& in, const libconfig::Se
     f.sweep_timeout_ms = static_cast<uint32_t>(in.integer(s, "sweep_timeout_ms", f.sweep_timeout_ms, 10, 60000));
     f.sweep_retries = static_cast<uint32_t>(in.integer(s, "sweep_retries", f.sweep_retries, 0, 100));
     f.monitor_socket = in.text(s, "monitor_socket", f.monitor_socket);
+    f.admin_state_file = in.text(s, "admin_state_file", f.admin_state_file);
+    if (f.admin_state_file.empty()) in.refuse(s, "'failover.admin_state_file' must name a file");
     if (s.exists("peer_keys")) f.peer_keys = read_peer_keys(in, s["peer_keys"]);
     f.insecure = in.boolean(s, "insecure", f.insecure);
     f.replay_window_ms = static_cast<uint32_t>(in.integer(s, "replay_window_ms", f.replay_window_ms, 100, 600000));

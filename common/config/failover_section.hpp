@@ -29,6 +29,9 @@ struct FailoverConfig {
     uint32_t sweep_timeout_ms = 300;     // per attempt
     uint32_t sweep_retries = 2;          // further attempts before a node is marked failed
     std::string monitor_socket = "/run/dlba/dlbad.sock";
+    // dlbad keeps the operator's admin state here (in/out of service, weights; node drain/weight) and replays it to
+    // a restarted server or scheduler. "%n" stands for the node number (nodes sharing one file system).
+    std::string admin_state_file = "/var/lib/dlba/admin.state";
     // Peer authentication (common/auth): every peer message is signed with the first key and verified with any.
     auth::KeyRing peer_keys;
     bool insecure = false;               // no keys: the daemons start only when this says so explicitly

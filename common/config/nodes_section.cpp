@@ -23,9 +23,9 @@ std::vector<NodeConfig> read_nodes_section(const ConfigReader& in, const libconf
         NodeConfig node;
         node.number = static_cast<uint16_t>(in.integer(n, "number", std::nullopt, 1, 255));
         node.eth0_mac = in.mac(n, "eth0_mac");
-        node.eth0_ip = in.ipv4(n, "eth0_ip");
+        node.eth0_ip = in.host_ipv4(n, "eth0_ip");
         node.sched_mac = in.mac(n, "sched_mac");
-        node.sched_ip = in.ipv4(n, "sched_ip");
+        node.sched_ip = in.host_ipv4(n, "sched_ip");
         node.weight = static_cast<uint32_t>(in.integer(n, "weight", 1, 0, 1000000));
         node.enabled = in.boolean(n, "enabled", true);
         node.priority = static_cast<uint32_t>(in.integer(n, "priority", 100, 0, 1000000));

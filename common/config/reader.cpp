@@ -101,6 +101,15 @@ uint32_t ConfigReader::ipv4(const libconfig::Setting& parent, const char* key) c
     return *ip;
 }
 
+uint32_t ConfigReader::host_ipv4(const libconfig::Setting& parent, const char* key) const {
+    const uint32_t ip = ipv4(parent, key);
+    if ((ip >> 24) == 0 || (ip >> 28) >= 0xe) {
+        refuse(parent[key], "'" + parent[key].getPath() + "' = \"" + format_ipv4(ip) +
+                                "\" must be a unicast host address (not 0.0.0.0/8, multicast or reserved)");
+    }
+    return ip;
+}
+
 MacAddr ConfigReader::mac(const libconfig::Setting& parent, const char* key) const {
     const std::string t = text(parent, key, std::nullopt);
     const auto m = MacAddr::parse(t);

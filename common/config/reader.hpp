@@ -41,6 +41,9 @@ public:
     bool boolean(const libconfig::Setting& parent, const char* key, bool fallback) const;
     double real(const libconfig::Setting& parent, const char* key, double fallback, double lo, double hi) const;
     uint32_t ipv4(const libconfig::Setting& parent, const char* key) const;  // required
+    // Required, and an address a host can own: not in 0.0.0.0/8 ("this network"), multicast 224.0.0.0/4 or
+    // reserved 240.0.0.0/4 (which holds the broadcast address).
+    uint32_t host_ipv4(const libconfig::Setting& parent, const char* key) const;
     MacAddr mac(const libconfig::Setting& parent, const char* key) const;    // required, unicast, non-zero
     std::vector<uint16_t> ports(const libconfig::Setting& parent, const char* key) const;  // absent: none
 

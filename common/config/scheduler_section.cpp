@@ -25,13 +25,18 @@ SchedulerConfig read_scheduler_section(const ConfigReader& in, const libconfig::
     }
     if (s.exists("idle_poll")) {
         const libconfig::Setting& p = in.group(s, "idle_poll", false);
-        in.only_keys(p, {"spin_polls", "sleep_min_us", "sleep_max_us"});
+        in.only_keys(p, {"spin_polls", "sleep_min_us", "sleep_max_us", "deep_after_ms", "deep_sleep_us"});
         IdlePollConfig& idle = sc.idle_poll;
         idle.spin_polls = static_cast<uint32_t>(in.integer(p, "spin_polls", idle.spin_polls, 0, 1 << 30));
         idle.sleep_min_us = static_cast<uint32_t>(in.integer(p, "sleep_min_us", idle.sleep_min_us, 0, 100000));
         idle.sleep_max_us = static_cast<uint32_t>(in.integer(p, "sleep_max_us", idle.sleep_max_us, 0, 100000));
         if (idle.sleep_max_us < idle.sleep_min_us) {
             in.refuse(p, "'scheduler.idle_poll.sleep_max_us' is below sleep_min_us");
+        }
+        idle.deep_after_ms = static_cast<uint32_t>(in.integer(p, "deep_after_ms", idle.deep_after_ms, 1, 3600000));
+        idle.deep_sleep_us = static_cast<uint32_t>(in.integer(p, "deep_sleep_us", idle.deep_sleep_us, 0, 100000));
+        if (idle.deep_sleep_us != 0 && idle.deep_sleep_us < idle.sleep_max_us) {
+            in.refuse(p, "'scheduler.idle_poll.deep_sleep_us' is below sleep_max_us (0 turns the deep sleep off)");
         }
     }
     if (s.exists("gratuitous_arp")) {

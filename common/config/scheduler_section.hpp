@@ -18,6 +18,10 @@ struct IdlePollConfig {
     uint32_t spin_polls = 256;     // empty polls before the loop starts to sleep
     uint32_t sleep_min_us = 20;    // first sleep; doubles on every further empty poll...
     uint32_t sleep_max_us = 1000;  // ...up to this
+    // A long quiet spell (no packet for deep_after_ms) sleeps deep_sleep_us at a time (0: never): an idle array
+    // costs next to nothing, while light traffic (a packet at least every deep_after_ms) keeps the short sleeps.
+    uint32_t deep_after_ms = 1000;
+    uint32_t deep_sleep_us = 5000;
 };
 
 struct SchedulerConfig {

@@ -42,6 +42,24 @@ std::vector<ListenerConfig> read_listeners(const ConfigReader& in, const libconf
         }
         out.push_back(std::move(lc));
     }
+    // The TLS-session policy binds a TLS session: a service that only plain listeners reach has none, and its
+    // every request would silently fall back. Named at the first listener that reaches it.
+    for (size_t sv = 0; sv < services.size(); ++sv) {
+        if (services[sv].policy != BalancePolicy::tls_session) continue;
+        const libconfig::Setting* first_plain = nullptr;
+        bool any_tls = false;
+        for (size_t i = 0; i < out.size(); ++i) {
+            if (out[i].service_index != sv) continue;
+            if (out[i].tls) any_tls = true;
+            if (!out[i].tls && !first_plain) first_plain = &list[static_cast<int>(i)];
+        }
+        if (first_plain && !any_tls) {
+            in.refuse(*first_plain, "service '" + services[sv].name + "' has policy \"tls_session\" (line " +
+                                        std::to_string(services[sv].policy_line) +
+                                        ") but is reached only through plain (non-TLS) listeners: it needs a "
+                                        "listener with tls = true");
+        }
+    }
     return out;
 }
 

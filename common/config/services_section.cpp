@@ -7,13 +7,15 @@
 #include <string_view>
 
 #include "config/reader.hpp"
+#include "config/redirect_section.hpp"
 
 namespace dlba {
 
 namespace {
 
 // In the enum's order: the words the file uses, and what balance_policy_name prints.
-constexpr std::string_view kPolicyNames[] = {"cookie", "url_session", "url_hash", "least_conn", "response_time"};
+constexpr std::string_view kPolicyNames[] = {"cookie",     "url_session",   "url_hash",
+                                             "least_conn", "response_time", "tls_session", "round_robin"};
 constexpr std::string_view kSessionIdPlaces[] = {"query", "path"};
 
 bool is_token(std::string_view v) {
@@ -46,12 +48,34 @@ std::vector<size_t> read_service_backends(const ConfigReader& in, const libconfi
     return out;
 }
 
+// tls_session_paths: request-path prefixes, each beginning with '/'.
+std::vector<std::string> read_tls_session_paths(const ConfigReader& in, const libconfig::Setting& g) {
+    std::vector<std::string> out;
+    if (!g.exists("tls_session_paths")) return out;
+    const libconfig::Setting& l = g["tls_session_paths"];
+    if (!l.isArray() && !l.isList()) in.refuse(l, "'" + l.getPath() + "' must be a list of path prefixes");
+    if (l.getLength() > 64) in.refuse(l, "'" + l.getPath() + "' holds more than 64 prefixes");
+    for (int i = 0; i < l.getLength(); ++i) {
+        if (l[i].getType() != libconfig::Setting::TypeString) {
+            in.refuse(l[i], "'" + l.getPath() + "' holds a non-string");
+        }
+        const std::string p = static_cast<const char*>(l[i]);
+        if (p.empty() || p[0] != '/' || p.size() > 1024 ||
+            std::any_of(p.begin(), p.end(), [](char c) { return c <= ' ' || c == 0x7f; })) {
+            in.refuse(l[i], "'" + l.getPath() + "' entry '" + p +
+                                "' must be a path prefix beginning with '/' (at most 1024 characters, no spaces)");
+        }
+        out.push_back(p);
+    }
+    return out;
+}
+
 // One entry of 'services'; `names` holds the names of the entries before it.
 ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
                            const std::vector<BackendConfig>& backends, std::set<std::string>& names) {
     in.only_keys(g, {"name", "backends", "policy", "fallback", "session_cookie", "inject_cookie", "strip_injected",
                      "url_session_param", "url_session_in", "hash_bound_load", "retries", "down_interval_ms", "pool",
-                     "queue", "classes"});
+                     "queue", "classes", "tls_session_paths", "mode", "redirect_code", "redirect_close", "cdn"});
     ServiceConfig sv;
     sv.name = in.text(g, "name", std::nullopt);
     if (!is_token(sv.name)) in.refuse(g["name"], "service name '" + sv.name + "' must be a non-empty token");
@@ -59,12 +83,24 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
 
     sv.backends = read_service_backends(in, g, backends);
 
-    sv.policy = in.choice(g, "policy", BalancePolicy::least_conn, kPolicyNames);
-    sv.fallback = in.choice(g, "fallback", BalancePolicy::least_conn, kPolicyNames);
-    if (sv.fallback == BalancePolicy::cookie || sv.fallback == BalancePolicy::url_session) {
+    read_service_mode(in, g, sv);
+    // A redirect holds nothing open, so a redirect service's back ends never have a request in flight: weighted
+    // turns, not least connections, spread them by weight.
+    const BalancePolicy default_policy =
+        sv.mode == ServiceMode::redirect ? BalancePolicy::round_robin : BalancePolicy::least_conn;
+    sv.policy = in.choice(g, "policy", default_policy, kPolicyNames);
+    sv.fallback = in.choice(g, "fallback", default_policy, kPolicyNames);
+    if (g.exists("policy")) sv.policy_line = static_cast<int>(g["policy"].getSourceLine());
+    if (sv.fallback == BalancePolicy::cookie || sv.fallback == BalancePolicy::url_session ||
+        sv.fallback == BalancePolicy::tls_session) {
         in.refuse(g["fallback"], "'" + g["fallback"].getPath() +
-                                     "' must be \"url_hash\", \"least_conn\" or \"response_time\" (it "
-                                     "decides for requests that carry no cookie or session id)");
+                                     "' must be \"url_hash\", \"least_conn\", \"response_time\" or \"round_robin\" (it "
+                                     "decides for requests that carry no cookie, session id or TLS-session binding)");
+    }
+    sv.tls_session_paths = read_tls_session_paths(in, g);
+    if (g.exists("tls_session_paths") && sv.policy != BalancePolicy::tls_session) {
+        in.refuse(g["tls_session_paths"], "'" + g["tls_session_paths"].getPath() +
+                                              "' is for policy \"tls_session\" only");
     }
     sv.session_cookie = in.text(g, "session_cookie", std::string());
     sv.inject_cookie = in.text(g, "inject_cookie", sv.inject_cookie);
@@ -99,12 +135,16 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
     sv.down_interval_ms = static_cast<uint32_t>(in.integer(g, "down_interval_ms", sv.down_interval_ms, 100, 3600000));
     if (g.exists("pool")) {
         const libconfig::Setting& p = in.group(g, "pool", false);
-        in.only_keys(p, {"idle_per_backend", "idle_timeout_ms"});
+        in.only_keys(p, {"idle_per_backend", "idle_timeout_ms", "prewarm"});
         sv.pool_idle_per_backend = static_cast<uint32_t>(in.integer(p, "idle_per_backend", 0, 0, 10000));
         sv.pool_idle_timeout_ms =
             static_cast<uint32_t>(in.integer(p, "idle_timeout_ms", sv.pool_idle_timeout_ms, 100, 3600000));
+        // Prewarmed connections are idle pooled ones: no more than the pool keeps.
+        sv.pool_prewarm = static_cast<uint32_t>(in.integer(p, "prewarm", 0, 0, sv.pool_idle_per_backend));
     }
     sv.qos = read_service_qos(in, g);
+    check_service_backends(in, g, sv, backends);
+    sv.cdn = read_service_cdn(in, g);
     return sv;
 }
 

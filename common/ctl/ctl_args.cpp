@@ -198,13 +198,15 @@ Talks to a DLBA daemon's control socket (by default the scheduler's) and prints 
 Options (before or after the command):
   -s, --socket PATH   control socket (default: $DLBA_SOCKET, else /run/dlba/scheduler.sock;
                       /run/dlba/server.sock for `backends`; /run/dlba/dlbad.sock for `failover`,
-                      `sweep` and `summary`)
+                      `sweep`, `summary` and the admin commands `backend ...` and `node N
+                      enable|disable|drain|weight W`, which dlbad keeps in its admin state file and passes
+                      on; sent straight to a scheduler's or server's socket they apply to that process only)
   -n, --node N        read node N's tables from any host: through node N's daemon over its eth0
                       (failover.config_port), read-only commands only (status, hash, counters, sync,
                       failover, sweep, summary, backends)
   -a, --all-nodes     send an admin command to every node of --config through its daemon: `node N
                       enable|disable|drain|weight W` to every scheduler (the state then outlives a failover),
-                      `backend KEY enable|disable|drain` to every DLBA server
+                      `backend KEY ...` to every DLBA server; each node's dlbad keeps it
   -c, --config FILE   the array configuration --node, --all-nodes and `config push` read
                       (default /etc/dlba/dlba.conf)
   -j, --json          print the daemon's JSON answer, indented, instead of a table
@@ -222,10 +224,17 @@ Commands:
   summary             node daemon: the summary web-server status table (per back end: address, cookie
                       groups, total hits, total open connections over all nodes)
   backends            DLBA server's back-end status table: key, address, state (up/down/drain/disabled),
-                      weight, open connections, hits, average response time, errors
+                      admin (in-service/oos/maintenance/sticky/failed), weight, open connections, hits,
+                      average response time, errors
+  backend KEY in-service
+  backend KEY out-of-service oos|maintenance|sticky|failed
+                      on this node's DLBA server, kept by dlbad across restarts: sticky keeps persistent
+                      sessions (cookie, URL session id, bound requests) on the back end but sends it no new
+                      ones; oos, maintenance and failed (the operator's verdict) send it nothing
+  backend KEY weight W
+                      the back end's weight at run time (0 takes no new sessions), kept likewise
   backend KEY enable|disable|drain
-                      on a DLBA server: drain keeps persistent sessions (SpServer cookies) on the back end but
-                      sends it no new ones; disable reroutes everything (default socket /run/dlba/server.sock)
+                      the older spellings of in-service, out-of-service oos and out-of-service sticky
   role active|standby switch this scheduler's role
   node N fail|live    mark node N (1..255) failed (it loses all its buckets at once) or live again
   node N enable|disable|drain

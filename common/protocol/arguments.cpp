@@ -82,6 +82,10 @@ constexpr std::array<bool, 2> kRoleValues{true, false};  // active
 constexpr std::array<std::string_view, 3> kBackendActionWords{"enable", "disable", "drain"};
 constexpr std::array<BackendAction, 3> kBackendActionValues{BackendAction::enable, BackendAction::disable,
                                                             BackendAction::drain};
+// out-of-service's reasons (in-service is its own word).
+constexpr std::array<std::string_view, 4> kBackendReasonWords{"oos", "maintenance", "sticky", "failed"};
+constexpr std::array<BackendMode, 4> kBackendReasonValues{BackendMode::oos, BackendMode::maintenance,
+                                                          BackendMode::sticky, BackendMode::failed};
 
 // Reads a choice word into `field`.
 template <const auto& Words, const auto& Values, class T>
@@ -185,7 +189,7 @@ bool read_config_id(std::string_view w, Request& r) {
     return true;
 }
 
-constexpr std::array<ArgSpec, 21> kArgs{{
+constexpr std::array<ArgSpec, 22> kArgs{{
     {Arg::literal, "", "", {}, nullptr, nullptr, refuse_nothing},
     decimal_arg<&Request::node, 1, kMaxNodeNumber>(Arg::node, "node", "N", [](std::string_view w) {
         return got("node number must be 1.." + std::to_string(kMaxNodeNumber), w);
@@ -208,6 +212,7 @@ constexpr std::array<ArgSpec, 21> kArgs{{
     choice_arg<&Request::failed, kNodeStateWords, kNodeStateValues>(Arg::node_state, "state"),
     choice_arg<&Request::active, kRoleWords, kRoleValues>(Arg::role, "role"),
     choice_arg<&Request::action, kBackendActionWords, kBackendActionValues>(Arg::backend_action, "action"),
+    choice_arg<&Request::mode, kBackendReasonWords, kBackendReasonValues>(Arg::backend_reason, "reason"),
     count_arg<&NodeFigures::hits>(Arg::hits, "hits", "HITS"),
     count_arg<&NodeFigures::open_conns>(Arg::open_conns, "open", "OPEN"),
     {Arg::avg_ms, "avg", "AVG_MS", {}, read_avg, write_avg, refuse_figure},

@@ -36,6 +36,18 @@ inline Request node_weight(uint16_t node, uint32_t weight) {
 inline Request backend_admin(std::string key, BackendAction action) {
     return {.verb = Verb::backend_admin, .key = std::move(key), .action = action};
 }
+inline Request backend_in_service(std::string key) { return {.verb = Verb::backend_in_service, .key = std::move(key)}; }
+inline Request backend_out_of_service(std::string key, BackendMode mode) {
+    return {.verb = Verb::backend_out_of_service, .key = std::move(key), .mode = mode};
+}
+// The request that sets `mode`, in its seed-002 spelling.
+inline Request backend_mode(std::string key, BackendMode mode) {
+    return mode == BackendMode::in_service ? backend_in_service(std::move(key))
+                                           : backend_out_of_service(std::move(key), mode);
+}
+inline Request backend_weight(std::string key, uint32_t weight) {
+    return {.verb = Verb::backend_weight, .weight = weight, .key = std::move(key)};
+}
 
 // Between the daemons.
 inline Request role(bool active) { return {.verb = Verb::role, .active = active}; }

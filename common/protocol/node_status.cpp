@@ -33,13 +33,14 @@ bool fail(std::string* err, std::string message) {
 enum Column : size_t {
     c_key, c_address, c_port, c_state, c_weight, c_open_conns, c_hits, c_avg_resp_ms, c_errors, c_connect_failures,
     c_bad_responses, c_pooled_reuses, c_cookie_groups, c_tls, c_backend_handshakes, c_backend_resumed,
-    c_tls_verify_failures, c_max_inflight, c_queued, c_queue_timeouts, c_services, c_check, c_agent, c_agent_errors,
-    kColumns
+    c_tls_verify_failures, c_max_inflight, c_queued, c_queue_timeouts, c_services, c_idle_pooled, c_tls_bound,
+    c_tls_rebound, c_redirects, c_admin, c_check, c_agent, c_agent_errors, kColumns
 };
 constexpr std::array<std::string_view, kColumns> kColumnNames{
     "key", "address", "port", "state", "weight", "open_conns", "hits", "avg_resp_ms", "errors", "connect_failures",
     "bad_responses", "pooled_reuses", "cookie_groups", "tls", "backend_handshakes", "backend_resumed",
-    "tls_verify_failures", "max_inflight", "queued", "queue_timeouts", "services", "check", "agent", "agent_errors"};
+    "tls_verify_failures", "max_inflight", "queued", "queue_timeouts", "services", "idle_pooled", "tls_bound",
+    "tls_rebound", "redirects", "admin", "check", "agent", "agent_errors"};
 
 struct Columns {
     std::array<std::optional<size_t>, kColumns> at;
@@ -78,7 +79,9 @@ void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
         ColumnType::unsigned_integer, ColumnType::boolean,          ColumnType::unsigned_integer,
         ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::unsigned_integer,
         ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::string,
-        ColumnType::string,           ColumnType::string,           ColumnType::unsigned_integer};
+        ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::unsigned_integer,
+        ColumnType::unsigned_integer, ColumnType::string,           ColumnType::string,
+        ColumnType::string,           ColumnType::unsigned_integer};
     t.columns.clear();
     for (size_t c = 0; c < kColumns; ++c) t.columns.push_back({std::string(kColumnNames[c]), types[c]});
     for (const BackendRow& b : rows) {
@@ -86,7 +89,8 @@ void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
                           known_or_null(b.avg_resp_ms), b.errors, b.connect_failures, b.bad_responses,
                           b.pooled_reuses, known_or_null(b.cookie_groups), b.tls, b.backend_handshakes,
                           b.backend_resumed, b.tls_verify_failures, b.max_inflight, b.queued, b.queue_timeouts,
-                          b.services, b.check, b.agent, b.agent_errors});
+                          b.services, b.idle_pooled, b.tls_bound, b.tls_rebound, b.redirects, b.admin, b.check,
+                          b.agent, b.agent_errors});
     }
 }
 
@@ -136,6 +140,7 @@ std::optional<NodeStatus> NodeStatus::from_table(const io::Table& t, std::string
         b.address = parse_ipv4(string_or_empty(col.cell(row, c_address))).value_or(0);
         b.port = number_or<uint16_t>(col.cell(row, c_port), 0);
         b.state = string_or_empty(col.cell(row, c_state));
+        b.admin = string_or_empty(col.cell(row, c_admin));
         b.weight = number_or<uint32_t>(col.cell(row, c_weight), 0);
         b.open_conns = number_or<uint64_t>(col.cell(row, c_open_conns), 0);
         b.hits = number_or<uint64_t>(col.cell(row, c_hits), 0);
@@ -152,7 +157,11 @@ std::optional<NodeStatus> NodeStatus::from_table(const io::Table& t, std::string
         b.max_inflight = number_or<uint64_t>(col.cell(row, c_max_inflight), 0);
         b.queued = number_or<uint64_t>(col.cell(row, c_queued), 0);
         b.queue_timeouts = number_or<uint64_t>(col.cell(row, c_queue_timeouts), 0);
+        b.redirects = number_or<uint64_t>(col.cell(row, c_redirects), 0);
         b.services = string_or_empty(col.cell(row, c_services));
+        b.idle_pooled = number_or<uint64_t>(col.cell(row, c_idle_pooled), 0);
+        b.tls_bound = number_or<uint64_t>(col.cell(row, c_tls_bound), 0);
+        b.tls_rebound = number_or<uint64_t>(col.cell(row, c_tls_rebound), 0);
         if (const json& k = col.cell(row, c_check); k.is_string()) b.check = k.get<std::string>();
         if (const json& a = col.cell(row, c_agent); a.is_string()) b.agent = a.get<std::string>();
         b.agent_errors = number_or<uint64_t>(col.cell(row, c_agent_errors), 0);
@@ -182,16 +191,32 @@ void add_to_totals(const NodeStatus& s, BackendTotals& totals) {
         if (b.cookie_groups) t.cookie_groups = t.cookie_groups.value_or(0) + *b.cookie_groups;
         t.hits += b.hits;
         t.open_conns += b.open_conns;
+        if (!b.admin.empty()) t.admin[s.node] = b.admin;
     }
 }
+
+namespace {
+
+// The nodes' common admin state of a back end, or each node's where they differ ("1:oos,2:in-service").
+json admin_cell(const std::map<uint16_t, std::string>& by_node) {
+    if (by_node.empty()) return nullptr;
+    bool same = true;
+    for (const auto& [n, a] : by_node) same = same && a == by_node.begin()->second;
+    if (same) return by_node.begin()->second;
+    std::string out;
+    for (const auto& [n, a] : by_node) out += (out.empty() ? "" : ",") + std::to_string(n) + ":" + a;
+    return out;
+}
+
+}  // namespace
 
 void put_summary_rows(io::Table& t, const BackendTotals& totals) {
     t.columns = {{"backend", ColumnType::string}, {"address", ColumnType::ipv4},
                  {"cookie_groups", ColumnType::unsigned_integer}, {"total_hits", ColumnType::unsigned_integer},
-                 {"total_open_conns", ColumnType::unsigned_integer}};
+                 {"total_open_conns", ColumnType::unsigned_integer}, {"admin", ColumnType::string}};
     for (const auto& [key, total] : totals) {
-        t.rows.push_back({key, total.address ? json(format_ipv4(total.address)) : json(nullptr), known_or_null(total.cookie_groups),
-                          total.hits, total.open_conns});
+        t.rows.push_back({key, total.address ? json(format_ipv4(total.address)) : json(nullptr),
+                          known_or_null(total.cookie_groups), total.hits, total.open_conns, admin_cell(total.admin)});
     }
 }
 

@@ -34,6 +34,7 @@ struct BackendRow {
     uint32_t address = 0;  // host order
     uint16_t port = 0;
     std::string state;     // up, down, drain, disabled, check_failed, agent_down, agent_maint, agent_drain
+    std::string admin;     // the operator's: in-service, oos, maintenance, sticky, failed ("" from an older server)
     uint32_t weight = 0;
     uint64_t open_conns = 0;
     uint64_t hits = 0;
@@ -51,6 +52,10 @@ struct BackendRow {
     uint64_t queued = 0;          // QoS: requests waiting that it could take (bound to it, or its service's)
     uint64_t queue_timeouts = 0;  // QoS: such requests that gave up at their queue timeout (503)
     std::string services;  // the services that use it, comma-separated
+    uint64_t idle_pooled = 0;  // idle pooled connections to it now, over the server's workers (prewarmed included)
+    uint64_t tls_bound = 0;    // tls_session: TLS sessions bound to it
+    uint64_t tls_rebound = 0;  // ... of which moved to it from a back end that could not take them
+    uint64_t redirects = 0;  // redirect services: requests answered with a redirect to it
     std::string check = "-";  // active check: "-" (none), "up", "failed:REASON" (see BackendState::check_text)
     std::string agent = "-";  // load agent: "-" (none) or "HEALTH,ADMIN,NN%" ("up,drain,100%")
     uint64_t agent_errors = 0;  // agent exchanges that brought no well-formed line (counted and ignored)
@@ -88,10 +93,12 @@ struct BackendTotal {
     std::optional<uint64_t> cookie_groups;  // nullopt unless some node reports it
     uint64_t hits = 0;
     uint64_t open_conns = 0;
+    std::map<uint16_t, std::string> admin;  // each reporting node's admin state of it
 };
 using BackendTotals = std::map<std::string, BackendTotal>;  // by back-end key
 void add_to_totals(const NodeStatus& status, BackendTotals& totals);
-// The summary table's columns and rows: backend, address, cookie_groups, total_hits, total_open_conns.
+// The summary table's columns and rows: backend, address, cookie_groups, total_hits, total_open_conns, admin.
+// admin is the nodes' common admin state, or "N:state,..." per node where they differ.
 void put_summary_rows(io::Table& table, const BackendTotals& totals);
 
 // A cell: the value, or null when not known.

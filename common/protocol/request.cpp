@@ -231,7 +231,48 @@ Scope command_scope(std::optional<Access> access) {
     return Scope{static_cast<DaemonSet>(0xff), true, access, true};
 }
 
+constexpr std::array<std::string_view, 5> kModeNames{"in-service", "oos", "maintenance", "sticky", "failed"};
+
 }  // namespace
+
+const char* backend_mode_name(BackendMode mode) {
+    const auto i = static_cast<size_t>(mode);
+    return i < kModeNames.size() ? kModeNames[i].data() : "?";
+}
+
+std::optional<BackendMode> backend_mode_named(std::string_view name) {
+    for (size_t i = 0; i < kModeNames.size(); ++i) {
+        if (kModeNames[i] == name) return static_cast<BackendMode>(i);
+    }
+    return std::nullopt;
+}
+
+BackendMode backend_mode_of(const Request& request) {
+    switch (request.verb) {
+        case Verb::backend_admin:
+            switch (request.action) {
+                case BackendAction::enable: return BackendMode::in_service;
+                case BackendAction::disable: return BackendMode::oos;
+                case BackendAction::drain: return BackendMode::sticky;
+            }
+            break;
+        case Verb::backend_out_of_service: return request.mode;
+        default: break;
+    }
+    return BackendMode::in_service;
+}
+
+bool is_admin_state(Verb verb) {
+    switch (verb) {
+        case Verb::node_admin:
+        case Verb::node_weight:
+        case Verb::backend_admin:
+        case Verb::backend_in_service:
+        case Verb::backend_out_of_service:
+        case Verb::backend_weight: return true;
+        default: return false;
+    }
+}
 
 Parsed parse(std::string_view line, Daemon daemon) {
     const std::vector<std::string_view> words = io::split_words(line);

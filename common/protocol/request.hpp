@@ -53,7 +53,10 @@ enum class Verb : uint8_t {
     // the operator's admin state
     node_admin,     // node N enable|disable|drain
     node_weight,    // node N weight W
-    backend_admin,  // backend KEY enable|disable|drain
+    backend_admin,  // backend KEY enable|disable|drain (the older spellings of in-service / out-of-service)
+    backend_in_service,      // backend KEY in-service
+    backend_out_of_service,  // backend KEY out-of-service oos|maintenance|sticky|failed
+    backend_weight,          // backend KEY weight W
     // between the daemons
     role,               // role active|standby
     role_active_lease,  // role active lease MS
@@ -78,6 +81,13 @@ inline constexpr size_t kVerbs = static_cast<size_t>(Verb::admin) + 1;
 // What a back-end admin request asks of a DLBA server.
 enum class BackendAction : uint8_t { enable, disable, drain };
 
+// The operator's state of a back end (seed 002's in-service / out-of-service reasons). sticky keeps the persistent
+// sessions it has (cookie, URL session id, bound requests) and takes no new ones; the others take nothing. failed is
+// the operator's verdict, distinct from a back end marked down after a connect failure.
+enum class BackendMode : uint8_t { in_service, oos, maintenance, sticky, failed };
+const char* backend_mode_name(BackendMode mode);  // in-service, oos, maintenance, sticky, failed
+std::optional<BackendMode> backend_mode_named(std::string_view name);
+
 // Only the fields the verb's pattern names are meaningful; the rest keep their defaults.
 struct Request {
     Verb verb = Verb::status;
@@ -92,6 +102,7 @@ struct Request {
     uint64_t unix_time = 0;                 // sweep-done UNIX_TIME
     std::string key;                        // backend KEY
     BackendAction action = BackendAction::enable;  // backend KEY enable|disable|drain
+    BackendMode mode = BackendMode::oos;    // backend KEY out-of-service REASON
     std::string path;                       // check-reload PATH
     uint64_t fingerprint = 0;               // PULL FINGERPRINT (hex)
     uint64_t version = 0;                   // PULL ... VERSION
@@ -114,6 +125,12 @@ struct ParseError {
 };
 
 using Parsed = std::variant<Request, ParseError>;
+
+// The state a back-end admin request (backend_admin, backend_in_service, backend_out_of_service) sets:
+// enable = in-service, disable = out-of-service oos, drain = out-of-service sticky.
+BackendMode backend_mode_of(const Request& request);
+// Sets a back end's or a node's admin state or weight (what dlbad keeps in its admin state file).
+bool is_admin_state(Verb verb);
 
 // One request line as `daemon` receives it: only the verbs that daemon serves.
 Parsed parse(std::string_view line, Daemon daemon);

@@ -46,12 +46,20 @@ constexpr std::array<VerbSpec, kVerbs> kVerbTable{{
      kMonitor,                    Daemon::dlbad_monitor, read_only, kOffered},
     {Verb::summary,           "summary",                               "summary",
      kMonitor,                    Daemon::dlbad_monitor, read_only, kOffered},
+    // The admin state's home is dlbad, which keeps it in its state file and passes it on to the daemon that
+    // applies it (applied_by); the scheduler and the server take it straight too (not kept then).
     {Verb::node_admin,        "node {node} {admin}",                   "node 2 drain",
-     kSched,                      Daemon::scheduler,     admin,     kOffered},
+     kSched | kMonitor,           Daemon::dlbad_monitor, admin,     kOffered},
     {Verb::node_weight,       "node {node} weight {weight}",           "node 2 weight 3",
-     kSched,                      Daemon::scheduler,     admin,     kOffered},
+     kSched | kMonitor,           Daemon::dlbad_monitor, admin,     kOffered},
     {Verb::backend_admin,     "backend {key} {action}",                "backend web1 disable",
-     kServer,                     Daemon::server,        admin,     kOffered},
+     kServer | kMonitor,          Daemon::dlbad_monitor, admin,     kOffered},
+    {Verb::backend_in_service, "backend {key} in-service",             "backend web1 in-service",
+     kServer | kMonitor,          Daemon::dlbad_monitor, admin,     kOffered},
+    {Verb::backend_out_of_service, "backend {key} out-of-service {reason}", "backend web1 out-of-service maintenance",
+     kServer | kMonitor,          Daemon::dlbad_monitor, admin,     kOffered},
+    {Verb::backend_weight,    "backend {key} weight {weight}",         "backend web1 weight 3",
+     kServer | kMonitor,          Daemon::dlbad_monitor, admin,     kOffered},
     {Verb::role,              "role {role}",                           "role standby",
      kSched,                      Daemon::scheduler,     internal,  kOffered},
     {Verb::role_active_lease, "role active lease {lease}",             "role active lease 500",
@@ -155,5 +163,12 @@ const char* daemon_name(Daemon daemon) { return kDaemonTable[static_cast<size_t>
 const char* default_socket(Daemon daemon) { return kDaemonTable[static_cast<size_t>(daemon)].default_socket; }
 
 std::span<const CliSpelling> cli_spellings() { return kCliSpellings; }
+
+Daemon applied_by(Verb verb) {
+    const VerbSpec& v = spec(verb);
+    if (serves(v.served_by, Daemon::scheduler)) return Daemon::scheduler;
+    if (serves(v.served_by, Daemon::server)) return Daemon::server;
+    return v.home;
+}
 
 }  // namespace dlba::proto

@@ -33,6 +33,7 @@ enum class Arg : uint8_t {
     node_state,       // {state}: fail|live
     role,             // {role}: active|standby
     backend_action,   // {action}: enable|disable|drain
+    backend_reason,   // {reason}: oos|maintenance|sticky|failed
     hits,             // {hits}: a count, or "-" (not known)
     open_conns,       // {open}: a count, or "-"
     avg_ms,           // {avg}: milliseconds >= 0 with three decimals, or "-"
@@ -69,6 +70,9 @@ std::span<const Token> tokens(Verb verb);
 // each goes on to its home daemon).
 inline Access access_of(const Request& r) { return spec(r.verb).access; }
 inline Daemon home_of(const Request& r) { return spec(r.verb).home; }
+// The process that applies an admin-state request whose home is dlbad (which keeps it and passes it on): the
+// scheduler for the node verbs, the DLBA server for the back-end verbs.
+Daemon applied_by(Verb verb);
 
 const char* daemon_name(Daemon daemon);
 // The Unix socket dlbactl asks when no --socket is given; nullptr for the TCP ports.

@@ -37,6 +37,7 @@ void format_access_line(const AccessLogEntry& e, std::string& out) {
         out += std::to_string(e.attempts);
     }
     if (e.bad_response) out += " bad_response";
+    if (e.redirect) out += " redirect";
     if (e.qos_class >= 0) {
         out += " class=";
         out += std::to_string(e.qos_class);

@@ -29,6 +29,7 @@ struct AccessLogEntry {
     ChoiceReason reason = ChoiceReason::none;
     unsigned attempts = 0;
     bool bad_response = false;
+    bool redirect = false;  // answered with a redirect (a redirect service): the line ends in " redirect"
     int qos_class = -1;    // QoS: the request's class (0..7) when its service classifies; -1 = not shown
     int64_t queue_ms = 0;  // QoS: how long it waited for a slot
 };

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "net/reuse_rule.hpp"
 #include "net/transport.hpp"
 #include "net/worker_context.hpp"
 #include "qos/class_rules.hpp"
@@ -11,17 +12,6 @@
 #include "rewrite/response_writer.hpp"
 
 namespace dlba::server {
-
-namespace {
-
-bool idempotent(std::string_view method) {
-    for (std::string_view m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}) {
-        if (method == m) return true;
-    }
-    return false;
-}
-
-}  // namespace
 
 BackendExchange::BackendExchange(WorkerContext& worker)
     : w_(worker), scanner_(http::ResponseLimits{32 * 1024, 100}), body_(http::BodyLimits{1024, 8192, 0}, 502) {}
@@ -41,6 +31,7 @@ void BackendExchange::reset() {
     has_backend_ = false;
     reason_ = ChoiceReason::none;
     force_cookie_ = false;
+    tls_binding_ = nullptr;
     attempts_ = tried_count_ = 0;
     qos_ = nullptr;
     class_ = kQosDefaultClass;
@@ -51,7 +42,7 @@ void BackendExchange::reset() {
     conn_ = nullptr;
     active_counted_ = false;
     start_ms_ = connect_start_us_ = last_backend_ms_ = 0;
-    backend_eof_ = extra_bytes_ = false;
+    backend_eof_ = extra_bytes_ = redirected_ = false;
     phase_ = ResponsePhase::head;
     relay_ = Relay::as_framed;
     bad_response_ = false;
@@ -77,6 +68,14 @@ std::string_view host_without_port(std::string_view host) {
     return host.substr(0, colon);
 }
 
+std::string_view trim_ows(std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+}
+
+constexpr size_t kCdnScratch = 24 * 1024;  // one 16 KiB read rewritten, with room for the longer URLs (grows if not)
+
 }  // namespace
 
 BackendCounters& BackendExchange::backend_counters() const { return gen_->backends[backend_]->counters(w_.id); }
@@ -92,8 +91,10 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
                                     const RequestOrigin& origin, Session* owner, ClientSide client) {
     gen_ = &gen;
     balancer_ = &gen.balancers[service];
+    service_ = service;
     owner_ = owner;
     client_ = client;
+    tls_binding_ = origin.tls_binding;
     start_ms_ = w_.now_ms();
     client_minor_ = head.minor_version;
     head_request_ = head.method == "HEAD";
@@ -107,10 +108,13 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
         cookies_ += h.value;
     }
     // Only a request without a body and with an idempotent method may be sent twice (after an empty answer, or
-    // over a pooled connection that turns out to be closed); only those use pooled connections.
-    replayable_ = head.framing == http::BodyFraming::none && idempotent(head.method);
+    // over a pooled connection that turns out to be closed); only those go first on an idle pooled connection
+    // (net/reuse_rule.hpp).
+    replayable_ = replayable_request(head.framing, head.method);
     qos_ = &gen.qos[service];
     if (qos_->classify) class_ = classify(balancer_->service().qos.classes, {target_, origin.tls, cookies_});
+    // A redirect service answers here: the policy picks the back end as for proxying, no connection is opened.
+    if (redirect_service()) return answer_redirect(origin);
 
     const std::optional<Choice> choice = choose_backend();
     // Every back end that could take it is full: it waits for the first with room (after the head is built).
@@ -128,7 +132,9 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
     ctx.tls = origin.tls;
     ctx.strip_cookie = svc.policy == BalancePolicy::cookie && svc.strip_injected ? std::string_view(svc.inject_cookie)
                                                                                   : std::string_view();
-    ctx.keep_alive = svc.pool_idle_per_backend > 0 && replayable_;
+    // Any request's connection may go back to the pool once its answer is complete (the rule is about which request
+    // goes first on an idle one).
+    ctx.keep_alive = svc.pool_idle_per_backend > 0;
     char local[24];  // the listener's address:port, for an HTTP/1.0 request without Host
     if (head.host.empty()) {
         const in_addr a{htonl(origin.listener.address)};
@@ -143,6 +149,7 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
 }
 
 bool BackendExchange::forward_body(std::span<const char> data) {
+    if (redirected_) return false;  // nobody to send it to: read and dropped
     if (request_framing_ == http::BodyFraming::chunked) {
         append_chunk(to_backend_.text(), {data.data(), data.size()});
     } else {
@@ -152,7 +159,7 @@ bool BackendExchange::forward_body(std::span<const char> data) {
 }
 
 void BackendExchange::request_done() {
-    if (request_framing_ == http::BodyFraming::chunked) append_last_chunk(to_backend_.text());
+    if (request_framing_ == http::BodyFraming::chunked && !redirected_) append_last_chunk(to_backend_.text());
     request_complete_ = true;
 }
 
@@ -162,6 +169,7 @@ std::optional<Choice> BackendExchange::choose_backend() {
     const int64_t now = w_.now_ms();
     const size_t n = bal.size();
     const bool limited = qos_ && qos_->enabled;
+    const bool redirect = redirect_service();
     full_excluded_ = false;
     for (size_t i = 0; i < n; ++i) {
         const BackendState& st = *gen_->backends[bal.backend_index(i)];
@@ -174,6 +182,12 @@ std::optional<Choice> BackendExchange::choose_backend() {
             full_excluded_ = true;
         }
         sc.usable_sticky[i] = !tried && st.usable_for_sticky(now);
+        // A redirect service's back end out of service whose backup can answer keeps its share (and its cookie
+        // sessions): its requests are redirected to the backup (answer_redirect).
+        if (redirect && !tried && st.out_of_service(now) && backup_of(bal.backend_index(i), now).found()) {
+            sc.usable_new[i] = st.weight() > 0 && st.admin() != BackendAdmin::drain;
+            sc.usable_sticky[i] = true;
+        }
         sc.active[i] = st.active();
         sc.weight[i] = st.effective_weight();
         sc.average_ms[i] = st.average_ms();
@@ -181,8 +195,9 @@ std::optional<Choice> BackendExchange::choose_backend() {
     const Candidates c{{sc.usable_new.get(), n}, {sc.usable_sticky.get(), n}, {sc.active.data(), n},
                        {sc.weight.data(), n}, {sc.average_ms.data(), n}};
     const http::Header cookie{"Cookie", cookies_};
-    const RequestKeys keys{target_, cookies_.empty() ? std::span<const http::Header>()
-                                                     : std::span<const http::Header>(&cookie, 1)};
+    const RequestKeys keys{target_,
+                           cookies_.empty() ? std::span<const http::Header>() : std::span<const http::Header>(&cookie, 1),
+                           tls_binding_ != nullptr, tls_binding_ ? tls_binding_->backend_key() : std::string_view()};
     return bal.choose(keys, c, w_.next_rotation());
 }
 
@@ -194,6 +209,13 @@ void BackendExchange::take_choice(const Choice& choice) {
     // end comes back as cookie_rerouted with force_cookie set: the client learns the new key.
     reason_ = choice.reason;
     force_cookie_ = choice.force_cookie;
+    // tls_session: the session is bound from here on (a retry after a failed connect rebinds it again); the next
+    // bytes written to a TLS 1.3 client carry a ticket with the binding (Session::flush_client).
+    if (choice.tls_bind != TlsBind::keep && tls_binding_) {
+        tls_binding_->bind(balancer_->key(service_backend_));
+        BackendCounters& bc = backend_counters();
+        (choice.tls_bind == TlsBind::rebind ? bc.tls_rebound : bc.tls_bound).add();
+    }
 }
 
 ExchangeStep BackendExchange::start_backend(bool allow_pool) {
@@ -210,7 +232,9 @@ ExchangeStep BackendExchange::start_backend(bool allow_pool) {
     backend_eof_ = extra_bytes_ = false;
     const BackendTlsContext* tls = gen_->backend_tls[backend_].get();
     const std::string_view sni = tls ? tls->sni_for(host_) : std::string_view();
-    BackendConn* c = allow_pool && replayable_ ? w_.backends.take_idle(*gen_, backend_, owner_, sni) : nullptr;
+    BackendConn* c = allow_pool && may_take_idle_connection(replayable_)
+                         ? w_.backends.take_idle(*gen_, backend_, owner_, sni)
+                         : nullptr;
     if (c) {
         backend_counters().pooled_reuses.add();
     } else {
@@ -349,7 +373,7 @@ ExchangeStep BackendExchange::process_response() {
                 note_bad_response(body_.error().reason);
                 return backend_failed(Failure::bad_response);
             }
-            if (s.state == http::BodyState::complete) phase_ = ResponsePhase::done;
+            if (s.state == http::BodyState::complete) body_complete();
             continue;
         }
         // Bytes after the end of the response (a body on a HEAD or 204 answer, a second answer): not ours to pass
@@ -371,7 +395,14 @@ void BackendExchange::response_head_complete(const http::ResponseHead& h) {
     // "Transfer-Encoding: gzip" ends at the back end's close (RFC 9112 §6.3): chunked by us, the client needs no
     // close to find the end, and the coding stays declared.
     const bool rechunk = client_minor_ == 1 && h.framing == http::BodyFraming::until_close && h.transfer_coded;
-    if ((h.framing == http::BodyFraming::until_close && !rechunk) || dechunk || w_.stopping()) last = true;
+    // CDN rewriting changes the length: chunked to an HTTP/1.1 client, close-delimited to HTTP/1.0.
+    const bool cdn = cdn_applies(h);
+    const bool framed_by_us = rechunk || (cdn && client_minor_ == 1);
+    if ((h.framing == http::BodyFraming::until_close && !framed_by_us) || (dechunk && !cdn) ||
+        (cdn && client_minor_ == 0) || w_.stopping()) {
+        last = true;
+    }
+    if (gen_->cdn[service_]) (cdn ? w_.stats.cdn_rewritten : w_.stats.cdn_passed).add();
     set_cookies_.clear();
     const ServiceConfig& svc = balancer_->service();
     if (svc.policy == BalancePolicy::cookie) {
@@ -382,15 +413,24 @@ void BackendExchange::response_head_complete(const http::ResponseHead& h) {
     }
     std::string& o = out();
     const size_t before = o.size();
-    write_response_head(h, {client_minor_, last, dechunk, rechunk}, set_cookies_, o);
+    write_response_head(h, {client_minor_, last, dechunk && !cdn, rechunk, cdn}, set_cookies_, o);
     bytes_to_client_ += o.size() - before;
     response_started_ = true;
     response_keep_alive_ = h.keep_alive;
     to_backend_.keep(false);
     w_.stats.responses[h.status / 100].add();
-    relay_ = dechunk ? Relay::decoded : rechunk ? Relay::rechunked : Relay::as_framed;
+    relay_ = cdn       ? (client_minor_ == 1 ? Relay::cdn_chunked : Relay::cdn_close)
+             : dechunk ? Relay::decoded
+             : rechunk ? Relay::rechunked
+                       : Relay::as_framed;
+    if (cdn) {
+        const ServiceConfig& sv = balancer_->service();
+        cdn_.start({sv.cdn.host, host_, target_, gen_->cdn[service_].get()});
+        if (cdn_scratch_.capacity() < kCdnScratch) cdn_scratch_.reserve(kCdnScratch);
+    }
     body_.start(h.framing, h.content_length);
-    phase_ = body_.state() == http::BodyState::complete ? ResponsePhase::done : ResponsePhase::body;
+    phase_ = ResponsePhase::body;
+    if (body_.state() == http::BodyState::complete) body_complete();  // nothing to read (a rewritten one ends here)
 }
 
 void BackendExchange::relay_body(const http::BodyStep& s) {
@@ -402,21 +442,54 @@ void BackendExchange::relay_body(const http::BodyStep& s) {
         case Relay::rechunked:
             if (!s.data.empty()) append_chunk(o, {s.data.data(), s.data.size()});
             break;
+        case Relay::cdn_close: cdn_.feed(s.data.data(), s.data.size(), o); break;
+        case Relay::cdn_chunked:
+            cdn_scratch_.clear();
+            cdn_.feed(s.data.data(), s.data.size(), cdn_scratch_);
+            if (!cdn_scratch_.empty()) append_chunk(o, cdn_scratch_);
+            break;
     }
     bytes_to_client_ += o.size() - before;
+}
+
+void BackendExchange::body_complete() {
+    phase_ = ResponsePhase::done;
+    if (relay_ == Relay::as_framed || relay_ == Relay::decoded) return;
+    std::string& o = out();
+    const size_t before = o.size();
+    if (relay_ == Relay::cdn_close) cdn_.finish(o);
+    if (relay_ == Relay::cdn_chunked) {
+        cdn_scratch_.clear();
+        cdn_.finish(cdn_scratch_);
+        if (!cdn_scratch_.empty()) append_chunk(o, cdn_scratch_);
+    }
+    if (relay_ == Relay::cdn_close || relay_ == Relay::cdn_chunked) w_.stats.cdn_urls.add(cdn_.urls_rewritten());
+    if (relay_ != Relay::cdn_close) append_last_chunk(o);
+    bytes_to_client_ += o.size() - before;
+}
+
+// An identity-encoded text/html answer with a body, of a service with cdn rewriting.
+bool BackendExchange::cdn_applies(const http::ResponseHead& h) const {
+    if (!gen_->cdn[service_] || h.framing == http::BodyFraming::none || h.transfer_coded) return false;
+    if (h.status == 204 || h.status == 304 || h.informational()) return false;
+    bool html = false;
+    for (const http::Header& f : h.headers) {
+        if (http::iequals(f.name, "content-encoding")) {
+            if (!http::iequals(trim_ows(f.value), "identity")) return false;
+        } else if (http::iequals(f.name, "content-type")) {
+            std::string_view v = f.value;
+            v = trim_ows(v.substr(0, v.find(';')));
+            html = http::iequals(v, "text/html");
+        }
+    }
+    return html;
 }
 
 ExchangeStep BackendExchange::backend_eof() {
     backend_eof_ = true;
     if (conn_) conn_->readable = false;
     if (phase_ == ResponsePhase::body && body_.finish_at_eof() == http::BodyState::complete) {
-        if (relay_ == Relay::rechunked) {
-            std::string& o = out();
-            const size_t before = o.size();
-            append_last_chunk(o);
-            bytes_to_client_ += o.size() - before;
-        }
-        phase_ = ResponsePhase::done;
+        body_complete();
         return ExchangeStep::progress;
     }
     if (phase_ == ResponsePhase::done) return ExchangeStep::progress;
@@ -558,6 +631,7 @@ void BackendExchange::describe(AccessLogEntry& e, int64_t now_ms) const {
     e.reason = reason_;
     e.attempts = attempts_;
     e.bad_response = bad_response_;
+    e.redirect = redirected_;
     if (qos_ && qos_->classify) {
         e.qos_class = class_;
         e.queue_ms = queue_ms_;

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "http/body_decoder.hpp"
+#include "http/html_rewriter.hpp"
 #include "http/request_parser.hpp"
 #include "http/response_scanner.hpp"
 #include "net/access_log.hpp"
@@ -42,6 +43,7 @@
 #include "policy/balancer.hpp"
 #include "qos/qos_queues.hpp"
 #include "reload/reload_plan.hpp"
+#include "tls/session_binding.hpp"
 
 namespace dlba::server {
 
@@ -58,6 +60,7 @@ struct RequestOrigin {
     std::string_view client_ip;  // "192.0.2.7", for X-Forwarded-For / Forwarded
     bool tls = false;            // the client came in over TLS (proto=https)
     ListenerKey listener;        // for the Host of an HTTP/1.0 request without one
+    SessionBinding* tls_binding = nullptr;  // TLS: the connection's TLS-session binding (policy tls_session)
 };
 
 // The client side of the connection as the exchange sees it (both outlive the exchange).
@@ -140,9 +143,16 @@ private:
         as_framed,  // the bytes as the back end framed them
         decoded,    // de-chunked, close-delimited (a chunked body to an HTTP/1.0 client)
         rechunked,  // chunked by us (a close-delimited, transfer-coded body to an HTTP/1.1 client)
+        cdn_chunked,  // decoded, CDN URLs rewritten, chunked by us (HTTP/1.1 client)
+        cdn_close,    // decoded, CDN URLs rewritten, close-delimited (HTTP/1.0 client)
     };
 
     std::optional<Choice> choose_backend();
+    // ---- redirect services (net/backend_exchange_redirect.cpp) ----
+    bool redirect_service() const { return balancer_->service().mode == ServiceMode::redirect; }
+    // Where the requests of back end `backend` (array index, out of service) go: its backup chain.
+    BackupTarget backup_of(size_t backend, int64_t now_ms) const;
+    ExchangeStep answer_redirect(const RequestOrigin& origin);
     // ---- QoS (net/backend_exchange_qos.cpp) ----
     ExchangeStep admit(bool allow_pool);                    // a slot on backend_ (or wait for one), then start it
     ExchangeStep wait_for_slot(bool bound, bool allow_pool);  // bound: for backend_ only; else any of the service
@@ -162,6 +172,8 @@ private:
     ExchangeStep process_response();
     void response_head_complete(const http::ResponseHead& head);
     void relay_body(const http::BodyStep& s);
+    void body_complete();  // the back end's body ended: the rewriter's rest and the last chunk go out
+    bool cdn_applies(const http::ResponseHead& h) const;  // rewrite this answer's CDN URLs?
     void note_bad_response(const char* rule);
     std::string backend_name() const;  // "back end KEY (ADDRESS:PORT)", for the error log
     void release_backend(bool reusable);
@@ -188,9 +200,11 @@ private:
     // The back end (indexes into gen_).
     size_t service_backend_ = 0;  // index among the service's back ends
     size_t backend_ = 0;          // index in the array's back ends
+    size_t service_ = 0;          // index of the service in gen_
     bool has_backend_ = false;
     ChoiceReason reason_ = ChoiceReason::none;
     bool force_cookie_ = false;  // set the injected cookie even if the response does not start a session
+    SessionBinding* tls_binding_ = nullptr;  // the client connection's (outlives the exchange); nullptr: plain
     uint8_t attempts_ = 0;
     static constexpr size_t kMaxTried = 17;  // retries are at most 16
     uint16_t tried_[kMaxTried] = {};
@@ -204,6 +218,7 @@ private:
     int64_t last_backend_ms_ = 0;
     bool backend_eof_ = false;
     bool extra_bytes_ = false;  // the back end sent more than the response: do not pool its connection
+    bool redirected_ = false;   // answered with a redirect: no back-end connection, the body is dropped
 
     // QoS: the request's class, its wait for a slot.
     const ServiceQos* qos_ = nullptr;
@@ -220,6 +235,8 @@ private:
     // The response.
     http::ResponseHeadScanner scanner_;
     http::BodyDecoder body_;
+    http::HtmlRewriter cdn_;   // buffers reserved at its first use only (most connections never rewrite)
+    std::string cdn_scratch_;  // one piece of rewritten body, before it is framed as a chunk
     ResponsePhase phase_ = ResponsePhase::head;
     Relay relay_ = Relay::as_framed;
     bool bad_response_ = false;      // counted in the back end's bad_responses (once per request)

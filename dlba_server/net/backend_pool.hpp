@@ -12,6 +12,20 @@
 // TLS to a back end (its `tls` group) is made here too: open() starts the client handshake's SSL on the connecting
 // socket (the exchange drives it), with the last resumable session this worker saved for that back end and SNI
 // name; release() saves the connection's session. A TLS connection is reused only for the same SNI name.
+//
+// Prewarm (`pool.prewarm = N`): per back end the pool itself opens N connections ahead of demand (TCP connect and,
+// with TLS, the whole handshake, driven here from their events, not by a request) and files them idle once ready.
+// refill() tops every back end up to N idle (ready or still warming), but only as far as the pool depth leaves
+// room beside the connections requests hold (idle + warming + in use <= depth: with prewarm = depth a taken
+// connection is refilled only once it is not given back, else every release would find the pool full and close),
+// and runs between event batches when a connection was taken from the pool or an idle one closed, and on every timer scan (maintain()); never inside a
+// request's processing. Idle connections past the idle timeout close only above N (the N most recently used stay);
+// one the back end closed is replaced. Bounded: a back end that is down or disabled has its idle and warming
+// connections closed and gets none (a down back end whose interval has passed gets one probe connection first,
+// then the rest once it answered); a prewarm connect or handshake that fails marks the back end down for its
+// service's down_interval_ms (like a request's failed connect), and a back end that closes fresh never-used
+// connections within that interval is left alone for as long. Back ends whose TLS name is the request's Host
+// (tls.sni = "host") are not prewarmed: the name is not known ahead of the request.
 #pragma once
 
 #include <sys/epoll.h>
@@ -53,7 +67,11 @@ struct BackendConn {
     bool peer_closed = false;  // EPOLLRDHUP seen: after the data, a read returns the back end's close
     bool dead = false;         // closed; the object waits for the end of the event batch before reuse
     bool reused = false;       // came from the idle pool
+    bool warming = false;      // prewarm: opened by the pool itself, connect or handshake not done yet
+    bool prewarmed = false;    // opened ahead of demand and not handed out yet
+    bool busy_counted = false;  // counted among its back end's connections in use (prewarm's room, see refill())
     int64_t idle_since_ms = 0;
+    int64_t warm_start_ms = 0;  // prewarm: when the connect began
 
     IoResult read(char* buf, size_t len) {
         return ssl ? noted(tls_read(ssl.get(), buf, len)) : socket_read(fd.get(), buf, len);
@@ -131,7 +149,8 @@ public:
             });
         }
     }
-    // Hands every connection idle for longer than its back end's idle timeout to `close`, oldest first.
+    // Hands every connection idle for longer than its back end's idle timeout to `close`, oldest first, but keeps
+    // the back end's prewarm count (its most recently used ones).
     template <class Close>
     void expire(int64_t now_ms, Close&& close);
     // Files the lists under `next` (see the top of this file); what does not carry over goes to `close`.
@@ -145,8 +164,10 @@ private:
 
 class BackendPool {
 public:
-    // Connections are added to `epoll` (edge-triggered, both directions); `log` takes socket() failures.
-    BackendPool(const io::Fd& epoll, LimitedLog& log) : epoll_(epoll), log_(log) {}
+    // Connections are added to `epoll` (edge-triggered, both directions); `log` takes socket() failures; `worker`
+    // is the worker's index, for the back ends' per-worker counters.
+    BackendPool(const io::Fd& epoll, LimitedLog& log, unsigned worker = 0)
+        : epoll_(epoll), log_(log), worker_(worker) {}
     BackendPool(const BackendPool&) = delete;
     BackendPool& operator=(const BackendPool&) = delete;
 
@@ -162,28 +183,51 @@ public:
     BackendConn* open(const Generation& g, size_t backend, Session* owner, int64_t now_ms, std::string_view sni = {});
     // The owner is done with `c`: back to the idle pool when `reusable` and it may be kept, else closed.
     void release(BackendConn* c, bool reusable, int64_t now_ms);
-    // An idle connection spoke or closed: it is of no more use. (A TLS one that only sent a session ticket stays.)
-    void idle_event(BackendConn* c);
+    // An event on a connection that has no owner: a warming one goes on with its connect or handshake; an idle one
+    // that spoke or closed is of no more use. (A TLS one that only sent a session ticket stays.)
+    void idle_event(BackendConn* c, uint32_t events, int64_t now_ms);
     void close_idle(BackendConn* c);
     void expire_idle(int64_t now_ms);
-    // The worker is stopping: from now on released connections close.
-    void stop_pooling() { pooling_ = false; }
+    // Prewarm: something was taken or closed since the last refill().
+    bool refill_due() const { return refill_due_; }
+    // Opens connections ahead of demand up to each back end's prewarm count (see the top of this file).
+    void refill(int64_t now_ms);
+    // Every timer scan: closes the idle and warming connections of back ends that are down or disabled, fails
+    // warming ones past the connect timeout, refills.
+    void maintain(int64_t now_ms);
+    // The worker is stopping: from now on released connections close, nothing is prewarmed.
+    void stop_pooling();
     // The end of an event batch: the objects of connections closed in it may be reused (no event points at them).
     void free_dead();
 
     const IdleConnections& idle() const { return idle_; }
 
     size_t saved_sessions() const { return sessions_.size(); }
+    size_t warming() const { return warming_.size(); }
 
 private:
     void close(BackendConn* c);
+    BackendConn* open_warm(const Generation& g, size_t backend, int64_t now_ms);
+    void warm_step(BackendConn* c, int64_t now_ms);
+    void warm_failed(BackendConn* c, int64_t now_ms, const std::string& why, bool verify_failed = false);
+    void stop_warming(BackendConn* c);  // off the warming list (the caller files or closes it)
+    void close_backend(size_t backend);  // its idle and warming connections
+    void note_idle(size_t backend);      // the idle_pooled gauge of `backend`
+    void note_all_idle();
+    void uncount_busy(BackendConn* c);  // no longer in use by a request
     void save_session(const BackendConn& c);
     SSL_SESSION* saved_session(const Generation& g, size_t backend, std::string_view sni) const;
 
     const io::Fd& epoll_;
     LimitedLog& log_;
+    unsigned worker_;
     bool pooling_ = true;
+    bool refill_due_ = false;
     IdleConnections idle_;
+    std::vector<BackendConn*> warming_;      // prewarm connections not ready yet
+    std::vector<uint32_t> warming_count_;    // per back end of the filed generation
+    std::vector<uint32_t> busy_count_;       // per back end of the filed generation: connections owned by requests
+    std::vector<int64_t> hold_until_ms_;     // per back end: not refilled before (it closes fresh connections)
     std::vector<std::unique_ptr<BackendConn>> conns_;  // every BackendConn object this worker owns
     std::vector<BackendConn*> free_;
     std::vector<BackendConn*> dead_;
@@ -201,8 +245,10 @@ template <class Close>
 void IdleConnections::expire(int64_t now_ms, Close&& close) {
     for (size_t b = 0; b < lists_.size(); ++b) {
         std::vector<BackendConn*>& list = lists_[b];
+        const size_t keep = generation_->pool_prewarm[b];
         size_t expired = 0;  // the list is in order of release: the expired ones are at its front
-        while (expired < list.size() && now_ms - list[expired]->idle_since_ms > generation_->pool_timeout_ms[b]) {
+        while (expired < list.size() && list.size() - expired > keep &&
+               now_ms - list[expired]->idle_since_ms > generation_->pool_timeout_ms[b]) {
             close(list[expired++]);
         }
         list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(expired));

@@ -38,6 +38,10 @@ Session::Session(WorkerContext& worker, Transport transport, const Listener& lis
       service_(static_cast<uint16_t>(listener.service)) {
     const in_addr a{htonl(peer.ip)};
     inet_ntop(AF_INET, &a, peer_text_, sizeof peer_text_);
+    if (client_.tls()) {
+        binding_.chooser = this;
+        TlsContext::attach_binding(client_.ssl(), &binding_);
+    }
     // The first request (and the TLS handshake before it) must arrive within the header deadline.
     head_start_ms_ = idle_since_ms_ = last_client_rx_ms_ = w_.now_ms();
 }
@@ -173,6 +177,9 @@ bool Session::settle(ExchangeStep step) {
 
 bool Session::flush_client() {
     if (!wr_ready_ || to_client_.empty() || state_ == Lifecycle::lingering) return false;
+    // A binding made (or changed) by this request: a TLS 1.3 client gets a ticket that carries it ahead of the
+    // answer, so its next connection, on whichever node, resumes bound.
+    if (binding_.ticket_stale) TlsContext::refresh_ticket(client_.ssl(), binding_);
     bool progress = false;
     while (!to_client_.empty()) {
         const IoResult r = client_.write(to_client_.pending_data(), to_client_.pending());
@@ -306,7 +313,7 @@ http::Action Session::on_request_head(const http::RequestHead& head) {
     head_start_ms_ = 0;
     if (!head.keep_alive || w_.stopping()) no_more_requests_ = true;
     ex_ = w_.acquire_exchange();
-    const RequestOrigin origin{peer_text_, client_.tls(), listener_};
+    const RequestOrigin origin{peer_text_, client_.tls(), listener_, client_.tls() ? &binding_ : nullptr};
     settle(ex_->begin(head, gen(), service_, origin, this, ClientSide{&to_client_, &no_more_requests_}));
     // A request that waits for a slot (QoS) has its body left unread until it gets one: stop after the head.
     if (ex_ && ex_->waiting() && head.framing != http::BodyFraming::none) return http::Action::pause;

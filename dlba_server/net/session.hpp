@@ -27,6 +27,7 @@
 #include "net/event_handle.hpp"
 #include "net/transport.hpp"
 #include "reload/reload_plan.hpp"
+#include "tls/session_binding.hpp"
 
 namespace dlba::server {
 
@@ -46,10 +47,12 @@ struct ClientPeer {
     bool counted_per_ip = false;  // counted in Shared::per_ip: released when the session closes
 };
 
-class Session {
+// A TLS connection's session binding (policy tls_session, tls/session_binding.hpp) lives here beside its SSL; the
+// ticket callbacks reach the service's policy through the BindingChooser side (net/session_tls_binding.cpp).
+class Session final : public BindingChooser {
 public:
     Session(WorkerContext& worker, Transport transport, const Listener& listener, ClientPeer peer);
-    ~Session();
+    ~Session() override;
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
@@ -74,6 +77,11 @@ public:
     http::Action on_request_head(const http::RequestHead& head);
     http::Action on_body_data(std::span<const char> data);
     http::Action on_message_complete();
+
+    // BindingChooser: the TLS callbacks' view of this connection's service (net/session_tls_binding.cpp).
+    bool binds_sessions() const override;
+    bool usable(std::string_view key) const override;
+    bool choose(SessionBinding& b, bool rebind) override;
 
 private:
     enum class Lifecycle : uint8_t {
@@ -103,6 +111,7 @@ private:
     void log_request();
 
     WorkerContext& w_;
+    SessionBinding binding_;  // TLS: attached to the SSL for the ticket callbacks; declared first, outlives it
     Transport client_;
     GenerationSlot* gen_;   // held (counted) in the worker while this session uses it
     ListenerKey listener_;  // the listener it came in on, found again in each new generation

@@ -1,5 +1,7 @@
 #include "net/shared.hpp"
 
+#include <algorithm>
+
 #include "reload/reload_plan.hpp"
 
 namespace dlba::server {
@@ -20,17 +22,34 @@ Generation::Generation(Config c, uint16_t node_number, size_t workers, uint64_t 
         }
     }
     backend_tls.assign(config.backends.size(), nullptr);  // the reloader sets the TLS ones (it can refuse them)
-    for (const ServiceConfig& s : config.services) balancers.emplace_back(s, config.backends);
+    for (const ServiceConfig& s : config.services) {
+        balancers.emplace_back(s, config.backends);
+        // Compiled once per generation (the reader checked that every pattern compiles); matched by every worker.
+        cdn.push_back(s.cdn.enabled ? std::make_unique<const http::UrlPatterns>(s.cdn.match) : nullptr);
+    }
+    backup_links = dlba::backup_links(config.backends);
     qos = build_service_qos(config, backends, previous ? &previous->config : nullptr,
                             previous ? &previous->qos : nullptr);
     // The idle pool of a back end is as deep as the deepest pool among the services that use it.
     pool_depth.assign(config.backends.size(), 0);
     pool_timeout_ms.assign(config.backends.size(), 0);
+    pool_prewarm.assign(config.backends.size(), 0);
+    prewarm_backoff_ms.assign(config.backends.size(), 0);
     for (const ServiceConfig& s : config.services) {
         for (size_t b : s.backends) {
             if (s.pool_idle_per_backend > pool_depth[b]) {
                 pool_depth[b] = s.pool_idle_per_backend;
                 pool_timeout_ms[b] = s.pool_idle_timeout_ms;
+            }
+        }
+    }
+    // Prewarmed: as many as the service that wants most (never above the depth, which is the deepest pool's), and
+    // that service's down interval bounds how often a failing back end is tried again.
+    for (const ServiceConfig& s : config.services) {
+        for (size_t b : s.backends) {
+            if (s.pool_prewarm > pool_prewarm[b]) {
+                pool_prewarm[b] = std::min(s.pool_prewarm, pool_depth[b]);
+                prewarm_backoff_ms[b] = s.down_interval_ms;
             }
         }
     }

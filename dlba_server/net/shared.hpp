@@ -21,12 +21,14 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/redirect_section.hpp"
 #include "http/request_parser.hpp"
 #include "io/fd.hpp"
 #include "net/connections_per_ip.hpp"
 #include "policy/backend_state.hpp"
 #include "policy/balancer.hpp"
 #include "qos/qos_queues.hpp"
+#include "http/url_patterns.hpp"
 #include "tls/backend_tls.hpp"
 #include "tls/tls_context.hpp"
 
@@ -52,9 +54,13 @@ struct Generation {
     std::vector<std::shared_ptr<BackendState>> backends;  // the array's back ends, in config order
     std::vector<std::optional<size_t>> continues;         // per back end: its index in the previous generation
     std::vector<Balancer> balancers;                      // one per service, in config order
+    std::vector<BackupLink> backup_links;                 // per back end: its backup (config/backup_chain.hpp)
     std::vector<ServiceQos> qos;                          // one per service: its QoS view (qos/qos_queues.hpp)
+    std::vector<std::unique_ptr<const http::UrlPatterns>> cdn;  // one per service: its cdn.match, or nullptr
     std::vector<uint32_t> pool_depth;                     // per back end: idle connections kept per worker
     std::vector<uint32_t> pool_timeout_ms;
+    std::vector<uint32_t> pool_prewarm;        // per back end: idle connections per worker opened ahead of demand
+    std::vector<uint32_t> prewarm_backoff_ms;  // per back end: a failed prewarm connect waits this long (down_interval_ms)
     http::RequestLimits request_limits;
     std::shared_ptr<const TlsContext> tls;  // set when some listener is TLS
     std::vector<std::shared_ptr<const BackendTlsContext>> backend_tls;  // per back end: nullptr when plain

@@ -36,7 +36,14 @@ public:
     int fd() const { return fd_.get(); }
     bool tls() const { return ssl_ != nullptr; }
     SSL* ssl() const { return ssl_.get(); }
-    bool handshake_done() const { return !ssl_ || SSL_is_init_finished(ssl_.get()); }
+    // The first handshake is over. Not SSL_is_init_finished alone: OpenSSL is "in init" again while it sends a
+    // TLS 1.3 ticket asked for later (SSL_new_session_ticket, TLS-session affinity), and that is no handshake to time
+    // out. The client's Finished is the last message of every server-side handshake (full or resumed, 1.2 or 1.3).
+    bool handshake_done() const {
+        if (!ssl_ || SSL_is_init_finished(ssl_.get())) return true;
+        unsigned char finished[1];
+        return SSL_get_peer_finished(ssl_.get(), finished, sizeof finished) > 0;
+    }
 
     IoResult read(char* buf, size_t len);
     // After a read of `want` bytes that returned ok `r`: whether the socket's receive queue is known to be empty

@@ -183,6 +183,9 @@ void Worker::run() {
             last_timer_scan_ms_ = ctx_.now_ms();
             scan_timers();
         }
+        // Prewarm: connections taken from the pool or closed in this batch are replaced now, after the requests
+        // that took them went on (never inside a request's processing).
+        if (ctx_.backends.refill_due() && !ctx_.stopping()) ctx_.backends.refill(ctx_.now_ms());
         ctx_.free_dead();
     }
     // Past the shutdown deadline: whatever is left is cut.
@@ -204,9 +207,9 @@ void Worker::dispatch(const EventHandle& h, uint32_t events) {
             if (c->dead) break;  // closed earlier in this batch
             if (c->owner) {
                 if (!c->owner->closed()) c->owner->on_backend_event(*c, events);
-            } else if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-                c->note_events(events);
-                ctx_.backends.idle_event(c);  // an idle pooled connection spoke or closed: it is of no more use
+            } else {
+                // Prewarming (its connect or handshake goes on), or idle in the pool (it spoke or closed).
+                ctx_.backends.idle_event(c, events, ctx_.now_ms());
             }
             break;
         }
@@ -296,6 +299,7 @@ void Worker::scan_timers() {
     shared_.qos.poll(ctx_.now_ms());  // QoS safety net (qos/qos_queues.hpp); one load when nothing waits
     ctx_.sessions.for_each([](Session& s) { s.on_timer(); });  // a session may close here
     ctx_.backends.expire_idle(ctx_.now_ms());
+    ctx_.backends.maintain(ctx_.now_ms());  // prewarm: down or disabled back ends let go, refills, connect timeouts
     ctx_.access_log.flush();
 }
 

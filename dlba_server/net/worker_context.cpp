@@ -54,7 +54,7 @@ void SessionList::free_dead() { dead_.clear(); }
 // ---- WorkerContext ----
 
 WorkerContext::WorkerContext(Shared& shared_state, unsigned worker_id, const io::Fd& epoll)
-    : rotation_(worker_id * 7919), id(worker_id), shared(shared_state), log(worker_id), backends(epoll, log) {
+    : rotation_(worker_id * 7919), id(worker_id), shared(shared_state), log(worker_id), backends(epoll, log, worker_id) {
     update_clock();
 }
 

@@ -30,6 +30,17 @@ const char* check_failure_name(CheckFailure f) {
     return "?";
 }
 
+const char* backend_admin_name(BackendAdmin a) {
+    switch (a) {
+        case BackendAdmin::enabled: return "in-service";
+        case BackendAdmin::disabled: return "oos";
+        case BackendAdmin::maintenance: return "maintenance";
+        case BackendAdmin::drain: return "sticky";
+        case BackendAdmin::failed: return "failed";
+    }
+    return "?";
+}
+
 BackendState::BackendState(const BackendConfig& config, size_t workers)
     : config_(config),
       counters_(new BackendCounters[workers == 0 ? 1 : workers]),
@@ -45,12 +56,15 @@ void BackendState::mark_down(int64_t now_ms, uint32_t interval_ms) {
 // The operator's disable first, then what stops everything (connect failures, the check, the agent's down and
 // maint), then what stops new sessions only (the operator's drain, the agent's).
 BackendStatus BackendState::status(int64_t now_ms) const {
-    if (admin() == BackendAdmin::disabled) return BackendStatus::disabled;
+    const BackendAdmin a = admin();
+    if (a == BackendAdmin::disabled || a == BackendAdmin::maintenance || a == BackendAdmin::failed) {
+        return BackendStatus::disabled;
+    }
     if (down(now_ms)) return BackendStatus::down;
     if (!check_passes()) return BackendStatus::check_failed;
     if (agent_health() == http::AgentHealth::down) return BackendStatus::agent_down;
     if (agent_admin() == http::AgentAdmin::maint) return BackendStatus::agent_maint;
-    if (admin() == BackendAdmin::drain) return BackendStatus::drain;
+    if (a == BackendAdmin::drain) return BackendStatus::drain;
     if (agent_admin() == http::AgentAdmin::drain) return BackendStatus::agent_drain;
     return BackendStatus::up;
 }

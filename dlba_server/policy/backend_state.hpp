@@ -23,11 +23,14 @@ namespace dlba::server {
 
 // The operator's say over a back end (connect failures' say is down_until_ms, the active check's and the load
 // agent's are their own states below: each is kept apart and shown apart, and usable_for_new/usable_for_sticky
-// combine them).
+// combine them). The values are proto::BackendMode's, in its order (in-service, oos, maintenance, sticky, failed).
 enum class BackendAdmin : uint8_t {
-    enabled,
-    drain,     // requests that name it (cookie, URL session id) still go there; no new sessions, no hashed requests
-    disabled,  // nothing goes there
+    enabled,      // in-service
+    disabled,     // out-of-service oos: nothing goes there
+    maintenance,  // out-of-service maintenance: nothing goes there
+    drain,        // out-of-service sticky: requests that name it (cookie, URL session id) still go there; no new
+                  // sessions, no hashed requests
+    failed,       // out-of-service failed: the operator's verdict (not a connect failure); nothing goes there
 };
 
 // What the status table shows, derived from the admin state and the health state.
@@ -35,6 +38,8 @@ enum class BackendAdmin : uint8_t {
 // only requests that name it).
 enum class BackendStatus : uint8_t { up, down, drain, disabled, check_failed, agent_down, agent_maint, agent_drain };
 const char* backend_status_name(BackendStatus s);
+// The admin column: in-service, oos, maintenance, sticky, failed.
+const char* backend_admin_name(BackendAdmin a);
 
 // The active check's verdict (none: the back end has no check) and why its last check failed.
 enum class CheckVerdict : uint8_t { none, up, failed };
@@ -63,6 +68,10 @@ struct alignas(64) BackendCounters {
     Counter tls_resumed;          // ... of which resumed a saved session
     Counter tls_verify_failures;  // handshakes refused because the back end's certificate did not verify
     Counter cookie_groups;     // persistent sessions started on it: responses that got the injected cookie
+    Counter idle_pooled;       // a gauge, not a count: this worker's idle pooled connections to it now
+    Counter tls_bound;         // tls_session: TLS sessions bound to it (first secure request, or TLS 1.2 handshake)
+    Counter tls_rebound;       // ... bound to it because the back end they were bound to could not take them
+    Counter redirects;         // redirect services: requests answered with a redirect to its URL
 };
 
 class BackendState {
@@ -96,7 +105,19 @@ public:
     }
     // May take requests that name it (a valid cookie or URL session id): draining back ends still serve them.
     bool usable_for_sticky(int64_t now_ms) const {
-        return admin() != BackendAdmin::disabled && !down(now_ms) && check_passes() && agent_takes_bound();
+        const BackendAdmin a = admin();
+        return (a == BackendAdmin::enabled || a == BackendAdmin::drain) && !down(now_ms) && check_passes() &&
+               agent_takes_bound();
+    }
+
+    // Out of service: its requests go to its backup (config/backup_chain.hpp) when it has one. The one test of it,
+    // so every state that takes a back end out of service (the operator's, connect failures, the active check, the
+    // load agent's down and maint) is decided here. The operator's sticky (drain) and the agent's drain are not:
+    // such a back end still serves what names it.
+    bool out_of_service(int64_t now_ms) const {
+        const BackendAdmin a = admin();
+        return (a != BackendAdmin::enabled && a != BackendAdmin::drain) || down(now_ms) || !check_passes() ||
+               !agent_takes_bound();
     }
     // The weight the policies use: the operator's weight scaled by the agent's percentage, in hundredths (so a
     // weight of 1 at 25 % is 25, beside 100 for its peers at 100 %: only ratios matter to the policies).

@@ -1,5 +1,7 @@
 #include "policy/balancer.hpp"
 
+#include <numeric>
+
 #include "http/cookie.hpp"
 #include "http/url_session.hpp"
 
@@ -15,6 +17,8 @@ const char* choice_reason_name(ChoiceReason r) {
         case ChoiceReason::least_conn: return "least_conn";
         case ChoiceReason::response_time: return "response_time";
         case ChoiceReason::queue: return "queue";
+        case ChoiceReason::tls_session: return "tls_session";
+        case ChoiceReason::round_robin: return "round_robin";
     }
     return "?";
 }
@@ -76,11 +80,47 @@ Choice Balancer::choose(const RequestKeys& request, const Candidates& c, uint32_
             }
             return by_load_or_hash(service_.fallback, request, c, rotation);
         }
+        case BalancePolicy::tls_session: {
+            // Outside the secure paths, and over plain HTTP (no session to bind), each request on its own.
+            if (!request.tls || !is_secure_path(service_, request.target)) {
+                return by_load_or_hash(service_.fallback, request, c, rotation);
+            }
+            bool rebind = false;
+            if (!request.tls_bound_key.empty()) {
+                if (const auto index = find_key(request.tls_bound_key); index && c.usable_sticky[*index]) {
+                    return {index, ChoiceReason::tls_session, false, TlsBind::keep};
+                }
+                rebind = true;  // down, disabled, failed for this request, or gone from the service
+            }
+            Choice first = by_load_or_hash(service_.fallback, request, c, rotation);
+            if (first.index) first.tls_bind = rebind ? TlsBind::rebind : TlsBind::bind;
+            return first;
+        }
         case BalancePolicy::url_hash:
         case BalancePolicy::least_conn:
-        case BalancePolicy::response_time: return by_load_or_hash(service_.policy, request, c, rotation);
+        case BalancePolicy::response_time:
+        case BalancePolicy::round_robin: return by_load_or_hash(service_.policy, request, c, rotation);
     }
     return {};
+}
+
+std::optional<size_t> Balancer::choose_unbound(const Candidates& c, uint32_t rotation) const {
+    return least_loaded(c, rotation, service_.fallback == BalancePolicy::response_time);
+}
+
+std::optional<size_t> Balancer::find_key(std::string_view key) const {
+    for (size_t i = 0; i < keys_.size(); ++i) {
+        if (keys_[i] == key) return i;
+    }
+    return std::nullopt;
+}
+
+bool is_secure_path(const ServiceConfig& service, std::string_view target) {
+    if (service.tls_session_paths.empty()) return true;
+    for (const std::string& p : service.tls_session_paths) {
+        if (target.substr(0, p.size()) == p) return true;
+    }
+    return false;
 }
 
 Choice Balancer::by_load_or_hash(BalancePolicy policy, const RequestKeys& request, const Candidates& c,
@@ -99,8 +139,13 @@ Choice Balancer::by_load_or_hash(BalancePolicy policy, const RequestKeys& reques
             const auto index = least_loaded(c, rotation, true);
             return {index, index ? ChoiceReason::response_time : ChoiceReason::none, false};
         }
+        case BalancePolicy::round_robin: {
+            const auto index = weighted_turn(c, rotation);
+            return {index, index ? ChoiceReason::round_robin : ChoiceReason::none, false};
+        }
         case BalancePolicy::cookie:  // not a fallback (the loader refuses it); treated as least_conn
         case BalancePolicy::url_session:
+        case BalancePolicy::tls_session:
         case BalancePolicy::least_conn: break;
     }
     const auto index = least_loaded(c, rotation, false);
@@ -126,6 +171,32 @@ std::optional<size_t> Balancer::least_loaded(const Candidates& c, uint32_t rotat
         }
     }
     return best;
+}
+
+}  // namespace dlba::server
+
+namespace dlba::server {
+
+// Turn `rotation` of a cycle of W = the usable back ends' total weight: position rotation mod W, spread over the
+// cycle by a stride prime to W (so consecutive requests do not all go to the first back end), then the back end
+// whose stretch of cumulative weight holds it. Any W consecutive turns give each back end exactly its weight.
+std::optional<size_t> Balancer::weighted_turn(const Candidates& c, uint32_t rotation) const {
+    const size_t n = keys_.size();
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; ++i) {
+        if (c.usable_new[i]) total += c.weight[i];
+    }
+    if (total == 0) return std::nullopt;
+    uint64_t stride = std::max<uint64_t>(1, total * 618 / 1000);
+    while (std::gcd(stride, total) != 1) ++stride;
+    const uint64_t point = (rotation % total) * stride % total;
+    uint64_t below = 0;
+    for (size_t i = 0; i < n; ++i) {
+        if (!c.usable_new[i]) continue;
+        below += c.weight[i];
+        if (point < below) return i;
+    }
+    return std::nullopt;
 }
 
 }  // namespace dlba::server

@@ -24,6 +24,10 @@ namespace dlba::server {
 struct RequestKeys {
     std::string_view target;
     std::span<const http::Header> headers;  // Cookie headers are read from here (there may be several)
+    // tls_session: whether the request came over TLS (only a TLS session can be bound), and the back-end key its
+    // session is bound to ("" when none).
+    bool tls = false;
+    std::string_view tls_bound_key;
 };
 
 // The service's back ends as the caller sees them now, one entry per back end in the service's order. A back end
@@ -46,8 +50,17 @@ enum class ChoiceReason : uint8_t {
     least_conn,
     response_time,
     queue,            // QoS: it waited, and this was the first back end of the service with a free slot
+    tls_session,      // the request's TLS session is bound to it (a secure path of a tls_session service)
+    round_robin,      // its weighted turn
 };
 const char* choice_reason_name(ChoiceReason r);
+
+// What a tls_session choice does to the session's binding.
+enum class TlsBind : uint8_t {
+    keep,    // nothing (bound already to the chosen back end, or not a secure request)
+    bind,    // the first secure request of the session: bind it to the chosen back end
+    rebind,  // the bound back end cannot take it: bind it to the chosen one instead
+};
 
 struct Choice {
     std::optional<size_t> index;  // into the service's back ends
@@ -55,7 +68,11 @@ struct Choice {
     // The response must set the injected cookie to the chosen back end's key even if it does not start a session,
     // because the client's cookie named a back end that could not take the request.
     bool force_cookie = false;
+    TlsBind tls_bind = TlsBind::keep;
 };
+
+// Whether `target` is one of the service's secure transactions (a prefix of tls_session_paths; none = all).
+bool is_secure_path(const ServiceConfig& service, std::string_view target);
 
 class Balancer {
 public:
@@ -70,11 +87,17 @@ public:
 
     // `rotation` breaks ties among equally loaded back ends (the caller passes a counter), so they share the work.
     Choice choose(const RequestKeys& request, const Candidates& candidates, uint32_t rotation) const;
+    // tls_session under TLS 1.2: the back end a session is bound to in its handshake, before any request, by the
+    // fallback's rule (a url_hash fallback has no target yet: least connections).
+    std::optional<size_t> choose_unbound(const Candidates& candidates, uint32_t rotation) const;
+    // The service's back end with key `key`, if it has one.
+    std::optional<size_t> find_key(std::string_view key) const;
 
 private:
     Choice by_load_or_hash(BalancePolicy policy, const RequestKeys& request, const Candidates& c,
                            uint32_t rotation) const;
     std::optional<size_t> least_loaded(const Candidates& c, uint32_t rotation, bool use_time) const;
+    std::optional<size_t> weighted_turn(const Candidates& c, uint32_t rotation) const;
 
     ServiceConfig service_;
     std::vector<std::string> keys_;

@@ -8,10 +8,10 @@
 namespace dlba::server {
 
 // A request the policy sent to one particular back end waits for that back end when it is full; any other waits
-// for whichever back end of its service frees a slot first. Hook for the TLS-session affinity policy (issue 11):
-// its ChoiceReason (a request of a TLS session bound to a back end) belongs here too.
+// for whichever back end of its service frees a slot first. A request of a TLS session bound to a back end
+// (policy tls_session) waits for that back end like a cookie's.
 constexpr bool binds_backend(ChoiceReason r) {
-    return r == ChoiceReason::cookie || r == ChoiceReason::session_id;
+    return r == ChoiceReason::cookie || r == ChoiceReason::session_id || r == ChoiceReason::tls_session;
 }
 
 // The Retry-After of a 503 from the queue: the queue timeout rounded up to whole seconds, at least 1.

@@ -20,17 +20,25 @@ void write_response_head(const http::ResponseHead& head, const ResponseContext& 
         // The framing fields describe the body as sent (see the header), so they are decided here, never dropped by
         // is_hop_by_hop (which lists them because requests get fresh ones) or by a Connection field naming them.
         if (iequals(h.name, "content-length")) {
-            if (!no_framing_fields) append_field(out, h.name, h.value);
+            if (!no_framing_fields && !ctx.rewritten) append_field(out, h.name, h.value);
             continue;
         }
         if (iequals(h.name, "transfer-encoding")) {
-            if (send_coding) append_field(out, h.name, h.value);
+            if (send_coding && !ctx.rewritten) append_field(out, h.name, h.value);  // rewritten: only chunked
+            continue;
+        }
+        if (ctx.rewritten && iequals(h.name, "etag") && !h.value.empty() && h.value.front() == '"') {
+            // Not the same bytes any more: at most semantically equivalent (RFC 9110 §8.8.1).
+            out += h.name;
+            out += ": W/";
+            out += h.value;
+            out += "\r\n";
             continue;
         }
         if (is_hop_by_hop(h.name) || named_by_connection(h.name, head.headers)) continue;
         append_field(out, h.name, h.value);
     }
-    if (ctx.rechunk && send_coding) append_field(out, "Transfer-Encoding", "chunked");
+    if ((ctx.rechunk || ctx.rewritten) && send_coding) append_field(out, "Transfer-Encoding", "chunked");
     for (const std::string& c : extra_set_cookies) append_field(out, "Set-Cookie", c);
     if (head.informational()) {
         // 100 Continue and friends: no Connection field; the final response carries it.
@@ -72,6 +80,9 @@ const char* status_reason(uint16_t status) {
         case 204: return "No Content";
         case 301: return "Moved Permanently";
         case 302: return "Found";
+        case 303: return "See Other";
+        case 307: return "Temporary Redirect";
+        case 308: return "Permanent Redirect";
         case 304: return "Not Modified";
         case 400: return "Bad Request";
         case 403: return "Forbidden";

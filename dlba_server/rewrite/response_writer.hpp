@@ -17,6 +17,8 @@ struct ResponseContext {
     bool close = false;        // the client connection closes after this response
     bool dechunk = false;      // the body is sent decoded and close-delimited (a chunked body to an HTTP/1.0 client)
     bool rechunk = false;      // a close-delimited, transfer-coded body ("gzip") is sent chunked to the client
+    bool rewritten = false;    // the body is rewritten (CDN URLs): no Content-Length; chunked to an HTTP/1.1
+                               // client, close-delimited to HTTP/1.0; a strong ETag is weakened (W/)
 };
 
 // Appends the head to `out`: "HTTP/1.1 <status> <reason>", the back end's fields minus hop-by-hop ones (Connection

@@ -3,6 +3,7 @@
 #include "tls/providers.hpp"
 
 #include <array>
+#include <random>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -56,6 +57,10 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
             r.backend_resumed += c.tls_resumed.get();
             r.tls_verify_failures += c.tls_verify_failures.get();
             cookie_groups += c.cookie_groups.get();
+            r.idle_pooled += c.idle_pooled.get();
+            r.tls_bound += c.tls_bound.get();
+            r.tls_rebound += c.tls_rebound.get();
+            r.redirects += c.redirects.get();
         }
         r.cookie_groups = cookie_groups;
         r.key = st.config().key;
@@ -63,6 +68,7 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
         r.address = st.config().address;
         r.port = st.config().port;
         r.state = backend_status_name(st.status(facts.now_ms));
+        r.admin = backend_admin_name(st.admin());
         r.weight = st.weight();
         r.open_conns = st.active();
         // Three decimals, cut rather than rounded: the figure never claims more than was measured.
@@ -93,6 +99,7 @@ constexpr WorkerCounterRow kOutcomeRows[] = {
     ROW(local_errors), ROW(no_backend), ROW(retries), ROW(aborted), ROW(header_timeouts), ROW(handshake_timeouts),
     ROW(idle_timeouts),
     ROW(bytes_in), ROW(bytes_out), ROW(tls_handshakes), ROW(tls_resumed), ROW(tls_handshake_failures),
+    ROW(cdn_rewritten), ROW(cdn_passed), ROW(cdn_urls),
 };
 #undef ROW
 
@@ -152,13 +159,25 @@ nlohmann::json process_meta(const Generation& gen, const ProcessFacts& facts) {
             {"config_generation", gen.number}};
 }
 
-BackendAdmin admin_of(proto::BackendAction action) {
-    switch (action) {
-        case proto::BackendAction::enable: return BackendAdmin::enabled;
-        case proto::BackendAction::disable: return BackendAdmin::disabled;
-        case proto::BackendAction::drain: return BackendAdmin::drain;
+BackendAdmin admin_of(proto::BackendMode mode) {
+    switch (mode) {
+        case proto::BackendMode::in_service: return BackendAdmin::enabled;
+        case proto::BackendMode::oos: return BackendAdmin::disabled;
+        case proto::BackendMode::maintenance: return BackendAdmin::maintenance;
+        case proto::BackendMode::sticky: return BackendAdmin::drain;
+        case proto::BackendMode::failed: return BackendAdmin::failed;
     }
     return BackendAdmin::enabled;
+}
+
+// This process, told apart from the one before it on the same socket: dlbad replays the operator's admin state to
+// a new instance (or a new configuration generation) of the server.
+uint64_t process_instance() {
+    static const uint64_t id = [] {
+        std::random_device rd;
+        return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    }();
+    return id;
 }
 
 }  // namespace
@@ -180,6 +199,7 @@ io::Table status_table(const Generation& gen, std::span<const WorkerStats* const
     t.version = 1;
     t.meta = process_meta(gen, facts);
     t.meta["pid"] = facts.pid;
+    t.meta["instance"] = process_instance();
     t.meta["listeners"] = listeners_text(gen.server());
     t.meta["max_connections"] = gen.server().max_connections;
     t.meta["max_connections_per_ip"] = gen.server().limits.max_connections_per_ip;
@@ -230,16 +250,24 @@ std::string handle_monitor_request(std::string_view request, const Generation& g
         case Verb::check_reload:
             if (reload) return reload->check_reload(r.path);
             break;
-        case Verb::backend_admin: {
+        case Verb::backend_admin:
+        case Verb::backend_in_service:
+        case Verb::backend_out_of_service:
+        case Verb::backend_weight: {
             // The admin state lives in the BackendState, which the next reload carries over for this back end.
             BackendState* target = nullptr;
             for (const auto& b : gen.backends) {
                 if (b->config().key == r.key) target = b.get();
             }
             if (!target) return io::reply_error("no back end with key '" + r.key + "'");
-            target->set_admin(admin_of(r.action));
+            if (r.verb == Verb::backend_weight) {
+                target->set_weight(r.weight);
+                return io::reply_ok("back end " + target->config().key + " weight is now " + std::to_string(r.weight));
+            }
+            target->set_admin(admin_of(proto::backend_mode_of(r)));
             return io::reply_ok("back end " + target->config().key + " is now " +
-                                backend_status_name(target->status(facts.now_ms)));
+                                backend_admin_name(target->admin()) + " (" +
+                                backend_status_name(target->status(facts.now_ms)) + ")");
         }
         default: break;  // not a server verb: parse() does not give it
     }

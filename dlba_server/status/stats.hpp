@@ -26,6 +26,9 @@ struct WorkerStats {
     Counter tls_handshakes;
     Counter tls_resumed;
     Counter tls_handshake_failures;
+    Counter cdn_rewritten;  // answers of a cdn service streamed through the HTML rewriter
+    Counter cdn_passed;     // answers of a cdn service passed untouched (not HTML, compressed, no body)
+    Counter cdn_urls;       // URLs rewritten to the CDN host
 };
 
 }  // namespace dlba::server

@@ -31,6 +31,8 @@ public:
     // names it (or, without SNI, the back end's address); resuming `session` when given. nullptr on failure.
     SslPtr connect(int fd, std::string_view sni, SSL_SESSION* session) const;
 
+    // The server name is the request's Host: a connection cannot be made for it ahead of the request.
+    bool sni_from_request() const { return config_.sni == BackendSni::host; }
     bool verifies() const { return config_.verify == BackendVerify::required; }
 
 private:

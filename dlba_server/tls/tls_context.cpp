@@ -103,8 +103,88 @@ std::unique_ptr<TlsContext> TlsContext::create(const TlsConfig& config, const st
         if (!self->ticket_cipher_) return fail(config.certificate_line, "AES-256-CBC for session tickets");
         SSL_CTX_set_app_data(ctx, self.get());
         SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_callback);
+        self->binding_keys_ = derive_binding_keys(self->keys_);
+        if (self->binding_keys_.empty()) return fail(config.certificate_line, "HMAC-SHA256 for TLS-session bindings");
+    } else {
+        self->binding_keys_.push_back(random_binding_key());
     }
+    SSL_CTX_set_session_ticket_cb(ctx, generate_ticket_callback, decrypt_ticket_callback, self.get());
     return self;
+}
+
+namespace {
+
+int binding_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+}  // namespace
+
+void TlsContext::attach_binding(SSL* ssl, SessionBinding* b) { SSL_set_ex_data(ssl, binding_index(), b); }
+
+SessionBinding* TlsContext::binding_of(SSL* ssl) {
+    return static_cast<SessionBinding*>(SSL_get_ex_data(ssl, binding_index()));
+}
+
+void TlsContext::refresh_ticket(SSL* ssl, SessionBinding& b) {
+    if (!b.ticket_stale || b.ticket_requested || SSL_version(ssl) != TLS1_3_VERSION) return;
+    if (!SSL_is_init_finished(ssl)) return;  // the handshake's own ticket comes after it and carries the binding
+    if (SSL_new_session_ticket(ssl) == 1) b.ticket_requested = true;
+}
+
+// A ticket is about to be made (TLS 1.2: inside the handshake; TLS 1.3: after it, and after SSL_new_session_ticket):
+// the connection's binding goes into it, sealed under the first key. A TLS 1.2 connection of a binding service that
+// has none yet chooses now: its only ticket leaves before the first request is read.
+int TlsContext::generate_ticket_callback(SSL* ssl, void* arg) {
+    const auto* self = static_cast<const TlsContext*>(arg);
+    SSL_SESSION* session = SSL_get0_session(ssl);
+    SessionBinding* b = binding_of(ssl);
+    if (!session || !b) return 1;
+    if (SSL_version(ssl) != TLS1_3_VERSION && b->chooser && b->chooser->binds_sessions() && !b->bound()) {
+        b->chooser->choose(*b, false);
+    }
+    b->ticket_stale = b->ticket_requested = false;
+    std::array<uint8_t, kSealedMax> sealed{};
+    const size_t n = b->bound() ? seal_binding(self->binding_keys_.front(), b->backend_key(), sealed) : 0;
+    // 1 either way: a ticket without a binding is still a ticket (the next secure request binds again).
+    SSL_SESSION_set1_ticket_appdata(session, n ? sealed.data() : nullptr, n);
+    return 1;
+}
+
+// A ticket decrypted (or not): the binding it carries becomes the connection's. One that does not unseal is never
+// used: the client gets a full handshake and a fresh, unbound session.
+SSL_TICKET_RETURN TlsContext::decrypt_ticket_callback(SSL* ssl, SSL_SESSION* session, const unsigned char*, size_t,
+                                                      SSL_TICKET_STATUS status, void* arg) {
+    const auto* self = static_cast<const TlsContext*>(arg);
+    switch (status) {
+        case SSL_TICKET_SUCCESS:
+        case SSL_TICKET_SUCCESS_RENEW: break;
+        case SSL_TICKET_EMPTY:
+        case SSL_TICKET_NO_DECRYPT: return SSL_TICKET_RETURN_IGNORE_RENEW;
+        default: return SSL_TICKET_RETURN_IGNORE_RENEW;  // a fatal status: OpenSSL fails the handshake itself
+    }
+    bool renew = status == SSL_TICKET_SUCCESS_RENEW;
+    void* data = nullptr;
+    size_t len = 0;
+    if (SSL_SESSION_get0_ticket_appdata(session, &data, &len) != 1 || !data || len == 0) {
+        return renew ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;  // no binding in it
+    }
+    const Unsealed u = unseal_binding(self->binding_keys_, {static_cast<const uint8_t*>(data), len});
+    if (u.status != UnsealStatus::ok) return SSL_TICKET_RETURN_IGNORE_RENEW;
+    renew = renew || u.key_index != 0;
+    if (SessionBinding* b = binding_of(ssl)) {
+        b->bind(u.backend_key);
+        b->from_ticket = true;
+        b->ticket_stale = false;
+        // TLS 1.2 gets no ticket after the handshake: a binding to a back end that can no longer take the session
+        // is replaced now, and the renewed ticket of this handshake carries the new one.
+        if (SSL_version(ssl) != TLS1_3_VERSION && b->chooser && b->chooser->binds_sessions() &&
+            !b->chooser->usable(b->backend_key()) && b->chooser->choose(*b, true)) {
+            renew = true;
+        }
+    }
+    return renew ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
 }
 
 int TlsContext::ticket_key_callback(SSL* ssl, unsigned char key_name[16], unsigned char* iv,

@@ -6,6 +6,9 @@
 //   node (and every process on a node) that loads the same file decrypts every other's tickets: a client resumes
 //   wherever the scheduler sends it. The first key encrypts; any listed key decrypts, and a ticket decrypted with
 //   an older key is renewed under the first. Without configured keys OpenSSL's own per-process keys are used.
+// - TLS-session affinity (tls/session_binding.hpp): a connection whose session is bound to a back end gets that
+//   binding sealed into the application data of every ticket it is sent; a resumed ticket gives it back. Appdata
+//   that does not unseal (tampered, foreign, under a key no longer configured) means a full handshake, unbound.
 #pragma once
 
 #include <openssl/evp.h>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "config/tls_section.hpp"
+#include "tls/session_binding.hpp"
 
 namespace dlba::server {
 
@@ -58,13 +62,25 @@ public:
     SSL_CTX* get() const { return ctx_.get(); }
     size_t ticket_key_count() const { return keys_.size(); }
 
+    // The connection's TLS-session binding, read and written by the ticket callbacks during its handshakes; `b`
+    // must outlive the SSL (the session owns both). nullptr detaches.
+    static void attach_binding(SSL* ssl, SessionBinding* b);
+    static SessionBinding* binding_of(SSL* ssl);
+    // Sends the connection a new ticket (TLS 1.3) when its binding changed since the last one: the ticket goes
+    // out before the next bytes written. Nothing under TLS 1.2 (its only ticket is sent inside the handshake).
+    static void refresh_ticket(SSL* ssl, SessionBinding& b);
+
 private:
     TlsContext() = default;
     static int ticket_key_callback(SSL* ssl, unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
                                    EVP_MAC_CTX* mac, int encrypt);
+    static int generate_ticket_callback(SSL* ssl, void* arg);
+    static SSL_TICKET_RETURN decrypt_ticket_callback(SSL* ssl, SSL_SESSION* session, const unsigned char* key_name,
+                                                     size_t key_name_len, SSL_TICKET_STATUS status, void* arg);
 
     SslCtxPtr ctx_;
     std::vector<TicketKey> keys_;
+    std::vector<BindingKey> binding_keys_;  // one per ticket key (the first seals), or one random one without keys
     // Fetched once: passing EVP_aes_256_cbc() would make OpenSSL 3 look the implementation up on every ticket.
     std::unique_ptr<EVP_CIPHER, CipherFree> ticket_cipher_;
 };

@@ -1,6 +1,7 @@
 #include "control_plane.hpp"
 
 #include <optional>
+#include <random>
 #include <variant>
 
 #include "clock.hpp"
@@ -39,6 +40,18 @@ NodeState* ControlPlane::find_node(uint16_t number) {
     }
     return nullptr;
 }
+
+namespace {
+
+uint64_t process_instance() {
+    static const uint64_t id = [] {
+        std::random_device rd;
+        return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    }();
+    return id;
+}
+
+}  // namespace
 
 std::string ControlPlane::handle(std::string_view request) {
     const proto::Parsed parsed = proto::parse(request, proto::Daemon::scheduler);
@@ -254,6 +267,8 @@ io::Table ControlPlane::status_table() const {
         {"last_sweep", last_sweep_unix_ ? nlohmann::json(last_sweep_unix_) : nlohmann::json(nullptr)},
         // The active role's lease from dlbad (null: none, e.g. set by hand).
         {"lease_ms", lease_ms_ ? nlohmann::json(lease_ms_) : nlohmann::json(nullptr)},
+        // This process, told apart from the one before it: dlbad replays the operator's node admin state to a new one.
+        {"instance", process_instance()},
     };
     t.columns = {
         {"node", ColumnType::unsigned_integer}, {"eth0_mac", ColumnType::mac},

@@ -44,6 +44,7 @@ public:
         rte_mbuf* tx[kMaxBurst];
         uint32_t empty_polls = 0;
         uint32_t sleep_us = settings_.idle.sleep_min_us;
+        uint64_t quiet_since_ms = 0;  // when the loop last started to sleep (the quiet spell's start)
         while (!stop.load(std::memory_order_relaxed)) {
             apply_commands();
             const Clock clock = read_clock();
@@ -60,8 +61,11 @@ public:
             if (n == 0) {
                 // Several schedulers, proxies and back ends share two cores in tests: an idle loop must yield.
                 if (++empty_polls > settings_.idle.spin_polls && settings_.idle.sleep_max_us > 0) {
+                    if (empty_polls == settings_.idle.spin_polls + 1) quiet_since_ms = clock.now_ms;
+                    const bool deep = settings_.idle.deep_sleep_us > 0 &&
+                                      clock.now_ms - quiet_since_ms >= settings_.idle.deep_after_ms;
                     counters_.idle_sleeps.add();
-                    rte_delay_us_sleep(sleep_us);
+                    rte_delay_us_sleep(deep ? settings_.idle.deep_sleep_us : sleep_us);
                     sleep_us = sleep_us * 2 > settings_.idle.sleep_max_us ? settings_.idle.sleep_max_us : sleep_us * 2;
                     if (sleep_us == 0) sleep_us = 1;
                 }

@@ -214,8 +214,19 @@ std::string ConfigPort::show(const proto::Request& table) {
 // commands (parse() refuses the rest): the sweep's verdicts (fail/live) and the role stay with the daemons.
 std::string ConfigPort::admin(const proto::Request& command) {
     const std::string what = proto::format(command);
+    proto::Daemon target = proto::home_of(command);
+    if (target == proto::Daemon::dlbad_monitor) {
+        if (keeper_) {
+            const std::string answer = keeper_->apply(command);
+            const io::Reply reply = proto::read_reply(answer);
+            std::fprintf(stderr, "dlbad[node %u]: admin request '%s': %s\n", node_, what.c_str(),
+                         reply.ok ? "applied" : reply.text.c_str());
+            return document(answer);
+        }
+        target = proto::applied_by(command.verb);
+    }
     LinkReply r;
-    switch (proto::home_of(command)) {
+    switch (target) {
         case proto::Daemon::scheduler:
             r = link_.pass_to_scheduler(what);
             if (!r.answered()) return document(io::reply_error("scheduler: " + r.error));

@@ -23,6 +23,7 @@
 
 #include "config/config.hpp"
 #include "protocol/request.hpp"
+#include "admin_keeper.hpp"
 #include "local_link.hpp"
 #include "peer_auth.hpp"
 #include "tcp_service.hpp"
@@ -40,6 +41,9 @@ public:
 
     // The port's signer and guard (peer_auth.hpp); without them every request is closed unanswered.
     void authenticate_with(PeerAuth& auth) { auth_ = &auth; }
+    // dlbad's keeper of the admin state (admin_keeper.hpp): ADMIN requests are kept there and passed on by it.
+    // Without one they are passed straight to the daemon that applies them.
+    void keep_admin_with(AdminKeeper& keeper) { keeper_ = &keeper; }
     bool open(std::string* err);  // listens on this node's eth0
     void start();
     void request_stop() { service_.request_stop(); }
@@ -65,6 +69,7 @@ private:
     OwnTables own_tables_;
     OnCommitted on_committed_;
     PeerAuth* auth_ = nullptr;
+    AdminKeeper* keeper_ = nullptr;
     std::string pending_id_;  // the staged file's id, "" when none (config thread only)
     TcpService service_;
 };

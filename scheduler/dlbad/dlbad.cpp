@@ -1,5 +1,10 @@
 #include "dlbad.hpp"
 
+#include <variant>
+
+#include "io/table_format.hpp"
+#include "protocol/request.hpp"
+
 namespace dlba::dlbad {
 
 Dlbad::Dlbad(const Config& config, DaemonOptions options) : config_(config), opt_(std::move(options)) {}
@@ -27,12 +32,30 @@ bool Dlbad::start(std::string* err) {
     tables_ = std::make_unique<MonitorTables>(
         config_, opt_.node, [this] { return failover_->snapshot(); }, [this] { return sweep_->snapshot(); }, time_);
     tables_->show_auth(auth_.get());
-    monitor_ = std::make_unique<MonitorSocket>(opt_.monitor_socket, *tables_);
+    keeper_ = std::make_unique<AdminKeeper>(
+        config_, opt_.node,
+        admin_state_path(opt_.admin_state_file.empty() ? config_.failover.admin_state_file : opt_.admin_state_file,
+                         opt_.node),
+        *link_);
+    keeper_->load();
+    // The monitor socket: the tables, and the operator's admin-state requests (kept, then passed on).
+    monitor_ = std::make_unique<MonitorSocket>(opt_.monitor_socket, [this](std::string_view line) {
+        const proto::Parsed p = proto::parse(line, proto::Daemon::dlbad_monitor);
+        if (const auto* r = std::get_if<proto::Request>(&p); r && proto::is_admin_state(r->verb)) {
+            return keeper_->apply(*r);
+        }
+        if (const auto* e = std::get_if<proto::ParseError>(&p); e && e->kind == proto::ParseError::Kind::bad_arguments &&
+                                                                 e->verb && proto::is_admin_state(*e->verb)) {
+            return io::reply_error(e->message);
+        }
+        return tables_->answer(line);
+    });
     config_port_ = std::make_unique<ConfigPort>(
         config_, opt_.node, opt_.config_path, *link_, [this](std::string_view t) { return tables_->answer(t); },
         [this] { restart_.store(true); });
 
     config_port_->authenticate_with(*auth_);
+    config_port_->keep_admin_with(*keeper_);
     if (!net_->open_heartbeat(err)) return false;
     // The status daemon. With a DLBA server the server answers the sweep itself (the witness that the node can
     // serve is the process that serves); this daemon answers only for the prototype (plain web servers).
@@ -53,17 +76,20 @@ void Dlbad::run(const std::atomic<bool>& stop) {
         return stop.load(std::memory_order_relaxed) || restart_.load(std::memory_order_relaxed);
     };
     sweep_->start();
+    keeper_->start();
     config_port_->start();
     monitor_->start();
     if (status_daemon_) status_daemon_->start();
     failover_->run(stopping);
     sweep_->request_stop();
+    keeper_->request_stop();
     config_port_->request_stop();
     monitor_->request_stop();
     if (status_daemon_) status_daemon_->request_stop();
     // Hand over before waiting for the other threads: a sweep in progress may take its timeouts.
     if (!restart_.load()) failover_->hand_over();
     sweep_->join();
+    keeper_->join();
     config_port_->join();
     monitor_->join();
     if (status_daemon_) status_daemon_->join();

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "admin_keeper.hpp"
 #include "config_port.hpp"
 #include "failover_net.hpp"
 #include "local_link.hpp"
@@ -36,6 +37,7 @@ struct DaemonOptions {
     std::string monitor_socket;    // ours
     uint64_t config_id = 0;        // hash of the configuration file's bytes
     std::string config_path;       // the running configuration file (config push replaces it)
+    std::string admin_state_file;  // overrides failover.admin_state_file
     uint64_t initial_term = 0;     // carried over a restart after a configuration push
 };
 
@@ -61,6 +63,7 @@ private:
     // (its thread joined) before what it uses.
     std::unique_ptr<PeerAuth> auth_;
     std::unique_ptr<SocketLink> link_;
+    std::unique_ptr<AdminKeeper> keeper_;
     std::unique_ptr<FailoverSockets> net_;
     std::unique_ptr<TcpStatusFetcher> fetcher_;
     std::unique_ptr<StatusSweep> sweep_;

@@ -1,5 +1,5 @@
 // dlbad: the node daemon (failover, status daemon, status sweep, monitoring). One per node:
-//   dlbad --config FILE --node N [--scheduler-socket PATH] [--server-socket PATH] [--monitor-socket PATH]
+//   dlbad --config FILE --node N [--scheduler-socket PATH] [--server-socket PATH] [--monitor-socket PATH] [--admin-state PATH]
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -28,9 +28,11 @@ void on_hangup(int) { g_hangup.store(true); }
 
 const char* kUsage =
     "usage: dlbad --config FILE --node N [--scheduler-socket PATH] [--server-socket PATH] [--monitor-socket PATH]\n"
+    "             [--admin-state PATH]\n"
     "  --scheduler-socket  the local dlba-scheduler's control socket (default: scheduler.control_socket)\n"
     "  --server-socket     the local dlba-server's monitor socket (default: server.monitor_socket)\n"
-    "  --monitor-socket    this daemon's read-only monitoring socket (default: failover.monitor_socket)\n";
+    "  --monitor-socket    this daemon's monitoring socket (default: failover.monitor_socket)\n"
+    "  --admin-state       the operator's admin state file (default: failover.admin_state_file)\n";
 
 uint64_t file_id(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -67,6 +69,8 @@ int main(int argc, char** argv) {
             opt.server_socket = v;
         } else if (a == "--monitor-socket") {
             opt.monitor_socket = v;
+        } else if (a == "--admin-state") {
+            opt.admin_state_file = v;
         } else if (a == "--term") {  // internal: carried over the restart after a configuration push
             opt.initial_term = std::strtoull(v.c_str(), nullptr, 10);
         } else {

@@ -126,7 +126,7 @@ MonitorSocket::~MonitorSocket() {
 void MonitorSocket::start() {
     thread_ = std::thread([this] {
         while (!stop_.load(std::memory_order_relaxed)) {
-            server_.poll_once(kMonitorPollMs, [this](std::string_view r) { return tables_.answer(r); });
+            server_.poll_once(kMonitorPollMs, [this](std::string_view r) { return handler_(r); });
         }
     });
 }

@@ -48,7 +48,11 @@ private:
 // The monitoring socket, served on its own thread.
 class MonitorSocket {
 public:
-    MonitorSocket(std::string path, const MonitorTables& tables) : server_(std::move(path)), tables_(tables) {}
+    using Handler = std::function<std::string(std::string_view request)>;
+    MonitorSocket(std::string path, const MonitorTables& tables)
+        : server_(std::move(path)), handler_([&tables](std::string_view r) { return tables.answer(r); }) {}
+    // Tables and more (dlbad's admin-state requests).
+    MonitorSocket(std::string path, Handler handler) : server_(std::move(path)), handler_(std::move(handler)) {}
     ~MonitorSocket();
 
     bool open(std::string* err) { return server_.start(err); }
@@ -58,7 +62,7 @@ public:
 
 private:
     io::ControlServer server_;
-    const MonitorTables& tables_;
+    Handler handler_;
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };

@@ -77,7 +77,7 @@ array_start() {  # PREFIX [PMD]
     for i in "${TOPO_NODES[@]}"; do
         array_spawn "$p" "$run" "$i" dlbad dlbad "$(array_bin scheduler/dlbad)" --config "$run/n$i.conf" --node "$i" \
             --scheduler-socket "$run/n$i.sched.sock" --server-socket "$run/n$i.server.sock" \
-            --monitor-socket "$run/n$i.dlbad.sock"
+            --monitor-socket "$run/n$i.dlbad.sock" --admin-state "$run/n$i.admin.state"
     done
     array_wait_started "$run" dlbad dlbad 15 dlbad || return 1
     # One scheduler elected, and the VIP answering through it.

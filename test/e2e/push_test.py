@@ -188,7 +188,7 @@ def sweep_witness():
         c.start()
     dlbad = [os.path.join(BUILD_ROOT, "scheduler", "dlbad"), "--config", conf, "--node", str(n),
              "--scheduler-socket", arr.sock(n, "sched"), "--server-socket", arr.sock(n, "server"),
-             "--monitor-socket", arr.sock(n, "dlbad")]
+             "--monitor-socket", arr.sock(n, "dlbad"), "--admin-state", os.path.join(arr.rundir, f"n{n}.admin.state")]
     server = [os.path.join(BUILD_ROOT, "dlba_server", "dlba-server"), "--config", conf, "--node", str(n),
               "--monitor-socket", arr.sock(n, "server")]
     try:

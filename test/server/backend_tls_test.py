@@ -2,7 +2,9 @@
 protocol, whether the session was resumed and how many requests their connection carried. Covers verification
 against the configured CA (a wrong CA sends the requests elsewhere and is counted), pooled TLS connections reused,
 saved sessions resumed on new connections, no plaintext on the back-end wire (a capture on loopback, checked
-against the plain client leg as a control), and unusable TLS files refused with file:line.
+against the plain client leg as a control), and unusable TLS files refused with file:line. Prewarmed tunnels
+(pool.prewarm): opened and handshaken before the first request, few connections for 200 requests, a POST never first
+on a waiting connection, a killed back end's tunnels closed and not refilled until it is back, a reload's new count.
 Usage: backend_tls_test.py DLBA_SERVER DLBACTL (TAP on stdout)."""
 import os
 import subprocess
@@ -29,17 +31,26 @@ def backend(key, nginx, ca, sni="localhost", verify="required"):
             f'    tls = {{ enabled = true; verify = "{verify}"; {ca_line}sni = "{sni}"; }}; }}')
 
 
-def config(ca, wrong_ca_path, port):
+WORKERS = 2
+PREWARM = 2
+IDLE_TIMEOUT_MS = 2000
+
+
+def config(ca, wrong_ca_path, port, prewarm=PREWARM):
     n = env["nginx"]
-    backends = [backend("pooled", n[0], ca), backend("fresh", n[1], ca), backend("wrongca", n[2], wrong_ca_path)]
+    backends = [backend("pooled", n[0], ca), backend("fresh", n[1], ca), backend("wrongca", n[2], wrong_ca_path),
+                backend("warm", n[3], ca)]
     services = ['name = "pooled"; backends = ["pooled"]; pool = { idle_per_backend = 4; };',
                 'name = "fresh"; backends = ["fresh"];',
-                'name = "mixed"; backends = ["wrongca", "fresh"]; retries = 2;']
-    listeners = [("pooled", port), ("fresh", port + 1), ("mixed", port + 2)]
+                'name = "mixed"; backends = ["wrongca", "fresh"]; retries = 2;',
+                # Idle ones above the prewarm count go after 2 s; a dead back end is tried again after 1 s.
+                f'name = "warm"; backends = ["warm"]; down_interval_ms = 1000; '
+                f'pool = {{ idle_per_backend = 4; idle_timeout_ms = {IDLE_TIMEOUT_MS}; prewarm = {prewarm}; }};']
+    listeners = [("pooled", port), ("fresh", port + 1), ("mixed", port + 2), ("warm", port + 3)]
     l = ",\n".join(f'    {{ address = "127.0.0.1"; port = {p}; tls = false; service = "{s}"; }}' for s, p in listeners)
     s = ",\n".join(f"  {{ {x} }}" for x in services)
     return (ARRAY + "backends = (\n" + ",\n".join(backends) + "\n);\n" + f"services = (\n{s}\n);\n" +
-            f"server = {{\n  workers = 2;\n  listeners = (\n{l}\n  );\n}};\n")
+            f"server = {{\n  workers = {WORKERS};\n  listeners = (\n{l}\n  );\n}};\n")
 
 
 
@@ -54,11 +65,11 @@ def setup():
     _new_key(wrong_key, wrong_ca, "/CN=Not the back ends' CA", "-x509", "-days", "2")
     env.update(ca=ca, wrong_ca=wrong_ca)
     env["nginx"] = [Nginx(r, i + 1, f"127.0.0.{31 + i}", free_port(f"127.0.0.{31 + i}"), tls=(chain, key)).start()
-                    for i in range(3)]
-    port = free_ports(3)
+                    for i in range(4)]
+    port = free_ports(4)
     env["port"] = port
     env["server"] = DlbaServer(SERVER_BIN, r, "s", config(ca, wrong_ca, port)).start(
-        wait_for=[("127.0.0.1", port + i) for i in range(3)])
+        wait_for=[("127.0.0.1", port + i) for i in range(4)])
 
 
 def teardown():
@@ -78,14 +89,17 @@ def get(port, path="/", timeout=5):
         return r.status, r.read().decode()
 
 
-def keepalive_gets(port, count, path="/"):
-    """`count` requests on one kept-alive client connection; the bodies."""
+def keepalive_gets(port, count, path="/", methods=None):
+    """`count` requests on one kept-alive client connection (methods[i] for the i-th, GET by default); the
+    statuses and bodies."""
     import http.client
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     bodies = []
     try:
-        for _ in range(count):
-            c.request("GET", path, headers={"Host": "localhost"})
+        for i in range(count):
+            method = methods[i] if methods else "GET"
+            body = b"posted" if method == "POST" else None
+            c.request(method, path, body=body, headers={"Host": "localhost"})
             resp = c.getresponse()
             bodies.append((resp.status, resp.read().decode()))
     finally:
@@ -202,6 +216,108 @@ def refused():
           f"a certificate without a key: {reply}")
     status, body = get(env["port"] + 1)
     check(status == 200 and body == "backend 2\n", "the running configuration still serves")
+
+
+def warm_row():
+    return env["server"].backends()["warm"]
+
+
+@suite.case("prewarm: with no request yet, prewarm x workers TLS tunnels are open, handshaken and idle")
+def prewarm_at_start():
+    want = PREWARM * WORKERS
+    wait_until(lambda: warm_row()["idle_pooled"] == want, 10, what=f"idle_pooled == {want}")
+    time.sleep(0.3)  # nothing more follows
+    row = warm_row()
+    print(f"# prewarm at start: idle_pooled {row['idle_pooled']}, handshakes {row['backend_handshakes']}, "
+          f"hits {row['hits']}", flush=True)
+    check(row["idle_pooled"] == want, f"idle_pooled {row['idle_pooled']}, want {want}")
+    check(row["backend_handshakes"] == want, f"handshakes {row['backend_handshakes']} before any request")
+    check(row["hits"] == 0 and len(access_lines(env["nginx"][3])) == 0, "a request went to the back end")
+
+
+@suite.case("prewarm: 200 requests over prewarmed tunnels: TLS only, at most prewarm x workers connections, reused")
+def prewarm_traffic():
+    before = warm_row()["backend_handshakes"]
+    started = time.monotonic()
+    answers = []
+    for _ in range(4):  # four client connections one after another, 50 requests each
+        answers += keepalive_gets(env["port"] + 3, 50)
+    check(all(s == 200 and b == "backend 4\n" for s, b in answers), f"answers: {answers[:3]} ...")
+    elapsed = time.monotonic() - started
+    lines = access_lines(env["nginx"][3])
+    check(len(lines) == 200, f"nginx 4 logged {len(lines)} requests")
+    protocols = {l[0] for l in lines}
+    check(protocols <= {"TLSv1.3", "TLSv1.2"}, f"protocols nginx saw: {protocols}")
+    carried = {l[2] for l in lines}
+    reuse = max(int(l[3]) for l in lines)
+    row = warm_row()
+    opened = row["backend_handshakes"]
+    print(f"# prewarm traffic: {len(carried)} connections carried the 200 requests (at most {reuse} on one); "
+          f"{opened} opened in all ({before} before the first request); pooled reuses {row['pooled_reuses']}",
+          flush=True)
+    check(len(carried) <= PREWARM * WORKERS, f"{len(carried)} back-end connections carried requests")
+    # Allowance: while a request holds a tunnel the pool keeps PREWARM others ready, so a worker's first request
+    # makes one refill (these clients send one request at a time); one above the count expires after
+    # idle_timeout_ms and the next request that takes a tunnel refills again: one more per worker per timeout.
+    allowance = WORKERS * (1 + int(elapsed * 1000 // IDLE_TIMEOUT_MS))
+    check(opened <= PREWARM * WORKERS + allowance,
+          f"{opened} back-end connections opened in {elapsed:.1f} s (allowance {allowance})")
+    check(reuse > 1, f"at most {reuse} requests on one back-end connection")
+    check(row["pooled_reuses"] == 200, f"pooled reuses {row['pooled_reuses']}: every request on a waiting tunnel")
+    # The refills above the prewarm count close after idle_timeout_ms; the prewarm count stays.
+    wait_until(lambda: warm_row()["idle_pooled"] == PREWARM * WORKERS, IDLE_TIMEOUT_MS / 1000 + 3,
+               what="the pool back at the prewarm count")
+
+
+@suite.case("prewarm: a POST never goes first on a prewarmed or reused tunnel (nginx: its connection's 1st request)")
+def prewarm_post():
+    methods = ["GET", "GET", "POST", "GET", "POST"]
+    answers = keepalive_gets(env["port"] + 3, len(methods), methods=methods)
+    check(all(s == 200 for s, _ in answers), f"answers {answers}")
+    posts = [l for l in access_lines(env["nginx"][3]) if l[4].startswith("POST ")]
+    print(f"# POST lines (protocol reused connection connection_requests request): {posts}", flush=True)
+    check(len(posts) == 2, f"nginx logged {len(posts)} POSTs")
+    check(all(l[3] == "1" for l in posts), f"a POST was not its connection's first request: {posts}")
+
+
+@suite.case("prewarm: a killed back end's tunnels are closed and not refilled (bounded retries); back, refilled")
+def prewarm_dead_backend():
+    n = env["nginx"][3]
+    wait_until(lambda: warm_row()["idle_pooled"] == PREWARM * WORKERS, 5, what="a full pool first")
+    n.kill()
+    wait_until(lambda: warm_row()["idle_pooled"] == 0, 5, what="the dead back end's tunnels closed")
+    wait_until(lambda: warm_row()["state"] == "down", 5, what="the back end marked down")
+    failures = warm_row()["connect_failures"]
+    time.sleep(2.0)
+    row = warm_row()
+    tries = row["connect_failures"] - failures
+    print(f"# killed: idle_pooled {row['idle_pooled']}, state {row['state']}, {tries} failed prewarm connects in "
+          f"2 s", flush=True)
+    check(row["idle_pooled"] == 0, f"idle_pooled {row['idle_pooled']} while the back end is dead")
+    # One probe per worker per down interval (1 s): about 2 x 2; a storm would be thousands.
+    check(tries <= 3 * WORKERS, f"{tries} connects to a dead back end in 2 s")
+    handshakes = row["backend_handshakes"]
+    n.start()
+    wait_until(lambda: warm_row()["idle_pooled"] == PREWARM * WORKERS, 5, what="refilled once the back end is back")
+    row = warm_row()
+    check(row["state"] == "up", f"state {row['state']} after the back end came back")
+    check(row["backend_handshakes"] - handshakes >= PREWARM * WORKERS, "the refill made new handshakes")
+    status, body = get(env["port"] + 3)
+    check(status == 200 and body == "backend 4\n", f"answer {status} {body!r}")
+
+
+@suite.case("prewarm: a reload's prewarm count applies (TLS tunnels made again under the new generation)")
+def prewarm_reload():
+    server = env["server"]
+    with open(server.config, "w") as f:
+        f.write(config(env["ca"], env["wrong_ca"], env["port"], prewarm=1))
+    reply = server.monitor("reload")
+    check(reply["ok"] is True, f"reload: {reply}")
+    wait_until(lambda: warm_row()["idle_pooled"] == WORKERS, 5, what=f"idle_pooled == {WORKERS} (prewarm 1)")
+    time.sleep(0.3)
+    check(warm_row()["idle_pooled"] == WORKERS, f"idle_pooled {warm_row()['idle_pooled']}")
+    status, body = get(env["port"] + 3)
+    check(status == 200 and body == "backend 4\n", f"answer {status} {body!r}")
 
 
 if __name__ == "__main__":

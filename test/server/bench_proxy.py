@@ -21,7 +21,21 @@ A second dlba-server, "dlba-server[qos]", has QoS enabled but never saturated (m
 queue, three class rules checked on every request); it runs HTTP keep-alive only and the line dlba[qos]/dlba=<ratio>
 compares it with the plain one (issue 11: the cost must stay within 3 %). --qos runs just these two, 7 rounds.
 
-The last line printed is dlba/haproxy=<ratio>: dlba-server's HTTP keep-alive req/s over HAProxy's (not with --qos)."""
+The last line printed is dlba/haproxy=<ratio>: dlba-server's HTTP keep-alive req/s over HAProxy's (not with --qos).
+
+--tls-backend: HTTPS to the back end instead (an nginx back end that listens with TLS only). wrk keep-alive
+clients speak plain HTTP to each proxy; the proxies keep TLS connections to the back end: dlba-server with
+prewarmed TLS tunnels (pool.prewarm, verify "none"), HAProxy (`server ... ssl verify none` + `http-reuse always`)
+and nginx (proxy_pass https + upstream keepalive + proxy_ssl_session_reuse). Five rounds, medians; prints
+dlba/haproxy[tls-backend]=R and dlba/nginx[tls-backend]=R.
+
+--redirect: a redirect service against HAProxy's `http-request redirect location`, wrk keep-alive, five rounds;
+prints dlba/haproxy[redirect]=R.
+
+--cdn runs only a 1 MB HTML page (about 40,000 src/href URLs, a third of them matching) through two dlba-servers, one
+with CDN URL rewriting (services[].cdn) and one without, 5 rounds, and prints dlba[cdn]/dlba=<ratio> (issue 12: the
+rewriting streams at >= 0.5 of the plain proxy's throughput) and the peak resident memory (VmHWM) of each."""
+
 import json
 import os
 import re
@@ -41,6 +55,9 @@ from dlbatest.tap import wait_until
 
 QUICK = "--quick" in sys.argv
 QOS_ONLY = "--qos" in sys.argv  # only dlba-server with and without QoS, HTTP keep-alive, more rounds
+TLS_BACKEND = "--tls-backend" in sys.argv  # HTTPS to the back end: the three proxies' TLS tunnels
+REDIRECT = "--redirect" in sys.argv  # only a redirect service against HAProxy's http-request redirect
+CDN_ONLY = "--cdn" in sys.argv  # only dlba-server with and without CDN rewriting, a 1 MB HTML page
 SERVER_BIN = sys.argv[1]
 JSON_OUT = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
 DURATION = 3 if QUICK else 8
@@ -87,12 +104,14 @@ class Dlba(Target):
     QOS = ('queue = { timeout_ms = 5000; max_queued = 1000; }; classes = ( { class = 0; path_prefix = "/checkout/"; }, '
            '{ class = 1; cookie = "tier=gold"; }, { class = 2; path_prefix = "/api/"; tls = true; } );')
 
-    def __init__(self, root, backend, chain, key, pooled, qos=False):
-        super().__init__("dlba-server" + ("" if pooled else " (fresh)") + ("[qos]" if qos else ""), free_port(),
-                         free_port())
+    CDN = 'cdn = { host = "cdn.example.net"; match = ["^/static/", "\\\\.(png|jpg|css|js)$"]; };'
+
+    def __init__(self, root, backend, chain, key, pooled, qos=False, cdn=False):
+        super().__init__("dlba-server" + ("" if pooled else " (fresh)") + ("[qos]" if qos else "") +
+                         ("[cdn]" if cdn else ""), free_port(), free_port())
         pool = "pool = { idle_per_backend = 64; };" if pooled else ""
         services = [f'name = "web"; backends = ["1"]; policy = "cookie"; session_cookie = "JSESSIONID"; {pool}' +
-                    (self.QOS if qos else "")]
+                    (self.QOS if qos else "") + (self.CDN if cdn else "")]
         text = config_text([("1", backend.address, backend.port)], services,
                            [("127.0.0.1", self.http_port, False, "web"), ("127.0.0.1", self.https_port, True, "web")],
                            "  workers = 1;\n  max_connections = 30000;\n  timeouts = { idle_ms = 300000; };",
@@ -100,7 +119,7 @@ class Dlba(Target):
         if qos:
             text = text.replace(f"port = {backend.port}; }}", f"port = {backend.port}; max_inflight = 10000; }}", 1)
         self.server = DlbaServer(SERVER_BIN, root, "bench-dlba" + ("" if pooled else "-fresh") +
-                                 ("-qos" if qos else ""), text)
+                                 ("-qos" if qos else "") + ("-cdn" if cdn else ""), text)
 
     def start(self):
         self.server.start()
@@ -188,6 +207,225 @@ http {{
         return self
 
 
+# ---- HTTPS to the back end (--tls-backend) ------------------------------------------------------------------------
+
+TLS_POOL = 64  # idle back-end connections each proxy may keep (wrk's 50 connections fit)
+
+
+class DlbaTlsBackend(Target):
+    def __init__(self, root, backend):
+        super().__init__("dlba-server", free_port(), None)
+        services = [f'name = "web"; backends = ["1"]; '
+                    f'pool = {{ idle_per_backend = {TLS_POOL}; prewarm = {TLS_POOL}; idle_timeout_ms = 300000; }};']
+        text = config_text([("1", backend.address, backend.port)], services,
+                           [("127.0.0.1", self.http_port, False, "web")],
+                           "  workers = 1;\n  max_connections = 30000;\n  timeouts = { idle_ms = 300000; };")
+        text = text.replace(f"port = {backend.port}; }}",
+                            f'port = {backend.port}; tls = {{ enabled = true; verify = "none"; }}; }}', 1)
+        self.server = DlbaServer(SERVER_BIN, root, "bench-dlba-tls-backend", text)
+
+    def start(self):
+        self.server.start()
+        self.proc = self.server.proc
+        self.wait()
+        # Ready when the prewarmed tunnels are (they are made ahead of the first request).
+        wait_until(lambda: self.server.backends()["1"]["idle_pooled"] >= TLS_POOL, 10, what="prewarmed tunnels")
+        return self
+
+
+class HaproxyTlsBackend(Target):
+    def __init__(self, root, backend):
+        super().__init__("haproxy", free_port(), None)
+        self.cfg = os.path.join(root, "haproxy-tls-backend.cfg")
+        with open(self.cfg, "w") as f:
+            f.write(f"""global
+  nbthread 1
+  maxconn 9500
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 300s
+  timeout server 60s
+  timeout http-keep-alive 300s
+  timeout http-request 10s
+frontend fe
+  bind 127.0.0.1:{self.http_port}
+  option forwardfor
+  default_backend be
+backend be
+  http-reuse always
+  server s1 {backend.address}:{backend.port} ssl verify none pool-max-conn {TLS_POOL}
+""")
+        self.log = os.path.join(root, "haproxy-tls-backend.log")
+
+    def start(self):
+        self.proc = Proc(["haproxy", "-db", "-f", self.cfg], self.log)
+        self.wait()
+        return self
+
+
+class NginxTlsBackend(Target):
+    def __init__(self, root, backend):
+        super().__init__("nginx", free_port(), None)
+        d = os.path.join(root, "nginx-proxy-tls-backend")
+        os.makedirs(d, exist_ok=True)
+        self.conf = os.path.join(d, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""master_process off;
+daemon off;
+user root;
+worker_rlimit_nofile 65000;
+error_log {d}/error.log warn;
+pid {d}/nginx.pid;
+events {{ worker_connections 30000; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  keepalive_timeout 300s;
+  keepalive_requests 1000000;
+  upstream be {{ server {backend.address}:{backend.port}; keepalive {TLS_POOL}; keepalive_requests 1000000; }}
+  server {{
+    listen 127.0.0.1:{self.http_port};
+    location / {{
+      proxy_pass https://be;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_ssl_session_reuse on;
+      proxy_ssl_verify off;
+    }}
+  }}
+}}
+""")
+        self.dir = d
+
+    def start(self):
+        self.proc = Proc(["nginx", "-c", self.conf, "-p", self.dir + "/"], os.path.join(self.dir, "out.log"))
+        self.wait()
+        return self
+
+
+def main_tls_backend():
+    raise_fd_limit()
+    root = TempDir("dlba-bench-tls-backend-")
+    r = root.path
+    backend = None
+    targets = []
+    try:
+        ca, chain, key = make_certificates(r)
+        backend = Nginx(r, 1, "127.0.0.21", free_port("127.0.0.21"), tls=(chain, key))
+        with open(backend.conf) as f:  # no access log: the back end's own cost stays the same small one for all
+            conf = f.read()
+        with open(backend.conf, "w") as f:
+            f.write(re.sub(r"^\s*access_log .*$", "  access_log off;", conf, flags=re.M))
+        backend.start()
+        targets = [DlbaTlsBackend(r, backend).start(), HaproxyTlsBackend(r, backend).start(),
+                   NginxTlsBackend(r, backend).start()]
+
+        def http_ka(t):
+            url = f"http://127.0.0.1:{t.http_port}/"
+            wrk(url, WARMUP)
+            return wrk(url, DURATION)
+
+        res = measure(targets, "HTTP keep-alive, HTTPS to the back end", http_ka, 3 if QUICK else 5)
+        row = targets[0].server.backends()["1"]
+        log(f"dlba-server back end: handshakes {row['backend_handshakes']}, resumed {row['backend_resumed']}, "
+            f"pooled reuses {row['pooled_reuses']}, idle_pooled {row['idle_pooled']}, errors {row['errors']}")
+    finally:
+        for t in targets:
+            t.stop()
+        if backend:
+            backend.stop()
+        root.remove()
+    print(f"{'scenario':30} {'target':12} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for name, m in res.items():
+        print(f"{'HTTP ka, HTTPS back end':30} {name:12} {m['rps']:>10.0f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} "
+              f"{m['errors']:>7}")
+    d = res["dlba-server"]["rps"]
+    print(f"dlba/haproxy[tls-backend]={d / res['haproxy']['rps']:.2f}")
+    print(f"dlba/nginx[tls-backend]={d / res['nginx']['rps']:.2f}")
+
+
+# ---- load generators ---------------------------------------------------------------------------------------------
+
+class DlbaRedirect(Target):
+    """A redirect service (seed 002): every request answered with a 302 to web1's URL, path and query kept."""
+
+    def __init__(self, root):
+        super().__init__("dlba-server[redirect]", free_port(), None)
+        text = config_text([], ['name = "web"; mode = "redirect"; backends = ["1"];'],
+                           [("127.0.0.1", self.http_port, False, "web")],
+                           "  workers = 1;\n  max_connections = 30000;\n  timeouts = { idle_ms = 300000; };")
+        text = text.replace("backends = (\n\n);",
+                            'backends = ( { key = "1"; redirect = "http://web1.example.com/%d%q"; } );')
+        self.server = DlbaServer(SERVER_BIN, root, "bench-dlba-redirect", text)
+
+    def start(self):
+        self.server.start()
+        self.proc = self.server.proc
+        self.wait()
+        return self
+
+
+class HaproxyRedirect(Target):
+    """HAProxy answering every request with `http-request redirect location`, path and query kept."""
+
+    def __init__(self, root):
+        super().__init__("haproxy[redirect]", free_port(), None)
+        self.cfg = os.path.join(root, "haproxy-redirect.cfg")
+        with open(self.cfg, "w") as f:
+            f.write(f"""global
+  nbthread 1
+  maxconn 9500
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 300s
+  timeout server 60s
+  timeout http-keep-alive 300s
+  timeout http-request 10s
+frontend fe
+  bind 127.0.0.1:{self.http_port}
+  http-request redirect location http://web1.example.com%[capture.req.uri] code 302
+""")
+        self.log = os.path.join(root, "haproxy-redirect.log")
+
+    def start(self):
+        self.proc = Proc(["haproxy", "-db", "-f", self.cfg], self.log)
+        self.wait()
+        return self
+
+
+def redirect_run():
+    """dlba-server's redirect service against HAProxy's redirect, same run, wrk keep-alive, 5 interleaved rounds."""
+    raise_fd_limit()
+    root = TempDir("dlba-bench-redirect-")
+    targets = []
+    try:
+        targets = [DlbaRedirect(root.path).start(), HaproxyRedirect(root.path).start()]
+        for t in targets:  # both answer what the other does: a 302 to the same URL, kept alive
+            out = subprocess.run(["curl", "-sSi", f"http://127.0.0.1:{t.http_port}/a/b?c=1"], capture_output=True,
+                                 text=True, timeout=10).stdout
+            log(f"{t.name}: {out.splitlines()[0]!r}, " +
+                ", ".join(l for l in out.splitlines() if l.lower().startswith(("location", "connection"))))
+
+        def ka(t):
+            url = f"http://127.0.0.1:{t.http_port}/a/b?c=1"
+            wrk(url, WARMUP)
+            return wrk(url, DURATION)
+        res = measure(targets, "HTTP keep-alive redirect", ka, 5)
+    finally:
+        for t in targets:
+            t.stop()
+        root.remove()
+    d, h = res["dlba-server[redirect]"], res["haproxy[redirect]"]
+    print(f"{'target':24} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for name, v in res.items():
+        print(f"{name:24} {v['rps']:>10.0f} {v['p50_ms']:>8.2f} {v['p99_ms']:>8.2f} {v['errors']:>7}")
+    print(f"dlba/haproxy[redirect]={d['rps'] / h['rps']:.2f}")
+
+
 # ---- load generators ---------------------------------------------------------------------------------------------
 
 def to_ms(text):
@@ -263,6 +501,76 @@ def idle_memory(target, tls):
 
 # ---- the run ------------------------------------------------------------------------------------------------------
 
+def peak_rss_kb(pid):
+    """The process's peak resident memory in kB (VmHWM)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def write_html_page(path, size):
+    """An HTML page of about `size` bytes, dense with src/href URLs: root-relative, relative, absolute on the
+    site's host and on others; about a third match the CDN patterns."""
+    shapes = ['<img src="/static/img/{n}.gif" alt="p{n}">', '<a href="/pages/{n}.html">page {n}</a>',
+              "<link rel=stylesheet href=/css/{n}.css>", '<a href="http://other.test/{n}.png">x</a>',
+              '<script src="js/{n}.js"></script>', '<p class="c{n}">some text of paragraph {n}, a &lt; b</p>']
+    parts, total, n = ["<!DOCTYPE html>\n<html><body>\n"], 0, 0
+    while total < size:
+        n += 1
+        s = shapes[n % len(shapes)].format(n=n) + "\n"
+        parts.append(s)
+        total += len(s)
+    parts.append("</body></html>\n")
+    with open(path, "w") as f:
+        f.write("".join(parts))
+
+
+def cdn_main():
+    """--cdn: the 1 MB page through dlba-server with and without rewriting, same run, turns alternating."""
+    root = TempDir("dlba-bench-cdn-")
+    r = root.path
+    targets, backend = [], None
+    try:
+        backend = Nginx(r, 1, "127.0.0.21", free_port("127.0.0.21"),
+                        extra_locations="location /site/ { types { text/html html; } }")
+        os.makedirs(os.path.join(backend.www, "site"), exist_ok=True)
+        write_html_page(os.path.join(backend.www, "site", "page.html"), 1 << 20)
+        backend.start()
+        ca, chain, key = make_certificates(r)
+        targets = [Dlba(r, backend, chain, key, True).start(), Dlba(r, backend, chain, key, True, cdn=True).start()]
+
+        def page(t):
+            url = f"http://127.0.0.1:{t.http_port}/site/page.html"
+            wrk(url, WARMUP)
+            res = wrk(url, DURATION)
+            res["peak_rss_kb"] = peak_rss_kb(t.pid())
+            return res
+
+        # The rewriting really happens: some URLs come back on the CDN host.
+        body = subprocess.run(["curl", "-s", f"http://127.0.0.1:{targets[1].http_port}/site/page.html"],
+                              capture_output=True, timeout=30).stdout
+        rewritten = body.count(b"//cdn.example.net/")
+        log(f"cdn: {rewritten} URLs rewritten in one answer of {len(body)} bytes")
+        if rewritten == 0:
+            raise SystemExit("the cdn target rewrote nothing")
+        res = measure(targets, "1 MB HTML page", page, 5)
+        peaks = {t.name: peak_rss_kb(t.pid()) for t in targets}
+    finally:
+        for t in targets:
+            t.stop()
+        if backend:
+            backend.stop()
+        root.remove()
+    for name, v in res.items():
+        print(f"{name:20} {v['rps']:10.1f} req/s {v['rps'] * (1 << 20) / 1e6:8.0f} MB/s  p50 {v['p50_ms']:.2f} ms  "
+              f"p99 {v['p99_ms']:.2f} ms  errors {v['errors']}  peak RSS {peaks[name]} kB")
+    ratio = res["dlba-server[cdn]"]["rps"] / res["dlba-server"]["rps"]
+    print(f"peak_rss_kb[dlba]={peaks['dlba-server']} peak_rss_kb[dlba[cdn]]={peaks['dlba-server[cdn]']}")
+    print(f"dlba[cdn]/dlba={ratio:.2f}")
+
+
 def raise_fd_limit():
     """Idle connections need a descriptor each, here and in the proxy: allow as many as the hard limit does."""
     import resource
@@ -293,7 +601,12 @@ def measure(targets, scenario, fn, rounds):
 
 
 def main():
+    if REDIRECT:
+        redirect_run()
+        return
     raise_fd_limit()
+    if CDN_ONLY:
+        return cdn_main()
     root = TempDir("dlba-bench-proxy-")
     r = root.path
     results = {}
@@ -404,4 +717,4 @@ def report(results):
 
 
 if __name__ == "__main__":
-    main()
+    main_tls_backend() if TLS_BACKEND else main()

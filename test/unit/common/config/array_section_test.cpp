@@ -17,6 +17,10 @@ TEST_CASE("the array section loads its name, VIP and ports", "[config]") {
 TEST_CASE("array section errors name file, line and reason", "[config]") {
     check_refusals("test.conf", {
         {"bad VIP", replace(kArrayText, "10.77.0.100", "10.77.0.300"), 4, "not an IPv4 address"},
+        {"zero VIP", replace(kArrayText, "10.77.0.100", "0.0.0.0"), 4, "must be a unicast host address"},
+        {"VIP in 0/8", replace(kArrayText, "10.77.0.100", "0.1.2.3"), 4, "must be a unicast host address"},
+        {"multicast VIP", replace(kArrayText, "10.77.0.100", "224.0.0.1"), 4, "must be a unicast host address"},
+        {"broadcast VIP", replace(kArrayText, "10.77.0.100", "255.255.255.255"), 4, "must be a unicast host"},
         {"port out of range", replace(kArrayText, "[80, 443]", "[80, 70000]"), 5, "out of range"},
         {"duplicate port", replace(kArrayText, "[80, 443]", "[80, 80]"), 5, "appears twice"},
     });

@@ -24,6 +24,7 @@ TEST_CASE("nodes list errors name file, line and reason", "[config]") {
         {"duplicate node number", replace(g, "number = 2;", "number = 1;"), 16, "used twice"},
         {"duplicate IP", replace(g, "eth0_ip = \"10.77.0.12\"", "eth0_ip = \"10.77.0.11\""), 16, "used twice"},
         {"node uses the VIP", replace(g, "eth0_ip = \"10.77.0.12\"", "eth0_ip = \"10.77.0.100\""), 16, "VIP"},
+        {"multicast node IP", replace(g, "eth0_ip = \"10.77.0.12\"", "eth0_ip = \"239.1.1.1\""), 16, "unicast host"},
         {"wrong type", replace(g, "weight = 2;", "weight = \"2\";"), 15, "must be an integer"},
         {"missing nodes", g.substr(0, g.find("nodes =")), 0, "missing list 'nodes'"},
         {"node without MAC", replace(g, "eth0_mac = \"02:77:00:00:01:02\"; ", ""), 16, "missing setting 'eth0_mac'"},

@@ -12,6 +12,8 @@ TEST_CASE("the scheduler section loads its values and defaults", "[config]") {
     CHECK(c.scheduler.hash == HashKind::seed_sum);
     CHECK(c.scheduler.bucket_idle_timeout_s == 30);
     CHECK(c.scheduler.idle_poll.sleep_max_us == 500);
+    CHECK(c.scheduler.idle_poll.deep_after_ms == 1000);  // default
+    CHECK(c.scheduler.idle_poll.deep_sleep_us == 5000);  // default
     CHECK(c.scheduler.garp_count == 3);  // default
 }
 
@@ -23,5 +25,10 @@ TEST_CASE("scheduler section errors name file, line and reason", "[config]") {
         {"table too small", replace(kArrayText, "table_size = 4096", "table_size = 100"), 8, "out of range"},
         {"sleep bounds inverted", replace(kArrayText, "sleep_max_us = 500", "sleep_max_us = 1"), 11,
          "below sleep_min_us"},
+        {"deep sleep shorter than the short ones",
+         replace(kArrayText, "sleep_max_us = 500;", "sleep_max_us = 500; deep_sleep_us = 100;"), 11,
+         "below sleep_max_us"},
+        {"deep sleep after zero ms", replace(kArrayText, "sleep_max_us = 500;", "sleep_max_us = 500; deep_after_ms = 0;"),
+         11, "out of range"},
     });
 }

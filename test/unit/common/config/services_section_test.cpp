@@ -1,6 +1,8 @@
 // The 'services' list: back ends by key, balancing policies, cookies, URL session ids, the pool.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "config_texts.hpp"
 
 using namespace dlba;
@@ -60,7 +62,21 @@ TEST_CASE("services list errors name file, line and reason", "[config][server]")
         {"inject cookie equals session cookie",
          replace(g, "session_cookie = \"JSESSIONID\";", "session_cookie = \"SpServer\";"), 32, "must differ"},
         {"unknown pool key", replace(g, "idle_per_backend = 4;", "idle = 4;"), 33, "unknown setting 'idle'"},
+        {"prewarm above the pool depth", replace(g, "idle_per_backend = 4;", "idle_per_backend = 4; prewarm = 5;"), 33,
+         "'services.[0].pool.prewarm' = 5 is out of range [0, 4]"},
+        {"prewarm without a pool", replace(g, "idle_per_backend = 4;", "prewarm = 1;"), 33, "is out of range [0, 0]"},
+        {"negative prewarm", replace(g, "idle_per_backend = 4;", "idle_per_backend = 4; prewarm = -1;"), 33,
+         "out of range"},
     });
+}
+
+TEST_CASE("pool.prewarm loads up to the pool depth and defaults to none", "[config][server]") {
+    const Config c = loaded(replace(kServerFileText, "idle_per_backend = 4;", "idle_per_backend = 4; prewarm = 4;"),
+                            "srv.conf");
+    CHECK(c.services[0].pool_prewarm == 4);
+    CHECK(c.services[1].pool_prewarm == 0);
+    const Config d = loaded(kServerFileText, "srv.conf");
+    CHECK(d.services[0].pool_prewarm == 0);
 }
 
 TEST_CASE("policy names print as they are written in the file", "[config][server]") {
@@ -69,4 +85,69 @@ TEST_CASE("policy names print as they are written in the file", "[config][server
     CHECK(std::string(balance_policy_name(BalancePolicy::cookie)) == "cookie");
     CHECK(std::string(balance_policy_name(BalancePolicy::url_hash)) == "url_hash");
     CHECK(std::string(balance_policy_name(BalancePolicy::least_conn)) == "least_conn");
+}
+
+namespace {
+
+// TLS-session affinity: a service behind a TLS listener (and optionally a plain one).
+std::string tls_session_text(const std::string& service_extra, const std::string& listeners) {
+    return kServerArrayText + R"(
+backends = ( { key = "a"; address = "10.0.0.1"; }, { key = "b"; address = "10.0.0.2"; } );
+services = (
+  { name = "shop"; backends = ["a", "b"];
+    policy = "tls_session";)" + service_extra + R"( }
+);
+tls = { certificate = "/etc/dlba/server.pem"; key = "/etc/dlba/server.key"; };
+server = { listeners = ( )" + listeners + R"( ); };
+)";
+}
+
+int line_of(const std::string& text, const std::string& needle) {
+    const size_t at = text.find(needle);
+    REQUIRE(at != std::string::npos);
+    return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+}
+
+const std::string kTlsListener = R"({ port = 443; tls = true; service = "shop"; })";
+const std::string kPlainListener = R"({ port = 80; service = "shop"; })";
+
+}  // namespace
+
+TEST_CASE("a tls_session service loads with its fallback and secure paths", "[config][server]") {
+    const Config c = loaded(tls_session_text(R"( fallback = "url_hash"; tls_session_paths = ["/checkout/", "/cart"];)",
+                                             kTlsListener + ", " + kPlainListener),
+                            "srv.conf");
+    const ServiceConfig& s = c.services[0];
+    CHECK(s.policy == BalancePolicy::tls_session);
+    CHECK(s.fallback == BalancePolicy::url_hash);
+    CHECK(s.tls_session_paths == std::vector<std::string>{"/checkout/", "/cart"});
+    CHECK(std::string(balance_policy_name(BalancePolicy::tls_session)) == "tls_session");
+    // Defaults: least connections for the first back end, every request a secure one.
+    const Config d = loaded(tls_session_text("", kTlsListener), "srv.conf");
+    CHECK(d.services[0].fallback == BalancePolicy::least_conn);
+    CHECK(d.services[0].tls_session_paths.empty());
+}
+
+TEST_CASE("tls_session refusals name file, line and reason", "[config][server]") {
+    const std::string plain_only = tls_session_text("", kPlainListener);
+    const std::string bad_path = tls_session_text(R"( tls_session_paths = ["checkout"];)", kTlsListener);
+    const std::string not_list = tls_session_text(R"( tls_session_paths = "/checkout/";)", kTlsListener);
+    const std::string number = tls_session_text(R"( tls_session_paths = ("/a", 3);)", kTlsListener);
+    const std::string as_fallback = tls_session_text(R"( fallback = "tls_session";)", kTlsListener);
+    std::string other_policy = replace(tls_session_text(R"( tls_session_paths = ["/a"];)", kTlsListener),
+                                       R"(policy = "tls_session";)", R"(policy = "least_conn";)");
+    check_refusals("srv.conf", {
+        {"a tls_session service reached only through a plain listener", plain_only,
+         line_of(plain_only, "{ port = 80;"), "only through plain (non-TLS) listeners"},
+        {"a secure path without a leading slash", bad_path, line_of(bad_path, "tls_session_paths"),
+         "must be a path prefix beginning with '/'"},
+        {"secure paths not a list", not_list, line_of(not_list, "tls_session_paths"), "must be a list"},
+        {"a secure path that is not a string", number, line_of(number, "tls_session_paths"), "non-string"},
+        {"tls_session as a fallback", as_fallback, line_of(as_fallback, "fallback"), "must be \"url_hash\""},
+        {"secure paths under another policy", other_policy, line_of(other_policy, "tls_session_paths"),
+         "for policy \"tls_session\" only"},
+    });
+    // Reached through TLS as well as plain: accepted (plain requests are balanced one by one).
+    CHECK(std::holds_alternative<Config>(parse_config(tls_session_text("", kPlainListener + ", " + kTlsListener),
+                                                      "srv.conf")));
 }

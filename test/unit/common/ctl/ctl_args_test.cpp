@@ -175,7 +175,12 @@ TEST_CASE("each command goes to the socket of the daemon the protocol table name
     CHECK(ok({"failover"}).socket_path == "/run/dlba/dlbad.sock");
     CHECK(ok({"sweep"}).socket_path == "/run/dlba/dlbad.sock");
     CHECK(ok({"summary"}).socket_path == "/run/dlba/dlbad.sock");
-    CHECK(ok({"backend", "web1", "drain"}).socket_path == "/run/dlba/server.sock");
+    // The admin state goes to dlbad, which keeps it and passes it on (README: Lasting admin state).
+    CHECK(ok({"backend", "web1", "drain"}).socket_path == "/run/dlba/dlbad.sock");
+    CHECK(ok({"backend", "web1", "out-of-service", "maintenance"}).socket_path == "/run/dlba/dlbad.sock");
+    CHECK(ok({"backend", "web1", "weight", "4"}).request == "backend web1 weight 4");
+    CHECK(ok({"node", "2", "drain"}).socket_path == "/run/dlba/dlbad.sock");
+    CHECK(ok({"backend", "web1", "in-service", "--all-nodes"}).all_nodes);
     CHECK(ok({"sync"}).socket_path == "/run/dlba/scheduler.sock");
     CHECK(ok({"raw", "renew"}).socket_path == "/run/dlba/scheduler.sock");
     CHECK(ok({"hash", "--all"}).command->verb == dlba::proto::Verb::hash_all);

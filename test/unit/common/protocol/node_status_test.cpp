@@ -28,9 +28,13 @@ BackendRow backend(const char* key, uint32_t address, uint64_t hits, uint64_t op
     b.check = "failed:http_500";
     b.agent = "up,drain,25%";
     b.agent_errors = 4;
+    b.admin = "in-service";
     b.max_inflight = 8;
     b.queued = open + 1;
     b.queue_timeouts = hits / 10;
+    b.idle_pooled = open * 2;
+    b.tls_bound = hits / 3;
+    b.tls_rebound = hits / 15;
     return b;
 }
 
@@ -68,11 +72,11 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(t.meta["healthy"] == true);
     CHECK(t.meta["server"] == "dlba-server");
     CHECK(t.meta["connections_open"] == 5);
-    CHECK(t.columns.size() == 24);
-    // The health columns come last, so a reader that looks columns up by position for the older ones still works.
-    CHECK(t.columns[21].name == "check");
-    CHECK(t.columns[22].name == "agent");
-    CHECK(t.columns[23].name == "agent_errors");
+    CHECK(t.columns.size() == 29);
+    // New columns come last, so a reader that looks columns up by position for the older ones still works.
+    CHECK(t.columns[26].name == "check");
+    CHECK(t.columns[27].name == "agent");
+    CHECK(t.columns[28].name == "agent_errors");
     CHECK(t.rows.size() == 2);
 
     const NodeStatus back = through_json(s);
@@ -90,10 +94,19 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(back.backends[0].max_inflight == 8);  // QoS columns
     CHECK(back.backends[0].queued == 3);
     CHECK(back.backends[0].queue_timeouts == 3);
+    CHECK(back.backends[0].idle_pooled == 4);  // prewarm
+    CHECK(t.columns[21].name == "idle_pooled");
+    CHECK(back.backends[0].tls_bound == 10);  // TLS-session columns
+    CHECK(back.backends[0].tls_rebound == 2);
+    CHECK(t.columns[22].name == "tls_bound");
+    CHECK(t.columns[23].name == "tls_rebound");
+    CHECK(t.columns[25].name == "admin");
+    CHECK(t.columns[24].name == "redirects");
     CHECK(back.backends[1].cookie_groups == 0);
     CHECK(back.backends[0].check == "failed:http_500");  // health columns
     CHECK(back.backends[0].agent == "up,drain,25%");
     CHECK(back.backends[0].agent_errors == 4);
+    CHECK(back.backends[0].admin == "in-service");
     CHECK(back.to_table().to_json() == t.to_json());
 }
 
@@ -172,4 +185,35 @@ TEST_CASE("the summary table: per back end over all nodes", "[node_status]") {
     CHECK(t.rows[0][2] == 8);
     CHECK(t.rows[0][3] == 60);
     CHECK(t.rows[0][4] == 4);
+    CHECK(t.columns[5].name == "admin");
+    CHECK(t.rows[0][5] == "in-service");
+}
+
+TEST_CASE("the summary table's admin column: the nodes' common state, or each node's where they differ",
+          "[node_status]") {
+    BackendTotals totals;
+    NodeStatus one = answer(1), two = answer(2);
+    one.backends[0].admin = "maintenance";
+    two.backends[0].admin = "maintenance";
+    two.backends[1].admin = "sticky";  // node 1 keeps b in service
+    add_to_totals(one, totals);
+    add_to_totals(two, totals);
+    io::Table t;
+    t.name = "summary";
+    t.source = "dlbad";
+    put_summary_rows(t, totals);
+    REQUIRE(t.rows.size() == 2);
+    CHECK(t.rows[0][5] == "maintenance");
+    CHECK(t.rows[1][5] == "1:in-service,2:sticky");
+    BackendRow older = backend("x", 0x0a000009, 1, 0, std::nullopt, 0);
+    older.admin.clear();  // a server without the column
+    NodeStatus three = answer(3);
+    three.backends = {older};
+    BackendTotals only;
+    add_to_totals(three, only);
+    io::Table u;
+    u.name = "summary";
+    u.source = "dlbad";
+    put_summary_rows(u, only);
+    CHECK(u.rows[0][5].is_null());
 }

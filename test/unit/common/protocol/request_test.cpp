@@ -60,6 +60,12 @@ TEST_CASE("the builders spell the lines the daemons exchange", "[protocol]") {
         {node_admin(255, NodeAdmin::disabled), "node 255 disable"},
         {node_weight(3, 4294967295u), "node 3 weight 4294967295"},
         {backend_admin("web1", BackendAction::drain), "backend web1 drain"},
+        {backend_in_service("web1"), "backend web1 in-service"},
+        {backend_out_of_service("web1", BackendMode::oos), "backend web1 out-of-service oos"},
+        {backend_out_of_service("web1", BackendMode::maintenance), "backend web1 out-of-service maintenance"},
+        {backend_out_of_service("web1", BackendMode::sticky), "backend web1 out-of-service sticky"},
+        {backend_out_of_service("web1", BackendMode::failed), "backend web1 out-of-service failed"},
+        {backend_weight("web1", 7), "backend web1 weight 7"},
         {role(true), "role active"},
         {role_standby(), "role standby"},
         {role_active(500), "role active lease 500"},
@@ -114,6 +120,16 @@ TEST_CASE("parsing fills the typed fields", "[protocol]") {
     CHECK(ok("sync-from 2", Daemon::scheduler).node == 2);
     CHECK(ok("PULL 9e3779b97f4a7c15 42", Daemon::sync_port).fingerprint == 0x9e3779b97f4a7c15ULL);
     CHECK(ok("backend web1 disable", Daemon::server).action == BackendAction::disable);
+    // The older spellings mean seed 002's states.
+    CHECK(backend_mode_of(ok("backend web1 disable", Daemon::server)) == BackendMode::oos);
+    CHECK(backend_mode_of(ok("backend web1 drain", Daemon::dlbad_monitor)) == BackendMode::sticky);
+    CHECK(backend_mode_of(ok("backend web1 enable", Daemon::server)) == BackendMode::in_service);
+    CHECK(backend_mode_of(ok("backend web1 out-of-service failed", Daemon::server)) == BackendMode::failed);
+    CHECK(backend_mode_of(ok("backend web1 in-service", Daemon::server)) == BackendMode::in_service);
+    CHECK(ok("backend web1 weight 0", Daemon::dlbad_monitor).weight == 0);
+    CHECK(std::string(backend_mode_name(BackendMode::maintenance)) == "maintenance");
+    CHECK(backend_mode_named("sticky") == BackendMode::sticky);
+    CHECK_FALSE(backend_mode_named("drain"));
     // Spaces, tabs and a carriage return between words are one separator, as io::split_words has them.
     CHECK(format(ok("  node\t2  weight 3\r", Daemon::scheduler)) == "node 2 weight 3");
     CHECK(format(ok("node 002 weight 0", Daemon::scheduler)) == "node 2 weight 0");
@@ -164,9 +180,18 @@ TEST_CASE("wrong arity or types are refused with the usage or the word that does
         CHECK_THAT(e.message, Catch::Matchers::Contains(c.message));
     }
     CHECK_THAT(refused("backend a explode", Daemon::server).message,
-               Catch::Matchers::Contains("unknown backend action 'explode' (usage: backend KEY enable|disable|drain)"));
+               Catch::Matchers::Contains("unknown backend action 'explode' (usage: backend KEY enable|disable|drain | "
+                                         "backend KEY in-service | backend KEY out-of-service "
+                                         "oos|maintenance|sticky|failed | backend KEY weight W)"));
     CHECK_THAT(refused("backend a", Daemon::server).message,
                Catch::Matchers::Contains("usage: backend KEY enable|disable|drain"));
+    CHECK_THAT(refused("backend a out-of-service later", Daemon::dlbad_monitor).message,
+               Catch::Matchers::Contains("unknown backend action 'later'"));
+    CHECK(refused("backend a weight", Daemon::server).message == "usage: backend KEY weight W");
+    CHECK_THAT(refused("backend a weight -2", Daemon::server).message,
+               Catch::Matchers::Contains("weight must be an integer"));
+    CHECK(refused("backend a in-service now", Daemon::server).message ==
+          "backend KEY in-service takes no further arguments");
     CHECK_THAT(refused("PULL xyz 1", Daemon::sync_port).message, Catch::Matchers::Contains("fingerprint must be"));
     CHECK_THAT(refused("PREPARE 1234 10", Daemon::dlbad_config).message,
                Catch::Matchers::Contains("a configuration id is 16 hex digits, got '1234'"));
@@ -199,8 +224,10 @@ TEST_CASE("SHOW carries a read-only request and ADMIN an admin one, each with it
     r = ok("ADMIN backend web1 drain", Daemon::dlbad_config);
     REQUIRE(r.inner);
     CHECK(r.inner->key == "web1");
-    CHECK(home_of(*r.inner) == Daemon::server);
-    CHECK(home_of(*ok("ADMIN node 3 weight 2", Daemon::dlbad_config).inner) == Daemon::scheduler);
+    // The admin state's home is dlbad (it keeps it), which passes it on to the daemon that applies it.
+    CHECK(home_of(*r.inner) == Daemon::dlbad_monitor);
+    CHECK(applied_by(r.inner->verb) == Daemon::server);
+    CHECK(applied_by(ok("ADMIN node 3 weight 2", Daemon::dlbad_config).inner->verb) == Daemon::scheduler);
 
     CHECK(refused("SHOW role active", Daemon::dlbad_config).message == "not a read-only table: role active");
     CHECK(refused("SHOW role active", Daemon::dlbad_config).verb == Verb::show);

@@ -312,3 +312,122 @@ TEST_CASE("an idle connection with bytes or a close waiting in its socket is nev
     close(quiet_peer);
     close(chatty_peer);
 }
+
+namespace {
+
+// kBefore with prewarm: a keeps 1 of its 2 past the 100 ms timeout.
+const char* kPrewarm = R"(
+backends = ( { key = "a"; address = "10.0.0.1"; }, { key = "b"; address = "10.0.0.2"; } );
+services = ( { name = "web"; backends = ["a"]; down_interval_ms = 700;
+               pool = { idle_per_backend = 2; idle_timeout_ms = 100; prewarm = 1; }; },
+             { name = "img"; backends = ["b"]; pool = { idle_per_backend = 1; idle_timeout_ms = 1000; }; } );
+server = { listeners = ( { port = 80; service = "web"; }, { port = 81; service = "img"; } ); };
+)";
+
+std::string prewarm_config(uint16_t port) {
+    return R"(
+backends = ( { key = "a"; address = "127.0.0.1"; port = )" + std::to_string(port) + R"(; } );
+services = ( { name = "web"; backends = ["a"]; down_interval_ms = 1000;
+               pool = { idle_per_backend = 3; prewarm = 2; }; } );
+server = { listeners = ( { port = 80; service = "web"; } ); };
+)";
+}
+
+// Hands the pool's events to it (as the worker does for connections without an owner) until `done` holds, at most 2 s.
+template <class Done>
+bool pump(const io::Fd& epoll, BackendPool& pool, int64_t now_ms, Done&& done) {
+    for (int i = 0; i < 200 && !done(); ++i) {
+        epoll_event ev[8];
+        const int n = epoll_wait(epoll.get(), ev, 8, 10);
+        for (int k = 0; k < n; ++k) {
+            auto* c = static_cast<BackendConn*>(static_cast<EventHandle*>(ev[k].data.ptr)->owner);
+            if (!c->dead && !c->owner) pool.idle_event(c, ev[k].events, now_ms);
+        }
+        pool.free_dead();
+    }
+    return done();
+}
+
+}  // namespace
+
+TEST_CASE("a generation takes each back end's prewarm count and back-off from the services that use it", "[pool][prewarm]") {
+    const Generation g{test::load_sections(kPrewarm), 1, 1, 1, 0, nullptr};
+    CHECK(g.pool_prewarm == std::vector<uint32_t>{1, 0});
+    CHECK(g.prewarm_backoff_ms[0] == 700);
+}
+
+TEST_CASE("idle connections past the timeout close only above the prewarm count, the most recent staying",
+          "[pool][prewarm]") {
+    const Generation g{test::load_sections(kPrewarm), 1, 1, 1, 0, nullptr};
+    IdleConnections idle;
+    Closed closed;
+    idle.refile(g, closed);
+    Conns a(2, 0, 1);
+    idle.put(a[0], 0);
+    idle.put(a[1], 50);
+    idle.expire(10000, closed);
+    CHECK(closed.conns == std::vector<BackendConn*>{a[0]});
+    CHECK(idle.count(0) == 1);
+    idle.expire(100000, closed);  // the prewarmed one below the count stays, however long
+    CHECK(idle.count(0) == 1);
+    CHECK(idle.take(g, 0) == a[1]);
+}
+
+TEST_CASE("prewarm opens connections ahead of demand, refills after a take, lets go of a disabled or dead back end",
+          "[pool][prewarm]") {
+    LoopbackBackend backend;
+    const Generation g{test::load_sections(prewarm_config(backend.port)), 1, 1, 1, 0, nullptr};
+    const io::Fd epoll{epoll_create1(EPOLL_CLOEXEC)};
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file{std::tmpfile(), std::fclose};
+    LimitedLog log{0, log_file.get()};
+    BackendPool pool{epoll, log, 0};
+    BackendState& st = *g.backends[0];
+    const Counter& gauge = st.counters(0).idle_pooled;
+
+    pool.adopt(g);
+    CHECK(pool.refill_due());
+    pool.refill(0);
+    CHECK(pool.warming() == 2);
+    CHECK(pool.idle().count(0) == 0);  // not idle before they are ready
+    REQUIRE(pump(epoll, pool, 1, [&] { return pool.warming() == 0; }));
+    CHECK(pool.idle().count(0) == 2);
+    CHECK(gauge.get() == 2);
+    CHECK_FALSE(pool.refill_due());
+
+    BackendConn* used = pool.take_idle(g, 0, nullptr);
+    REQUIRE(used != nullptr);
+    CHECK(gauge.get() == 1);
+    CHECK(pool.refill_due());  // the worker refills after the batch, not while the request goes on
+    pool.refill(2);
+    CHECK(pool.warming() == 1);
+    REQUIRE(pump(epoll, pool, 3, [&] { return pool.warming() == 0; }));
+    CHECK(pool.idle().count(0) == 2);
+    pool.release(used, true, 4);
+    CHECK(pool.idle().count(0) == 3);
+    pool.expire_idle(100000);  // above the prewarm count only
+    CHECK(pool.idle().count(0) == 2);
+    CHECK(gauge.get() == 2);
+
+    st.set_admin(BackendAdmin::disabled);
+    pool.maintain(100001);
+    CHECK(pool.idle().count(0) == 0);
+    CHECK(pool.warming() == 0);
+    CHECK(gauge.get() == 0);
+    st.set_admin(BackendAdmin::enabled);
+
+    // The back end goes away: the prewarm connect fails, marks it down, and nothing is tried until its interval ends.
+    close(backend.fd);
+    backend.fd = -1;
+    pool.maintain(100002);
+    REQUIRE(pump(epoll, pool, 100003, [&] { return pool.warming() == 0; }));
+    CHECK(st.down(100003));
+    CHECK(st.counters(0).connect_failures.get() >= 1);
+    CHECK(pool.idle().count(0) == 0);
+    pool.maintain(100500);
+    CHECK(pool.warming() == 0);  // still down: no connect storm
+    const uint64_t failures = st.counters(0).connect_failures.get();
+    pool.maintain(101100);  // its interval has passed: one probe, not two (refused at once, or still connecting)
+    CHECK(pool.warming() + (st.counters(0).connect_failures.get() - failures) == 1);
+    pool.stop_pooling();
+    pool.free_dead();
+}

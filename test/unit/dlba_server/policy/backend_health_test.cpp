@@ -112,3 +112,32 @@ TEST_CASE("the operator's drain and the agent's both show, the operator's first"
     s.set_admin(BackendAdmin::enabled);
     CHECK(s.status(0) == BackendStatus::agent_drain);
 }
+
+TEST_CASE("out of service (its backup takes over): every operator state but sticky, a failed check, agent down or maint",
+          "[backend_state][health]") {
+    BackendState s(config());
+    CHECK_FALSE(s.out_of_service(0));
+    for (BackendAdmin a : {BackendAdmin::disabled, BackendAdmin::maintenance, BackendAdmin::failed}) {
+        s.set_admin(a);
+        CHECK(s.out_of_service(0));
+        CHECK(s.status(0) == BackendStatus::disabled);
+    }
+    s.set_admin(BackendAdmin::drain);  // sticky: still serves what names it
+    CHECK_FALSE(s.out_of_service(0));
+    s.set_admin(BackendAdmin::enabled);
+    s.record_check(false, CheckFailure::refused, 0, 1, 1);
+    CHECK(s.out_of_service(0));
+    s.record_check(true, CheckFailure::none, 200, 1, 1);
+    CHECK_FALSE(s.out_of_service(0));
+    s.set_agent_on(true);
+    s.apply_agent({std::nullopt, std::nullopt, http::AgentAdmin::drain});
+    CHECK_FALSE(s.out_of_service(0));
+    s.apply_agent({std::nullopt, std::nullopt, http::AgentAdmin::maint});
+    CHECK(s.out_of_service(0));
+    s.apply_agent({std::nullopt, http::AgentHealth::down, http::AgentAdmin::ready});
+    CHECK(s.out_of_service(0));
+    s.apply_agent({std::nullopt, http::AgentHealth::up, std::nullopt});
+    s.mark_down(0, 100);
+    CHECK(s.out_of_service(50));
+    CHECK_FALSE(s.out_of_service(150));
+}

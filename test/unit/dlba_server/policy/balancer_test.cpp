@@ -353,3 +353,128 @@ TEST_CASE("open connections and the response-time average", "[backend_state]") {
     s.record_response_time(0);
     CHECK(s.average_ms() == Approx(70));  // alpha = 1/8
 }
+
+namespace {
+
+Choice pick_tls(const Balancer& b, const View& v, std::string_view target, std::string_view bound,
+                uint32_t rotation = 0, bool tls = true) {
+    return b.choose({target, {}, tls, bound}, v.candidates(), rotation);
+}
+
+}  // namespace
+
+TEST_CASE("tls_session: a secure request of a bound session goes to its back end; the first one binds by the "
+          "fallback; others are balanced one by one",
+          "[balancer][tls_session]") {
+    const auto backends = make_backends(3);
+    ServiceConfig s = make_service(BalancePolicy::tls_session, 3);
+    s.tls_session_paths = {"/checkout/", "/cart"};
+    const Balancer b(s, backends);
+    View v(3);
+
+    const Choice first = pick_tls(b, v, "/checkout/pay", "", 1);
+    REQUIRE(first.index);
+    CHECK(*first.index == 1);  // least_conn, ties from the rotation
+    CHECK(first.reason == ChoiceReason::least_conn);
+    CHECK(first.tls_bind == TlsBind::bind);
+
+    v.active = {0, 5, 0};  // busier than the others: the binding still wins
+    const Choice bound = pick_tls(b, v, "/cart?x=1", "2", 2);
+    CHECK(bound.index == std::optional<size_t>(1));
+    CHECK(bound.reason == ChoiceReason::tls_session);
+    CHECK(bound.tls_bind == TlsBind::keep);
+
+    const Choice other = pick_tls(b, v, "/catalog/", "2", 0);  // not a secure path: per request
+    CHECK(other.index != std::optional<size_t>(1));
+    CHECK(other.tls_bind == TlsBind::keep);
+    CHECK(other.reason == ChoiceReason::least_conn);
+
+    const Choice plain = pick_tls(b, v, "/checkout/pay", "", 0, false);  // plain HTTP: no session to bind
+    CHECK(plain.tls_bind == TlsBind::keep);
+    CHECK(plain.reason == ChoiceReason::least_conn);
+}
+
+TEST_CASE("tls_session: a bound back end that is down, disabled or unknown rebinds by the fallback; draining keeps "
+          "it",
+          "[balancer][tls_session]") {
+    const auto backends = make_backends(3);
+    const Balancer b(make_service(BalancePolicy::tls_session, 3), backends);  // no paths: every request is secure
+    View v(3);
+    v.drain(0);
+    CHECK(pick_tls(b, v, "/", "1").reason == ChoiceReason::tls_session);  // drain keeps its sessions
+    v.down(0);
+    const Choice moved = pick_tls(b, v, "/", "1");
+    REQUIRE(moved.index);
+    CHECK(*moved.index != 0);
+    CHECK(moved.tls_bind == TlsBind::rebind);
+    const Choice unknown = pick_tls(b, v, "/", "web9");  // a key not (or no longer) in the service
+    CHECK(unknown.tls_bind == TlsBind::rebind);
+    v.down(1);
+    v.down(2);
+    const Choice none = pick_tls(b, v, "/", "1");
+    CHECK_FALSE(none.index);  // nothing can take it: 503, and the binding stays as it was
+    CHECK(none.tls_bind == TlsBind::keep);
+    CHECK(std::string(choice_reason_name(ChoiceReason::tls_session)) == "tls_session");
+}
+
+TEST_CASE("tls_session under TLS 1.2: the handshake's choice follows the fallback's load rule", "[balancer][tls_session]") {
+    const auto backends = make_backends(3);
+    ServiceConfig s = make_service(BalancePolicy::tls_session, 3);
+    s.fallback = BalancePolicy::url_hash;  // no target in a handshake: least connections
+    const Balancer b(s, backends);
+    View v(3);
+    v.active = {4, 1, 3};
+    CHECK(b.choose_unbound(v.candidates(), 0) == std::optional<size_t>(1));
+    v.down(1);
+    CHECK(b.choose_unbound(v.candidates(), 0) == std::optional<size_t>(2));
+    CHECK(b.find_key("3") == std::optional<size_t>(2));
+    CHECK_FALSE(b.find_key("4"));
+}
+
+TEST_CASE("round_robin: every sum-of-weights turns give each back end exactly its weight, interleaved",
+          "[policy][round_robin]") {
+    const auto backends = make_backends(3);
+    const Balancer b(make_service(BalancePolicy::round_robin, 3), backends);
+    View v(3);
+    v.weight = {2, 1, 1};
+    // From any starting turn, 4 consecutive turns are 2:1:1 and web1 never gets two in a row within them.
+    for (uint32_t start : {0u, 1u, 7u, 4000000000u}) {
+        std::map<size_t, int> got;
+        std::vector<size_t> seq;
+        for (uint32_t r = start; r != start + 400; ++r) {
+            const Choice c = pick(b, v, "/", {}, r);
+            REQUIRE(c.index);
+            CHECK(c.reason == ChoiceReason::round_robin);
+            ++got[*c.index];
+            seq.push_back(*c.index);
+        }
+        CHECK(got[0] == 200);
+        CHECK(got[1] == 100);
+        CHECK(got[2] == 100);
+        for (size_t i = 2; i < seq.size(); ++i) CHECK_FALSE((seq[i] == 0 && seq[i - 1] == 0 && seq[i - 2] == 0));
+    }
+    // An unusable back end's share goes to the others, in proportion; weight 0 gets nothing.
+    v.down(0);
+    std::map<size_t, int> got;
+    for (uint32_t r = 0; r < 100; ++r) ++got[*pick(b, v, "/", {}, r).index];
+    CHECK(got[0] == 0);
+    CHECK(got[1] == 50);
+    CHECK(got[2] == 50);
+    v.weight = {2, 0, 0};
+    CHECK_FALSE(pick(b, v, "/", {}, 3).index);  // the only weighted one is down
+}
+
+TEST_CASE("round_robin as the cookie policy's fallback: new sessions by weight, cookies kept", "[policy][round_robin]") {
+    const auto backends = make_backends(2);
+    ServiceConfig s = make_service(BalancePolicy::cookie, 2);
+    s.fallback = BalancePolicy::round_robin;
+    const Balancer b(s, backends);
+    View v(2);
+    v.weight = {3, 1};
+    int first = 0;
+    for (uint32_t r = 0; r < 40; ++r) first += *pick(b, v, "/", {}, r).index == 0;
+    CHECK(first == 30);
+    const Choice c = pick(b, v, "/", {{"Cookie", "SpServer=2"}}, 0);
+    CHECK(c.index == std::optional<size_t>(1));
+    CHECK(c.reason == ChoiceReason::cookie);
+}

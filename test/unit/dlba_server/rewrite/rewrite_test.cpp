@@ -3,11 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
 #include "http/request_parser.hpp"
 #include "http/response_scanner.hpp"
+#include "rewrite/redirect_writer.hpp"
 #include "rewrite/request_writer.hpp"
 #include "rewrite/response_writer.hpp"
 
@@ -156,6 +158,22 @@ TEST_CASE("a chunked response keeps its coding for HTTP/1.1 and loses it when de
     CHECK(out == "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
 }
 
+TEST_CASE("a rewritten (CDN) body: no Content-Length, chunked to HTTP/1.1, none to HTTP/1.0, weak ETag",
+          "[rewrite][response][cdn]") {
+    Scanned len("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 10\r\nETag: \"abc\"\r\n\r\n");
+    std::string out;
+    write_response_head(len.head, {1, false, false, false, true}, {}, out);
+    CHECK(out == "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nETag: W/\"abc\"\r\nTransfer-Encoding: chunked\r\n\r\n");
+    out.clear();
+    write_response_head(len.head, {0, true, false, false, true}, {}, out);
+    CHECK(out == "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nETag: W/\"abc\"\r\nConnection: close\r\n\r\n");
+    // Already chunked: one Transfer-Encoding field, not two; a weak ETag stays as it is.
+    Scanned chunked("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nETag: W/\"x\"\r\n\r\n");
+    out.clear();
+    write_response_head(chunked.head, {1, false, false, false, true}, {}, out);
+    CHECK(out == "HTTP/1.1 200 OK\r\nETag: W/\"x\"\r\nTransfer-Encoding: chunked\r\n\r\n");
+}
+
 TEST_CASE("the framing fields the client gets give one reading of the body", "[rewrite][response][strict]") {
     struct Row {
         const char* description;
@@ -266,4 +284,38 @@ TEST_CASE("the proxy's own answers are complete responses", "[rewrite][error]") 
     CHECK(out.find("HTTP/1.1 431 Request Header Fields Too Large\r\n") == 0);
     CHECK(out.find("\r\nConnection: close\r\n") != std::string::npos);
     for (uint16_t status : {400, 408, 413, 414, 501, 502, 504, 505}) CHECK(std::string(status_reason(status)) != "Unknown");
+}
+
+TEST_CASE("a redirect answer: status line for the code, Location expanded, no body, Connection as asked",
+          "[rewrite][redirect]") {
+    const auto t = dlba::RedirectTemplate::parse("https://web1.example.com/%d%q", nullptr);
+    REQUIRE(t);
+    RedirectAnswer a;
+    a.location = &*t;
+    a.request = {"www.acme.com", "80", "shop/cart", "?item=7"};
+    std::string out = "prefix|";
+    write_redirect_response(a, out);
+    CHECK(out == "prefix|HTTP/1.1 302 Found\r\nLocation: https://web1.example.com/shop/cart?item=7\r\n"
+                 "Content-Length: 0\r\n\r\n");
+    for (auto [code, reason] : {std::pair{301, "Moved Permanently"}, {303, "See Other"}, {307, "Temporary Redirect"},
+                                {308, "Permanent Redirect"}}) {
+        out.clear();
+        a.code = static_cast<uint16_t>(code);
+        write_redirect_response(a, out);
+        CHECK(out.rfind("HTTP/1.1 " + std::to_string(code) + " " + reason + "\r\n", 0) == 0);
+    }
+    out.clear();
+    a.code = 302;
+    a.close = true;
+    a.cookie_name = "SpServer";
+    a.cookie_value = "web1";
+    write_redirect_response(a, out);
+    CHECK(out == "HTTP/1.1 302 Found\r\nLocation: https://web1.example.com/shop/cart?item=7\r\nContent-Length: 0\r\n"
+                 "Set-Cookie: SpServer=web1; Path=/\r\nConnection: close\r\n\r\n");
+    out.clear();
+    a.close = false;
+    a.cookie_name = {};
+    a.client_minor = 0;  // an HTTP/1.0 client that keeps the connection is told so
+    write_redirect_response(a, out);
+    CHECK(out.find("\r\nConnection: keep-alive\r\n") != std::string::npos);
 }

@@ -235,9 +235,23 @@ TEST_CASE("monitor requests are parsed by the protocol table", "[monitor]") {
     const auto ask = [&](const std::string& line) {
         return nlohmann::json::parse(handle_monitor_request(line, gen, workers, ProcessFacts{}));
     };
-    CHECK(ask("backend a explode")["error"] ==
-          "unknown backend action 'explode' (usage: backend KEY enable|disable|drain)");
-    CHECK(ask("backend a")["error"] == "usage: backend KEY enable|disable|drain");
+    const std::string usage = "backend KEY enable|disable|drain | backend KEY in-service | backend KEY "
+                              "out-of-service oos|maintenance|sticky|failed | backend KEY weight W";
+    CHECK(ask("backend a explode")["error"] == "unknown backend action 'explode' (usage: " + usage + ")");
+    CHECK(ask("backend a")["error"] == "usage: " + usage);
+    // Seed 002's states and the run-time weight, shown in the admin column.
+    CHECK(ask("backend a out-of-service maintenance")["ok"] == true);
+    const io::Table shown = backends_table(gen, ProcessFacts{});
+    CHECK(shown.to_json()["rows"][0][column(shown, "admin")] == "maintenance");
+    CHECK(ask("backend a weight 7")["ok"] == true);
+    CHECK(gen.backends[0]->weight() == 7u);
+    CHECK(ask("backend a out-of-service failed")["ok"] == true);
+    CHECK_FALSE(gen.backends[0]->usable_for_sticky(0));
+    CHECK(ask("backend a out-of-service sticky")["ok"] == true);
+    CHECK(gen.backends[0]->usable_for_sticky(0));
+    CHECK_FALSE(gen.backends[0]->usable_for_new(0));
+    CHECK(ask("backend a in-service")["ok"] == true);
+    CHECK(gen.backends[0]->usable_for_new(0));
     CHECK(ask("backends now")["error"] == "backends takes no arguments");
     CHECK_THAT(ask("hash")["error"].get<std::string>(),
                Catch::Matchers::StartsWith("unknown request 'hash' (status | backends"));

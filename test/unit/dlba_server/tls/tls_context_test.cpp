@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tls/tls_context.hpp"
 
@@ -262,4 +264,178 @@ TEST_CASE("a client's TLS 1.2 renegotiation is refused: the server never renegot
     ERR_clear_error();
     CHECK_FALSE(client_done);
     CHECK(SSL_total_renegotiations(h.server.get()) == 0);
+}
+
+namespace {
+
+// The policy side the TLS 1.2 callbacks ask: binds every session to `next`, and calls `down` unusable.
+struct FakeChooser : BindingChooser {
+    std::string next = "web2";
+    std::string down;
+    int chosen = 0, rebound = 0;
+    bool binds_sessions() const override { return true; }
+    bool usable(std::string_view key) const override { return key != down; }
+    bool choose(SessionBinding& b, bool rebind) override {
+        b.bind(next);
+        ++chosen;
+        rebound += rebind ? 1 : 0;
+        return true;
+    }
+};
+
+// A handshake whose server side carries a binding slot (as the session attaches one).
+struct BoundHandshake : Handshake {
+    BoundHandshake(const TlsContext& server_ctx, SSL_CTX* client_ctx, SSL_SESSION* resume, FakeChooser* chooser)
+        : Handshake(server_ctx, client_ctx, resume) {
+        binding.chooser = chooser;
+        TlsContext::attach_binding(server.get(), &binding);
+    }
+    // Server writes a byte, client reads it: a TLS 1.3 client takes the tickets sent after the handshake.
+    void exchange_byte() {
+        char c = 'x';
+        REQUIRE(SSL_write(server.get(), &c, 1) == 1);
+        REQUIRE(SSL_read(client.get(), &c, 1) == 1);
+    }
+    SessionBinding binding;
+};
+
+struct SessionFree {
+    void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
+};
+using SessionHold = std::unique_ptr<SSL_SESSION, SessionFree>;
+
+}  // namespace
+
+TEST_CASE("TLS 1.3: a binding made after the handshake reaches the client in a new ticket and comes back on "
+          "another node, across a rotation, and not under a key no longer configured",
+          "[tls][binding]") {
+    Files files;
+    TlsConfig shared = config(files);
+    shared.ticket_keys = {ticket_key(1)};
+    TlsConfig rotated = config(files);
+    rotated.ticket_keys = {ticket_key(2), ticket_key(1)};
+    TlsConfig removed = config(files);
+    removed.ticket_keys = {ticket_key(2)};
+    const std::unique_ptr<TlsContext> node1 = context(shared), node2 = context(shared), node3 = context(rotated),
+                                      node4 = context(removed);
+    SslCtxPtr client = client_context();
+
+    BoundHandshake first(*node1, client.get(), nullptr, nullptr);
+    REQUIRE(first.run());
+    REQUIRE(SSL_version(first.client.get()) == TLS1_3_VERSION);
+    first.exchange_byte();  // the handshake's ticket: no binding yet
+    SessionHold unbound(SSL_get1_session(first.client.get()));
+    first.binding.bind("web2");  // the first secure request chose web2
+    TlsContext::refresh_ticket(first.server.get(), first.binding);
+    CHECK(first.binding.ticket_requested);
+    first.exchange_byte();  // the new ticket goes ahead of the answer
+    CHECK_FALSE(first.binding.ticket_stale);
+    SessionHold bound(SSL_get1_session(first.client.get()));
+    REQUIRE(bound);
+    CHECK(bound.get() != unbound.get());
+
+    BoundHandshake before(*node2, client.get(), unbound.get(), nullptr);
+    REQUIRE(before.run());
+    CHECK(SSL_session_reused(before.client.get()) == 1);
+    CHECK_FALSE(before.binding.bound());  // the ticket from before the binding carries none
+
+    BoundHandshake resumed(*node2, client.get(), bound.get(), nullptr);
+    REQUIRE(resumed.run());
+    CHECK(SSL_session_reused(resumed.client.get()) == 1);
+    CHECK(resumed.binding.backend_key() == "web2");
+    CHECK(resumed.binding.from_ticket);
+
+    BoundHandshake after_rotation(*node3, client.get(), bound.get(), nullptr);
+    REQUIRE(after_rotation.run());
+    CHECK(SSL_session_reused(after_rotation.client.get()) == 1);
+    CHECK(after_rotation.binding.backend_key() == "web2");
+    after_rotation.exchange_byte();  // its new ticket is under key 2, the binding with it
+    SessionHold renewed(SSL_get1_session(after_rotation.client.get()));
+
+    BoundHandshake gone(*node4, client.get(), bound.get(), nullptr);
+    REQUIRE(gone.run());  // key 1 no longer configured: a full handshake, not a failure
+    CHECK_FALSE(SSL_session_reused(gone.client.get()));
+    CHECK_FALSE(gone.binding.bound());
+
+    BoundHandshake renewed_on_4(*node4, client.get(), renewed.get(), nullptr);
+    REQUIRE(renewed_on_4.run());
+    CHECK(SSL_session_reused(renewed_on_4.client.get()) == 1);
+    CHECK(renewed_on_4.binding.backend_key() == "web2");
+}
+
+TEST_CASE("TLS 1.2: the binding is chosen in the handshake, carried in its ticket, and rebound in the resuming "
+          "handshake when its back end is down",
+          "[tls][binding]") {
+    Files files;
+    TlsConfig shared = config(files);
+    shared.ticket_keys = {ticket_key(1)};
+    const std::unique_ptr<TlsContext> node1 = context(shared), node2 = context(shared);
+    SslCtxPtr client = client_context(TLS1_2_VERSION);
+
+    FakeChooser chooser;
+    BoundHandshake first(*node1, client.get(), nullptr, &chooser);
+    REQUIRE(first.run());
+    CHECK(chooser.chosen == 1);
+    CHECK(first.binding.backend_key() == "web2");
+    SessionHold s(SSL_get1_session(first.client.get()));
+
+    FakeChooser on_node2;
+    on_node2.next = "web9";  // would choose another back end: the ticket's binding wins
+    BoundHandshake resumed(*node2, client.get(), s.get(), &on_node2);
+    REQUIRE(resumed.run());
+    CHECK(SSL_session_reused(resumed.client.get()) == 1);
+    CHECK(resumed.binding.backend_key() == "web2");
+    CHECK(on_node2.chosen == 0);
+
+    FakeChooser web2_down;
+    web2_down.down = "web2";
+    web2_down.next = "web3";
+    BoundHandshake rerouted(*node2, client.get(), s.get(), &web2_down);
+    REQUIRE(rerouted.run());
+    CHECK(SSL_session_reused(rerouted.client.get()) == 1);
+    CHECK(rerouted.binding.backend_key() == "web3");
+    CHECK(web2_down.rebound == 1);
+    SessionHold renewed(SSL_get1_session(rerouted.client.get()));  // renewed in that handshake, with web3
+
+    FakeChooser later;
+    later.next = "web1";
+    BoundHandshake again(*node1, client.get(), renewed.get(), &later);
+    REQUIRE(again.run());
+    CHECK(again.binding.backend_key() == "web3");
+}
+
+TEST_CASE("a tampered ticket is a full handshake without a binding", "[tls][binding]") {
+    Files files;
+    TlsConfig shared = config(files);
+    shared.ticket_keys = {ticket_key(1)};
+    const std::unique_ptr<TlsContext> node = context(shared);
+    SslCtxPtr client = client_context(TLS1_2_VERSION);
+    FakeChooser chooser;
+    BoundHandshake first(*node, client.get(), nullptr, &chooser);
+    REQUIRE(first.run());
+    SessionHold s(SSL_get1_session(first.client.get()));
+    const unsigned char* tick = nullptr;
+    size_t len = 0;
+    SSL_SESSION_get0_ticket(s.get(), &tick, &len);
+    REQUIRE(len > 40);
+    std::vector<unsigned char> bad(tick, tick + len);
+    bad[len / 2] ^= 0x40;  // inside the encrypted state: the ticket's MAC fails
+    // Re-encode the session with the tampered ticket through its DER form.
+    int der_len = i2d_SSL_SESSION(s.get(), nullptr);
+    std::vector<unsigned char> der(static_cast<size_t>(der_len));
+    unsigned char* p = der.data();
+    i2d_SSL_SESSION(s.get(), &p);
+    auto at = std::search(der.begin(), der.end(), tick, tick + len);
+    REQUIRE(at != der.end());
+    std::copy(bad.begin(), bad.end(), at);
+    const unsigned char* q = der.data();
+    SessionHold tampered(d2i_SSL_SESSION(nullptr, &q, der_len));
+    REQUIRE(tampered);
+
+    FakeChooser fresh;
+    fresh.next = "web7";
+    BoundHandshake h(*node, client.get(), tampered.get(), &fresh);
+    REQUIRE(h.run());
+    CHECK_FALSE(SSL_session_reused(h.client.get()));
+    CHECK(h.binding.backend_key() == "web7");  // a fresh session, bound afresh by its own handshake
 }
