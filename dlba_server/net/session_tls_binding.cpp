@@ -27,7 +27,7 @@ bool Session::choose(SessionBinding& b, bool rebind) {
         sc.usable_new[i] = st.usable_for_new(now);
         sc.usable_sticky[i] = st.usable_for_sticky(now);
         sc.active[i] = st.active();
-        sc.weight[i] = st.weight();
+        sc.weight[i] = st.effective_weight();  // the agent's percentage counts, as for every other policy
         sc.average_ms[i] = st.average_ms();
     }
     const Candidates c{{sc.usable_new.get(), n}, {sc.usable_sticky.get(), n}, {sc.active.data(), n},
