@@ -124,9 +124,8 @@ void H2Connection::on_close(int32_t id, uint32_t) {
     const auto it = std::find_if(streams_.begin(), streams_.end(), [&](Stream* s) { return s->id == id; });
     if (it == streams_.end()) return;
     Stream* st = *it;
-    if (st->ex && st->body_done && st->ex->response_done()) {
-        st->request_ended = true;  // closed: nothing more to refuse
-        finish_exchange(*st);      // the whole answer went out and the stream ended with it
+    if (st->ex && st->ex->response_done()) {
+        finish_exchange(*st);  // the whole answer was in; the stream ended with it
     } else if (st->ex) {
         // Reset by the client (or the connection ends) before the answer was out: nobody is left to answer.
         st->ex->cancel();
@@ -290,11 +289,6 @@ void H2Connection::finish_exchange(Stream& st) {
     st.ex->finish();
     log(st);
     release_exchange(st);
-    // Answered before the client sent its whole body: the rest is not wanted (RFC 9113 §8.1).
-    if (!st.request_ended && !st.reset) {
-        st.reset = true;
-        codec_.reset(st.id, NGHTTP2_NO_ERROR);
-    }
 }
 
 void H2Connection::release_exchange(Stream& st) {
@@ -330,8 +324,17 @@ bool H2Connection::step_streams() {
             st.unconsumed = 0;
             progress = true;
         }
-        if (st.ex && st.body_done && st.ex->response_done()) {
+        // The answer is all in the stream's buffer: the back end (and its connection, back to the pool) is free
+        // at once, as on HTTP/1.1; the buffer drains to the client at the pace of its windows.
+        if (st.ex && st.ex->response_done()) {
             finish_exchange(st);
+            progress = true;
+        }
+        // Answered before the client sent its whole body: once the answer is out, the rest is not wanted
+        // (RFC 9113 §8.1: RST_STREAM NO_ERROR after the end of the response).
+        if (!st.ex && st.body_done && !st.request_ended && !st.reset) {
+            st.reset = true;
+            codec_.reset(st.id, NGHTTP2_NO_ERROR);
             progress = true;
         }
     }
@@ -345,7 +348,17 @@ void H2Connection::fatal() {
     s_.no_more_requests_ = true;
 }
 
+void H2Connection::on_backend_event() {
+    if (s_.closed()) return;
+    if (!failed_) step_streams();
+    if (!drive_scheduled_) {
+        drive_scheduled_ = true;
+        w_.schedule(&s_);
+    }
+}
+
 void H2Connection::drive() {
+    drive_scheduled_ = false;
     for (int round = 0; round < kMaxRounds; ++round) {
         if (s_.closed()) return;
         // Between streams on an older generation: the next streams run on the new one.
@@ -385,7 +398,10 @@ void H2Connection::drive() {
             return;
         }
     }
-    w_.schedule(&s_);
+    if (!drive_scheduled_) {
+        drive_scheduled_ = true;
+        w_.schedule(&s_);
+    }
 }
 
 void H2Connection::on_new_generation() {

@@ -40,6 +40,9 @@ public:
 
     bool start();  // the server's SETTINGS are queued; false if nghttp2 cannot allocate
     void drive();  // every step that can be made without blocking (then schedules the session again if busy)
+    // A back end of one of the streams may have moved: its answer goes into its stream now, and the frames go out
+    // once the worker's event batch is done, so the answers of many streams leave in one write.
+    void on_backend_event();
     void on_timer(int64_t now_ms);
     void on_new_generation();
     void begin_shutdown();  // GOAWAY: no new streams; closes once the streams in progress are done
@@ -94,6 +97,7 @@ private:
     size_t exchanges_ = 0;                        // streams with an exchange in progress
     bool failed_ = false;                         // a connection error: send what nghttp2 queued, then close
     bool going_away_ = false;
+    bool drive_scheduled_ = false;  // on the worker's list to be driven after this event batch
     int64_t last_activity_ms_ = 0;
 };
 

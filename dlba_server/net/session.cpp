@@ -121,7 +121,7 @@ void Session::on_client_event(uint32_t events) {
 void Session::on_backend_event(BackendConn& conn, uint32_t events) {
     conn.note_events(events);
     if (h2_) {
-        h2_->drive();
+        h2_->on_backend_event();
         return;
     }
     if (ex_ && ex_->owns(conn)) drive();  // else a late event of a connection this session already let go

@@ -33,8 +33,8 @@ dlba/haproxy[tls-backend]=R and dlba/nginx[tls-backend]=R.
 prints dlba/haproxy[redirect]=R.
 
 --h2: HTTP/2 over TLS toward the client: h2load -m 10 (1 thread, 10 connections, 10 streams each) against
-dlba-server (ALPN h2, pooled back-end connections), HAProxy (`alpn h2,http/1.1`) and nginx (`listen ... ssl http2`,
-upstream keepalive), each one worker thread, five interleaved rounds; p50/p99 from h2load's per-request log; prints
+dlba-server (ALPN h2, pool.idle_per_backend 128), HAProxy (`alpn h2,http/1.1`, http-reuse safe) and nginx
+(`listen ... ssl http2`, upstream keepalive 128), each one worker thread, five interleaved rounds; p50/p99 from h2load's per-request log; prints
 dlba/haproxy[h2]=R and dlba/nginx[h2]=R.
 
 --cdn runs only a 1 MB HTML page (about 40,000 src/href URLs, a third of them matching) through two dlba-servers, one
@@ -355,6 +355,9 @@ def main_tls_backend():
 
 # ---- HTTP/2 toward the client (--h2) -------------------------------------------------------------------------------
 
+H2_POOL = 128  # idle back-end connections kept: h2load's 100 streams in flight fit (HAProxy's reuse has no cap)
+
+
 class HaproxyH2(Haproxy):
     def __init__(self, root, backend, chain, key):
         super().__init__(root, backend, chain, key, True)
@@ -371,6 +374,7 @@ class NginxH2(NginxProxy):
         self.name = "nginx[h2]"
         with open(self.conf) as f:
             conf = f.read()
+        conf = conf.replace("keepalive 64;", f"keepalive {H2_POOL};")
         with open(self.conf, "w") as f:  # Debian 12's nginx 1.22: http2 is a parameter of listen
             f.write(conf.replace(f"listen 127.0.0.1:{self.https_port} ssl;", f"listen 127.0.0.1:{self.https_port} ssl http2;"))
 
@@ -416,6 +420,10 @@ def h2_main():
         ca, chain, key = make_certificates(r)
         dlba = Dlba(r, backend, chain, key, True)
         dlba.name = "dlba-server[h2]"
+        with open(dlba.server.config) as f:
+            text = f.read()
+        with open(dlba.server.config, "w") as f:
+            f.write(text.replace("idle_per_backend = 64;", f"idle_per_backend = {H2_POOL};"))
         targets = [dlba.start(), HaproxyH2(r, backend, chain, key).start(), NginxH2(r, backend, chain, key).start()]
         log_file = os.path.join(r, "h2load.log")
 
@@ -521,6 +529,9 @@ def redirect_run():
 
 # ---- HTTP/2 toward the client (--h2) -------------------------------------------------------------------------------
 
+H2_POOL = 128  # idle back-end connections kept: h2load's 100 streams in flight fit (HAProxy's reuse has no cap)
+
+
 class HaproxyH2(Haproxy):
     def __init__(self, root, backend, chain, key):
         super().__init__(root, backend, chain, key, True)
@@ -537,6 +548,7 @@ class NginxH2(NginxProxy):
         self.name = "nginx[h2]"
         with open(self.conf) as f:
             conf = f.read()
+        conf = conf.replace("keepalive 64;", f"keepalive {H2_POOL};")
         with open(self.conf, "w") as f:  # Debian 12's nginx 1.22: http2 is a parameter of listen
             f.write(conf.replace(f"listen 127.0.0.1:{self.https_port} ssl;", f"listen 127.0.0.1:{self.https_port} ssl http2;"))
 
@@ -582,6 +594,10 @@ def h2_main():
         ca, chain, key = make_certificates(r)
         dlba = Dlba(r, backend, chain, key, True)
         dlba.name = "dlba-server[h2]"
+        with open(dlba.server.config) as f:
+            text = f.read()
+        with open(dlba.server.config, "w") as f:
+            f.write(text.replace("idle_per_backend = 64;", f"idle_per_backend = {H2_POOL};"))
         targets = [dlba.start(), HaproxyH2(r, backend, chain, key).start(), NginxH2(r, backend, chain, key).start()]
         log_file = os.path.join(r, "h2load.log")
 
