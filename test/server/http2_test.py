@@ -16,7 +16,7 @@ import time
 
 from dlbatest.certs import make_certificates, ticket_key
 from dlbatest.http_client import free_port
-from dlbatest.nginx import Nginx, write_big_file
+from dlbatest.nginx import EchoBackend, Nginx, write_big_file
 from dlbatest.procs import TempDir, run
 from dlbatest.server import DlbaServer, config_text
 from dlbatest.tap import Suite, check, main, wait_until
@@ -29,15 +29,17 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
 def make_config(ports, nginxes, chain, key, with_spare=True):
-    backends = [(str(n.index), n.address, n.port) for n in nginxes]
+    backends = [(str(n.index), n.address, n.port) for n in nginxes] + [("echo", "127.0.0.14", env["echo"].port)]
     services = [
+        'name = "echo"; backends = ["echo"]; policy = "least_conn";',
         'name = "web"; backends = ["1", "2", "3"]; policy = "cookie"; session_cookie = "JSESSIONID";',
         'name = "cache"; backends = ["1", "2", "3"]; policy = "url_hash";',
         'name = "big"; backends = ["1"]; policy = "least_conn";',
     ]
     listeners = [("127.0.0.1", ports["web"], False, "web"), ("127.0.0.1", ports["webs"], True, "web"),
                  ("127.0.0.1", ports["cache_s"], True, "cache"), ("127.0.0.1", ports["h2c"], False, "cache"),
-                 ("127.0.0.1", ports["bigs"], True, "big")]
+                 ("127.0.0.1", ports["bigs"], True, "big"), ("127.0.0.1", ports["echos"], True, "echo"),
+                 ("127.0.0.1", ports["echoc"], False, "echo")]
     if with_spare:
         listeners.append(("127.0.0.1", ports["spare"], False, "cache"))
     text = config_text(backends, services, listeners, f"""  workers = 2;
@@ -47,7 +49,7 @@ def make_config(ports, nginxes, chain, key, with_spare=True):
                        f'tls = {{ certificate = "{chain}"; key = "{key}"; ticket_keys = ["{ticket_key()}"]; }};\n')
     # h2c prior knowledge on the plain listeners of the "cache" service (and an h1-only TLS listener would say
     # http2 = false): the listener option, as an operator writes it.
-    for p in (ports["h2c"], ports["spare"]):
+    for p in (ports["h2c"], ports["spare"], ports["echoc"]):
         text = text.replace(f"port = {p}; tls = false;", f"port = {p}; tls = false; http2 = true;")
     return text
 
@@ -64,9 +66,10 @@ def setup():
     env["big_sha"] = write_big_file(nginxes[:1], BIG_SIZE)
     for n in nginxes:
         n.start()
+    env["echo"] = EchoBackend("127.0.0.14", free_port("127.0.0.14")).start()
     ca, chain, key = make_certificates(r)
     env.update(ca=ca, chain=chain, key=key)
-    ports = {name: free_port() for name in ("web", "webs", "cache_s", "h2c", "bigs", "spare")}
+    ports = {name: free_port() for name in ("web", "webs", "cache_s", "h2c", "bigs", "spare", "echos", "echoc")}
     env["ports"] = ports
     env["server"] = DlbaServer(SERVER_BIN, r, "dlba", make_config(ports, nginxes, chain, key)).start(
         wait_for=[("127.0.0.1", p) for p in ports.values()])
@@ -77,6 +80,8 @@ def teardown():
         env["server"].stop()
     for n in env.get("nginx", []):
         n.stop()
+    if "echo" in env:
+        env["echo"].stop()
     if "root" in env:
         env["root"].remove()
 
@@ -314,6 +319,38 @@ def big_and_small():
     check(grown < 32 * 1024, f"the proxy grew by {grown} kB while streaming")
 
 
+@suite.case("request bodies over h2 reach the HTTP/1.1 back end intact: with content-length, and without (chunked)")
+def request_bodies():
+    path = os.path.join(env["root"].path, "upload.bin")
+    with open(path, "wb") as f:
+        f.write(os.urandom(5 * 1024 * 1024 + 123))
+    with open(path, "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    url = https(env["ports"]["echos"], "/upload")
+    # curl sends content-length: the back end gets Content-Length framing.
+    out = curl(url, "--http2", "--data-binary", f"@{path}", "-H", "Content-Type: application/x")
+    check(out.startswith("HTTP/2 200"), f"upload:\n{out[:300]}")
+    check(f"framing=length length={5 * 1024 * 1024 + 123} sha256={sha}" in out, f"echo said:\n{out[-400:]}")
+    check("proto=https" in out, "no X-Forwarded-Proto https")
+    cp = run(["nghttp", "-d", path, url], timeout=60)
+    check(f"length={5 * 1024 * 1024 + 123} sha256={sha}" in cp.stdout, f"nghttp -d:\n{cp.stdout[-400:]}")
+    # A body without content-length (raw frames over h2c): chunked toward the back end, the same bytes.
+    body = os.urandom(60000)
+    s = h2c_socket(env["ports"]["echoc"])
+    block = (literal(":method", "POST") + literal(":scheme", "http") + literal(":authority", "x") +
+             literal(":path", "/raw"))
+    data = b"".join(frame(0, 0, 1, body[i:i + 16000]) for i in range(0, len(body), 16000))
+    s.sendall(frame(1, 0x4, 1, block) + data + frame(0, 1, 1))
+    answer = []
+    read_frames(s, lambda t, f, sid, pl: (t == 0 and sid == 1 and answer.append(pl) is None and bool(f & 1)))
+    s.close()
+    text = b"".join(answer).decode(errors="replace")
+    check(f"framing=chunked length=60000 sha256={hashlib.sha256(body).hexdigest()}" in text, f"raw h2c:\n{text}")
+    # Split cookie fields reach the back end as one Cookie header.
+    cp = run(["nghttp", "-H", "cookie: a=1", "-H", "cookie: b=2", url], timeout=20)
+    check("cookie=a=1; b=2" in cp.stdout, f"cookies:\n{cp.stdout[-300:]}")
+
+
 @suite.case("rapid reset (HEADERS + RST_STREAM) is cut off by GOAWAY and counted; normal clients go on")
 def rapid_reset():
     before = counters()
@@ -396,6 +433,21 @@ def goaway_on_reload():
     check(got["goaway"][1] == 0, f"GOAWAY error code {got['goaway'][1]}, want NO_ERROR")
     check(got["goaway"][0] >= 1, f"GOAWAY last stream {got['goaway'][0]}")
     normal_client_works("after the reload")
+
+
+@suite.case("shutdown (SIGTERM): an open h2 connection gets a graceful GOAWAY (NO_ERROR) before the server exits")
+def goaway_on_shutdown():
+    s = h2c_socket(env["ports"]["h2c"])
+    read_frames(s, lambda t, f, sid, pl: t == 4 and not (f & 1))
+    s.sendall(frame(4, 1, 0) + frame(1, 0x5, 1, request_block("/before-stop")))
+    check(read_frames(s, lambda t, f, sid, pl: sid == 1 and bool(f & 1)), "no answer before the stop")
+    env["server"].proc.send_signal(signal.SIGTERM)
+    got = {}
+    check(read_frames(s, lambda t, f, sid, pl: t == 7 and not got.update(goaway=goaway_of(pl)), timeout=15),
+          "no GOAWAY at shutdown")
+    s.close()
+    check(got["goaway"] == (1, 0), f"GOAWAY (last stream, code) = {got['goaway']}, want (1, 0)")
+    wait_until(lambda: env["server"].proc.poll() is not None, 15, what="the server to exit")
 
 
 if __name__ == "__main__":
