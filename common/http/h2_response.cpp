@@ -33,7 +33,9 @@ int hex_digit(char c) {
 
 }  // namespace
 
-H1ResponseReader::H1ResponseReader() : scanner_(ResponseLimits{128 * 1024, 256}) {
+// The heads it reads are the proxy's own, rebuilt from a back end's head of at most 32 KiB and 100 fields (the
+// exchange's scanner) plus the injected cookies.
+H1ResponseReader::H1ResponseReader() : scanner_(ResponseLimits{48 * 1024, 200}) {
     line_.reserve(kMaxLine);
     names_.reserve(4096);
     fields_.reserve(32);

@@ -29,7 +29,20 @@ http::H2Settings settings_of(const Http2Limits& h) {
     return s;
 }
 
+constexpr size_t kMaxFreeStreams = 1024;  // per worker thread
+
 }  // namespace
+
+thread_local std::vector<std::unique_ptr<H2Connection::Stream>> H2Connection::free_;
+
+void H2Connection::recycle(Stream* st) {
+    w_.buffers.release(st->h1);
+    if (free_.size() < kMaxFreeStreams) {
+        free_.emplace_back(st);
+    } else {
+        delete st;
+    }
+}
 
 H2Connection::H2Connection(Session& session, WorkerContext& worker) : s_(session), w_(worker) {}
 
@@ -131,9 +144,8 @@ void H2Connection::on_close(int32_t id, uint32_t) {
         st->ex->cancel();
         release_exchange(*st);
     }
-    w_.buffers.release(st->h1);
     streams_.erase(it);
-    free_.emplace_back(st);
+    recycle(st);
 }
 
 void H2Connection::on_event(http::H2Event e) {
@@ -306,8 +318,7 @@ void H2Connection::cancel_all() {
             w_.release_exchange(st->ex);
             st->ex = nullptr;
         }
-        w_.buffers.release(st->h1);
-        free_.emplace_back(st);
+        recycle(st);
     }
     streams_.clear();
     exchanges_ = 0;

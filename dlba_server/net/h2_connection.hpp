@@ -92,8 +92,11 @@ private:
     Session& s_;
     WorkerContext& w_;
     http::H2Codec codec_;
-    std::vector<Stream*> streams_;                // open streams
-    std::vector<std::unique_ptr<Stream>> free_;   // kept for the next ones (their buffers' capacity too)
+    std::vector<Stream*> streams_;  // open streams
+    // Closed streams are kept per worker thread for the next ones (their buffers' capacity too), so an idle h2
+    // connection holds none and a warm worker does not allocate one per stream.
+    static thread_local std::vector<std::unique_ptr<Stream>> free_;
+    void recycle(Stream* st);
     size_t exchanges_ = 0;                        // streams with an exchange in progress
     bool failed_ = false;                         // a connection error: send what nghttp2 queued, then close
     bool going_away_ = false;

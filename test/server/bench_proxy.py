@@ -404,6 +404,64 @@ def h2load(url, seconds, log_file):
             "h2": 1 if proto and proto.group(1) == "h2" else 0}
 
 
+def h2_frame(ftype, flags, stream, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def h2_literal(name, value):  # HPACK literal field without indexing, short strings
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+H2_GET = h2_frame(1, 0x5, 1, h2_literal(b":method", b"GET") + h2_literal(b":scheme", b"https") +
+                  h2_literal(b":authority", b"bench") + h2_literal(b":path", b"/"))
+
+
+def idle_h2_connections(port, n):
+    """Opens n TLS connections that negotiate h2, one request on each (stream 1, read to its END_STREAM), and keeps
+    them open. Returns the sockets."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["h2"])
+    socks = []
+    deadline = time.monotonic() + 240
+    for _ in range(n):
+        if time.monotonic() > deadline:
+            break
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10))
+        if s.selected_alpn_protocol() != "h2":
+            raise RuntimeError(f"port {port} did not negotiate h2")
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + h2_frame(4, 0, 0) + H2_GET)
+        buf, done = b"", False
+        while not done:
+            b = s.recv(65536)
+            if not b:
+                raise RuntimeError("connection closed before the answer")
+            buf += b
+            while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+                length, ftype, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
+                stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+                if ftype == 4 and not flags & 1:
+                    s.sendall(h2_frame(4, 1, 0))  # acknowledge the server's SETTINGS, as a client does
+                if stream == 1 and ftype in (0, 1) and flags & 1:
+                    done = True
+                buf = buf[9 + length:]
+        socks.append(s)
+    return socks
+
+
+def idle_h2_memory(target):
+    time.sleep(0.5)
+    before = rss_kb(target.pid())
+    socks = idle_h2_connections(target.https_port, IDLE_CONNS)
+    time.sleep(1.0)
+    after = rss_kb(target.pid())
+    opened = len(socks)
+    for s in socks:
+        s.close()
+    return {"kb_per_10k": (after - before) * 10000 / max(opened, 1), "opened": opened}
+
+
 def h2_main():
     raise_fd_limit()
     root = TempDir("dlba-bench-h2-")
@@ -433,6 +491,7 @@ def h2_main():
             return h2load(url, DURATION, log_file)
 
         res = measure(targets, "h2load -m 10 over HTTPS", run_h2, 3 if QUICK else 5)
+        memory = {} if QUICK else measure(targets, "idle h2 connections", idle_h2_memory, 1)
     finally:
         for t in targets:
             t.stop()
@@ -443,6 +502,8 @@ def h2_main():
     for name, m in res.items():
         print(f"{name:18} {m['rps']:>10.0f} {m['p50_ms'] or 0:>8.2f} {m['p99_ms'] or 0:>8.2f} {m['errors']:>7} "
               f"{m['h2']:>3}")
+    for name, m in memory.items():
+        print(f"{name:18} idle h2 connections: {m['kb_per_10k'] / 1024:.1f} MB per 10,000 ({m['opened']} opened)")
     d = res["dlba-server[h2]"]["rps"]
     print(f"dlba/haproxy[h2]={d / res['haproxy[h2]']['rps']:.2f}")
     print(f"dlba/nginx[h2]={d / res['nginx[h2]']['rps']:.2f}")
@@ -578,6 +639,64 @@ def h2load(url, seconds, log_file):
             "h2": 1 if proto and proto.group(1) == "h2" else 0}
 
 
+def h2_frame(ftype, flags, stream, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def h2_literal(name, value):  # HPACK literal field without indexing, short strings
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+H2_GET = h2_frame(1, 0x5, 1, h2_literal(b":method", b"GET") + h2_literal(b":scheme", b"https") +
+                  h2_literal(b":authority", b"bench") + h2_literal(b":path", b"/"))
+
+
+def idle_h2_connections(port, n):
+    """Opens n TLS connections that negotiate h2, one request on each (stream 1, read to its END_STREAM), and keeps
+    them open. Returns the sockets."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["h2"])
+    socks = []
+    deadline = time.monotonic() + 240
+    for _ in range(n):
+        if time.monotonic() > deadline:
+            break
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10))
+        if s.selected_alpn_protocol() != "h2":
+            raise RuntimeError(f"port {port} did not negotiate h2")
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + h2_frame(4, 0, 0) + H2_GET)
+        buf, done = b"", False
+        while not done:
+            b = s.recv(65536)
+            if not b:
+                raise RuntimeError("connection closed before the answer")
+            buf += b
+            while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+                length, ftype, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
+                stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+                if ftype == 4 and not flags & 1:
+                    s.sendall(h2_frame(4, 1, 0))  # acknowledge the server's SETTINGS, as a client does
+                if stream == 1 and ftype in (0, 1) and flags & 1:
+                    done = True
+                buf = buf[9 + length:]
+        socks.append(s)
+    return socks
+
+
+def idle_h2_memory(target):
+    time.sleep(0.5)
+    before = rss_kb(target.pid())
+    socks = idle_h2_connections(target.https_port, IDLE_CONNS)
+    time.sleep(1.0)
+    after = rss_kb(target.pid())
+    opened = len(socks)
+    for s in socks:
+        s.close()
+    return {"kb_per_10k": (after - before) * 10000 / max(opened, 1), "opened": opened}
+
+
 def h2_main():
     raise_fd_limit()
     root = TempDir("dlba-bench-h2-")
@@ -607,6 +726,7 @@ def h2_main():
             return h2load(url, DURATION, log_file)
 
         res = measure(targets, "h2load -m 10 over HTTPS", run_h2, 3 if QUICK else 5)
+        memory = {} if QUICK else measure(targets, "idle h2 connections", idle_h2_memory, 1)
     finally:
         for t in targets:
             t.stop()
@@ -617,6 +737,8 @@ def h2_main():
     for name, m in res.items():
         print(f"{name:18} {m['rps']:>10.0f} {m['p50_ms'] or 0:>8.2f} {m['p99_ms'] or 0:>8.2f} {m['errors']:>7} "
               f"{m['h2']:>3}")
+    for name, m in memory.items():
+        print(f"{name:18} idle h2 connections: {m['kb_per_10k'] / 1024:.1f} MB per 10,000 ({m['opened']} opened)")
     d = res["dlba-server[h2]"]["rps"]
     print(f"dlba/haproxy[h2]={d / res['haproxy[h2]']['rps']:.2f}")
     print(f"dlba/nginx[h2]={d / res['nginx[h2]']['rps']:.2f}")
