@@ -58,7 +58,8 @@ int on_frame_recv(nghttp2_session* session, const nghttp2_frame* frame, void* us
             if (frame->hd.length == 0 && !end_stream && ++c.empty_frames > c.max_empty_frames) {
                 c.sink()->on_event(H2Event::limit_flood);
                 c.goaway_ours = true;
-                nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
+                // Not from inside nghttp2's frame processing (its state machine asserts): receive() does it.
+                c.terminate_pending = true;
                 return 0;
             }
             if (end_stream) c.sink()->on_request_end(id);
@@ -181,6 +182,10 @@ bool H2Codec::start(const H2Settings& s, const H2RequestLimits& limits, H2Sink& 
 
 bool H2Codec::receive(const char* data, size_t len) {
     const ssize_t n = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), len);
+    if (terminate_pending) {
+        terminate_pending = false;
+        nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+    }
     if (n >= 0) return true;
     if (n == NGHTTP2_ERR_FLOODED || n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS) {
         if (!goaway_ours) sink_->on_event(H2Event::limit_flood);

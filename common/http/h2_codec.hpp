@@ -105,6 +105,7 @@ public:
     bool body_trailers = false;  // set by trailers() inside read_body
     bool in_read = false;
     bool goaway_ours = false;
+    bool terminate_pending = false;  // a limit of ours was hit inside a callback: GOAWAY once mem_recv returns
     uint32_t open_streams = 0;  // client streams begun and not closed
     uint32_t max_streams = 0;
     bool streams_limit_hit = false;  // the refusal (RST_STREAM or GOAWAY) that follows is the streams limit
