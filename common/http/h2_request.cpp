@@ -18,11 +18,9 @@ bool connection_specific(std::string_view name) {
 
 }  // namespace
 
-H2RequestBuilder::H2RequestBuilder(const H2RequestLimits& limits) : limits_(limits) {
-    store_.reserve(4096);
-    fields_.reserve(32);
-    headers_.reserve(32);
-}
+// Nothing reserved up front: one builder lives with each h2 connection, idle ones included; its buffers grow with
+// the first requests and keep their capacity from then on.
+H2RequestBuilder::H2RequestBuilder(const H2RequestLimits& limits) : limits_(limits) {}
 
 void H2RequestBuilder::start() {
     result_ = {};

@@ -11,7 +11,7 @@
 // pseudo field, connection-specific fields, TE other than "trailers", a bad content-length, a missing :method,
 // :scheme or :path) is a stream error: `reset`. Over a limit, or not supported (CONNECT): a status to answer.
 //
-// Memory is reserved once (start() keeps the capacity): the fields are copied into one buffer and the views of the
+// Memory grows with the first requests and is kept (start() keeps the capacity): the fields are copied into one buffer and the views of the
 // finished head point into it until the next start().
 #pragma once
 
