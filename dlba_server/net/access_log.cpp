@@ -18,6 +18,8 @@ void format_access_line(const AccessLogEntry& e, std::string& out) {
     out += e.client_ip;
     out += ':';
     out += std::to_string(e.client_port);
+    out += ' ';
+    out += e.proto;
     out += " \"";
     out += e.method;
     out += ' ';

@@ -1,8 +1,8 @@
 // The access log: one line per request, buffered per worker and written in batches.
 //
-//   2024-05-01T12:00:00Z 192.0.2.7:51234 "GET /index.html" 200 5120 web1 3ms least_conn [attempts=2]
+//   2024-05-01T12:00:00Z 192.0.2.7:51234 h1 "GET /index.html" 200 5120 web1 3ms least_conn [attempts=2]
 //
-// time (UTC, seconds), client address:port, method and target (at most 1024 bytes of it), status, bytes sent to
+// time (UTC, seconds), client address:port, the client's protocol (h1 or h2), method and target (at most 1024 bytes of it), status, bytes sent to
 // the client, back end key ("-" when none was chosen), duration, why that back end; attempts when more than one;
 // bad_response when the back end's answer broke the framing rules; `class=N queue_ms=M` when the service uses QoS
 // (a back end with max_inflight, or class rules).
@@ -20,6 +20,7 @@ struct AccessLogEntry {
     int64_t unix_s = 0;  // when the request ended (wall clock)
     std::string_view client_ip;
     uint16_t client_port = 0;
+    std::string_view proto = "h1";  // HTTP/1.x or h2 (net/h2_connection.hpp)
     std::string_view method;
     std::string_view target;
     uint16_t status = 0;

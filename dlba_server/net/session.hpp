@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "http/request_parser.hpp"
@@ -33,6 +34,7 @@ namespace dlba::server {
 
 class WorkerContext;
 class BackendExchange;
+class H2Connection;
 enum class ExchangeStep : uint8_t;
 struct BackendConn;
 struct GenerationSlot;
@@ -84,6 +86,8 @@ public:
     bool choose(SessionBinding& b, bool rebind) override;
 
 private:
+    friend class H2Connection;  // an h2 connection (net/h2_connection.hpp) drives this session's socket and buffers
+
     enum class Lifecycle : uint8_t {
         open,       // serving requests
         closing,    // no more requests: flushing the last bytes, then shutting output down (or closing)
@@ -109,6 +113,7 @@ private:
     void start_lingering();
     void close();
     void log_request();
+    void pick_protocol();  // TLS: by ALPN once the handshake is done; plain with http2: by the h2c preface
 
     WorkerContext& w_;
     SessionBinding binding_;  // TLS: attached to the SSL for the ticket callbacks; declared first, outlives it
@@ -133,6 +138,9 @@ private:
     OutBuffer to_client_;
     ParserSlot* parser_ = nullptr;
     BackendExchange* ex_ = nullptr;  // the request in progress
+    std::unique_ptr<H2Connection> h2_;  // the connection speaks HTTP/2: everything goes through it
+    bool http2_ = false;                // the listener offers h2
+    bool protocol_known_ = false;       // HTTP/1.x or h2 decided
 
     int64_t head_start_ms_ = 0;  // a request head (or the TLS handshake) is under way since; 0 = none
     int64_t idle_since_ms_ = 0;

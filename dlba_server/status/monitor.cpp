@@ -100,6 +100,8 @@ constexpr WorkerCounterRow kOutcomeRows[] = {
     ROW(idle_timeouts),
     ROW(bytes_in), ROW(bytes_out), ROW(tls_handshakes), ROW(tls_resumed), ROW(tls_handshake_failures),
     ROW(cdn_rewritten), ROW(cdn_passed), ROW(cdn_urls),
+    ROW(h2_connections), ROW(h2_streams), ROW(h2_resets_received), ROW(h2_resets_sent), ROW(h2_limit_streams),
+    ROW(h2_limit_headers), ROW(h2_limit_flood), ROW(h2_protocol_errors),
 };
 #undef ROW
 

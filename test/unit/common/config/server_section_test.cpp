@@ -86,3 +86,51 @@ TEST_CASE("forwarded header names print as they are written in the file", "[conf
     CHECK(std::string(forwarded_header_name(ForwardedHeader::both)) == "both");
     CHECK(std::string(forwarded_header_name(ForwardedHeader::none)) == "none");
 }
+
+TEST_CASE("http2: on by default on TLS listeners only, limits load, bad values are refused with file:line",
+          "[config][server][h2]") {
+    const Config c = loaded(kServerFileText, "srv.conf");
+    REQUIRE(c.server);
+    CHECK_FALSE(c.server->listeners[0].http2);  // plain: h2c only when asked
+    CHECK(c.server->listeners[1].http2);        // TLS: h2 offered by ALPN
+    CHECK(c.server->http2.max_concurrent_streams == 100);
+    CHECK(c.server->http2.max_header_list_bytes == 65536);
+    CHECK(c.server->http2.reset_burst == 1000);
+    CHECK(c.server->http2.reset_rate == 33);
+    CHECK(c.server->http2.max_continuations == 8);
+
+    std::string t = replace(kServerFileText, "port = 8080;", "port = 8080; http2 = true;");
+    t = replace(t, "port = 8443; tls = true;", "port = 8443; tls = true; http2 = false;");
+    t = replace(t, "access_log = \"stderr\";",
+                "access_log = \"stderr\"; http2 = { max_concurrent_streams = 50; max_header_list_bytes = 8192; "
+                "initial_window_bytes = 1048576; reset_burst = 200; reset_rate = 10; max_queued_acks = 500; "
+                "max_settings_entries = 16; max_continuations = 4; max_empty_frames = 20; };");
+    const Config w = loaded(t, "srv.conf");
+    CHECK(w.server->listeners[0].http2);
+    CHECK_FALSE(w.server->listeners[1].http2);
+    const Http2Limits& h = w.server->http2;
+    CHECK(h.max_concurrent_streams == 50);
+    CHECK(h.max_header_list_bytes == 8192);
+    CHECK(h.initial_window_bytes == 1048576);
+    CHECK(h.reset_burst == 200);
+    CHECK(h.reset_rate == 10);
+    CHECK(h.max_queued_acks == 500);
+    CHECK(h.max_settings_entries == 16);
+    CHECK(h.max_continuations == 4);
+    CHECK(h.max_empty_frames == 20);
+
+    const std::string& g = kServerFileText;
+    check_refusals("srv.conf", {
+        {"http2 not a boolean", replace(g, "port = 8080;", "port = 8080; http2 = \"yes\";"), 6,
+         "must be true or false"},
+        {"unknown http2 key", replace(g, "access_log = \"stderr\";", "access_log = \"stderr\"; http2 = { streams = 5; };"),
+         16, "unknown setting 'streams'"},
+        {"no streams at all",
+         replace(g, "access_log = \"stderr\";", "access_log = \"stderr\"; http2 = { max_concurrent_streams = 0; };"), 16,
+         "out of range"},
+        {"window below the RFC's frame size",
+         replace(g, "access_log = \"stderr\";", "access_log = \"stderr\"; http2 = { initial_window_bytes = 100; };"), 16,
+         "out of range"},
+        {"http2 not a group", replace(g, "access_log = \"stderr\";", "access_log = \"stderr\"; http2 = 1;"), 16, "must be a group"},
+    });
+}
