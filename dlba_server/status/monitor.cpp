@@ -61,6 +61,8 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
             r.tls_bound += c.tls_bound.get();
             r.tls_rebound += c.tls_rebound.get();
             r.redirects += c.redirects.get();
+            r.tunnels += c.tunnels.get();
+            r.tunnels_open += c.tunnels_open.get();
         }
         r.cookie_groups = cookie_groups;
         r.key = st.config().key;
@@ -99,7 +101,7 @@ constexpr WorkerCounterRow kOutcomeRows[] = {
     ROW(local_errors), ROW(no_backend), ROW(retries), ROW(aborted), ROW(header_timeouts), ROW(handshake_timeouts),
     ROW(idle_timeouts),
     ROW(bytes_in), ROW(bytes_out), ROW(tls_handshakes), ROW(tls_resumed), ROW(tls_handshake_failures),
-    ROW(cdn_rewritten), ROW(cdn_passed), ROW(cdn_urls),
+    ROW(cdn_rewritten), ROW(cdn_passed), ROW(cdn_urls), ROW(tunnels), ROW(tunnels_open), ROW(upgrades_ignored),
 };
 #undef ROW
 

@@ -29,6 +29,9 @@ struct WorkerStats {
     Counter cdn_rewritten;  // answers of a cdn service streamed through the HTML rewriter
     Counter cdn_passed;     // answers of a cdn service passed untouched (not HTML, compressed, no body)
     Counter cdn_urls;       // URLs rewritten to the CDN host
+    Counter tunnels;           // upgraded connections (101 relayed, net/tunnel.hpp)
+    Counter tunnels_open;      // gauge: ... open now
+    Counter upgrades_ignored;  // requests offering only protocols the service does not pass on (served plainly)
 };
 
 }  // namespace dlba::server
