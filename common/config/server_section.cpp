@@ -66,7 +66,8 @@ std::vector<ListenerConfig> read_listeners(const ConfigReader& in, const libconf
 
 void read_timeouts(const ConfigReader& in, const libconfig::Setting& s, ServerTimeouts& to) {
     const libconfig::Setting& t = in.group(s, "timeouts", false);
-    in.only_keys(t, {"header_ms", "handshake_ms", "idle_ms", "body_ms", "backend_connect_ms", "backend_response_ms", "shutdown_ms"});
+    in.only_keys(t, {"header_ms", "handshake_ms", "idle_ms", "body_ms", "backend_connect_ms", "backend_response_ms", "shutdown_ms",
+                     "tunnel_ms"});
     const auto ms = [&](const char* key, uint32_t& v) { v = static_cast<uint32_t>(in.integer(t, key, v, 1, 86400000)); };
     ms("header_ms", to.header_ms);
     ms("handshake_ms", to.handshake_ms);
@@ -75,6 +76,7 @@ void read_timeouts(const ConfigReader& in, const libconfig::Setting& s, ServerTi
     ms("backend_connect_ms", to.backend_connect_ms);
     ms("backend_response_ms", to.backend_response_ms);
     ms("shutdown_ms", to.shutdown_ms);
+    ms("tunnel_ms", to.tunnel_ms);
 }
 
 void read_limits(const ConfigReader& in, const libconfig::Setting& s, ServerLimits& li, uint32_t max_connections) {

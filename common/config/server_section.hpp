@@ -38,6 +38,7 @@ struct ServerTimeouts {
     uint32_t backend_connect_ms = 3000;    // connect() to a back end; then it is marked down and another tried
     uint32_t backend_response_ms = 60000;  // back end silent this long once it has the request: 504 or close
     uint32_t shutdown_ms = 10000;          // SIGTERM: in-flight requests get this long to finish
+    uint32_t tunnel_ms = 3600000;          // an upgraded connection (WebSocket) with no byte either way: closed
 };
 
 struct ServerLimits {

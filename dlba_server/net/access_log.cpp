@@ -46,6 +46,14 @@ void format_access_line(const AccessLogEntry& e, std::string& out) {
         out += " queue_ms=";
         out += std::to_string(e.queue_ms);
     }
+    if (e.tunnel) {
+        out += " tunnel up=";
+        out += std::to_string(e.tunnel_up);
+        out += " down=";
+        out += std::to_string(e.tunnel_down);
+        out += " end=";
+        out += e.tunnel_end;
+    }
 }
 
 void AccessLog::flush() {

@@ -148,7 +148,8 @@ void Session::drive() {
         }
         bool progress = flush_client();
         if (closed()) return;
-        if (ex_) progress |= settle(ex_->step());
+        // Upgraded (a 101 relayed): the connection is a byte tunnel from here on (net/session_tunnel.cpp).
+        if (ex_) progress |= ex_->tunneling() ? relay_tunnel() : settle(ex_->step());
         if (closed()) return;
         progress |= read_client();
         if (closed()) return;
@@ -469,7 +470,10 @@ void Session::begin_shutdown() {
     if (!ex_ && head_start_ms_ == 0 && to_client_.empty()) close();
 }
 
-void Session::terminate() { close(); }
+void Session::terminate() {
+    if (ex_ && ex_->tunneling()) end_tunnel(w_.stopping() ? TunnelEnd::shutdown : TunnelEnd::client_reset);
+    close();
+}
 
 void Session::close() {
     if (closed()) return;
@@ -505,6 +509,11 @@ void Session::on_timer() {
     if (!client_.handshake_done() && now - head_start_ms_ > t.handshake_ms) {
         w_.stats.handshake_timeouts.add();
         close();  // nothing to answer before the handshake: just close
+        return;
+    }
+    // A tunnel has its own idle deadline, over both directions (a client not reading stops the back end's reads).
+    if (ex_ && ex_->tunneling()) {
+        if (ex_->tunnel().check_idle(now, t)) drive();
         return;
     }
     if (client_blocked_ && !to_client_.empty() && now - blocked_since_ms_ > t.body_ms) {

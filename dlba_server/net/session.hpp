@@ -15,6 +15,9 @@
 // the worker's newer generation between requests (and its connection closes after the current request if a reload
 // removed its listener).
 //
+// After a 101 to an upgrade the service passes on, the connection is a byte tunnel to that back end
+// (net/tunnel.hpp, driven from net/session_tunnel.cpp) until both sides have closed; then the session closes.
+//
 // Lifecycle: open (serving requests) -> closing (no more requests; flushing the last bytes) -> lingering (output
 // shut down, discarding what the client still sends) -> closed; a session may close from any state.
 #pragma once
@@ -27,6 +30,7 @@
 #include "net/buffers.hpp"
 #include "net/event_handle.hpp"
 #include "net/transport.hpp"
+#include "net/tunnel.hpp"
 #include "reload/reload_plan.hpp"
 #include "tls/session_binding.hpp"
 
@@ -100,6 +104,10 @@ private:
     bool read_lingering();
     bool parse_client();
     bool settle(ExchangeStep step);  // does what the exchange left to do; whether anything moved
+    // An upgraded connection (net/session_tunnel.cpp): relays the tunnel, forwards the back end's half-close, and
+    // when the tunnel is over logs it and lets the connection close.
+    bool relay_tunnel();
+    void end_tunnel(TunnelEnd why);
 
     const Generation& gen() const;  // the generation this session's current (or next) request runs on
     void switch_generation();

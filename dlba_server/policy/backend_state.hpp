@@ -72,6 +72,8 @@ struct alignas(64) BackendCounters {
     Counter tls_bound;         // tls_session: TLS sessions bound to it (first secure request, or TLS 1.2 handshake)
     Counter tls_rebound;       // ... bound to it because the back end they were bound to could not take them
     Counter redirects;         // redirect services: requests answered with a redirect to its URL
+    Counter tunnels;           // upgraded connections (WebSocket) relayed to it
+    Counter tunnels_open;      // a gauge: ... open now on this worker
 };
 
 class BackendState {

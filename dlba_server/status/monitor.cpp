@@ -61,6 +61,8 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
             r.tls_bound += c.tls_bound.get();
             r.tls_rebound += c.tls_rebound.get();
             r.redirects += c.redirects.get();
+            r.tunnels += c.tunnels.get();
+            r.tunnels_open += c.tunnels_open.get();
         }
         r.cookie_groups = cookie_groups;
         r.key = st.config().key;
@@ -102,6 +104,7 @@ constexpr WorkerCounterRow kOutcomeRows[] = {
     ROW(cdn_rewritten), ROW(cdn_passed), ROW(cdn_urls),
     ROW(h2_connections), ROW(h2_streams), ROW(h2_resets_received), ROW(h2_resets_sent), ROW(h2_limit_streams),
     ROW(h2_limit_headers), ROW(h2_limit_flood), ROW(h2_protocol_errors),
+    ROW(cdn_rewritten), ROW(cdn_passed), ROW(cdn_urls), ROW(tunnels), ROW(tunnels_open), ROW(upgrades_ignored),
 };
 #undef ROW
 

@@ -38,6 +38,9 @@ struct WorkerStats {
     Counter h2_limit_headers;    // request heads over http2.max_header_list_bytes (or the field count): 431
     Counter h2_limit_flood;      // connections closed for a flood: acks, resets, CONTINUATION, empty DATA frames
     Counter h2_protocol_errors;  // connections closed for another protocol error
+    Counter tunnels;           // upgraded connections (101 relayed, net/tunnel.hpp)
+    Counter tunnels_open;      // gauge: ... open now
+    Counter upgrades_ignored;  // requests offering only protocols the service does not pass on (served plainly)
 };
 
 }  // namespace dlba::server
