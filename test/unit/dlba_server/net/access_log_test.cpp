@@ -84,6 +84,19 @@ TEST_CASE("an access-log line says when, who, what, the answer, where it went an
           "2023-11-14T22:13:20Z 192.0.2.7:51234 h1 \"GET /index.html?q=1\" 502 0 web1 3ms least_conn bad_response");
 }
 
+TEST_CASE("an upgraded connection's line ends with the tunnel's bytes each way and why it ended", "[access_log]") {
+    AccessLogEntry e = entry();
+    e.status = 101;
+    e.bytes = 10000217;
+    e.duration_ms = 4015;
+    e.tunnel = true;
+    e.tunnel_up = 10000100;
+    e.tunnel_down = 10000000;
+    e.tunnel_end = "backend_close";
+    CHECK(line_of(e) == "2023-11-14T22:13:20Z 192.0.2.7:51234 \"GET /index.html?q=1\" 101 10000217 web1 4015ms "
+                        "least_conn tunnel up=10000100 down=10000000 end=backend_close");
+}
+
 TEST_CASE("an access-log line carries at most 1024 bytes of the target", "[access_log]") {
     const std::string target = "/" + std::string(2000, 'a');
     AccessLogEntry e = entry();
