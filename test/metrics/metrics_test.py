@@ -37,7 +37,8 @@ def fetch(n, path="/metrics", method="GET"):
     """(HTTP status, headers text, body) of a request to node n's metrics endpoint, from the router."""
     cp = run(["curl", "-s", "-m", "5", "-X", method, "-D", "-", f"http://{eth0_ip(n)}:{PORT}{path}"],
              ns=state["array"].ns("router"), check_rc=False, timeout=10)
-    head, _, body = cp.stdout.partition("\r\n\r\n")
+    # text mode turns CRLF into LF: the head ends at the first empty line.
+    head, _, body = cp.stdout.replace("\r\n", "\n").partition("\n\n")
     status = int(head.split(" ", 2)[1]) if head.startswith("HTTP/") else 0
     return status, head, body
 
@@ -66,7 +67,7 @@ def total(samples, name, **match):
 
 
 def active_by_metrics(scrapes):
-    return [n for n in NODES if value(scrapes[n][0], "dlba_scheduler_role", role="active") == 1]
+    return [n for n in sorted(scrapes) if value(scrapes[n][0], "dlba_scheduler_role", role="active") == 1]
 
 
 @suite.case("every node serves /metrics (format 0.0.4, HELP and TYPE); exactly one scheduler role is active; "
