@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <variant>
@@ -23,6 +24,7 @@
 #include "config/peer_settings.hpp"
 #include "control/control_plane.hpp"
 #include "control/table_sync.hpp"
+#include "control/telemetry.hpp"
 #include "dataplane/command_queue.hpp"
 #include "dataplane/port.hpp"
 #include "dataplane/worker.hpp"
@@ -198,19 +200,28 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
         unpin_current_thread();
         table_sync.run(g_stop);
     });
+    // The control thread changes the control plane only under this lock; DPDK's telemetry thread reads it under
+    // the same lock (control/telemetry.hpp).
+    std::mutex control_lock;
+    telemetry_attach(control, control_lock);
     std::thread control_thread([&] {
         unpin_current_thread();
         while (!g_stop.load()) {
             // 50 ms: the active role's lease is checked this often (see ControlPlane::expire_lease).
-            server.poll_once(50, [&](std::string_view req) { return control.handle(req); });
+            server.poll_once(50, [&](std::string_view req) {
+                std::lock_guard<std::mutex> lock(control_lock);
+                return control.handle(req);
+            });
             // Not while requests wait: after a long request (a big hash page) a renewal may be among them.
             pollfd waiting{server.fd(), POLLIN, 0};
             if (poll(&waiting, 1, 0) == 0) {
+                std::lock_guard<std::mutex> lock(control_lock);
                 if (const std::string expired = control.expire_lease(); !expired.empty()) {
                     std::fprintf(stderr, "dlba-scheduler: %s\n", expired.c_str());
                 }
             }
             if (g_reload.exchange(false)) {
+                std::lock_guard<std::mutex> lock(control_lock);
                 std::fprintf(stderr, "dlba-scheduler: SIGHUP: %s\n", control.reload().c_str());
             }
         }
@@ -224,6 +235,7 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     }
     g_stop.store(true);
     control_thread.join();
+    telemetry_detach();
     sync_thread.join();
     const io::Table c = control.counters_table();
     std::fprintf(stderr, "dlba-scheduler: stopping; %s\n", c.to_json()["rows"].dump().c_str());

@@ -407,7 +407,9 @@ ExchangeStep BackendExchange::process_response() {
 
 void BackendExchange::response_head_complete(const http::ResponseHead& h) {
     status_ = h.status;
-    gen_->backends[backend_]->record_response_time(static_cast<double>(w_.now_us() - connect_start_us_) / 1000.0);
+    const int64_t elapsed_us = w_.now_us() - connect_start_us_;
+    gen_->backends[backend_]->record_response_time(static_cast<double>(elapsed_us) / 1000.0);
+    if (gen_->config.metrics.histogram) backend_counters().latency.observe(elapsed_us > 0 ? uint64_t(elapsed_us) : 0);
     bool& last = *client_.last_response;
     // Answered before the request was complete: the connection cannot be trusted for another request.
     if (!request_complete_) last = true;
@@ -439,6 +441,7 @@ void BackendExchange::response_head_complete(const http::ResponseHead& h) {
     response_keep_alive_ = h.keep_alive;
     to_backend_.keep(false);
     w_.stats.responses[h.status / 100].add();
+    backend_counters().responses[h.status / 100].add();
     relay_ = cdn       ? (client_minor_ == 1 ? Relay::cdn_chunked : Relay::cdn_close)
              : dechunk ? Relay::decoded
              : rechunk ? Relay::rechunked

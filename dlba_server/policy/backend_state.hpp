@@ -18,6 +18,7 @@
 #include "config/backends_section.hpp"
 #include "counter.hpp"
 #include "http/agent_line.hpp"
+#include "metrics/latency_histogram.hpp"
 
 namespace dlba::server {
 
@@ -74,6 +75,9 @@ struct alignas(64) BackendCounters {
     Counter redirects;         // redirect services: requests answered with a redirect to its URL
     Counter tunnels;           // upgraded connections (WebSocket) relayed to it
     Counter tunnels_open;      // a gauge: ... open now on this worker
+    Counter responses[6];      // its responses passed to clients, by class: [1]=1xx .. [5]=5xx
+    // Response time, connect start to complete response head (metrics.histogram; the `latency` table).
+    metrics::LatencyHistogram latency;
 };
 
 class BackendState {

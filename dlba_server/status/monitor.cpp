@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "metrics/prom_text.hpp"
 #include "protocol/request.hpp"
 
 namespace dlba::server {
@@ -197,6 +198,41 @@ io::Table backends_table(const Generation& gen, const ProcessFacts& facts) {
     return t;
 }
 
+io::Table latency_table(const Generation& gen, const ProcessFacts& facts) {
+    io::Table t;
+    t.name = "latency";
+    t.source = "server";
+    t.version = 1;
+    t.meta = process_meta(gen, facts);
+    t.meta["histogram"] = gen.config.metrics.histogram;
+    t.columns = {{"backend", ColumnType::string}};
+    for (int c = 1; c <= 5; ++c) t.columns.push_back({"responses_" + std::to_string(c) + "xx", ColumnType::unsigned_integer});
+    t.columns.push_back({"count", ColumnType::unsigned_integer});
+    t.columns.push_back({"sum_s", ColumnType::floating});
+    for (double b : metrics::latency_bounds_seconds()) {
+        t.columns.push_back({"le_" + metrics::format_value(b), ColumnType::unsigned_integer});
+    }
+    t.columns.push_back({"le_+Inf", ColumnType::unsigned_integer});
+    std::vector<const metrics::LatencyHistogram*> hist;
+    for (const auto& b : gen.backends) {
+        const BackendState& st = *b;
+        std::vector<nlohmann::json> row{st.config().key};
+        for (int c = 1; c <= 5; ++c) {
+            uint64_t v = 0;
+            for (size_t w = 0; w < st.worker_count(); ++w) v += st.counters(w).responses[c].get();
+            row.emplace_back(v);
+        }
+        hist.clear();
+        for (size_t w = 0; w < st.worker_count(); ++w) hist.push_back(&st.counters(w).latency);
+        const metrics::LatencyTotals totals = metrics::merge_latency(hist);
+        row.emplace_back(totals.count());
+        row.emplace_back(totals.sum_seconds());
+        for (uint64_t c : totals.cumulative) row.emplace_back(c);
+        t.rows.push_back(std::move(row));
+    }
+    return t;
+}
+
 io::Table status_table(const Generation& gen, std::span<const WorkerStats* const> workers, const ProcessFacts& facts) {
     io::Table t;
     t.name = "status";
@@ -249,6 +285,7 @@ std::string handle_monitor_request(std::string_view request, const Generation& g
     switch (r.verb) {
         case Verb::backends: return backends_table(gen, facts).to_json().dump();
         case Verb::status: return status_table(gen, workers, facts).to_json().dump();
+        case Verb::latency: return latency_table(gen, facts).to_json().dump();
         case Verb::reload:
             if (reload) return reload->reload();
             break;

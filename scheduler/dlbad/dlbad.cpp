@@ -1,5 +1,6 @@
 #include "dlbad.hpp"
 
+#include <chrono>
 #include <variant>
 
 #include "io/table_format.hpp"
@@ -66,6 +67,13 @@ bool Dlbad::start(std::string* err) {
     if (!config_port_->open(err)) return false;
     if (!net_->open_probes(err)) return false;
     if (!monitor_->open(err)) return false;
+    if (const auto& listen = config_.metrics.listen) {
+        metrics_ = std::make_unique<MetricsEndpoint>([this] { return render_metrics(); });
+        if (!metrics_->open(listen->ip.value_or(self->eth0_ip), listen->port, err)) {
+            *err = "metrics.listen: " + *err;
+            return false;
+        }
+    }
     failover_->refresh_local_role();
     return true;
 }
@@ -80,12 +88,14 @@ void Dlbad::run(const std::atomic<bool>& stop) {
     config_port_->start();
     monitor_->start();
     if (status_daemon_) status_daemon_->start();
+    if (metrics_) metrics_->start();
     failover_->run(stopping);
     sweep_->request_stop();
     keeper_->request_stop();
     config_port_->request_stop();
     monitor_->request_stop();
     if (status_daemon_) status_daemon_->request_stop();
+    if (metrics_) metrics_->request_stop();
     // Hand over before waiting for the other threads: a sweep in progress may take its timeouts.
     if (!restart_.load()) failover_->hand_over();
     sweep_->join();
@@ -93,6 +103,19 @@ void Dlbad::run(const std::atomic<bool>& stop) {
     config_port_->join();
     monitor_->join();
     if (status_daemon_) status_daemon_->join();
+    if (metrics_) metrics_->join();
+}
+
+std::string Dlbad::render_metrics() const {
+    const auto started = std::chrono::steady_clock::now();
+    metrics::NodeTables t;
+    t.node = opt_.node;
+    t.failover = failover_table(config_, failover_->snapshot(), time_.monotonic_ms());
+    t.sweep = sweep_table(config_, opt_.node, sweep_->snapshot());
+    fetch_local_tables({opt_.scheduler_socket, config_.server ? opt_.server_socket : std::string()},
+                       kMetricsFetchTimeoutMs, t);
+    t.scrape_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return metrics::render_node_metrics(t);
 }
 
 uint64_t Dlbad::term() const { return failover_ ? failover_->snapshot().term : opt_.initial_term; }

@@ -5,6 +5,7 @@
 //   * the status sweep (status_sweep.hpp), while the local scheduler is active: every node's health and figures;
 //   * the config port (config_port.hpp): configuration push, and dlbactl's --node / --all-nodes requests;
 //   * the monitoring socket (monitor_tables.hpp): failover, sweep and summary tables, read-only;
+//   * the metrics endpoint (metrics_endpoint.hpp), with metrics.listen: Prometheus, this node's daemons' figures;
 //   * the status daemon (status_daemon.hpp), in the prototype only: answers the sweep for plain web servers;
 //
 // and the one link to the local scheduler and server they all talk through (local_link.hpp). This class only
@@ -21,6 +22,7 @@
 #include "config_port.hpp"
 #include "failover_net.hpp"
 #include "local_link.hpp"
+#include "metrics_endpoint.hpp"
 #include "monitor_tables.hpp"
 #include "node_daemon.hpp"
 #include "peer_auth.hpp"
@@ -55,6 +57,9 @@ public:
     uint64_t term() const;
 
 private:
+    static constexpr int kMetricsFetchTimeoutMs = 500;  // per table, per scrape
+    std::string render_metrics() const;  // one scrape (the metrics endpoint's thread)
+
     const Config& config_;
     const DaemonOptions opt_;
     SystemTime time_;
@@ -72,6 +77,7 @@ private:
     std::unique_ptr<MonitorSocket> monitor_;
     std::unique_ptr<ConfigPort> config_port_;
     std::unique_ptr<StatusDaemon> status_daemon_;
+    std::unique_ptr<MetricsEndpoint> metrics_;
 };
 
 }  // namespace dlba::dlbad

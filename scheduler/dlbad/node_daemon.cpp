@@ -221,6 +221,7 @@ void FailoverLoop::event(const std::string& text) {
 void FailoverLoop::act(const Decision& d) {
     if (d.action == ElectionAction::become_active) {
         local_active_ = link_.set_role_active(lease_ms()).ok();
+        if (local_active_) ++takeovers_;
         link_.sync_from(std::nullopt);
         sync_source_.reset();
         event("became the active scheduler (term " + std::to_string(d.term) + ")" +
@@ -324,6 +325,7 @@ void FailoverLoop::publish() {
     published_.peers = peers_;
     published_.unverified = unverified_;
     published_.isolated = isolated_;
+    published_.takeovers = takeovers_;
 }
 
 FailoverSnapshot FailoverLoop::snapshot() const {

@@ -29,6 +29,9 @@ array_config() {  # RUN
     local run="$1" i
     sed -e "s|/etc/dlba/server.pem|$run/tls/server.pem|" -e "s|/etc/dlba/server.key|$run/tls/server.key|" \
         "$DLBA_ROOT/conf/dlba.conf" >"$run/array.conf"
+    # The demo serves Prometheus metrics on every node's eth0 (README: Metrics); production examples leave it off.
+    printf '\n# scripts/array: Prometheus metrics on each node'"'"'s eth0 IP\nmetrics = { listen = ":%s"; };\n' \
+        "${DLBA_METRICS_PORT:-9100}" >>"$run/array.conf"
     for i in "${TOPO_NODES[@]}"; do cp "$run/array.conf" "$run/n$i.conf"; done
 }
 

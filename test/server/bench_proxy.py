@@ -60,6 +60,8 @@ from dlbatest.tap import wait_until
 
 QUICK = "--quick" in sys.argv
 QOS_ONLY = "--qos" in sys.argv  # only dlba-server with and without QoS, HTTP keep-alive, more rounds
+# only dlba-server with its response-time histogram (metrics.histogram, the default) and without, HTTP keep-alive
+HISTOGRAM_ONLY = "--histogram" in sys.argv
 TLS_BACKEND = "--tls-backend" in sys.argv  # HTTPS to the back end: the three proxies' TLS tunnels
 REDIRECT = "--redirect" in sys.argv  # only a redirect service against HAProxy's http-request redirect
 CDN_ONLY = "--cdn" in sys.argv  # only dlba-server with and without CDN rewriting, a 1 MB HTML page
@@ -112,9 +114,9 @@ class Dlba(Target):
 
     CDN = 'cdn = { host = "cdn.example.net"; match = ["^/static/", "\\\\.(png|jpg|css|js)$"]; };'
 
-    def __init__(self, root, backend, chain, key, pooled, qos=False, cdn=False):
+    def __init__(self, root, backend, chain, key, pooled, qos=False, cdn=False, histogram=True):
         super().__init__("dlba-server" + ("" if pooled else " (fresh)") + ("[qos]" if qos else "") +
-                         ("[cdn]" if cdn else ""), free_port(), free_port())
+                         ("[cdn]" if cdn else "") + ("" if histogram else "[no-histogram]"), free_port(), free_port())
         pool = "pool = { idle_per_backend = 64; };" if pooled else ""
         services = [f'name = "web"; backends = ["1"]; policy = "cookie"; session_cookie = "JSESSIONID"; {pool}' +
                     (self.QOS if qos else "") + (self.CDN if cdn else "")]
@@ -124,8 +126,11 @@ class Dlba(Target):
                            f'tls = {{ certificate = "{chain}"; key = "{key}"; ticket_keys = ["{ticket_key()}"]; }};\n')
         if qos:
             text = text.replace(f"port = {backend.port}; }}", f"port = {backend.port}; max_inflight = 10000; }}", 1)
+        if not histogram:
+            text += "\nmetrics = { histogram = false; };\n"
         self.server = DlbaServer(SERVER_BIN, root, "bench-dlba" + ("" if pooled else "-fresh") +
-                                 ("-qos" if qos else "") + ("-cdn" if cdn else ""), text)
+                                 ("-qos" if qos else "") + ("-cdn" if cdn else "") + ("" if histogram else "-nohist"),
+                                 text)
 
     def start(self):
         self.server.start()
@@ -941,6 +946,15 @@ def main():
         kinds = [(Dlba, True), (Haproxy, True)] if QUICK else [
             (Dlba, True), (Haproxy, True), (NginxProxy, True), (Dlba, False), (Haproxy, False), (NginxProxy, False)]
         # All proxies run at once (idle ones cost nothing); each measurement drives one of them.
+        if HISTOGRAM_ONLY:  # the histogram's cost: the same server with it (default) and without, 7 rounds
+            targets = [Dlba(r, backend, chain, key, True).start(),
+                       Dlba(r, backend, chain, key, True, histogram=False).start()]
+            ka = measure(targets, "HTTP keep-alive", lambda t: (wrk(f"http://127.0.0.1:{t.http_port}/", WARMUP),
+                                                                wrk(f"http://127.0.0.1:{t.http_port}/", DURATION))[1], 7)
+            with_h, without = ka["dlba-server"]["rps"], ka["dlba-server[no-histogram]"]["rps"]
+            log(f"HTTP keep-alive req/s: with the histogram {with_h:.0f}, without {without:.0f}")
+            print(f"dlba[histogram]/dlba[no-histogram]={with_h / without:.3f}")
+            return
         for cls, pooled in kinds if not QOS_ONLY else [(Dlba, True)]:
             targets.append(cls(r, backend, chain, key, pooled).start())
         targets.append(Dlba(r, backend, chain, key, True, qos=True).start())
