@@ -139,7 +139,7 @@ def units():
 def array():
     array_mod.ENV["DLBA_BIN"] = "/usr/bin"
     array_mod.ENV["DLBA_DLBACTL"] = "/usr/bin/dlbactl"
-    arr = array_mod.Array(prefix=f"pk{os.getpid() % 10000}")
+    arr = array_mod.Array(prefix=f"dpk{os.getpid() % 100000}")
     t0 = time.monotonic()
     with arr:
         rundir = arr.rundir
