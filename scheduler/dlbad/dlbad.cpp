@@ -78,9 +78,10 @@ bool Dlbad::start(std::string* err) {
     return true;
 }
 
-void Dlbad::run(const std::atomic<bool>& stop) {
+void Dlbad::run(const std::atomic<bool>& stop, const std::function<void()>& each_turn) {
     // Stop on the caller's request, or to restart on a freshly pushed configuration.
     const auto stopping = [&] {
+        if (each_turn) each_turn();
         return stop.load(std::memory_order_relaxed) || restart_.load(std::memory_order_relaxed);
     };
     sweep_->start();
@@ -116,6 +117,21 @@ std::string Dlbad::render_metrics() const {
                        kMetricsFetchTimeoutMs, t);
     t.scrape_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return metrics::render_node_metrics(t);
+}
+
+std::string Dlbad::service_status() const {
+    if (!failover_) return "node " + std::to_string(opt_.node) + ": starting";
+    const FailoverSnapshot s = failover_->snapshot();
+    std::string text = "node " + std::to_string(opt_.node) + ": ";
+    if (s.active) {
+        text += "active scheduler";
+    } else {
+        text += "standby";
+        text += s.known_active ? " (active: node " + std::to_string(*s.known_active) + ")" : " (no active node known)";
+    }
+    text += ", term " + std::to_string(s.term);
+    if (s.isolated) text += ", isolated: peers' heartbeats do not verify";
+    return text;
 }
 
 uint64_t Dlbad::term() const { return failover_ ? failover_->snapshot().term : opt_.initial_term; }

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -51,10 +52,13 @@ public:
     bool start(std::string* err);
     // Returns when `stop` is set, or after a configuration push committed a new file: then restart_requested()
     // is true and the caller re-executes the daemon on the new file (sockets and timings may have changed).
-    void run(const std::atomic<bool>& stop);
+    // each_turn runs on every turn of the failover loop (the service manager's watchdog and status).
+    void run(const std::atomic<bool>& stop, const std::function<void()>& each_turn = {});
     bool restart_requested() const { return restart_.load(); }
     void request_restart() { restart_.store(true); }  // SIGHUP: start again on the file as it is now
     uint64_t term() const;
+    // One line for systemd's STATUS=: this node's role in the election, whom it knows as active, the term.
+    std::string service_status() const;
 
 private:
     static constexpr int kMetricsFetchTimeoutMs = 500;  // per table, per scrape

@@ -3,7 +3,10 @@
 # scripts/demo and the end-to-end tests. Needs lib/common.sh and lib/topo.sh.
 
 ARRAY_BUILD="${DLBA_BUILD_DIR:-build}"
-array_bin() { printf '%s/%s/%s' "$DLBA_ROOT" "$ARRAY_BUILD" "$1"; }
+# A binary by its path in the build tree; with DLBA_BIN set (e.g. /usr/bin, the Debian package), the installed one.
+array_bin() {
+    if [ -n "${DLBA_BIN:-}" ]; then printf '%s/%s' "$DLBA_BIN" "${1##*/}"; else printf '%s/%s/%s' "$DLBA_ROOT" "$ARRAY_BUILD" "$1"; fi
+}
 
 # A private CA and a certificate for the VIP (and the name dlba.test), valid 30 days, in RUN/tls.
 array_tls() {  # RUN
