@@ -93,7 +93,7 @@ TEST_CASE("an upgraded connection's line ends with the tunnel's bytes each way a
     e.tunnel_up = 10000100;
     e.tunnel_down = 10000000;
     e.tunnel_end = "backend_close";
-    CHECK(line_of(e) == "2023-11-14T22:13:20Z 192.0.2.7:51234 \"GET /index.html?q=1\" 101 10000217 web1 4015ms "
+    CHECK(line_of(e) == "2023-11-14T22:13:20Z 192.0.2.7:51234 h1 \"GET /index.html?q=1\" 101 10000217 web1 4015ms "
                         "least_conn tunnel up=10000100 down=10000000 end=backend_close");
 }
 
