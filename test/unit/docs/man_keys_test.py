@@ -27,6 +27,8 @@ GROUPS = {
     ("server_section.cpp", "address", "port"): "server.listeners[]",
     ("server_section.cpp", "header_ms", "handshake_ms"): "server.timeouts",
     ("server_section.cpp", "max_header_bytes", "max_header_count"): "server.limits",
+    ("server_section.cpp", "max_concurrent_streams", "max_header_list_bytes"): "server.http2",
+    ("metrics_section.cpp", "listen", "histogram"): "metrics",
     ("tls_section.cpp", "certificate", "key"): "tls",
     ("backends_section.cpp", "key", "address"): "backends[]",
     ("backend_tls_section.cpp", "enabled", "verify"): "backends[].tls",
