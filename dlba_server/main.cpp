@@ -35,6 +35,8 @@
 #include "config/peer_settings.hpp"
 #include "health/health_checker.hpp"
 #include "io/envelope_stream.hpp"
+#include "io/log_priority.hpp"
+#include "io/sd_notify.hpp"
 #include "io/tcp.hpp"
 #include "io/unix_socket.hpp"
 #include "net/shared.hpp"
@@ -126,11 +128,12 @@ bool parse_options(int argc, char** argv, Options& o, std::string* err) {
 int main(int argc, char** argv) {
     using namespace dlba;
     using namespace dlba::server;
+    io::install_stderr_priorities();
 
     Options opt;
     std::string err;
     if (!parse_options(argc, argv, opt, &err)) {
-        if (!err.empty()) std::fprintf(stderr, "dlba-server: %s\n", err.c_str());
+        if (!err.empty()) std::fprintf(stderr, "<3>dlba-server: %s\n", err.c_str());
         std::fputs(kUsage, err.empty() ? stdout : stderr);
         return err.empty() ? 0 : 2;
     }
@@ -138,14 +141,14 @@ int main(int argc, char** argv) {
     const Overrides overrides{opt.monitor_socket, opt.workers};
     std::optional<Config> loaded = load_server_config(opt.config, opt.node, overrides, &err);
     if (!loaded) {
-        std::fprintf(stderr, "dlba-server: %s\n", err.c_str());
+        std::fprintf(stderr, "<3>dlba-server: %s\n", err.c_str());
         return 2;
     }
     if (opt.check_only) {
         std::shared_ptr<const TlsContext> tls;
         std::vector<std::shared_ptr<const BackendTlsContext>> backend_tls;
         if (!load_tls(*loaded, false, &tls, &err) || !load_backend_tls(*loaded, &backend_tls, &err)) {
-            std::fprintf(stderr, "dlba-server: %s\n", err.c_str());
+            std::fprintf(stderr, "<3>dlba-server: %s\n", err.c_str());
             return 2;
         }
         std::printf("%s: ok (%zu listeners, %zu services, %zu back ends%s)\n", opt.config.c_str(),
@@ -155,7 +158,7 @@ int main(int argc, char** argv) {
     }
     // The server answers the array's status sweep on eth0: without peer keys anyone could answer it for us.
     if (const std::string problem = loaded->failover.auth_problem(); !problem.empty()) {
-        std::fprintf(stderr, "dlba-server: %s: %s\n", opt.config.c_str(), problem.c_str());
+        std::fprintf(stderr, "<3>dlba-server: %s: %s\n", opt.config.c_str(), problem.c_str());
         return 2;
     }
     const uint32_t max_connections = loaded->server->max_connections;
@@ -168,7 +171,7 @@ int main(int argc, char** argv) {
         setrlimit(RLIMIT_NOFILE, &files);
     }
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 2 * static_cast<rlim_t>(max_connections) + 64) {
-        std::fprintf(stderr, "dlba-server: warning: %llu file descriptors allowed, max_connections %u needs about %u\n",
+        std::fprintf(stderr, "<4>dlba-server: warning: %llu file descriptors allowed, max_connections %u needs about %u\n",
                      static_cast<unsigned long long>(files.rlim_cur), max_connections, 2 * max_connections + 64);
     }
 
@@ -190,7 +193,7 @@ int main(int argc, char** argv) {
         workers.push_back(std::make_unique<Worker>(shared, i));
         worker_list.push_back(workers.back().get());
         if (!workers.back()->init(&err)) {
-            std::fprintf(stderr, "dlba-server: %s\n", err.c_str());
+            std::fprintf(stderr, "<3>dlba-server: %s\n", err.c_str());
             return 1;
         }
     }
@@ -198,20 +201,20 @@ int main(int argc, char** argv) {
     // opened, the TLS context loaded.
     Reloader reloader(opt.config, static_cast<uint16_t>(opt.node), overrides, shared, worker_list);
     if (!reloader.start(std::move(*loaded), &err)) {
-        std::fprintf(stderr, "dlba-server: %s\n", err.c_str());
+        std::fprintf(stderr, "<3>dlba-server: %s\n", err.c_str());
         return 1;
     }
 
     // The active checks and load agents: one thread for the process (health/health_checker.hpp).
     HealthChecker checker(shared, std::random_device{}());
     if (!checker.start(&err)) {
-        std::fprintf(stderr, "dlba-server: %s\n", err.c_str());
+        std::fprintf(stderr, "<3>dlba-server: %s\n", err.c_str());
         return 1;
     }
 
     io::ControlServer monitor(monitor_path);
     if (!monitor.start(&err)) {
-        std::fprintf(stderr, "dlba-server: monitor socket: %s\n", err.c_str());
+        std::fprintf(stderr, "<3>dlba-server: monitor socket: %s\n", err.c_str());
         return 1;
     }
 
@@ -223,7 +226,7 @@ int main(int argc, char** argv) {
         const uint16_t port = shared.current()->config.failover.status_port;
         status_listener = io::tcp_listener(self->eth0_ip, port, &err);
         if (!status_listener) {
-            std::fprintf(stderr, "dlba-server: warning: status port %s:%u: %s; the array's status sweep will find "
+            std::fprintf(stderr, "<4>dlba-server: warning: status port %s:%u: %s; the array's status sweep will find "
                                  "this node silent and mark it failed\n",
                          format_ipv4(self->eth0_ip).c_str(), port, err.c_str());
         }
@@ -249,6 +252,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dlba-server: node %d, %u workers, listening on%s, monitor %s\n", opt.node, worker_count,
                  listeners.c_str(), monitor_path.c_str());
 
+    // systemd's view (io/sd_notify.hpp): serving from here on; reloads bracketed; the watchdog fed by this loop.
+    io::ServiceNotifier notifier;
+    const auto service_status = [&] {
+        return "node " + std::to_string(opt.node) + ": serving," + listeners + ", generation " +
+               std::to_string(shared.current()->number);
+    };
     std::vector<const WorkerStats*> stats;
     for (auto& w : workers) stats.push_back(&w->stats());
     const int64_t started = static_cast<int64_t>(clock::monotonic_ms());
@@ -258,8 +267,10 @@ int main(int argc, char** argv) {
     };
     const ReloadCommands reload_commands{
         [&] {
+            notifier.reloading("reloading (monitor request)");
             const ReloadOutcome r = reloader.reload();
-            std::fprintf(stderr, "dlba-server: reload (monitor): %s\n", r.message.c_str());
+            std::fprintf(stderr, "%sdlba-server: reload (monitor): %s\n", r.ok ? "<5>" : "<4>", r.message.c_str());
+            notifier.ready(service_status());
             return reply_of(r);
         },
         [&](const std::string& path) { return reply_of(reloader.check(path)); },
@@ -313,16 +324,24 @@ int main(int argc, char** argv) {
         io::write_all(client.get(), sweep_signer.answer(auth::Kind::sweep_answer, answer, request->header),
                       io::deadline_in(1000));
     };
+    notifier.ready(service_status());
     while (true) {
+        notifier.watchdog_tick();
         const int sig = g_signal.exchange(0);
         if (sig == SIGTERM || sig == SIGINT) break;
-        if (sig == SIGHUP) std::fprintf(stderr, "dlba-server: SIGHUP: %s\n", reloader.reload().message.c_str());
+        if (sig == SIGHUP) {
+            notifier.reloading("reloading (SIGHUP)");
+            const ReloadOutcome r = reloader.reload();
+            std::fprintf(stderr, "%sdlba-server: SIGHUP: %s\n", r.ok ? "<5>" : "<4>", r.message.c_str());
+            notifier.ready(service_status());
+        }
         pollfd fds[2] = {{monitor.fd(), POLLIN, 0}, {status_listener.get(), POLLIN, 0}};  // fd -1 is ignored
-        if (poll(fds, 2, 200) <= 0) continue;
+        if (poll(fds, 2, notifier.watchdog_wait_ms(200)) <= 0) continue;
         if (fds[0].revents & POLLIN) monitor.poll_once(0, handler);
         if (fds[1].revents & POLLIN) answer_sweep();
     }
     status_listener.reset();  // stopping: the sweep finds this node silent from now on
+    notifier.stopping("stopping: finishing the requests in flight");
 
     std::fprintf(stderr, "dlba-server: stopping: no new connections, in-flight requests get %u ms\n",
                  shared.current()->server().timeouts.shutdown_ms);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <variant>
@@ -23,11 +24,15 @@
 #include "config/peer_settings.hpp"
 #include "control/control_plane.hpp"
 #include "control/table_sync.hpp"
+#include "control/telemetry.hpp"
 #include "dataplane/command_queue.hpp"
 #include "dataplane/port.hpp"
 #include "dataplane/worker.hpp"
 #include "fragment_table.hpp"
+#include "io/log_priority.hpp"
+#include "io/sd_notify.hpp"
 #include "io/unix_socket.hpp"
+#include "protocol/request.hpp"
 
 namespace {
 
@@ -36,6 +41,12 @@ std::atomic<bool> g_reload{false};
 
 void on_signal(int) { g_stop.store(true); }
 void on_hangup(int) { g_reload.store(true); }
+
+// systemd's view of this daemon (io/sd_notify.hpp): its role as STATUS=, a reload bracketed by RELOADING=1 and
+// READY=1, the watchdog fed by the control thread (the one that serves dlbad and renews the active lease).
+std::string service_status(uint16_t node, bool active) {
+    return "node " + std::to_string(node) + ": " + (active ? "active (answers ARP for the VIP)" : "standby");
+}
 
 struct Options {
     std::string config;
@@ -122,18 +133,18 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     using namespace dlba::sched;
     const NodeConfig* self = config.node(static_cast<uint16_t>(opt.node));
     if (!self) {
-        std::fprintf(stderr, "dlba-scheduler: node %d is not in %s\n", opt.node, opt.config.c_str());
+        std::fprintf(stderr, "<3>dlba-scheduler: node %d is not in %s\n", opt.node, opt.config.c_str());
         return 2;
     }
     std::string err;
     MempoolPtr pool = make_packet_pool("dlba_mbufs", 8191, &err);
     if (!pool) {
-        std::fprintf(stderr, "dlba-scheduler: %s\n", err.c_str());
+        std::fprintf(stderr, "<3>dlba-scheduler: %s\n", err.c_str());
         return 1;
     }
     std::unique_ptr<Port> port = Port::open(opt.port_id, pool.get(), self->sched_mac, &err);
     if (!port) {
-        std::fprintf(stderr, "dlba-scheduler: port %u: %s\n", opt.port_id, err.c_str());
+        std::fprintf(stderr, "<3>dlba-scheduler: port %u: %s\n", opt.port_id, err.c_str());
         return 1;
     }
 
@@ -154,7 +165,7 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     static CounterArray counters;  // large and zero-initialised: static storage
     CommandQueue commands("dlba_commands");
     if (!commands.valid()) {
-        std::fprintf(stderr, "dlba-scheduler: cannot create the command ring\n");
+        std::fprintf(stderr, "<3>dlba-scheduler: cannot create the command ring\n");
         return 1;
     }
     WorkerSettings settings;
@@ -176,12 +187,12 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     TableSync table_sync(sync_settings, *table, commands, worker.active());
     if (!table_sync.start(&err)) {
         // Forwarding does not need it; standbys of this node could not pull from it while it is active.
-        std::fprintf(stderr, "dlba-scheduler: warning: %s; this scheduler serves no table sync\n", err.c_str());
+        std::fprintf(stderr, "<4>dlba-scheduler: warning: %s; this scheduler serves no table sync\n", err.c_str());
     }
     ControlPlane control(config, self->number, port->mac(), *table, counters, commands, worker.active(), table_sync);
     io::ControlServer server(opt.control_socket.empty() ? sc.control_socket : opt.control_socket);
     if (!server.start(&err)) {
-        std::fprintf(stderr, "dlba-scheduler: control socket: %s\n", err.c_str());
+        std::fprintf(stderr, "<3>dlba-scheduler: control socket: %s\n", err.c_str());
         return 1;
     }
     std::fprintf(stderr,
@@ -198,24 +209,45 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
         unpin_current_thread();
         table_sync.run(g_stop);
     });
+    // The control thread changes the control plane only under this lock; DPDK's telemetry thread reads it under
+    // the same lock (control/telemetry.hpp).
+    std::mutex control_lock;
+    telemetry_attach(control, control_lock);
+    io::ServiceNotifier notifier;
     std::thread control_thread([&] {
         unpin_current_thread();
         while (!g_stop.load()) {
+            notifier.watchdog_tick();
+            notifier.status(service_status(self->number, worker.active().load()));
             // 50 ms: the active role's lease is checked this often (see ControlPlane::expire_lease).
-            server.poll_once(50, [&](std::string_view req) { return control.handle(req); });
+            server.poll_once(50, [&](std::string_view req) {
+                std::lock_guard<std::mutex> lock(control_lock);
+                const proto::Parsed p = proto::parse(req, proto::Daemon::scheduler);
+                const auto* r = std::get_if<proto::Request>(&p);
+                if (!r || r->verb != proto::Verb::reload) return control.handle(req);
+                notifier.reloading("reloading (config push)");  // dlbad passes a pushed file on as `reload`
+                std::string answer = control.handle(req);
+                notifier.ready(service_status(self->number, worker.active().load()));
+                return answer;
+            });
             // Not while requests wait: after a long request (a big hash page) a renewal may be among them.
             pollfd waiting{server.fd(), POLLIN, 0};
             if (poll(&waiting, 1, 0) == 0) {
+                std::lock_guard<std::mutex> lock(control_lock);
                 if (const std::string expired = control.expire_lease(); !expired.empty()) {
-                    std::fprintf(stderr, "dlba-scheduler: %s\n", expired.c_str());
+                    std::fprintf(stderr, "<5>dlba-scheduler: %s\n", expired.c_str());
                 }
             }
             if (g_reload.exchange(false)) {
-                std::fprintf(stderr, "dlba-scheduler: SIGHUP: %s\n", control.reload().c_str());
+                std::lock_guard<std::mutex> lock(control_lock);
+                notifier.reloading("reloading (SIGHUP)");
+                std::fprintf(stderr, "<5>dlba-scheduler: SIGHUP: %s\n", control.reload().c_str());
+                notifier.ready(service_status(self->number, worker.active().load()));
             }
         }
     });
 
+    notifier.ready(service_status(self->number, opt.active));
     // Strategy chosen once, here: the loop is compiled for each hash, never branches on it per packet.
     if (sc.hash == HashKind::seed_sum) {
         worker.run(SeedSumHash{sc.table_size}, g_stop);
@@ -223,7 +255,9 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
         worker.run(MixHash{sc.table_size, sc.hash_seed}, g_stop);
     }
     g_stop.store(true);
+    notifier.stopping("stopping");
     control_thread.join();
+    telemetry_detach();
     sync_thread.join();
     const io::Table c = control.counters_table();
     std::fprintf(stderr, "dlba-scheduler: stopping; %s\n", c.to_json()["rows"].dump().c_str());
@@ -233,6 +267,7 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    dlba::io::install_stderr_priorities();
     // Split at "--": EAL's arguments before, ours after.
     int split = argc;
     for (int i = 1; i < argc; ++i) {
@@ -245,13 +280,13 @@ int main(int argc, char** argv) {
     Options opt;
     std::string err;
     if (!parse_options(ours, opt, &err)) {
-        if (!err.empty()) std::fprintf(stderr, "dlba-scheduler: %s\n", err.c_str());
+        if (!err.empty()) std::fprintf(stderr, "<3>dlba-scheduler: %s\n", err.c_str());
         std::fputs(kUsage, stderr);
         return err.empty() ? 0 : 2;
     }
     dlba::ArrayConfigResult loaded = dlba::load_array_config(opt.config);
     if (const auto* e = std::get_if<dlba::ConfigError>(&loaded)) {
-        std::fprintf(stderr, "dlba-scheduler: configuration refused: %s\n", e->str().c_str());
+        std::fprintf(stderr, "<3>dlba-scheduler: configuration refused: %s\n", e->str().c_str());
         return 2;
     }
     const dlba::ArrayConfig& config = std::get<dlba::ArrayConfig>(loaded);
@@ -262,14 +297,14 @@ int main(int argc, char** argv) {
     }
 
     if (const std::string problem = config.failover.auth_problem(); !problem.empty()) {
-        std::fprintf(stderr, "dlba-scheduler: %s: %s\n", opt.config.c_str(), problem.c_str());
+        std::fprintf(stderr, "<3>dlba-scheduler: %s: %s\n", opt.config.c_str(), problem.c_str());
         return 2;
     }
 
     std::vector<char*> eal_argv(argv, argv + split);
     const int eal_rc = rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data());
     if (eal_rc < 0) {
-        std::fprintf(stderr, "dlba-scheduler: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+        std::fprintf(stderr, "<3>dlba-scheduler: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
         return 1;
     }
     std::signal(SIGINT, on_signal);

@@ -40,10 +40,10 @@ void DropLog::note(Drop d, const std::string& what, uint64_t unix_s) {
         return;
     }
     if (suppressed_[i]) {
-        std::fprintf(stderr, "%s: dropped %s (%s; %llu more like it since the last line)\n", who_.c_str(),
+        std::fprintf(stderr, "<4>%s: dropped %s (%s; %llu more like it since the last line)\n", who_.c_str(),
                      what.c_str(), drop_name(d), static_cast<unsigned long long>(suppressed_[i]));
     } else {
-        std::fprintf(stderr, "%s: dropped %s (%s)\n", who_.c_str(), what.c_str(), drop_name(d));
+        std::fprintf(stderr, "<4>%s: dropped %s (%s)\n", who_.c_str(), what.c_str(), drop_name(d));
     }
     suppressed_[i] = 0;
     next_[i] = unix_s + interval_s_;

@@ -10,6 +10,7 @@
 #include "config/array_section.hpp"
 #include "config/config_error.hpp"
 #include "config/failover_section.hpp"
+#include "config/metrics_section.hpp"
 #include "config/nodes_section.hpp"
 #include "config/scheduler_section.hpp"
 
@@ -19,6 +20,7 @@ struct ArrayConfig : ArraySection {
     std::string source;  // file it was loaded from
     SchedulerConfig scheduler;
     FailoverConfig failover;
+    MetricsConfig metrics;  // dlbad's Prometheus endpoint, the server's histogram
     std::vector<NodeConfig> nodes;
 
     const NodeConfig* node(uint16_t number) const;

@@ -15,10 +15,11 @@ namespace {
 Config read_sections(const ConfigReader& in, const libconfig::Setting& root) {
     Config out;
     // A section is listed here when it arrives, so a misspelt section is still refused.
-    in.only_keys(root, {"array", "scheduler", "failover", "nodes", "server", "tls", "backends", "services"});
+    in.only_keys(root, {"array", "scheduler", "failover", "metrics", "nodes", "server", "tls", "backends", "services"});
     static_cast<ArraySection&>(out) = read_array_section(in, root);
     out.scheduler = read_scheduler_section(in, root);
     out.failover = read_failover_section(in, root);
+    out.metrics = read_metrics_section(in, root);
     out.nodes = read_nodes_section(in, root, out.vip);
     // The DLBA server's: services name back ends, listeners name services and need 'tls' for TLS.
     out.backends = read_backends_section(in, root);

@@ -26,11 +26,12 @@ std::vector<ListenerConfig> read_listeners(const ConfigReader& in, const libconf
     for (int i = 0; i < list.getLength(); ++i) {
         const libconfig::Setting& l = list[i];
         if (!l.isGroup()) in.refuse(l, "each entry of 'server.listeners' must be a group { port = 80; ... }");
-        in.only_keys(l, {"address", "port", "tls", "service"});
+        in.only_keys(l, {"address", "port", "tls", "http2", "service"});
         ListenerConfig lc;
         lc.address = l.exists("address") ? in.ipv4(l, "address") : vip;
         lc.port = static_cast<uint16_t>(in.integer(l, "port", std::nullopt, 1, 65535));
         lc.tls = in.boolean(l, "tls", false);
+        lc.http2 = in.boolean(l, "http2", lc.tls);
         lc.service = in.text(l, "service", std::nullopt);
         const auto it = std::find_if(services.begin(), services.end(),
                                      [&](const ServiceConfig& sv) { return sv.name == lc.service; });
@@ -65,7 +66,8 @@ std::vector<ListenerConfig> read_listeners(const ConfigReader& in, const libconf
 
 void read_timeouts(const ConfigReader& in, const libconfig::Setting& s, ServerTimeouts& to) {
     const libconfig::Setting& t = in.group(s, "timeouts", false);
-    in.only_keys(t, {"header_ms", "handshake_ms", "idle_ms", "body_ms", "backend_connect_ms", "backend_response_ms", "shutdown_ms"});
+    in.only_keys(t, {"header_ms", "handshake_ms", "idle_ms", "body_ms", "backend_connect_ms", "backend_response_ms", "shutdown_ms",
+                     "tunnel_ms"});
     const auto ms = [&](const char* key, uint32_t& v) { v = static_cast<uint32_t>(in.integer(t, key, v, 1, 86400000)); };
     ms("header_ms", to.header_ms);
     ms("handshake_ms", to.handshake_ms);
@@ -74,6 +76,7 @@ void read_timeouts(const ConfigReader& in, const libconfig::Setting& s, ServerTi
     ms("backend_connect_ms", to.backend_connect_ms);
     ms("backend_response_ms", to.backend_response_ms);
     ms("shutdown_ms", to.shutdown_ms);
+    ms("tunnel_ms", to.tunnel_ms);
 }
 
 void read_limits(const ConfigReader& in, const libconfig::Setting& s, ServerLimits& li, uint32_t max_connections) {
@@ -94,6 +97,25 @@ void read_limits(const ConfigReader& in, const libconfig::Setting& s, ServerLimi
     }
 }
 
+void read_http2(const ConfigReader& in, const libconfig::Setting& s, Http2Limits& h) {
+    const libconfig::Setting& g = in.group(s, "http2", false);
+    in.only_keys(g, {"max_concurrent_streams", "max_header_list_bytes", "initial_window_bytes", "reset_burst",
+                     "reset_rate", "max_queued_acks", "max_settings_entries", "max_continuations",
+                     "max_empty_frames"});
+    const auto num = [&](const char* key, uint32_t& v, int64_t lo, int64_t hi) {
+        v = static_cast<uint32_t>(in.integer(g, key, v, lo, hi));
+    };
+    num("max_concurrent_streams", h.max_concurrent_streams, 1, 1000);
+    num("max_header_list_bytes", h.max_header_list_bytes, 1024, 1 << 20);
+    num("initial_window_bytes", h.initial_window_bytes, 16384, (1 << 24));
+    num("reset_burst", h.reset_burst, 1, 100000);
+    num("reset_rate", h.reset_rate, 1, 100000);
+    num("max_queued_acks", h.max_queued_acks, 10, 100000);
+    num("max_settings_entries", h.max_settings_entries, 6, 1000);
+    num("max_continuations", h.max_continuations, 1, 1000);
+    num("max_empty_frames", h.max_empty_frames, 1, 1000000);
+}
+
 }  // namespace
 
 const char* forwarded_header_name(ForwardedHeader f) {
@@ -106,7 +128,7 @@ std::optional<ServerConfig> read_server_section(const ConfigReader& in, const li
     if (!root.exists("server")) return std::nullopt;
     const libconfig::Setting& s = in.group(root, "server", false);
     in.only_keys(s, {"listeners", "workers", "monitor_socket", "max_connections", "timeouts", "limits", "forwarded",
-                     "access_log"});
+                     "access_log", "http2"});
     ServerConfig sc;
     sc.listeners = read_listeners(in, s, vip, services, have_tls);
     sc.workers = static_cast<uint32_t>(in.integer(s, "workers", sc.workers, 0, 256));
@@ -117,6 +139,7 @@ std::optional<ServerConfig> read_server_section(const ConfigReader& in, const li
     sc.max_connections = static_cast<uint32_t>(in.integer(s, "max_connections", sc.max_connections, 1, 10000000));
     if (s.exists("timeouts")) read_timeouts(in, s, sc.timeouts);
     if (s.exists("limits")) read_limits(in, s, sc.limits, sc.max_connections);
+    if (s.exists("http2")) read_http2(in, s, sc.http2);
     sc.forwarded = in.choice(s, "forwarded", sc.forwarded, kForwardedNames);
     sc.access_log = in.text(s, "access_log", sc.access_log);
     return sc;

@@ -25,6 +25,7 @@ struct ListenerConfig {
     uint32_t address = 0;  // IPv4, host order; defaults to the array's VIP
     uint16_t port = 0;
     bool tls = false;
+    bool http2 = false;    // offer h2 (TLS: by ALPN; plain: h2c with prior knowledge); default: tls
     std::string service;   // name of the service whose back ends serve this listener
     size_t service_index = 0;
 };
@@ -37,6 +38,7 @@ struct ServerTimeouts {
     uint32_t backend_connect_ms = 3000;    // connect() to a back end; then it is marked down and another tried
     uint32_t backend_response_ms = 60000;  // back end silent this long once it has the request: 504 or close
     uint32_t shutdown_ms = 10000;          // SIGTERM: in-flight requests get this long to finish
+    uint32_t tunnel_ms = 3600000;          // an upgraded connection (WebSocket) with no byte either way: closed
 };
 
 struct ServerLimits {
@@ -47,6 +49,19 @@ struct ServerLimits {
     uint32_t max_connections_per_ip = 0;  // client connections open at once from one IPv4 address, 0 = no limit
 };
 
+// HTTP/2 toward clients (listener option http2): the limits of each connection.
+struct Http2Limits {
+    uint32_t max_concurrent_streams = 100;
+    uint32_t max_header_list_bytes = 65536;  // SETTINGS_MAX_HEADER_LIST_SIZE; a larger request head answers 431
+    uint32_t initial_window_bytes = 65535;   // per stream, request bodies buffered before the back end takes them
+    uint32_t reset_burst = 1000;             // client RST_STREAM token bucket (rapid reset, CVE-2023-44487)
+    uint32_t reset_rate = 33;                //   tokens per second
+    uint32_t max_queued_acks = 1000;         // SETTINGS/PING acks and resets queued unsent: more is a flood
+    uint32_t max_settings_entries = 32;      // per SETTINGS frame
+    uint32_t max_continuations = 8;          // CONTINUATION frames per header block (CVE-2024-28182)
+    uint32_t max_empty_frames = 100;         // empty DATA frames without END_STREAM per connection
+};
+
 struct ServerConfig {
     std::vector<ListenerConfig> listeners;
     uint32_t workers = 0;  // worker threads, 0 = one per online core
@@ -54,6 +69,7 @@ struct ServerConfig {
     uint32_t max_connections = 10000;  // client connections open at once in this process
     ServerTimeouts timeouts;
     ServerLimits limits;
+    Http2Limits http2;
     ForwardedHeader forwarded = ForwardedHeader::x_forwarded_for;
     std::string access_log;  // "" = off, "stderr", or a file path (appended)
 };

@@ -70,12 +70,33 @@ std::vector<std::string> read_tls_session_paths(const ConfigReader& in, const li
     return out;
 }
 
+// upgrade_protocols: Upgrade protocol names (tokens), at most 16; absent: the default ("websocket").
+void read_upgrade_protocols(const ConfigReader& in, const libconfig::Setting& g, std::vector<std::string>& out) {
+    if (!g.exists("upgrade_protocols")) return;
+    const libconfig::Setting& l = g["upgrade_protocols"];
+    if (!l.isArray() && !l.isList()) in.refuse(l, "'" + l.getPath() + "' must be a list of protocol names");
+    if (l.getLength() > 16) in.refuse(l, "'" + l.getPath() + "' holds more than 16 protocols");
+    out.clear();
+    for (int i = 0; i < l.getLength(); ++i) {
+        if (l[i].getType() != libconfig::Setting::TypeString) {
+            in.refuse(l[i], "'" + l.getPath() + "' holds a non-string");
+        }
+        const std::string p = static_cast<const char*>(l[i]);
+        if (!is_token(p) || p.size() > 64) {
+            in.refuse(l[i], "'" + l.getPath() + "' entry '" + p +
+                                "' must be a protocol name (a token of at most 64 characters, no version)");
+        }
+        out.push_back(p);
+    }
+}
+
 // One entry of 'services'; `names` holds the names of the entries before it.
 ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
                            const std::vector<BackendConfig>& backends, std::set<std::string>& names) {
     in.only_keys(g, {"name", "backends", "policy", "fallback", "session_cookie", "inject_cookie", "strip_injected",
                      "url_session_param", "url_session_in", "hash_bound_load", "retries", "down_interval_ms", "pool",
-                     "queue", "classes", "tls_session_paths", "mode", "redirect_code", "redirect_close", "cdn"});
+                     "queue", "classes", "tls_session_paths", "mode", "redirect_code", "redirect_close", "cdn",
+                     "upgrade_protocols"});
     ServiceConfig sv;
     sv.name = in.text(g, "name", std::nullopt);
     if (!is_token(sv.name)) in.refuse(g["name"], "service name '" + sv.name + "' must be a non-empty token");
@@ -145,6 +166,12 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
     sv.qos = read_service_qos(in, g);
     check_service_backends(in, g, sv, backends);
     sv.cdn = read_service_cdn(in, g);
+    read_upgrade_protocols(in, g, sv.upgrade_protocols);
+    if (g.exists("upgrade_protocols") && sv.mode == ServiceMode::redirect) {
+        in.refuse(g["upgrade_protocols"], "'" + g["upgrade_protocols"].getPath() +
+                                              "' is for proxy services only (a redirect service answers every "
+                                              "request itself)");
+    }
     return sv;
 }
 

@@ -63,6 +63,9 @@ struct ServiceConfig {
     uint16_t redirect_code = 302;  // 301, 302, 303, 307 or 308
     bool redirect_close = false;   // close the client connection after a redirect
     CdnConfig cdn;         // CDN URL rewriting of HTML answers (config/cdn_section.hpp)
+    // HTTP/1.1 Upgrade protocols passed on to the back end (then tunnelled after its 101); other offers are dropped
+    // and the request served as a plain one (http/upgrade.hpp). Empty: no upgrade at all.
+    std::vector<std::string> upgrade_protocols{"websocket"};
 };
 
 // The list is optional: absent, no services. A service names its back ends by key, so `backends` is read first.

@@ -50,6 +50,26 @@ bool is_cli_word(std::string_view arg) {
 constexpr std::string_view kRaw = "raw";
 constexpr std::string_view kConfig = "config";
 constexpr std::string_view kKeygen = "keygen";
+constexpr std::string_view kTop = "top";
+constexpr int kMaxTopIntervalMs = 60000;
+constexpr int kMaxTopCount = 10000;
+
+// "1", "0.5", "2.25": seconds with at most three decimals, as milliseconds.
+std::optional<uint64_t> parse_seconds_ms(std::string_view s) {
+    const size_t dot = s.find('.');
+    const std::string_view whole = s.substr(0, dot);
+    std::string_view frac = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
+    if (dot != std::string_view::npos && (frac.empty() || frac.size() > 3)) return std::nullopt;
+    const auto w = whole.empty() && !frac.empty() ? std::optional<uint64_t>(0) : parse_number(whole, 1000000);
+    if (!w) return std::nullopt;
+    uint64_t ms = *w * 1000;
+    if (!frac.empty()) {
+        const auto f = parse_number(frac, 999);
+        if (!f) return std::nullopt;
+        ms += *f * (frac.size() == 1 ? 100 : frac.size() == 2 ? 10 : 1);
+    }
+    return ms;
+}
 
 // Turns the command words into the invocation's request, or says what is wrong with them.
 std::optional<UsageError> build_request(const std::vector<std::string_view>& w, Invocation& inv) {
@@ -64,6 +84,12 @@ std::optional<UsageError> build_request(const std::vector<std::string_view>& w, 
         if (n != 1) return UsageError{"usage: keygen"};
         inv.keygen = true;
         inv.request = "keygen";
+        return std::nullopt;
+    }
+    if (w[0] == kTop) {
+        if (n != 1) return UsageError{"usage: top [--interval SECONDS] [--count N]"};
+        inv.top = true;
+        inv.request = "top";
         return std::nullopt;
     }
     if (w[0] == kConfig) {
@@ -85,13 +111,14 @@ std::optional<UsageError> build_request(const std::vector<std::string_view>& w, 
 }
 
 // The options, and whether each takes a value ("-s PATH", "--socket PATH" or "--socket=PATH").
-enum class Option { help, json, socket, node, all_nodes, config, timeout, end_of_options };
+enum class Option { help, json, socket, node, all_nodes, config, timeout, interval, count, server_socket,
+                    end_of_options };
 struct OptionSpec {
     std::string_view short_name, long_name;
     Option option;
     bool takes_value;
 };
-constexpr std::array<OptionSpec, 8> kOptions{{
+constexpr std::array<OptionSpec, 11> kOptions{{
     {"-h", "--help", Option::help, false},
     {"-j", "--json", Option::json, false},
     {"-s", "--socket", Option::socket, true},
@@ -99,6 +126,9 @@ constexpr std::array<OptionSpec, 8> kOptions{{
     {"-a", "--all-nodes", Option::all_nodes, false},
     {"-c", "--config", Option::config, true},
     {"-t", "--timeout", Option::timeout, true},
+    {"-i", "--interval", Option::interval, true},
+    {"-k", "--count", Option::count, true},
+    {"", "--server-socket", Option::server_socket, true},
     {"", "--", Option::end_of_options, false},
 }};
 
@@ -127,6 +157,7 @@ ParseResult parse_args(int argc, const char* const* argv, const char* env_socket
     // Options are accepted before and after the command (operators type `dlbactl status --json`), except after
     // `raw` or `--`, where every word belongs to the command.
     bool options_done = false;
+    bool top_option_given = false;  // --interval, --count, --server-socket: top's alone
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         const bool negative_number = arg.size() > 1 && arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9';
@@ -157,6 +188,29 @@ ParseResult parse_args(int argc, const char* const* argv, const char* env_socket
                 inv.node = static_cast<int>(*n);
                 break;
             }
+            case Option::interval: {
+                const auto ms = value ? parse_seconds_ms(*value) : std::nullopt;
+                if (!ms || *ms < 100 || *ms > kMaxTopIntervalMs)
+                    return UsageError{"--interval must be 0.1..60 seconds, got '" + std::string(value.value_or("")) +
+                                      "'"};
+                inv.top_interval_ms = static_cast<int>(*ms);
+                top_option_given = true;
+                break;
+            }
+            case Option::count: {
+                const auto c = value ? parse_number(*value, kMaxTopCount) : std::nullopt;
+                if (!c || *c == 0)
+                    return UsageError{"--count must be 1.." + std::to_string(kMaxTopCount) + ", got '" +
+                                      std::string(value.value_or("")) + "'"};
+                inv.top_count = static_cast<int>(*c);
+                top_option_given = true;
+                break;
+            }
+            case Option::server_socket:
+                if (!value || value->empty()) return UsageError{"--server-socket needs a path"};
+                inv.server_socket = std::string(*value);
+                top_option_given = true;
+                break;
             case Option::timeout: {
                 if (!value) return UsageError{"--timeout needs a value in milliseconds"};
                 const auto ms = parse_number(*value, kMaxTimeoutMs);
@@ -170,6 +224,11 @@ ParseResult parse_args(int argc, const char* const* argv, const char* env_socket
     }
 
     if (auto e = build_request(words, inv)) return *e;
+    if (top_option_given && !inv.top) return UsageError{"--interval, --count and --server-socket are for `top` only"};
+    if (inv.top) {
+        if (inv.node != 0 || inv.all_nodes) return UsageError{"top reads this node's sockets: no --node, --all-nodes"};
+        if (inv.server_socket.empty()) inv.server_socket = proto::default_socket(proto::Daemon::server);
+    }
     if (inv.command && !socket_given) {
         // Each command's daemon, from the protocol table: the server's `backends`, dlbad's `failover`, ...
         if (const char* path = proto::default_socket(proto::home_of(*inv.command))) inv.socket_path = path;
@@ -197,7 +256,7 @@ Talks to a DLBA daemon's control socket (by default the scheduler's) and prints 
 
 Options (before or after the command):
   -s, --socket PATH   control socket (default: $DLBA_SOCKET, else /run/dlba/scheduler.sock;
-                      /run/dlba/server.sock for `backends`; /run/dlba/dlbad.sock for `failover`,
+                      /run/dlba/server.sock for `backends` and `latency`; /run/dlba/dlbad.sock for `failover`,
                       `sweep`, `summary` and the admin commands `backend ...` and `node N
                       enable|disable|drain|weight W`, which dlbad keeps in its admin state file and passes
                       on; sent straight to a scheduler's or server's socket they apply to that process only)
@@ -243,6 +302,12 @@ Commands:
   config push FILE    validate FILE here, send it to every node's daemon (failover.config_port on each
                       eth0), and only if every node accepts it, replace it everywhere and reload
                       (scheduler and server reload live; the daemon restarts itself); else nothing changes
+  top [-i SECONDS] [-k N] [--server-socket PATH]
+                      live rates like `ipvsadm -L --rate`: per node (packets/s, bytes/s, hits/s from the
+                      scheduler's status) and per back end (requests/s, errors/s from the server's backends),
+                      from two samples --interval apart (default 1, 0.1..60 s), --count rounds (default 1)
+  latency             DLBA server: per back end, responses by class and the response-time histogram
+                      (cumulative buckets le_SECONDS, as dlbad's metrics endpoint serves them)
   keygen              print a fresh random peer key (64 hex digits) for failover.peer_keys; the first key
                       of the list signs the peer messages, every key verifies them (README: Peer authentication)
   raw LINE...         send LINE as is (debugging; no checks)

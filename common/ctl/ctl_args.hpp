@@ -30,6 +30,12 @@ struct Invocation {
     std::string config_path = "/etc/dlba/dlba.conf";  // --config: where --node finds node N's address
     bool all_nodes = false;  // --all-nodes: an admin command (node/backend) sent to every node's daemon
     bool keygen = false;     // `keygen`: print a fresh peer key (failover.peer_keys); nothing is sent
+    // `top`: live rates from two samples (ctl/top.hpp) of the scheduler's status (socket_path) and the server's
+    // backends (server_socket), --interval apart, --count rounds.
+    bool top = false;
+    int top_interval_ms = 1000;
+    int top_count = 1;
+    std::string server_socket;
 };
 
 struct ShowHelp {};

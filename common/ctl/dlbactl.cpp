@@ -10,6 +10,7 @@
 #include "ctl/config_push.hpp"
 #include "ctl/ctl_args.hpp"
 #include "ctl/ctl_output.hpp"
+#include "ctl/top.hpp"
 #include "io/table_format.hpp"
 #include "io/unix_socket.hpp"
 #include "protocol/builders.hpp"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
         std::cout << dlba::auth::format_key(*key) << "\n";
         return kExitOk;
     }
+    if (inv.top) return run_top(inv, std::cout, std::cerr);
     if (!inv.push_file.empty()) {
         return push_config(inv.push_file, std::max(inv.timeout_ms, 15000), std::cout, std::cerr);
     }

@@ -50,6 +50,8 @@ void RequestParser::start_next_request() {
     te_chunked_count_ = 0;
     connection_close_ = false;
     connection_keep_alive_ = false;
+    connection_upgrade_ = false;
+    has_upgrade_ = false;
 }
 
 ParseResult RequestParser::execute(const char* data, size_t len) {
@@ -228,6 +230,9 @@ HttpError RequestParser::apply_header(const Header& h) {
     } else if (iequals(h.name, "connection")) {
         connection_close_ = connection_close_ || list_contains(h.value, "close");
         connection_keep_alive_ = connection_keep_alive_ || list_contains(h.value, "keep-alive");
+        connection_upgrade_ = connection_upgrade_ || list_contains(h.value, "upgrade");
+    } else if (iequals(h.name, "upgrade")) {
+        has_upgrade_ = true;
     } else if (iequals(h.name, "expect")) {
         head_.expect_continue = head_.expect_continue || list_contains(h.value, "100-continue");
     }
@@ -259,6 +264,8 @@ HttpError RequestParser::check_framing_and_host() {
 
     if (head_.minor_version == 1) {
         head_.keep_alive = !connection_close_;
+        // RFC 9110 §7.8: an Upgrade field counts only when Connection names it (and never on HTTP/1.0).
+        head_.upgrade = connection_upgrade_ && has_upgrade_;
     } else {
         head_.keep_alive = connection_keep_alive_ && !connection_close_;
         head_.expect_continue = false;  // RFC 9110 §10.1.1: ignored on HTTP/1.0

@@ -58,6 +58,9 @@ struct RequestHead {
     uint64_t content_length = 0;
     bool keep_alive = true;        // the connection may carry another request after this one
     bool expect_continue = false;  // "Expect: 100-continue" on HTTP/1.1
+    // HTTP/1.1 with an Upgrade field and a Connection field naming "upgrade" (RFC 9110 §7.8): the client offers to
+    // switch protocols (which ones: http/upgrade.hpp). False on HTTP/1.0, where Upgrade must be ignored.
+    bool upgrade = false;
 };
 
 // What a callback wants the parser to do next.
@@ -132,6 +135,8 @@ private:
     size_t te_chunked_count_ = 0;
     bool connection_close_ = false;
     bool connection_keep_alive_ = false;
+    bool connection_upgrade_ = false;  // Connection names "upgrade"
+    bool has_upgrade_ = false;         // an Upgrade field
 
     BodyDecoder body_;
 };

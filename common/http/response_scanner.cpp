@@ -26,8 +26,9 @@ ResponseHeadScanner::ResponseHeadScanner(const ResponseLimits& limits) : limits_
     headers_.reserve(limits_.max_header_count);
 }
 
-void ResponseHeadScanner::start(bool head_request) {
+void ResponseHeadScanner::start(bool head_request, bool upgrade_offered) {
     head_request_ = head_request;
+    upgrade_offered_ = upgrade_offered;
     complete_ = false;
     head_buf_.clear();
     line_start_ = 0;
@@ -173,7 +174,12 @@ HttpError ResponseHeadScanner::decide_framing() {
     }
     head_.keep_alive = head_.minor_version == 1 ? !close : keep_alive_token && !close;
 
-    if (head_.status == 101) return {bad_gateway, "protocol switch nobody asked for"};
+    if (head_.status == 101) {
+        if (!upgrade_offered_) return {bad_gateway, "protocol switch nobody asked for"};
+        // RFC 9110 §15.2.2: a 101 names the protocols it switches to (which ones were offered: http/upgrade.hpp).
+        if (!find_header(headers_, "upgrade")) return {bad_gateway, "101 without Upgrade"};
+        head_.keep_alive = false;  // the connection speaks another protocol from here on
+    }
     // The framing fields, on every answer: even where they delimit nothing (HEAD, 304) they are passed on.
     if (content_length_count > 1) return {bad_gateway, "duplicate Content-Length in response"};
     if (!content_length_valid) return {bad_gateway, "invalid Content-Length in response"};
@@ -187,7 +193,7 @@ HttpError ResponseHeadScanner::decide_framing() {
     }
 
     // RFC 9112 §6.3, in its order. 1xx, 204, 304 and answers to HEAD never have a body, whatever the headers say.
-    if (head_request_ || head_.informational() || head_.status == 204 || head_.status == 304) {
+    if (head_request_ || head_.status < 200 || head_.status == 204 || head_.status == 304) {
         head_.framing = BodyFraming::none;
         head_.content_length = 0;
         return {};

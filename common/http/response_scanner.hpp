@@ -8,7 +8,8 @@
 //   - Content-Length (RFC 9112 §6.3): one field of plain digits, no list, sign or overflow, never beside
 //     Transfer-Encoding;
 //   - Transfer-Encoding: a list of known coding tokens, chunked at most once and, if present, last; not on HTTP/1.0;
-//   - 101: the proxy never forwards Upgrade, so a protocol switch is one nobody asked for.
+//   - 101: only when the request offered an upgrade the proxy passed on (start's upgrade_offered), and with an
+//     Upgrade field; otherwise a protocol switch nobody asked for. Its bytes after the head are the new protocol's.
 // The framing fields are checked on every answer, bodyless ones included, because they are passed on.
 //
 // Tolerant only where RFC 9112 lets a proxy repair the head and the repair leaves one reading: bare LF line ends
@@ -48,8 +49,10 @@ struct ResponseHead {
     bool transfer_coded = false;  // Transfer-Encoding names codings besides chunked (gzip, ...)
     bool keep_alive = false;  // the back-end connection can carry another request after this response
 
-    // 1xx other than 101: another head follows for the same request (call start() again with the same argument).
-    bool informational() const { return status >= 100 && status < 200; }
+    // 1xx other than 101: another head follows for the same request (call start() again with the same arguments).
+    bool informational() const { return status >= 100 && status < 200 && status != 101; }
+    // 101: the connection switches to the protocol the Upgrade field names; no body, no further head.
+    bool switching_protocols() const { return status == 101; }
 };
 
 enum class ScanStatus : uint8_t { need_more, complete, error };
@@ -66,7 +69,8 @@ public:
     ResponseHeadScanner& operator=(const ResponseHeadScanner&) = delete;
 
     // Prepares for a response. head_request: it answers a HEAD request, so it has no body whatever it says.
-    void start(bool head_request);
+    // upgrade_offered: the request carried an Upgrade offer to the back end, so a 101 may answer it.
+    void start(bool head_request, bool upgrade_offered = false);
     ScanResult scan(const char* data, size_t len);
 
     const ResponseHead& head() const { return head_; }
@@ -80,6 +84,7 @@ private:
 
     ResponseLimits limits_;
     bool head_request_ = false;
+    bool upgrade_offered_ = false;
     bool complete_ = false;
     std::string head_buf_;
     size_t line_start_ = 0;

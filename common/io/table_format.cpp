@@ -122,7 +122,7 @@ std::string format_time(uint64_t t) {
     return buf;
 }
 
-std::string cell_text(ColumnType type, const json& v) {
+std::string cell_text(ColumnType type, const json& v, uint64_t now) {
     if (v.is_null()) return "-";
     switch (type) {
     case ColumnType::integer:
@@ -132,12 +132,16 @@ std::string cell_text(ColumnType type, const json& v) {
     case ColumnType::mac:
     case ColumnType::ipv4: return printable(v.get_ref<const std::string&>());
     case ColumnType::boolean: return v.get<bool>() ? "yes" : "no";
-    case ColumnType::time: return format_time(v.get<uint64_t>());
+    case ColumnType::time: return format_age(v.get<uint64_t>(), now);
     }
     return v.dump();
 }
 
-std::string meta_text(const json& v) {
+std::string meta_text(const std::string& key, const json& v, uint64_t now) {
+    if (is_time_key(key) && is_uint64(v)) {
+        const uint64_t t = v.get<uint64_t>();
+        return t ? format_age(t, now) + " (" + format_time(t) + ")" : "-";
+    }
     if (v.is_string()) return printable(v.get_ref<const std::string&>());
     if (v.is_number_float()) return format_float(v.get<double>());
     return v.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -247,10 +251,35 @@ std::optional<Reply> reply_from_json(const json& doc, std::string* err) {
     return r;
 }
 
-std::string render_text(const Table& table) {
+std::string format_age(uint64_t then, uint64_t now) {
+    if (then == 0) return "-";
+    const bool ahead = then > now;
+    const uint64_t d = ahead ? then - now : now - then;
+    std::string text;
+    if (d < 60) {
+        text = std::to_string(d) + " s";
+    } else if (d < 3600) {
+        text = std::to_string(d / 60) + " min " + std::to_string(d % 60) + " s";
+    } else if (d < 86400) {
+        text = std::to_string(d / 3600) + " h " + std::to_string(d % 3600 / 60) + " min";
+    } else {
+        text = std::to_string(d / 86400) + " d " + std::to_string(d % 86400 / 3600) + " h";
+    }
+    return ahead ? "in " + text : text + " ago";
+}
+
+bool is_time_key(std::string_view key) {
+    return key == "time" || key == "last_sweep" || key == "last_ok" || key == "last_answer" ||
+           (key.size() > 5 && key.substr(key.size() - 5) == "_unix");
+}
+
+std::string render_text(const Table& table) { return render_text(table, static_cast<uint64_t>(std::time(nullptr))); }
+
+std::string render_text(const Table& table, uint64_t now) {
     std::string out = table.name + " (" + table.source + ", version " + std::to_string(table.version) + ")\n";
     if (table.meta.is_object())
-        for (const auto& [key, value] : table.meta.items()) out += printable(key) + ": " + meta_text(value) + "\n";
+        for (const auto& [key, value] : table.meta.items())
+            out += printable(key) + ": " + meta_text(key, value, now) + "\n";
     out += "\n";
 
     // Cells of a malformed row render as "?" rather than throwing: the renderer is for eyes, not for checking.
@@ -264,7 +293,7 @@ std::string render_text(const Table& table) {
         std::vector<std::string> line;
         for (size_t c = 0; c < ncols; ++c) {
             const ColumnType type = table.columns[c].type;
-            line.push_back(c < row.size() && cell_matches(type, row[c]) ? cell_text(type, row[c]) : "?");
+            line.push_back(c < row.size() && cell_matches(type, row[c]) ? cell_text(type, row[c], now) : "?");
         }
         cells.push_back(std::move(line));
     }

@@ -66,6 +66,16 @@ std::optional<Reply> reply_from_json(const nlohmann::json& doc, std::string* err
 
 // Operator view, like `ipvsadm -L -n`: a title line, meta as "key: value" lines, a blank line, then a header
 // and the rows in aligned columns (numbers right-aligned, everything else left-aligned, null as "-").
+// Timestamps ("time" columns, and meta facts that are unix times: "time", "last_sweep", "last_ok", "*_unix")
+// show as ages ("3 s ago"; meta adds the UTC time); the JSON keeps the epoch seconds. `now_unix` is the clock they
+// are measured against (the current time when not given).
 std::string render_text(const Table& table);
+std::string render_text(const Table& table, uint64_t now_unix);
+
+// "-" for 0 (never), else "3 s ago", "2 min 5 s ago", "4 h 10 min ago", "3 d 2 h ago"; a time ahead of now (another
+// clock) "in 3 s".
+std::string format_age(uint64_t then_unix, uint64_t now_unix);
+// Whether a meta fact named `key` holds a unix time.
+bool is_time_key(std::string_view key);
 
 }  // namespace dlba::io

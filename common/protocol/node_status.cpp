@@ -34,13 +34,13 @@ enum Column : size_t {
     c_key, c_address, c_port, c_state, c_weight, c_open_conns, c_hits, c_avg_resp_ms, c_errors, c_connect_failures,
     c_bad_responses, c_pooled_reuses, c_cookie_groups, c_tls, c_backend_handshakes, c_backend_resumed,
     c_tls_verify_failures, c_max_inflight, c_queued, c_queue_timeouts, c_services, c_idle_pooled, c_tls_bound,
-    c_tls_rebound, c_redirects, c_admin, c_check, c_agent, c_agent_errors, kColumns
+    c_tls_rebound, c_redirects, c_admin, c_check, c_agent, c_agent_errors, c_tunnels, c_tunnels_open, kColumns
 };
 constexpr std::array<std::string_view, kColumns> kColumnNames{
     "key", "address", "port", "state", "weight", "open_conns", "hits", "avg_resp_ms", "errors", "connect_failures",
     "bad_responses", "pooled_reuses", "cookie_groups", "tls", "backend_handshakes", "backend_resumed",
     "tls_verify_failures", "max_inflight", "queued", "queue_timeouts", "services", "idle_pooled", "tls_bound",
-    "tls_rebound", "redirects", "admin", "check", "agent", "agent_errors"};
+    "tls_rebound", "redirects", "admin", "check", "agent", "agent_errors", "tunnels", "tunnels_open"};
 
 struct Columns {
     std::array<std::optional<size_t>, kColumns> at;
@@ -81,7 +81,8 @@ void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
         ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::string,
         ColumnType::unsigned_integer, ColumnType::unsigned_integer, ColumnType::unsigned_integer,
         ColumnType::unsigned_integer, ColumnType::string,           ColumnType::string,
-        ColumnType::string,           ColumnType::unsigned_integer};
+        ColumnType::string,           ColumnType::unsigned_integer, ColumnType::unsigned_integer,
+        ColumnType::unsigned_integer};
     t.columns.clear();
     for (size_t c = 0; c < kColumns; ++c) t.columns.push_back({std::string(kColumnNames[c]), types[c]});
     for (const BackendRow& b : rows) {
@@ -90,7 +91,7 @@ void put_backend_rows(io::Table& t, const std::vector<BackendRow>& rows) {
                           b.pooled_reuses, known_or_null(b.cookie_groups), b.tls, b.backend_handshakes,
                           b.backend_resumed, b.tls_verify_failures, b.max_inflight, b.queued, b.queue_timeouts,
                           b.services, b.idle_pooled, b.tls_bound, b.tls_rebound, b.redirects, b.admin, b.check,
-                          b.agent, b.agent_errors});
+                          b.agent, b.agent_errors, b.tunnels, b.tunnels_open});
     }
 }
 
@@ -165,6 +166,8 @@ std::optional<NodeStatus> NodeStatus::from_table(const io::Table& t, std::string
         if (const json& k = col.cell(row, c_check); k.is_string()) b.check = k.get<std::string>();
         if (const json& a = col.cell(row, c_agent); a.is_string()) b.agent = a.get<std::string>();
         b.agent_errors = number_or<uint64_t>(col.cell(row, c_agent_errors), 0);
+        b.tunnels = number_or<uint64_t>(col.cell(row, c_tunnels), 0);
+        b.tunnels_open = number_or<uint64_t>(col.cell(row, c_tunnels_open), 0);
         s.backends.push_back(std::move(b));
     }
     return s;

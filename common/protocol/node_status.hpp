@@ -59,6 +59,8 @@ struct BackendRow {
     std::string check = "-";  // active check: "-" (none), "up", "failed:REASON" (see BackendState::check_text)
     std::string agent = "-";  // load agent: "-" (none) or "HEALTH,ADMIN,NN%" ("up,drain,100%")
     uint64_t agent_errors = 0;  // agent exchanges that brought no well-formed line (counted and ignored)
+    uint64_t tunnels = 0;       // upgraded connections (WebSocket) relayed to it
+    uint64_t tunnels_open = 0;  // ... open now
 };
 
 // The `backends` table's columns and rows (the server's back-end status table and the sweep answer share them).

@@ -50,6 +50,7 @@ enum class Verb : uint8_t {
     failover,   // failover
     sweep,      // sweep
     summary,    // summary
+    latency,    // latency (the server's response-time histograms and responses by class, per back end)
     // the operator's admin state
     node_admin,     // node N enable|disable|drain
     node_weight,    // node N weight W

@@ -231,7 +231,7 @@ void Probe::finish(int epoll_fd, bool ok, CheckFailure why, uint16_t status) {
     }
     last_outcome_ = ok ? "ok" : check_failure_name(why);
     if (state_->record_check(ok, why, status, rise_, fall_)) {
-        std::fprintf(stderr, "dlba-server: back end %s: check %s (%s)\n", state_->config().key.c_str(),
+        std::fprintf(stderr, "<5>dlba-server: back end %s: check %s (%s)\n", state_->config().key.c_str(),
                      state_->check_passes() ? "up again" : "failed", state_->check_text().c_str());
     }
 }
@@ -250,7 +250,7 @@ void Probe::finish_agent(int epoll_fd, bool closed) {
     state_->apply_agent(r.report);
     last_outcome_ = "ok";
     if (said() != before) {  // a change is rare: only then a log line (and its string)
-        std::fprintf(stderr, "dlba-server: back end %s: agent says %s\n", st.config().key.c_str(),
+        std::fprintf(stderr, "<5>dlba-server: back end %s: agent says %s\n", st.config().key.c_str(),
                      st.agent_text().c_str());
     }
 }

@@ -18,6 +18,8 @@ void format_access_line(const AccessLogEntry& e, std::string& out) {
     out += e.client_ip;
     out += ':';
     out += std::to_string(e.client_port);
+    out += ' ';
+    out += e.proto;
     out += " \"";
     out += e.method;
     out += ' ';
@@ -43,6 +45,14 @@ void format_access_line(const AccessLogEntry& e, std::string& out) {
         out += std::to_string(e.qos_class);
         out += " queue_ms=";
         out += std::to_string(e.queue_ms);
+    }
+    if (e.tunnel) {
+        out += " tunnel up=";
+        out += std::to_string(e.tunnel_up);
+        out += " down=";
+        out += std::to_string(e.tunnel_down);
+        out += " end=";
+        out += e.tunnel_end;
     }
 }
 

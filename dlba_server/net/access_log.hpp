@@ -1,11 +1,13 @@
 // The access log: one line per request, buffered per worker and written in batches.
 //
-//   2024-05-01T12:00:00Z 192.0.2.7:51234 "GET /index.html" 200 5120 web1 3ms least_conn [attempts=2]
+//   2024-05-01T12:00:00Z 192.0.2.7:51234 h1 "GET /index.html" 200 5120 web1 3ms least_conn [attempts=2]
 //
-// time (UTC, seconds), client address:port, method and target (at most 1024 bytes of it), status, bytes sent to
+// time (UTC, seconds), client address:port, the client's protocol (h1 or h2), method and target (at most 1024 bytes of it), status, bytes sent to
 // the client, back end key ("-" when none was chosen), duration, why that back end; attempts when more than one;
 // bad_response when the back end's answer broke the framing rules; `class=N queue_ms=M` when the service uses QoS
-// (a back end with max_inflight, or class rules).
+// (a back end with max_inflight, or class rules); for an upgraded connection (status 101), one line when its tunnel
+// ends: `tunnel up=N down=N end=REASON` (bytes client -> back end, back end -> client after the 101, why it ended;
+// the bytes field counts the 101's head and the tunnel's bytes to the client, the duration runs to the end).
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,7 @@ struct AccessLogEntry {
     int64_t unix_s = 0;  // when the request ended (wall clock)
     std::string_view client_ip;
     uint16_t client_port = 0;
+    std::string_view proto = "h1";  // HTTP/1.x or h2 (net/h2_connection.hpp)
     std::string_view method;
     std::string_view target;
     uint16_t status = 0;
@@ -32,6 +35,9 @@ struct AccessLogEntry {
     bool redirect = false;  // answered with a redirect (a redirect service): the line ends in " redirect"
     int qos_class = -1;    // QoS: the request's class (0..7) when its service classifies; -1 = not shown
     int64_t queue_ms = 0;  // QoS: how long it waited for a slot
+    bool tunnel = false;   // an upgraded connection (101): the tunnel's figures follow
+    uint64_t tunnel_up = 0, tunnel_down = 0;
+    std::string_view tunnel_end;  // net/tunnel.hpp, tunnel_end_name
 };
 
 // Appends the entry's line to `out`, without the newline.

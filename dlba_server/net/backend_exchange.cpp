@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "http/upgrade.hpp"
 #include "net/reuse_rule.hpp"
 #include "net/transport.hpp"
 #include "net/worker_context.hpp"
@@ -24,6 +25,8 @@ void BackendExchange::reset() {
     target_.clear();
     cookies_.clear();
     method_.clear();
+    upgrade_.clear();
+    tunnel_.reset();
     request_framing_ = http::BodyFraming::none;
     client_minor_ = 1;
     head_request_ = replayable_ = request_complete_ = false;
@@ -55,6 +58,7 @@ void BackendExchange::reset() {
 }
 
 void BackendExchange::release_buffers() {
+    tunnel_.release_buffers(w_.buffers);
     w_.buffers.release(to_backend_);
     w_.buffers.release(from_backend_);
 }
@@ -135,6 +139,11 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
     // Any request's connection may go back to the pool once its answer is complete (the rule is about which request
     // goes first on an idle one).
     ctx.keep_alive = svc.pool_idle_per_backend > 0;
+    // An upgrade offer goes on only with the protocols the service allows; without any the request is a plain one.
+    if (head.upgrade && http::filter_upgrade(head.headers, svc.upgrade_protocols, upgrade_) == 0) {
+        w_.stats.upgrades_ignored.add();
+    }
+    ctx.upgrade = upgrade_;
     char local[24];  // the listener's address:port, for an HTTP/1.0 request without Host
     if (head.host.empty()) {
         const in_addr a{htonl(origin.listener.address)};
@@ -227,7 +236,7 @@ ExchangeStep BackendExchange::start_backend(bool allow_pool) {
     connect_start_us_ = w_.now_us();
     last_backend_ms_ = w_.now_ms();
     phase_ = ResponsePhase::head;
-    scanner_.start(head_request_);
+    scanner_.start(head_request_, !upgrade_.empty());
     response_received_ = 0;
     backend_eof_ = extra_bytes_ = false;
     const BackendTlsContext* tls = gen_->backend_tls[backend_].get();
@@ -249,6 +258,7 @@ ExchangeStep BackendExchange::start_backend(bool allow_pool) {
 
 ExchangeStep BackendExchange::step() {
     if (waiting_) return wait_step();
+    if (phase_ == ResponsePhase::tunnel) return ExchangeStep::blocked;  // the session relays it (net/tunnel.hpp)
     BackendConn* c = conn_;
     if (!c) return ExchangeStep::blocked;
     bool progress = false;
@@ -353,8 +363,18 @@ ExchangeStep BackendExchange::process_response() {
                 // HTTP/1.0 clients do not expect interim answers. An interim answer does not start the response: a
                 // 502 may still follow it (after a 1xx with a body, say, whose bytes are no status line).
                 if (client_minor_ == 1) write_response_head(h, {1, false, false}, {}, out());
-                scanner_.start(head_request_);
+                scanner_.start(head_request_, !upgrade_.empty());
                 continue;
+            }
+            if (h.switching_protocols()) {
+                // Only to a protocol that was offered, and not before the whole request was sent on (RFC 9110
+                // §7.8: a server reads an upgrade request's body before it switches).
+                if (!request_complete_ || !to_backend_.empty() || !http::upgrade_accepted(h.headers, upgrade_)) {
+                    note_bad_response("101 to a protocol that was not offered, or before the request's end");
+                    return backend_failed(Failure::bad_response);
+                }
+                switch_protocols(h);
+                return ExchangeStep::progress;
             }
             // A transfer coding the request never offered (no TE goes to the back end, RFC 9110 §10.1.4), and one an
             // HTTP/1.0 client cannot be told of (it may not get Transfer-Encoding): no faithful answer is possible.
@@ -387,7 +407,9 @@ ExchangeStep BackendExchange::process_response() {
 
 void BackendExchange::response_head_complete(const http::ResponseHead& h) {
     status_ = h.status;
-    gen_->backends[backend_]->record_response_time(static_cast<double>(w_.now_us() - connect_start_us_) / 1000.0);
+    const int64_t elapsed_us = w_.now_us() - connect_start_us_;
+    gen_->backends[backend_]->record_response_time(static_cast<double>(elapsed_us) / 1000.0);
+    if (gen_->config.metrics.histogram) backend_counters().latency.observe(elapsed_us > 0 ? uint64_t(elapsed_us) : 0);
     bool& last = *client_.last_response;
     // Answered before the request was complete: the connection cannot be trusted for another request.
     if (!request_complete_) last = true;
@@ -419,6 +441,7 @@ void BackendExchange::response_head_complete(const http::ResponseHead& h) {
     response_keep_alive_ = h.keep_alive;
     to_backend_.keep(false);
     w_.stats.responses[h.status / 100].add();
+    backend_counters().responses[h.status / 100].add();
     relay_ = cdn       ? (client_minor_ == 1 ? Relay::cdn_chunked : Relay::cdn_close)
              : dechunk ? Relay::decoded
              : rechunk ? Relay::rechunked
@@ -431,6 +454,41 @@ void BackendExchange::response_head_complete(const http::ResponseHead& h) {
     body_.start(h.framing, h.content_length);
     phase_ = ResponsePhase::body;
     if (body_.state() == http::BodyState::complete) body_complete();  // nothing to read (a rewritten one ends here)
+}
+
+void BackendExchange::switch_protocols(const http::ResponseHead& h) {
+    status_ = h.status;
+    gen_->backends[backend_]->record_response_time(static_cast<double>(w_.now_us() - connect_start_us_) / 1000.0);
+    *client_.last_response = true;  // no HTTP request follows on this connection
+    set_cookies_.clear();
+    const ServiceConfig& svc = balancer_->service();
+    if (svc.policy == BalancePolicy::cookie) {
+        // The handshake was scheduled as any request: its answer carries the injected cookie like any answer.
+        cookie_injections(h, svc.session_cookie, svc.inject_cookie, balancer_->key(service_backend_), force_cookie_,
+                          w_.wall_seconds(), set_cookies_);
+        if (!set_cookies_.empty()) backend_counters().cookie_groups.add();
+    }
+    std::string& o = out();
+    const size_t before = o.size();
+    write_response_head(h, {1, false, false, false, false}, set_cookies_, o);
+    bytes_to_client_ += o.size() - before;
+    response_started_ = true;
+    to_backend_.keep(false);
+    w_.stats.responses[1].add();
+    // What the back end sent after its 101 in the same read is the new protocol's already.
+    tunnel_.start(conn_, w_.now_ms());
+    if (!from_backend_.empty()) {
+        o.append(from_backend_.data(), from_backend_.size());
+        tunnel_.count_down(from_backend_.size());
+        from_backend_.consume(from_backend_.size());
+    }
+    w_.buffers.release(from_backend_);
+    phase_ = ResponsePhase::tunnel;
+    w_.stats.tunnels.add();
+    w_.stats.tunnels_open.add();
+    BackendCounters& bc = backend_counters();
+    bc.tunnels.add();
+    bc.tunnels_open.add();
 }
 
 void BackendExchange::relay_body(const http::BodyStep& s) {
@@ -499,6 +557,7 @@ ExchangeStep BackendExchange::backend_eof() {
 
 ExchangeStep BackendExchange::check_deadlines(int64_t now_ms, const ServerTimeouts& t) {
     if (waiting_) return queue_deadline(now_ms);
+    if (phase_ == ResponsePhase::tunnel) return ExchangeStep::blocked;  // the tunnel's own idle deadline applies
     if (!conn_) return ExchangeStep::blocked;
     if (conn_->connecting || conn_->handshaking) {  // the connect deadline covers the TLS handshake
         if (now_ms - connect_start_us_ / 1000 > t.backend_connect_ms) return connect_failed(Failure::timeout);
@@ -577,6 +636,12 @@ ExchangeStep BackendExchange::give_up(uint16_t status) {
 
 void BackendExchange::release_backend(bool reusable) {
     if (waiting_) leave_queue(false);
+    if (tunnel_.active()) {
+        tunnel_.detach();
+        w_.stats.tunnels_open.sub();
+        backend_counters().tunnels_open.sub();
+        reusable = false;  // it spoke another protocol
+    }
     if (conn_) {
         w_.backends.release(conn_, reusable, w_.now_ms());
         conn_ = nullptr;
@@ -617,6 +682,7 @@ void BackendExchange::answered_locally(uint16_t status) {
 }
 
 void BackendExchange::aborted() {
+    if (phase_ == ResponsePhase::tunnel) tunnel_.end(TunnelEnd::client_reset);
     release_backend(false);
     if (status_ == 0) status_ = 502;
 }
@@ -635,6 +701,13 @@ void BackendExchange::describe(AccessLogEntry& e, int64_t now_ms) const {
     if (qos_ && qos_->classify) {
         e.qos_class = class_;
         e.queue_ms = queue_ms_;
+    }
+    if (phase_ == ResponsePhase::tunnel) {
+        e.tunnel = true;
+        e.bytes += tunnel_.bytes_down();
+        e.tunnel_up = tunnel_.bytes_up();
+        e.tunnel_down = tunnel_.bytes_down();
+        e.tunnel_end = tunnel_end_name(tunnel_.end_reason());
     }
 }
 

@@ -23,6 +23,13 @@
 // passed on and the connection is never pooled; the client still gets the complete answer. Each such answer counts
 // once in the back end's bad_responses, the access log line says bad_response and stderr the rule (rate-limited).
 //
+// Upgrade (RFC 9110 §7.8): a request offering a protocol the service passes on (`upgrade_protocols`, default
+// "websocket"; http/upgrade.hpp) is scheduled like any other and sent with its Upgrade field; a 101 that switches
+// to an offered protocol is relayed (cookie injection included) and the connection becomes a byte tunnel
+// (net/tunnel.hpp) that the session drives until it ends; the exchange keeps the back end's connection and its
+// slot (requests in flight, QoS) for as long. Any other answer is an ordinary answer. Offers of other protocols are
+// dropped from the forwarded head, so the request is served as a plain one.
+//
 // Pooled per worker; reset() keeps the capacity of its buffers and strings, so a warm worker does not allocate.
 #pragma once
 
@@ -40,6 +47,7 @@
 #include "net/access_log.hpp"
 #include "net/backend_pool.hpp"
 #include "net/buffers.hpp"
+#include "net/tunnel.hpp"
 #include "policy/balancer.hpp"
 #include "qos/qos_queues.hpp"
 #include "reload/reload_plan.hpp"
@@ -126,6 +134,11 @@ public:
     bool backend_backlogged() const { return to_backend_.pending() >= kBackendHighWater; }
     bool response_started() const { return response_started_; }
     bool response_done() const { return phase_ == ResponsePhase::done; }
+    // Upgraded: the 101 is queued for the client and the connection is a tunnel (the session relays it).
+    bool tunneling() const { return phase_ == ResponsePhase::tunnel; }
+    Tunnel& tunnel() { return tunnel_; }
+    // The tunnel ended (its reason set): the back end is let go, closed. The log line follows (describe()).
+    void end_tunnel() { release_backend(false); }
     uint16_t local_status() const { return local_status_; }
     // QoS (net/backend_exchange_qos.cpp): waiting for a slot on a full back end (the client is not read meanwhile);
     // when it stopped waiting (0: never waited); the Retry-After of a 503 for a timeout or a full queue (0: none).
@@ -136,7 +149,7 @@ public:
     void describe(AccessLogEntry& e, int64_t now_ms) const;
 
 private:
-    enum class ResponsePhase : uint8_t { head, body, done };
+    enum class ResponsePhase : uint8_t { head, body, done, tunnel };
     enum class Failure : uint8_t { refused, timeout, tls_handshake, reset, empty, truncated, bad_response };
     // How the response body goes to the client.
     enum class Relay : uint8_t {
@@ -171,6 +184,7 @@ private:
     ExchangeStep give_up(uint16_t status);
     ExchangeStep process_response();
     void response_head_complete(const http::ResponseHead& head);
+    void switch_protocols(const http::ResponseHead& head);  // a 101 to an offered upgrade: the tunnel starts
     void relay_body(const http::BodyStep& s);
     void body_complete();  // the back end's body ended: the rewriter's rest and the last chunk go out
     bool cdn_applies(const http::ResponseHead& h) const;  // rewrite this answer's CDN URLs?
@@ -191,6 +205,7 @@ private:
     std::string cookies_;  // every Cookie field value joined with "; "
     std::string method_;   // for the access log
     std::string host_;     // the request's Host without its port: the SNI of a back end with tls.sni = "host"
+    std::string upgrade_;  // the Upgrade offer passed on to the back end ("websocket"); empty: none
     http::BodyFraming request_framing_ = http::BodyFraming::none;
     uint8_t client_minor_ = 1;
     bool head_request_ = false;
@@ -248,6 +263,7 @@ private:
     uint64_t bytes_to_client_ = 0;
     std::vector<std::string> set_cookies_;
     std::string cookie_scratch_;  // the rebuilt Cookie header
+    Tunnel tunnel_;               // after a 101: the byte relay (its figures stay for the log after it ends)
 };
 
 }  // namespace dlba::server

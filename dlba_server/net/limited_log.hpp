@@ -16,8 +16,9 @@ enum class LogKind : uint8_t {
     listener,      // a listener of a new generation has no socket for this worker
     bad_response,  // a back end's answer broke the framing rules
     per_ip,        // a client address reached limits.max_connections_per_ip
+    h2,            // an HTTP/2 connection closed for a flood or a protocol error
 };
-inline constexpr size_t kLogKinds = 6;
+inline constexpr size_t kLogKinds = 7;
 
 class LimitedLog {
 public:

@@ -17,6 +17,7 @@ struct Listener {
     io::Fd fd;
     ListenerKey key;
     bool tls = false;    // per the worker's current generation
+    bool http2 = false;  // offer h2 (ALPN) or take h2c with prior knowledge
     size_t service = 0;  // index of the service in the worker's current generation
 };
 

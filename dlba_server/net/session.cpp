@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "net/backend_exchange.hpp"
+#include "net/h2_connection.hpp"
 #include "net/parser_slot.hpp"
 #include "net/worker_context.hpp"
 #include "rewrite/response_writer.hpp"
@@ -35,7 +36,9 @@ Session::Session(WorkerContext& worker, Transport transport, const Listener& lis
       gen_(worker.generations.hold()),
       listener_(listener.key),
       peer_(peer),
-      service_(static_cast<uint16_t>(listener.service)) {
+      service_(static_cast<uint16_t>(listener.service)),
+      http2_(listener.http2),
+      protocol_known_(!listener.http2) {
     const in_addr a{htonl(peer.ip)};
     inet_ntop(AF_INET, &a, peer_text_, sizeof peer_text_);
     if (client_.tls()) {
@@ -47,6 +50,7 @@ Session::Session(WorkerContext& worker, Transport transport, const Listener& lis
 }
 
 Session::~Session() {
+    h2_.reset();  // its exchanges first
     if (ex_) {
         ex_->cancel();
         w_.release_exchange(ex_);
@@ -61,6 +65,15 @@ const Generation& Session::gen() const { return *gen_->gen; }
 
 void Session::on_new_generation() {
     if (closed()) return;
+    if (h2_) {
+        if (!w_.listener_service(listener_)) {
+            listener_gone_ = true;
+            h2_->begin_shutdown();
+        } else {
+            h2_->on_new_generation();
+        }
+        return;
+    }
     if (!ex_) {
         switch_generation();
         return;
@@ -107,10 +120,18 @@ void Session::on_client_event(uint32_t events) {
 
 void Session::on_backend_event(BackendConn& conn, uint32_t events) {
     conn.note_events(events);
+    if (h2_) {
+        h2_->on_backend_event();
+        return;
+    }
     if (ex_ && ex_->owns(conn)) drive();  // else a late event of a connection this session already let go
 }
 
 void Session::drive() {
+    if (h2_) {
+        h2_->drive();
+        return;
+    }
     for (int round = 0; round < kMaxRounds; ++round) {
         // QoS: a client that closes while its request waits for a slot leaves the queue (it is not read while it
         // waits, so its FIN is known from the event alone; a half-close counts as leaving, as HAProxy's
@@ -127,12 +148,17 @@ void Session::drive() {
         }
         bool progress = flush_client();
         if (closed()) return;
-        if (ex_) progress |= settle(ex_->step());
+        // Upgraded (a 101 relayed): the connection is a byte tunnel from here on (net/session_tunnel.cpp).
+        if (ex_) progress |= ex_->tunneling() ? relay_tunnel() : settle(ex_->step());
         if (closed()) return;
         progress |= read_client();
         if (closed()) return;
         progress |= parse_client();
         if (closed()) return;
+        if (h2_) {
+            h2_->drive();
+            return;
+        }
         if (ex_ && ex_->response_done() && (ex_->request_complete() || no_more_requests_)) {
             finish_exchange();
             progress = true;
@@ -283,7 +309,41 @@ void Session::note_handshake() {
     if (SSL_session_reused(client_.ssl())) w_.stats.tls_resumed.add();
 }
 
+// HTTP/2 or HTTP/1.x, once: TLS by the protocol ALPN chose; plain (a listener with http2) by the first bytes, the
+// h2c connection preface (RFC 9113 §3.3: prior knowledge) or anything else.
+void Session::pick_protocol() {
+    static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    bool h2 = false;
+    if (client_.tls()) {
+        if (!client_.handshake_done()) return;
+        h2 = TlsContext::negotiated_h2(client_.ssl());
+    } else {
+        if (in_.empty()) return;
+        const std::string_view got(in_.data(), std::min(in_.size(), kPreface.size()));
+        if (got != kPreface.substr(0, got.size())) {
+            protocol_known_ = true;  // HTTP/1.x
+            return;
+        }
+        if (got.size() < kPreface.size()) return;  // could still be the preface
+        h2 = true;
+    }
+    protocol_known_ = true;
+    if (!h2) return;
+    h2_ = std::make_unique<H2Connection>(*this, w_);
+    if (parser_) {
+        w_.release_parser(parser_);
+        parser_ = nullptr;
+    }
+    head_start_ms_ = 0;
+    if (!h2_->start()) close();
+}
+
 bool Session::parse_client() {
+    if (!protocol_known_) {
+        pick_protocol();
+        if (closed() || h2_) return true;
+        if (!protocol_known_) return false;
+    }
     if (state_ != Lifecycle::open || in_.empty()) return false;
     if (ex_ && ex_->request_complete()) return false;   // a pipelined request waits for the current response
     if (ex_ && ex_->backend_backlogged()) return false;  // the back end is slower than the client
@@ -402,15 +462,23 @@ void Session::start_lingering() {
 }
 
 void Session::begin_shutdown() {
+    if (h2_) {
+        h2_->begin_shutdown();
+        return;
+    }
     no_more_requests_ = true;
     if (!ex_ && head_start_ms_ == 0 && to_client_.empty()) close();
 }
 
-void Session::terminate() { close(); }
+void Session::terminate() {
+    if (ex_ && ex_->tunneling()) end_tunnel(w_.stopping() ? TunnelEnd::shutdown : TunnelEnd::client_reset);
+    close();
+}
 
 void Session::close() {
     if (closed()) return;
     state_ = Lifecycle::closed;
+    if (h2_) h2_->cancel_all();
     if (ex_) {
         ex_->cancel();
         release_exchange();
@@ -428,6 +496,10 @@ void Session::close() {
 void Session::on_timer() {
     if (closed()) return;
     const int64_t now = w_.now_ms();
+    if (h2_) {
+        h2_->on_timer(now);
+        return;
+    }
     const ServerTimeouts& t = gen().server().timeouts;
     if (state_ == Lifecycle::lingering) {
         if (now - linger_start_ms_ > kLingerMs) close();
@@ -437,6 +509,11 @@ void Session::on_timer() {
     if (!client_.handshake_done() && now - head_start_ms_ > t.handshake_ms) {
         w_.stats.handshake_timeouts.add();
         close();  // nothing to answer before the handshake: just close
+        return;
+    }
+    // A tunnel has its own idle deadline, over both directions (a client not reading stops the back end's reads).
+    if (ex_ && ex_->tunneling()) {
+        if (ex_->tunnel().check_idle(now, t)) drive();
         return;
     }
     if (client_blocked_ && !to_client_.empty() && now - blocked_since_ms_ > t.body_ms) {

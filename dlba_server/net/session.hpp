@@ -15,17 +15,22 @@
 // the worker's newer generation between requests (and its connection closes after the current request if a reload
 // removed its listener).
 //
+// After a 101 to an upgrade the service passes on, the connection is a byte tunnel to that back end
+// (net/tunnel.hpp, driven from net/session_tunnel.cpp) until both sides have closed; then the session closes.
+//
 // Lifecycle: open (serving requests) -> closing (no more requests; flushing the last bytes) -> lingering (output
 // shut down, discarding what the client still sends) -> closed; a session may close from any state.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "http/request_parser.hpp"
 #include "net/buffers.hpp"
 #include "net/event_handle.hpp"
 #include "net/transport.hpp"
+#include "net/tunnel.hpp"
 #include "reload/reload_plan.hpp"
 #include "tls/session_binding.hpp"
 
@@ -33,6 +38,7 @@ namespace dlba::server {
 
 class WorkerContext;
 class BackendExchange;
+class H2Connection;
 enum class ExchangeStep : uint8_t;
 struct BackendConn;
 struct GenerationSlot;
@@ -84,6 +90,8 @@ public:
     bool choose(SessionBinding& b, bool rebind) override;
 
 private:
+    friend class H2Connection;  // an h2 connection (net/h2_connection.hpp) drives this session's socket and buffers
+
     enum class Lifecycle : uint8_t {
         open,       // serving requests
         closing,    // no more requests: flushing the last bytes, then shutting output down (or closing)
@@ -96,6 +104,10 @@ private:
     bool read_lingering();
     bool parse_client();
     bool settle(ExchangeStep step);  // does what the exchange left to do; whether anything moved
+    // An upgraded connection (net/session_tunnel.cpp): relays the tunnel, forwards the back end's half-close, and
+    // when the tunnel is over logs it and lets the connection close.
+    bool relay_tunnel();
+    void end_tunnel(TunnelEnd why);
 
     const Generation& gen() const;  // the generation this session's current (or next) request runs on
     void switch_generation();
@@ -109,6 +121,7 @@ private:
     void start_lingering();
     void close();
     void log_request();
+    void pick_protocol();  // TLS: by ALPN once the handshake is done; plain with http2: by the h2c preface
 
     WorkerContext& w_;
     SessionBinding binding_;  // TLS: attached to the SSL for the ticket callbacks; declared first, outlives it
@@ -133,6 +146,9 @@ private:
     OutBuffer to_client_;
     ParserSlot* parser_ = nullptr;
     BackendExchange* ex_ = nullptr;  // the request in progress
+    std::unique_ptr<H2Connection> h2_;  // the connection speaks HTTP/2: everything goes through it
+    bool http2_ = false;                // the listener offers h2
+    bool protocol_known_ = false;       // HTTP/1.x or h2 decided
 
     int64_t head_start_ms_ = 0;  // a request head (or the TLS handshake) is under way since; 0 = none
     int64_t idle_since_ms_ = 0;

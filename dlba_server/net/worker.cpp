@@ -120,6 +120,7 @@ void Worker::adopt_listeners(const Generation& next) {
             epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l->fd.get(), &ev);
         }
         l->tls = lc.tls;
+        l->http2 = lc.http2;
         l->service = lc.service_index;
         listeners.push_back(std::move(l));
     }
@@ -270,6 +271,7 @@ void Worker::accept_from(Listener& l) {
                 ctx_.log.write(LogKind::tls, ctx_.now_ms(), "TLS: cannot create a connection: " + last_tls_error());
                 continue;
             }
+            TlsContext::offer_h2(ssl.get(), l.http2);
         }
         auto s = std::make_unique<Session>(ctx_, Transport(std::move(owned), std::move(ssl), std::move(tls)), l,
                                            ClientPeer{peer_ip, ntohs(peer.sin_port), per_ip_counted});

@@ -18,6 +18,7 @@
 #include "config/backends_section.hpp"
 #include "counter.hpp"
 #include "http/agent_line.hpp"
+#include "metrics/latency_histogram.hpp"
 
 namespace dlba::server {
 
@@ -72,6 +73,11 @@ struct alignas(64) BackendCounters {
     Counter tls_bound;         // tls_session: TLS sessions bound to it (first secure request, or TLS 1.2 handshake)
     Counter tls_rebound;       // ... bound to it because the back end they were bound to could not take them
     Counter redirects;         // redirect services: requests answered with a redirect to its URL
+    Counter tunnels;           // upgraded connections (WebSocket) relayed to it
+    Counter tunnels_open;      // a gauge: ... open now on this worker
+    Counter responses[6];      // its responses passed to clients, by class: [1]=1xx .. [5]=5xx
+    // Response time, connect start to complete response head (metrics.histogram; the `latency` table).
+    metrics::LatencyHistogram latency;
 };
 
 class BackendState {

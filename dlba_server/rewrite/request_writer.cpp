@@ -81,7 +81,14 @@ void write_request_head(const http::RequestHead& head, const ForwardContext& ctx
         case http::BodyFraming::none:
         case http::BodyFraming::until_close: break;  // requests are never close-delimited
     }
-    if (!ctx.keep_alive) out += "Connection: close\r\n";
+    if (!ctx.upgrade.empty()) {
+        // The protocols the service passes on (http/upgrade.hpp): the back end may switch to one of them. Not
+        // "close" beside it: a switched connection has no HTTP close; an answer without a switch ends as framed.
+        append_field(out, "Upgrade", ctx.upgrade);
+        out += "Connection: Upgrade\r\n";
+    } else if (!ctx.keep_alive) {
+        out += "Connection: close\r\n";
+    }
     out += "\r\n";
 }
 

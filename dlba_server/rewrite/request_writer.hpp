@@ -8,7 +8,8 @@
 //   - the injected persistence cookie removed from Cookie when the service says so (the application never sees it)
 //   - X-Forwarded-For / X-Forwarded-Proto and/or Forwarded appended, per the server's `forwarded` setting
 //   - Host added for an HTTP/1.0 request that had none (the back end gets HTTP/1.1, where Host is required)
-//   - Connection: close unless the back-end connection is to be kept for the idle pool
+//   - Connection: close unless the back-end connection is to be kept for the idle pool; for an upgrade the service
+//     passes on, "Upgrade: <the allowed protocols>" and "Connection: Upgrade" instead
 #pragma once
 
 #include <string>
@@ -27,6 +28,7 @@ struct ForwardContext {
     std::string_view strip_cookie;  // cookie name to remove from Cookie; empty: leave Cookie alone
     bool keep_alive = false;        // ask the back end to keep the connection open (idle pool)
     std::string_view default_host;  // Host for a request that has none (the listener's address:port)
+    std::string_view upgrade;       // the Upgrade offer passed on ("websocket"); empty: none (the client's dropped)
 };
 
 // Appends the head (request line, fields, empty line) to `out`. `scratch` is working space for the rebuilt Cookie

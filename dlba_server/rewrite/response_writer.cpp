@@ -14,7 +14,8 @@ void write_response_head(const http::ResponseHead& head, const ResponseContext& 
     out += ' ';
     out += head.reason.empty() ? std::string_view(status_reason(head.status)) : head.reason;
     out += "\r\n";
-    const bool no_framing_fields = head.informational() || head.status == 204;
+    const bool switching = head.switching_protocols();
+    const bool no_framing_fields = head.informational() || switching || head.status == 204;
     const bool send_coding = !no_framing_fields && !ctx.dechunk && ctx.client_minor == 1;
     for (const http::Header& h : head.headers) {
         // The framing fields describe the body as sent (see the header), so they are decided here, never dropped by
@@ -35,12 +36,19 @@ void write_response_head(const http::ResponseHead& head, const ResponseContext& 
             out += "\r\n";
             continue;
         }
+        // A 101 names the protocol the connection switches to: its Upgrade field is for the client (RFC 9110 §7.8).
+        if (switching && iequals(h.name, "upgrade")) {
+            append_field(out, h.name, h.value);
+            continue;
+        }
         if (is_hop_by_hop(h.name) || named_by_connection(h.name, head.headers)) continue;
         append_field(out, h.name, h.value);
     }
     if ((ctx.rechunk || ctx.rewritten) && send_coding) append_field(out, "Transfer-Encoding", "chunked");
     for (const std::string& c : extra_set_cookies) append_field(out, "Set-Cookie", c);
-    if (head.informational()) {
+    if (switching) {
+        out += "Connection: Upgrade\r\n";
+    } else if (head.informational()) {
         // 100 Continue and friends: no Connection field; the final response carries it.
     } else if (ctx.close) {
         out += "Connection: close\r\n";

@@ -29,6 +29,7 @@ struct ResponseContext {
 // as received (the scanner checked it; HEAD and 304 answers carry the length of what a GET would get);
 // Transfer-Encoding as received, with "chunked" added when rechunk, and none to an HTTP/1.0 client or when dechunk;
 // neither on 1xx and 204 answers, which must not have them (RFC 9110 §8.6, RFC 9112 §6.1) and have no body.
+// A 101 (Switching Protocols) keeps its Upgrade field and says "Connection: Upgrade".
 void write_response_head(const http::ResponseHead& head, const ResponseContext& ctx,
                          const std::vector<std::string>& extra_set_cookies, std::string& out);
 

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "metrics/prom_text.hpp"
 #include "protocol/request.hpp"
 
 namespace dlba::server {
@@ -61,6 +62,8 @@ std::vector<proto::BackendRow> backend_rows(const Generation& gen, const Process
             r.tls_bound += c.tls_bound.get();
             r.tls_rebound += c.tls_rebound.get();
             r.redirects += c.redirects.get();
+            r.tunnels += c.tunnels.get();
+            r.tunnels_open += c.tunnels_open.get();
         }
         r.cookie_groups = cookie_groups;
         r.key = st.config().key;
@@ -100,6 +103,9 @@ constexpr WorkerCounterRow kOutcomeRows[] = {
     ROW(idle_timeouts),
     ROW(bytes_in), ROW(bytes_out), ROW(tls_handshakes), ROW(tls_resumed), ROW(tls_handshake_failures),
     ROW(cdn_rewritten), ROW(cdn_passed), ROW(cdn_urls),
+    ROW(h2_connections), ROW(h2_streams), ROW(h2_resets_received), ROW(h2_resets_sent), ROW(h2_limit_streams),
+    ROW(h2_limit_headers), ROW(h2_limit_flood), ROW(h2_protocol_errors),
+    ROW(cdn_rewritten), ROW(cdn_passed), ROW(cdn_urls), ROW(tunnels), ROW(tunnels_open), ROW(upgrades_ignored),
 };
 #undef ROW
 
@@ -192,6 +198,41 @@ io::Table backends_table(const Generation& gen, const ProcessFacts& facts) {
     return t;
 }
 
+io::Table latency_table(const Generation& gen, const ProcessFacts& facts) {
+    io::Table t;
+    t.name = "latency";
+    t.source = "server";
+    t.version = 1;
+    t.meta = process_meta(gen, facts);
+    t.meta["histogram"] = gen.config.metrics.histogram;
+    t.columns = {{"backend", ColumnType::string}};
+    for (int c = 1; c <= 5; ++c) t.columns.push_back({"responses_" + std::to_string(c) + "xx", ColumnType::unsigned_integer});
+    t.columns.push_back({"count", ColumnType::unsigned_integer});
+    t.columns.push_back({"sum_s", ColumnType::floating});
+    for (double b : metrics::latency_bounds_seconds()) {
+        t.columns.push_back({"le_" + metrics::format_value(b), ColumnType::unsigned_integer});
+    }
+    t.columns.push_back({"le_+Inf", ColumnType::unsigned_integer});
+    std::vector<const metrics::LatencyHistogram*> hist;
+    for (const auto& b : gen.backends) {
+        const BackendState& st = *b;
+        std::vector<nlohmann::json> row{st.config().key};
+        for (int c = 1; c <= 5; ++c) {
+            uint64_t v = 0;
+            for (size_t w = 0; w < st.worker_count(); ++w) v += st.counters(w).responses[c].get();
+            row.emplace_back(v);
+        }
+        hist.clear();
+        for (size_t w = 0; w < st.worker_count(); ++w) hist.push_back(&st.counters(w).latency);
+        const metrics::LatencyTotals totals = metrics::merge_latency(hist);
+        row.emplace_back(totals.count());
+        row.emplace_back(totals.sum_seconds());
+        for (uint64_t c : totals.cumulative) row.emplace_back(c);
+        t.rows.push_back(std::move(row));
+    }
+    return t;
+}
+
 io::Table status_table(const Generation& gen, std::span<const WorkerStats* const> workers, const ProcessFacts& facts) {
     io::Table t;
     t.name = "status";
@@ -244,6 +285,7 @@ std::string handle_monitor_request(std::string_view request, const Generation& g
     switch (r.verb) {
         case Verb::backends: return backends_table(gen, facts).to_json().dump();
         case Verb::status: return status_table(gen, workers, facts).to_json().dump();
+        case Verb::latency: return latency_table(gen, facts).to_json().dump();
         case Verb::reload:
             if (reload) return reload->reload();
             break;

@@ -44,6 +44,10 @@ struct ReloadCommands {
 // The per-back-end counters are kept per worker inside each BackendState, so no worker list is needed here.
 io::Table backends_table(const Generation& gen, const ProcessFacts& facts);
 io::Table status_table(const Generation& gen, std::span<const WorkerStats* const> workers, const ProcessFacts& facts);
+// The response-time histograms (cumulative le_ columns, per worker merged; metrics.histogram) and the responses
+// by class, per back end: what dlbad's metrics endpoint serves as dlba_backend_response_seconds and
+// dlba_backend_requests_total.
+io::Table latency_table(const Generation& gen, const ProcessFacts& facts);
 
 // The answer to the active scheduler's status sweep (TCP failover.status_port on this node's eth0 IP): the node's
 // back ends, its status counters, healthy (protocol/node_status.hpp; as a table: the back-end table's rows, the

@@ -29,6 +29,18 @@ struct WorkerStats {
     Counter cdn_rewritten;  // answers of a cdn service streamed through the HTML rewriter
     Counter cdn_passed;     // answers of a cdn service passed untouched (not HTML, compressed, no body)
     Counter cdn_urls;       // URLs rewritten to the CDN host
+    // HTTP/2 (net/h2_connection.hpp)
+    Counter h2_connections;      // connections that spoke h2 (ALPN h2, or h2c with prior knowledge)
+    Counter h2_streams;          // streams opened by clients (each one request)
+    Counter h2_resets_received;  // RST_STREAM from clients
+    Counter h2_resets_sent;      // RST_STREAM to clients (refused, malformed, aborted streams)
+    Counter h2_limit_streams;    // streams refused over http2.max_concurrent_streams
+    Counter h2_limit_headers;    // request heads over http2.max_header_list_bytes (or the field count): 431
+    Counter h2_limit_flood;      // connections closed for a flood: acks, resets, CONTINUATION, empty DATA frames
+    Counter h2_protocol_errors;  // connections closed for another protocol error
+    Counter tunnels;           // upgraded connections (101 relayed, net/tunnel.hpp)
+    Counter tunnels_open;      // gauge: ... open now
+    Counter upgrades_ignored;  // requests offering only protocols the service does not pass on (served plainly)
 };
 
 }  // namespace dlba::server

@@ -14,12 +14,21 @@ namespace dlba::server {
 namespace {
 
 constexpr unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+// A listener with http2: h2 first (the server's preference), then http/1.1.
+constexpr unsigned char kAlpnH2[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 constexpr unsigned char kSessionContext[] = "dlba-server";
 
-int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
-                void*) {
+int h2_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+int select_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void*) {
     unsigned char* chosen = nullptr;
-    if (SSL_select_next_proto(&chosen, outlen, kAlpn, sizeof kAlpn, in, inlen) != OPENSSL_NPN_NEGOTIATED) {
+    const bool h2 = SSL_get_ex_data(ssl, h2_index()) != nullptr;
+    if (SSL_select_next_proto(&chosen, outlen, h2 ? kAlpnH2 : kAlpn, h2 ? sizeof kAlpnH2 : sizeof kAlpn, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED) {
         return SSL_TLSEXT_ERR_NOACK;
     }
     *out = chosen;
@@ -120,6 +129,18 @@ int binding_index() {
 }
 
 }  // namespace
+
+void TlsContext::offer_h2(SSL* ssl, bool on) {
+    static char marker;
+    SSL_set_ex_data(ssl, h2_index(), on ? &marker : nullptr);
+}
+
+bool TlsContext::negotiated_h2(SSL* ssl) {
+    const unsigned char* p = nullptr;
+    unsigned int len = 0;
+    SSL_get0_alpn_selected(ssl, &p, &len);
+    return len == 2 && p[0] == 'h' && p[1] == '2';
+}
 
 void TlsContext::attach_binding(SSL* ssl, SessionBinding* b) { SSL_set_ex_data(ssl, binding_index(), b); }
 

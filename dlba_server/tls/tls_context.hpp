@@ -1,7 +1,8 @@
 // TLS termination settings shared by every worker of the process: one SSL_CTX built from the configuration.
 //
 // - TLS 1.2 and 1.3 only; for 1.2 only ECDHE key exchange with AEAD ciphers (AES-GCM, ChaCha20-Poly1305).
-// - ALPN: http/1.1 (a client offering only other protocols gets no ALPN answer and speaks HTTP/1.1 or leaves).
+// - ALPN: http/1.1, or h2 then http/1.1 on a listener with http2 (offer_h2 per connection); a client offering only
+//   other protocols gets no ALPN answer and speaks HTTP/1.1 or leaves.
 // - Session resumption by tickets only, no server-side cache. The ticket keys come from the configuration, so every
 //   node (and every process on a node) that loads the same file decrypts every other's tickets: a client resumes
 //   wherever the scheduler sends it. The first key encrypts; any listed key decrypts, and a ticket decrypted with
@@ -65,6 +66,9 @@ public:
     // The connection's TLS-session binding, read and written by the ticket callbacks during its handshakes; `b`
     // must outlive the SSL (the session owns both). nullptr detaches.
     static void attach_binding(SSL* ssl, SessionBinding* b);
+    // ALPN offers h2 before http/1.1 on this connection (its listener has http2); whether the client took h2.
+    static void offer_h2(SSL* ssl, bool on);
+    static bool negotiated_h2(SSL* ssl);
     static SessionBinding* binding_of(SSL* ssl);
     // Sends the connection a new ticket (TLS 1.3) when its binding changed since the last one: the ticket goes
     // out before the next bytes written. Nothing under TLS 1.2 (its only ticket is sent inside the handshake).

@@ -59,7 +59,7 @@ std::unique_ptr<Port> Port::open(uint16_t port_id, rte_mempool* pool, const std:
         if (rc < 0) {
             // Some PMDs (pcap files, a few NICs) cannot take a MAC. The classifier checks destination MACs itself,
             // so the port can still own the configured MAC in software if it hands us every frame.
-            std::fprintf(stderr, "dlba-scheduler: port %u cannot take MAC %s (%s); filtering it in software\n",
+            std::fprintf(stderr, "<4>dlba-scheduler: port %u cannot take MAC %s (%s); filtering it in software\n",
                          port_id, want_mac->str().c_str(), rte_strerror(-rc));
             software_mac = true;
         }

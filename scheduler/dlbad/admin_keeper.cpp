@@ -104,7 +104,7 @@ AdminKeeper::~AdminKeeper() {
 }
 
 void AdminKeeper::log(const std::string& text) const {
-    std::fprintf(stderr, "dlbad[node %u]: admin state: %s\n", node_, text.c_str());
+    std::fprintf(stderr, "<5>dlbad[node %u]: admin state: %s\n", node_, text.c_str());
 }
 
 std::string AdminKeeper::load() {

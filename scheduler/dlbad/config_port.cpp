@@ -219,7 +219,7 @@ std::string ConfigPort::admin(const proto::Request& command) {
         if (keeper_) {
             const std::string answer = keeper_->apply(command);
             const io::Reply reply = proto::read_reply(answer);
-            std::fprintf(stderr, "dlbad[node %u]: admin request '%s': %s\n", node_, what.c_str(),
+            std::fprintf(stderr, "<5>dlbad[node %u]: admin request '%s': %s\n", node_, what.c_str(),
                          reply.ok ? "applied" : reply.text.c_str());
             return document(answer);
         }
@@ -238,7 +238,7 @@ std::string ConfigPort::admin(const proto::Request& command) {
             break;
         default: return document(io::reply_error("not an admin command: " + what));
     }
-    std::fprintf(stderr, "dlbad[node %u]: admin request '%s': %s\n", node_, what.c_str(),
+    std::fprintf(stderr, "<5>dlbad[node %u]: admin request '%s': %s\n", node_, what.c_str(),
                  r.ok() ? "applied" : r.error.c_str());
     return document(r.answer);
 }

@@ -1,5 +1,6 @@
 #include "dlbad.hpp"
 
+#include <chrono>
 #include <variant>
 
 #include "io/table_format.hpp"
@@ -66,13 +67,21 @@ bool Dlbad::start(std::string* err) {
     if (!config_port_->open(err)) return false;
     if (!net_->open_probes(err)) return false;
     if (!monitor_->open(err)) return false;
+    if (const auto& listen = config_.metrics.listen) {
+        metrics_ = std::make_unique<MetricsEndpoint>([this] { return render_metrics(); });
+        if (!metrics_->open(listen->ip.value_or(self->eth0_ip), listen->port, err)) {
+            *err = "metrics.listen: " + *err;
+            return false;
+        }
+    }
     failover_->refresh_local_role();
     return true;
 }
 
-void Dlbad::run(const std::atomic<bool>& stop) {
+void Dlbad::run(const std::atomic<bool>& stop, const std::function<void()>& each_turn) {
     // Stop on the caller's request, or to restart on a freshly pushed configuration.
     const auto stopping = [&] {
+        if (each_turn) each_turn();
         return stop.load(std::memory_order_relaxed) || restart_.load(std::memory_order_relaxed);
     };
     sweep_->start();
@@ -80,12 +89,14 @@ void Dlbad::run(const std::atomic<bool>& stop) {
     config_port_->start();
     monitor_->start();
     if (status_daemon_) status_daemon_->start();
+    if (metrics_) metrics_->start();
     failover_->run(stopping);
     sweep_->request_stop();
     keeper_->request_stop();
     config_port_->request_stop();
     monitor_->request_stop();
     if (status_daemon_) status_daemon_->request_stop();
+    if (metrics_) metrics_->request_stop();
     // Hand over before waiting for the other threads: a sweep in progress may take its timeouts.
     if (!restart_.load()) failover_->hand_over();
     sweep_->join();
@@ -93,6 +104,34 @@ void Dlbad::run(const std::atomic<bool>& stop) {
     config_port_->join();
     monitor_->join();
     if (status_daemon_) status_daemon_->join();
+    if (metrics_) metrics_->join();
+}
+
+std::string Dlbad::render_metrics() const {
+    const auto started = std::chrono::steady_clock::now();
+    metrics::NodeTables t;
+    t.node = opt_.node;
+    t.failover = failover_table(config_, failover_->snapshot(), time_.monotonic_ms());
+    t.sweep = sweep_table(config_, opt_.node, sweep_->snapshot());
+    fetch_local_tables({opt_.scheduler_socket, config_.server ? opt_.server_socket : std::string()},
+                       kMetricsFetchTimeoutMs, t);
+    t.scrape_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return metrics::render_node_metrics(t);
+}
+
+std::string Dlbad::service_status() const {
+    if (!failover_) return "node " + std::to_string(opt_.node) + ": starting";
+    const FailoverSnapshot s = failover_->snapshot();
+    std::string text = "node " + std::to_string(opt_.node) + ": ";
+    if (s.active) {
+        text += "active scheduler";
+    } else {
+        text += "standby";
+        text += s.known_active ? " (active: node " + std::to_string(*s.known_active) + ")" : " (no active node known)";
+    }
+    text += ", term " + std::to_string(s.term);
+    if (s.isolated) text += ", isolated: peers' heartbeats do not verify";
+    return text;
 }
 
 uint64_t Dlbad::term() const { return failover_ ? failover_->snapshot().term : opt_.initial_term; }

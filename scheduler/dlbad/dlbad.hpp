@@ -5,6 +5,7 @@
 //   * the status sweep (status_sweep.hpp), while the local scheduler is active: every node's health and figures;
 //   * the config port (config_port.hpp): configuration push, and dlbactl's --node / --all-nodes requests;
 //   * the monitoring socket (monitor_tables.hpp): failover, sweep and summary tables, read-only;
+//   * the metrics endpoint (metrics_endpoint.hpp), with metrics.listen: Prometheus, this node's daemons' figures;
 //   * the status daemon (status_daemon.hpp), in the prototype only: answers the sweep for plain web servers;
 //
 // and the one link to the local scheduler and server they all talk through (local_link.hpp). This class only
@@ -13,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,6 +23,7 @@
 #include "config_port.hpp"
 #include "failover_net.hpp"
 #include "local_link.hpp"
+#include "metrics_endpoint.hpp"
 #include "monitor_tables.hpp"
 #include "node_daemon.hpp"
 #include "peer_auth.hpp"
@@ -49,12 +52,18 @@ public:
     bool start(std::string* err);
     // Returns when `stop` is set, or after a configuration push committed a new file: then restart_requested()
     // is true and the caller re-executes the daemon on the new file (sockets and timings may have changed).
-    void run(const std::atomic<bool>& stop);
+    // each_turn runs on every turn of the failover loop (the service manager's watchdog and status).
+    void run(const std::atomic<bool>& stop, const std::function<void()>& each_turn = {});
     bool restart_requested() const { return restart_.load(); }
     void request_restart() { restart_.store(true); }  // SIGHUP: start again on the file as it is now
     uint64_t term() const;
+    // One line for systemd's STATUS=: this node's role in the election, whom it knows as active, the term.
+    std::string service_status() const;
 
 private:
+    static constexpr int kMetricsFetchTimeoutMs = 500;  // per table, per scrape
+    std::string render_metrics() const;  // one scrape (the metrics endpoint's thread)
+
     const Config& config_;
     const DaemonOptions opt_;
     SystemTime time_;
@@ -72,6 +81,7 @@ private:
     std::unique_ptr<MonitorSocket> monitor_;
     std::unique_ptr<ConfigPort> config_port_;
     std::unique_ptr<StatusDaemon> status_daemon_;
+    std::unique_ptr<MetricsEndpoint> metrics_;
 };
 
 }  // namespace dlba::dlbad

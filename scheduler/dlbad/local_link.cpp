@@ -91,10 +91,10 @@ LinkReply SocketLink::scheduler_request(const proto::Request& request) {
         report = log_limit_.report(verb + ": " + r.error, time_.monotonic_ms(), &suppressed);
     }
     if (report && suppressed > 0) {
-        std::fprintf(stderr, "dlbad[node %u]: scheduler: %s: %s (%llu more since the last report)\n", node_,
+        std::fprintf(stderr, "<4>dlbad[node %u]: scheduler: %s: %s (%llu more since the last report)\n", node_,
                      line.c_str(), r.error.c_str(), static_cast<unsigned long long>(suppressed));
     } else if (report) {
-        std::fprintf(stderr, "dlbad[node %u]: scheduler: %s: %s\n", node_, line.c_str(), r.error.c_str());
+        std::fprintf(stderr, "<4>dlbad[node %u]: scheduler: %s: %s\n", node_, line.c_str(), r.error.c_str());
     }
     return r;
 }

@@ -17,7 +17,10 @@
 #include <unistd.h>
 
 #include "config/config.hpp"
+#include "clock.hpp"
 #include "dlbad.hpp"
+#include "io/log_priority.hpp"
+#include "io/sd_notify.hpp"
 
 namespace {
 
@@ -45,6 +48,7 @@ uint64_t file_id(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    dlba::io::install_stderr_priorities();
     std::string config_path;
     dlba::dlbad::DaemonOptions opt;
     int node = -1;
@@ -55,7 +59,7 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (i + 1 >= argc) {
-            std::fprintf(stderr, "dlbad: %s needs a value\n%s", a.c_str(), kUsage);
+            std::fprintf(stderr, "<3>dlbad: %s needs a value\n%s", a.c_str(), kUsage);
             return 2;
         }
         const std::string v = argv[++i];
@@ -74,7 +78,7 @@ int main(int argc, char** argv) {
         } else if (a == "--term") {  // internal: carried over the restart after a configuration push
             opt.initial_term = std::strtoull(v.c_str(), nullptr, 10);
         } else {
-            std::fprintf(stderr, "dlbad: unknown option '%s'\n%s", a.c_str(), kUsage);
+            std::fprintf(stderr, "<3>dlbad: unknown option '%s'\n%s", a.c_str(), kUsage);
             return 2;
         }
     }
@@ -84,7 +88,7 @@ int main(int argc, char** argv) {
     }
     const dlba::ConfigResult loaded = dlba::load_config(config_path);
     if (const auto* e = std::get_if<dlba::ConfigError>(&loaded)) {
-        std::fprintf(stderr, "dlbad: configuration refused: %s\n", e->str().c_str());
+        std::fprintf(stderr, "<3>dlbad: configuration refused: %s\n", e->str().c_str());
         return 2;
     }
     const auto& config = std::get<dlba::Config>(loaded);
@@ -102,11 +106,15 @@ int main(int argc, char** argv) {
     dlba::dlbad::Dlbad daemon(config, opt);
     std::string err;
     if (!daemon.start(&err)) {
-        std::fprintf(stderr, "dlbad: %s\n", err.c_str());
+        std::fprintf(stderr, "<3>dlbad: %s\n", err.c_str());
         return 1;
     }
     std::fprintf(stderr, "dlbad[node %d]: running (scheduler %s, monitor %s)\n", node, opt.scheduler_socket.c_str(),
                  opt.monitor_socket.c_str());
+    // systemd's view (io/sd_notify.hpp). A restart on a new file (SIGHUP, config push) is an exec of the same
+    // process: RELOADING=1 before it, READY=1 from the new image once it runs (NotifyAccess=main holds: same pid).
+    dlba::io::ServiceNotifier notifier;
+    notifier.ready(daemon.service_status());
     // SIGHUP: check the file, then restart on it (keeping the term); a bad file is logged and ignored.
     std::thread hangups([&] {
         while (!g_stop.load() && !daemon.restart_requested()) {
@@ -114,14 +122,26 @@ int main(int argc, char** argv) {
             if (!g_hangup.exchange(false)) continue;
             const dlba::ConfigResult next = dlba::load_config(config_path);
             if (const auto* e = std::get_if<dlba::ConfigError>(&next)) {
-                std::fprintf(stderr, "dlbad[node %d]: SIGHUP: configuration refused, keeping the running one: %s\n",
+                std::fprintf(stderr, "<4>dlbad[node %d]: SIGHUP: configuration refused, keeping the running one: %s\n",
                              node, e->str().c_str());
             } else {
                 daemon.request_restart();
             }
         }
     });
-    daemon.run(g_stop);
+    uint64_t status_due_ms = 0;
+    bool stopping_sent = false;
+    daemon.run(g_stop, [&] {  // every turn of the failover loop
+        notifier.watchdog_tick();
+        if (g_stop.load() && !stopping_sent) {
+            stopping_sent = true;
+            notifier.stopping("stopping: handing the VIP over");
+        }
+        if (const uint64_t now = dlba::clock::monotonic_ms(); now >= status_due_ms && !stopping_sent) {
+            status_due_ms = now + 250;
+            notifier.status(daemon.service_status());
+        }
+    });
     hangups.join();
     if (daemon.restart_requested() && !g_stop.load()) {
         // A pushed configuration was committed: start again on it, keeping the election term.
@@ -138,10 +158,11 @@ int main(int argc, char** argv) {
         std::vector<char*> cargs;
         for (auto& a : args) cargs.push_back(a.data());
         cargs.push_back(nullptr);
-        std::fprintf(stderr, "dlbad[node %d]: restarting on the new configuration\n", node);
+        std::fprintf(stderr, "<5>dlbad[node %d]: restarting on the new configuration\n", node);
+        notifier.reloading("restarting on the new configuration");
         std::fflush(stderr);
         execv("/proc/self/exe", cargs.data());
-        std::fprintf(stderr, "dlbad[node %d]: cannot restart: %s\n", node, std::strerror(errno));
+        std::fprintf(stderr, "<3>dlbad[node %d]: cannot restart: %s\n", node, std::strerror(errno));
         return 1;
     }
     std::fprintf(stderr, "dlbad[node %d]: stopped\n", node);

@@ -34,7 +34,8 @@ io::Table failover_table(const ArrayConfig& config, const FailoverSnapshot& s, u
               {"vip_arp", vip_arp},
               {"events", s.events},
               {"auth.unverified_nodes", s.unverified},
-              {"auth.isolated", s.isolated}};
+              {"auth.isolated", s.isolated},
+              {"takeovers", s.takeovers}};
     using io::ColumnType;
     t.columns = {{"node", ColumnType::unsigned_integer}, {"priority", ColumnType::unsigned_integer},
                  {"heard_ms_ago", ColumnType::unsigned_integer}, {"alive", ColumnType::boolean},

@@ -71,7 +71,7 @@ void FailoverLoop::hand_over() {
     election_.set_local_role(false, election_.term());
     set_local_active(false);
     send_heartbeat(false, false);  // "not a candidate" either: we are leaving
-    std::fprintf(stderr, "dlbad[node %u]: stopping: handed the VIP over\n", id_.node);
+    std::fprintf(stderr, "<5>dlbad[node %u]: stopping: handed the VIP over\n", id_.node);
     publish();
 }
 
@@ -213,7 +213,7 @@ uint32_t FailoverLoop::lease_ms() const { return 2 * config_.failover.dead_after
 
 // One line on stderr (journald) and the last few in the failover table.
 void FailoverLoop::event(const std::string& text) {
-    std::fprintf(stderr, "dlbad[node %u]: %s\n", id_.node, text.c_str());
+    std::fprintf(stderr, "<5>dlbad[node %u]: %s\n", id_.node, text.c_str());
     events_.push_back(std::to_string(time_.unix_s()) + " " + text);
     if (events_.size() > kMaxEvents) events_.erase(events_.begin());
 }
@@ -221,6 +221,7 @@ void FailoverLoop::event(const std::string& text) {
 void FailoverLoop::act(const Decision& d) {
     if (d.action == ElectionAction::become_active) {
         local_active_ = link_.set_role_active(lease_ms()).ok();
+        if (local_active_) ++takeovers_;
         link_.sync_from(std::nullopt);
         sync_source_.reset();
         event("became the active scheduler (term " + std::to_string(d.term) + ")" +
@@ -324,6 +325,7 @@ void FailoverLoop::publish() {
     published_.peers = peers_;
     published_.unverified = unverified_;
     published_.isolated = isolated_;
+    published_.takeovers = takeovers_;
 }
 
 FailoverSnapshot FailoverLoop::snapshot() const {

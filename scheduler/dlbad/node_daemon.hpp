@@ -46,6 +46,7 @@ struct FailoverSnapshot {
     std::map<uint16_t, PeerView> peers;  // the peers heard from
     std::vector<uint16_t> unverified;    // peers whose heartbeats do not verify with our keys (lately)
     bool isolated = false;               // most peers' heartbeats do not verify: our key is likely the wrong one
+    uint64_t takeovers = 0;              // times this daemon made its scheduler the active one
 };
 
 // The node whose scheduler port has MAC `m`, if any (who answers ARP for the VIP).
@@ -118,6 +119,7 @@ private:
     std::vector<std::string> events_;
     std::vector<uint16_t> unverified_;  // as of the last round
     bool isolated_ = false;
+    uint64_t takeovers_ = 0;
 
     mutable std::mutex published_mutex_;  // guards published_ only: the loop writes it, readers copy it
     FailoverSnapshot published_;

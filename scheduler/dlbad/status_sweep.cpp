@@ -139,7 +139,7 @@ SweepResult StatusSweep::visit(const NodeConfig& n, SweepResult r, bool failed_n
         r.last_answer_unix = time_.unix_s();
         r.last_error.clear();
         if (failed_now && link_.node_failed(n.number, false).answered()) {
-            std::fprintf(stderr, "dlbad[node %u]: node %u answers the sweep again: live\n", node_, n.number);
+            std::fprintf(stderr, "<5>dlbad[node %u]: node %u answers the sweep again: live\n", node_, n.number);
         }
         r.failed_by_sweep = false;
         link_.node_stats(n.number, answer->totals);
@@ -149,7 +149,7 @@ SweepResult StatusSweep::visit(const NodeConfig& n, SweepResult r, bool failed_n
         r.last_error = err;
         r.answer.reset();
         if (!failed_now && link_.node_failed(n.number, true).answered()) {
-            std::fprintf(stderr, "dlbad[node %u]: node %u did not answer the sweep (%s): marked failed\n", node_,
+            std::fprintf(stderr, "<4>dlbad[node %u]: node %u did not answer the sweep (%s): marked failed\n", node_,
                          n.number, err.c_str());
         }
         r.failed_by_sweep = true;

@@ -3,7 +3,10 @@
 # scripts/demo and the end-to-end tests. Needs lib/common.sh and lib/topo.sh.
 
 ARRAY_BUILD="${DLBA_BUILD_DIR:-build}"
-array_bin() { printf '%s/%s/%s' "$DLBA_ROOT" "$ARRAY_BUILD" "$1"; }
+# A binary by its path in the build tree; with DLBA_BIN set (e.g. /usr/bin, the Debian package), the installed one.
+array_bin() {
+    if [ -n "${DLBA_BIN:-}" ]; then printf '%s/%s' "$DLBA_BIN" "${1##*/}"; else printf '%s/%s/%s' "$DLBA_ROOT" "$ARRAY_BUILD" "$1"; fi
+}
 
 # A private CA and a certificate for the VIP (and the name dlba.test), valid 30 days, in RUN/tls.
 array_tls() {  # RUN
@@ -29,6 +32,9 @@ array_config() {  # RUN
     local run="$1" i
     sed -e "s|/etc/dlba/server.pem|$run/tls/server.pem|" -e "s|/etc/dlba/server.key|$run/tls/server.key|" \
         "$DLBA_ROOT/conf/dlba.conf" >"$run/array.conf"
+    # The demo serves Prometheus metrics on every node's eth0 (README: Metrics); production examples leave it off.
+    printf '\n# scripts/array: Prometheus metrics on each node'"'"'s eth0 IP\nmetrics = { listen = ":%s"; };\n' \
+        "${DLBA_METRICS_PORT:-9100}" >>"$run/array.conf"
     for i in "${TOPO_NODES[@]}"; do cp "$run/array.conf" "$run/n$i.conf"; done
 }
 

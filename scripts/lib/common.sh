@@ -9,7 +9,7 @@ DLBA_PACKAGES=(
     libdpdk-dev dpdk dpdk-dev libconfig++-dev catch2 libssl-dev nlohmann-json3-dev libpcap-dev
     nginx-light curl iproute2 tcpdump ethtool nftables python3-scapy haproxy wrk nghttp2-client openssl
     chromium libnss3-tools testssl.sh slowhttptest
-    libnghttp2-dev python3-websockets python3-prometheus-client scdoc debhelper dpkg-dev lintian fakeroot
+    libnghttp2-dev python3-websockets python3-prometheus-client scdoc debhelper dpkg-dev lintian fakeroot systemd-container
 )
 
 # Debian's own interpreter: it has python3-scapy (a python3 earlier on PATH may be another one without it).

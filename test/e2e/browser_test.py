@@ -84,7 +84,8 @@ def case_http():
     pages_stay("http")
 
 
-@suite.case("four pages over HTTPS (test CA trusted, certificate verified): still the login's back end")
+@suite.case("four pages over HTTPS (test CA trusted, certificate verified), over h2 (DevTools says so): still the "
+            "login's back end")
 def case_https():
     seen = pages_stay("https")
     for page in seen:
@@ -92,6 +93,8 @@ def case_https():
                                             "the test CA is in the browser's NSS database)")
         check(page["tls"] in ("TLS 1.3", "TLS 1.2"), f"{page['url']}: TLS {page['tls']}")
         check(VIP in (page["san"] or []), f"{page['url']}: certificate SANs {page['san']}")
+        # The TLS listener offers h2 by ALPN (issue 14): the browser takes it, and persistence holds across h1 and h2.
+        check(page["protocol"] == "h2", f"{page['url']}: protocol {page['protocol']} (expected h2)")
     Suite.diag(f"array nodes that served the browser (requests, favicons included): {state['nodes']}")
 
 

@@ -291,15 +291,23 @@ def bodies_on_bodyless_answers():
     check(bad_responses() == before + 1, f"a 100 with a body: bad_responses {before} -> {bad_responses()}")
 
 
-@suite.case("a 101 nobody asked for: 502, connection closed and not reused, counted")
+@suite.case("a 101 nobody asked for, or to a protocol not offered: 502, connection closed and not reused, counted")
 def unasked_switch():
-    switch = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
-    refused("101 to a plain request", switch)
-    # The client asking is not the back end being asked: the proxy never forwards Upgrade.
-    refused("101 to a request whose Upgrade the proxy dropped", switch,
-            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n\r\n")
+    def switch(protocol):
+        return b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + protocol + b"\r\nConnection: Upgrade\r\n\r\n"
+    refused("101 to a plain request", switch(b"websocket"))
+    # The client asking is not the back end being asked: an offer the service does not pass on (h2c) is dropped.
+    refused("101 to a request whose Upgrade the proxy dropped", switch(b"h2c"),
+            b"GET /h2 HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, close\r\n\r\n")
     _, head = env["backend"].requests()[-2]
-    check(b"upgrade" not in head.lower(), f"the proxy forwarded Upgrade: {head!r}")
+    check(b"upgrade" not in head.lower(), f"the proxy forwarded Upgrade: h2c: {head!r}")
+    # A WebSocket offer goes on (net/tunnel.hpp); a 101 to anything else, or without Upgrade, is still refused.
+    ws = (b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n"
+          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    refused("101 to a protocol that was not offered", switch(b"h2c"), ws)
+    _, head = env["backend"].requests()[-2]
+    check(b"\r\nUpgrade: websocket\r\nConnection: Upgrade" in head, f"the offer as forwarded: {head!r}")
+    refused("101 without Upgrade", b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n", ws)
 
 
 @suite.case("bad status lines: 502, connection closed and not reused, counted")

@@ -32,6 +32,11 @@ dlba/haproxy[tls-backend]=R and dlba/nginx[tls-backend]=R.
 --redirect: a redirect service against HAProxy's `http-request redirect location`, wrk keep-alive, five rounds;
 prints dlba/haproxy[redirect]=R.
 
+--h2: HTTP/2 over TLS toward the client: h2load -m 10 (1 thread, 10 connections, 10 streams each) against
+dlba-server (ALPN h2, pool.idle_per_backend 128), HAProxy (`alpn h2,http/1.1`, http-reuse safe) and nginx
+(`listen ... ssl http2`, upstream keepalive 128), each one worker thread, five interleaved rounds; p50/p99 from h2load's per-request log; prints
+dlba/haproxy[h2]=R and dlba/nginx[h2]=R.
+
 --cdn runs only a 1 MB HTML page (about 40,000 src/href URLs, a third of them matching) through two dlba-servers, one
 with CDN URL rewriting (services[].cdn) and one without, 5 rounds, and prints dlba[cdn]/dlba=<ratio> (issue 12: the
 rewriting streams at >= 0.5 of the plain proxy's throughput) and the peak resident memory (VmHWM) of each."""
@@ -55,9 +60,12 @@ from dlbatest.tap import wait_until
 
 QUICK = "--quick" in sys.argv
 QOS_ONLY = "--qos" in sys.argv  # only dlba-server with and without QoS, HTTP keep-alive, more rounds
+# only dlba-server with its response-time histogram (metrics.histogram, the default) and without, HTTP keep-alive
+HISTOGRAM_ONLY = "--histogram" in sys.argv
 TLS_BACKEND = "--tls-backend" in sys.argv  # HTTPS to the back end: the three proxies' TLS tunnels
 REDIRECT = "--redirect" in sys.argv  # only a redirect service against HAProxy's http-request redirect
 CDN_ONLY = "--cdn" in sys.argv  # only dlba-server with and without CDN rewriting, a 1 MB HTML page
+H2 = "--h2" in sys.argv  # HTTP/2 over TLS toward the client: h2load -m 10 against the three proxies
 SERVER_BIN = sys.argv[1]
 JSON_OUT = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
 DURATION = 3 if QUICK else 8
@@ -106,9 +114,9 @@ class Dlba(Target):
 
     CDN = 'cdn = { host = "cdn.example.net"; match = ["^/static/", "\\\\.(png|jpg|css|js)$"]; };'
 
-    def __init__(self, root, backend, chain, key, pooled, qos=False, cdn=False):
+    def __init__(self, root, backend, chain, key, pooled, qos=False, cdn=False, histogram=True):
         super().__init__("dlba-server" + ("" if pooled else " (fresh)") + ("[qos]" if qos else "") +
-                         ("[cdn]" if cdn else ""), free_port(), free_port())
+                         ("[cdn]" if cdn else "") + ("" if histogram else "[no-histogram]"), free_port(), free_port())
         pool = "pool = { idle_per_backend = 64; };" if pooled else ""
         services = [f'name = "web"; backends = ["1"]; policy = "cookie"; session_cookie = "JSESSIONID"; {pool}' +
                     (self.QOS if qos else "") + (self.CDN if cdn else "")]
@@ -118,8 +126,11 @@ class Dlba(Target):
                            f'tls = {{ certificate = "{chain}"; key = "{key}"; ticket_keys = ["{ticket_key()}"]; }};\n')
         if qos:
             text = text.replace(f"port = {backend.port}; }}", f"port = {backend.port}; max_inflight = 10000; }}", 1)
+        if not histogram:
+            text += "\nmetrics = { histogram = false; };\n"
         self.server = DlbaServer(SERVER_BIN, root, "bench-dlba" + ("" if pooled else "-fresh") +
-                                 ("-qos" if qos else "") + ("-cdn" if cdn else ""), text)
+                                 ("-qos" if qos else "") + ("-cdn" if cdn else "") + ("" if histogram else "-nohist"),
+                                 text)
 
     def start(self):
         self.server.start()
@@ -347,6 +358,162 @@ def main_tls_backend():
     print(f"dlba/nginx[tls-backend]={d / res['nginx']['rps']:.2f}")
 
 
+# ---- HTTP/2 toward the client (--h2) -------------------------------------------------------------------------------
+
+H2_POOL = 128  # idle back-end connections kept: h2load's 100 streams in flight fit (HAProxy's reuse has no cap)
+
+
+class HaproxyH2(Haproxy):
+    def __init__(self, root, backend, chain, key):
+        super().__init__(root, backend, chain, key, True)
+        self.name = "haproxy[h2]"
+        with open(self.cfg) as f:
+            cfg = f.read()
+        with open(self.cfg, "w") as f:
+            f.write(cfg.replace("alpn http/1.1", "alpn h2,http/1.1"))
+
+
+class NginxH2(NginxProxy):
+    def __init__(self, root, backend, chain, key):
+        super().__init__(root, backend, chain, key, True)
+        self.name = "nginx[h2]"
+        with open(self.conf) as f:
+            conf = f.read()
+        conf = conf.replace("keepalive 64;", f"keepalive {H2_POOL};")
+        with open(self.conf, "w") as f:  # Debian 12's nginx 1.22: http2 is a parameter of listen
+            f.write(conf.replace(f"listen 127.0.0.1:{self.https_port} ssl;", f"listen 127.0.0.1:{self.https_port} ssl http2;"))
+
+
+def h2load(url, seconds, log_file):
+    """h2load -m 10 over TLS for `seconds`: req/s, p50/p99 from its per-request log, errors, and the protocol."""
+    if os.path.exists(log_file):
+        os.remove(log_file)
+    cp = subprocess.run(["h2load", "-t", "1", "-c", "10", "-m", "10", "-D", str(seconds), "--log-file", log_file,
+                         url], capture_output=True, text=True, timeout=seconds + 60)
+    out = cp.stdout
+    m = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out)
+    rps = float(m.group(1)) if m else 0.0
+    m = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored", out)
+    errors = int(m.group(2)) + int(m.group(3)) if m else -1
+    times = []
+    if os.path.exists(log_file):
+        with open(log_file) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and parts[1].startswith("2"):
+                    times.append(int(parts[2]) / 1000.0)
+    times.sort()
+    pick = (lambda q: times[min(len(times) - 1, int(q * len(times)))]) if times else (lambda q: None)
+    proto = re.search(r"Application protocol: (\S+)", out)
+    return {"rps": rps, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "errors": errors,
+            "h2": 1 if proto and proto.group(1) == "h2" else 0}
+
+
+def h2_frame(ftype, flags, stream, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def h2_literal(name, value):  # HPACK literal field without indexing, short strings
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+H2_GET = h2_frame(1, 0x5, 1, h2_literal(b":method", b"GET") + h2_literal(b":scheme", b"https") +
+                  h2_literal(b":authority", b"bench") + h2_literal(b":path", b"/"))
+
+
+def idle_h2_connections(port, n):
+    """Opens n TLS connections that negotiate h2, one request on each (stream 1, read to its END_STREAM), and keeps
+    them open. Returns the sockets."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["h2"])
+    socks = []
+    deadline = time.monotonic() + 240
+    for _ in range(n):
+        if time.monotonic() > deadline:
+            break
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10))
+        if s.selected_alpn_protocol() != "h2":
+            raise RuntimeError(f"port {port} did not negotiate h2")
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + h2_frame(4, 0, 0) + H2_GET)
+        buf, done = b"", False
+        while not done:
+            b = s.recv(65536)
+            if not b:
+                raise RuntimeError("connection closed before the answer")
+            buf += b
+            while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+                length, ftype, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
+                stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+                if ftype == 4 and not flags & 1:
+                    s.sendall(h2_frame(4, 1, 0))  # acknowledge the server's SETTINGS, as a client does
+                if stream == 1 and ftype in (0, 1) and flags & 1:
+                    done = True
+                buf = buf[9 + length:]
+        socks.append(s)
+    return socks
+
+
+def idle_h2_memory(target):
+    time.sleep(0.5)
+    before = rss_kb(target.pid())
+    socks = idle_h2_connections(target.https_port, IDLE_CONNS)
+    time.sleep(1.0)
+    after = rss_kb(target.pid())
+    opened = len(socks)
+    for s in socks:
+        s.close()
+    return {"kb_per_10k": (after - before) * 10000 / max(opened, 1), "opened": opened}
+
+
+def h2_main():
+    raise_fd_limit()
+    root = TempDir("dlba-bench-h2-")
+    r = root.path
+    backend = None
+    targets = []
+    try:
+        backend = Nginx(r, 1, "127.0.0.21", free_port("127.0.0.21"))
+        with open(backend.conf) as f:
+            conf = f.read()
+        with open(backend.conf, "w") as f:
+            f.write(re.sub(r"^\s*access_log .*$", "  access_log off;", conf, flags=re.M))
+        backend.start()
+        ca, chain, key = make_certificates(r)
+        dlba = Dlba(r, backend, chain, key, True)
+        dlba.name = "dlba-server[h2]"
+        with open(dlba.server.config) as f:
+            text = f.read()
+        with open(dlba.server.config, "w") as f:
+            f.write(text.replace("idle_per_backend = 64;", f"idle_per_backend = {H2_POOL};"))
+        targets = [dlba.start(), HaproxyH2(r, backend, chain, key).start(), NginxH2(r, backend, chain, key).start()]
+        log_file = os.path.join(r, "h2load.log")
+
+        def run_h2(t):
+            url = f"https://127.0.0.1:{t.https_port}/"
+            h2load(url, WARMUP, log_file)
+            return h2load(url, DURATION, log_file)
+
+        res = measure(targets, "h2load -m 10 over HTTPS", run_h2, 3 if QUICK else 5)
+        memory = {} if QUICK else measure(targets, "idle h2 connections", idle_h2_memory, 1)
+    finally:
+        for t in targets:
+            t.stop()
+        if backend:
+            backend.stop()
+        root.remove()
+    print(f"{'target':18} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'h2':>3}")
+    for name, m in res.items():
+        print(f"{name:18} {m['rps']:>10.0f} {m['p50_ms'] or 0:>8.2f} {m['p99_ms'] or 0:>8.2f} {m['errors']:>7} "
+              f"{m['h2']:>3}")
+    for name, m in memory.items():
+        print(f"{name:18} idle h2 connections: {m['kb_per_10k'] / 1024:.1f} MB per 10,000 ({m['opened']} opened)")
+    d = res["dlba-server[h2]"]["rps"]
+    print(f"dlba/haproxy[h2]={d / res['haproxy[h2]']['rps']:.2f}")
+    print(f"dlba/nginx[h2]={d / res['nginx[h2]']['rps']:.2f}")
+
+
 # ---- load generators ---------------------------------------------------------------------------------------------
 
 class DlbaRedirect(Target):
@@ -424,6 +591,162 @@ def redirect_run():
     for name, v in res.items():
         print(f"{name:24} {v['rps']:>10.0f} {v['p50_ms']:>8.2f} {v['p99_ms']:>8.2f} {v['errors']:>7}")
     print(f"dlba/haproxy[redirect]={d['rps'] / h['rps']:.2f}")
+
+
+# ---- HTTP/2 toward the client (--h2) -------------------------------------------------------------------------------
+
+H2_POOL = 128  # idle back-end connections kept: h2load's 100 streams in flight fit (HAProxy's reuse has no cap)
+
+
+class HaproxyH2(Haproxy):
+    def __init__(self, root, backend, chain, key):
+        super().__init__(root, backend, chain, key, True)
+        self.name = "haproxy[h2]"
+        with open(self.cfg) as f:
+            cfg = f.read()
+        with open(self.cfg, "w") as f:
+            f.write(cfg.replace("alpn http/1.1", "alpn h2,http/1.1"))
+
+
+class NginxH2(NginxProxy):
+    def __init__(self, root, backend, chain, key):
+        super().__init__(root, backend, chain, key, True)
+        self.name = "nginx[h2]"
+        with open(self.conf) as f:
+            conf = f.read()
+        conf = conf.replace("keepalive 64;", f"keepalive {H2_POOL};")
+        with open(self.conf, "w") as f:  # Debian 12's nginx 1.22: http2 is a parameter of listen
+            f.write(conf.replace(f"listen 127.0.0.1:{self.https_port} ssl;", f"listen 127.0.0.1:{self.https_port} ssl http2;"))
+
+
+def h2load(url, seconds, log_file):
+    """h2load -m 10 over TLS for `seconds`: req/s, p50/p99 from its per-request log, errors, and the protocol."""
+    if os.path.exists(log_file):
+        os.remove(log_file)
+    cp = subprocess.run(["h2load", "-t", "1", "-c", "10", "-m", "10", "-D", str(seconds), "--log-file", log_file,
+                         url], capture_output=True, text=True, timeout=seconds + 60)
+    out = cp.stdout
+    m = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out)
+    rps = float(m.group(1)) if m else 0.0
+    m = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored", out)
+    errors = int(m.group(2)) + int(m.group(3)) if m else -1
+    times = []
+    if os.path.exists(log_file):
+        with open(log_file) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and parts[1].startswith("2"):
+                    times.append(int(parts[2]) / 1000.0)
+    times.sort()
+    pick = (lambda q: times[min(len(times) - 1, int(q * len(times)))]) if times else (lambda q: None)
+    proto = re.search(r"Application protocol: (\S+)", out)
+    return {"rps": rps, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "errors": errors,
+            "h2": 1 if proto and proto.group(1) == "h2" else 0}
+
+
+def h2_frame(ftype, flags, stream, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def h2_literal(name, value):  # HPACK literal field without indexing, short strings
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+H2_GET = h2_frame(1, 0x5, 1, h2_literal(b":method", b"GET") + h2_literal(b":scheme", b"https") +
+                  h2_literal(b":authority", b"bench") + h2_literal(b":path", b"/"))
+
+
+def idle_h2_connections(port, n):
+    """Opens n TLS connections that negotiate h2, one request on each (stream 1, read to its END_STREAM), and keeps
+    them open. Returns the sockets."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["h2"])
+    socks = []
+    deadline = time.monotonic() + 240
+    for _ in range(n):
+        if time.monotonic() > deadline:
+            break
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10))
+        if s.selected_alpn_protocol() != "h2":
+            raise RuntimeError(f"port {port} did not negotiate h2")
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + h2_frame(4, 0, 0) + H2_GET)
+        buf, done = b"", False
+        while not done:
+            b = s.recv(65536)
+            if not b:
+                raise RuntimeError("connection closed before the answer")
+            buf += b
+            while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+                length, ftype, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
+                stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+                if ftype == 4 and not flags & 1:
+                    s.sendall(h2_frame(4, 1, 0))  # acknowledge the server's SETTINGS, as a client does
+                if stream == 1 and ftype in (0, 1) and flags & 1:
+                    done = True
+                buf = buf[9 + length:]
+        socks.append(s)
+    return socks
+
+
+def idle_h2_memory(target):
+    time.sleep(0.5)
+    before = rss_kb(target.pid())
+    socks = idle_h2_connections(target.https_port, IDLE_CONNS)
+    time.sleep(1.0)
+    after = rss_kb(target.pid())
+    opened = len(socks)
+    for s in socks:
+        s.close()
+    return {"kb_per_10k": (after - before) * 10000 / max(opened, 1), "opened": opened}
+
+
+def h2_main():
+    raise_fd_limit()
+    root = TempDir("dlba-bench-h2-")
+    r = root.path
+    backend = None
+    targets = []
+    try:
+        backend = Nginx(r, 1, "127.0.0.21", free_port("127.0.0.21"))
+        with open(backend.conf) as f:
+            conf = f.read()
+        with open(backend.conf, "w") as f:
+            f.write(re.sub(r"^\s*access_log .*$", "  access_log off;", conf, flags=re.M))
+        backend.start()
+        ca, chain, key = make_certificates(r)
+        dlba = Dlba(r, backend, chain, key, True)
+        dlba.name = "dlba-server[h2]"
+        with open(dlba.server.config) as f:
+            text = f.read()
+        with open(dlba.server.config, "w") as f:
+            f.write(text.replace("idle_per_backend = 64;", f"idle_per_backend = {H2_POOL};"))
+        targets = [dlba.start(), HaproxyH2(r, backend, chain, key).start(), NginxH2(r, backend, chain, key).start()]
+        log_file = os.path.join(r, "h2load.log")
+
+        def run_h2(t):
+            url = f"https://127.0.0.1:{t.https_port}/"
+            h2load(url, WARMUP, log_file)
+            return h2load(url, DURATION, log_file)
+
+        res = measure(targets, "h2load -m 10 over HTTPS", run_h2, 3 if QUICK else 5)
+        memory = {} if QUICK else measure(targets, "idle h2 connections", idle_h2_memory, 1)
+    finally:
+        for t in targets:
+            t.stop()
+        if backend:
+            backend.stop()
+        root.remove()
+    print(f"{'target':18} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'h2':>3}")
+    for name, m in res.items():
+        print(f"{name:18} {m['rps']:>10.0f} {m['p50_ms'] or 0:>8.2f} {m['p99_ms'] or 0:>8.2f} {m['errors']:>7} "
+              f"{m['h2']:>3}")
+    for name, m in memory.items():
+        print(f"{name:18} idle h2 connections: {m['kb_per_10k'] / 1024:.1f} MB per 10,000 ({m['opened']} opened)")
+    d = res["dlba-server[h2]"]["rps"]
+    print(f"dlba/haproxy[h2]={d / res['haproxy[h2]']['rps']:.2f}")
+    print(f"dlba/nginx[h2]={d / res['nginx[h2]']['rps']:.2f}")
 
 
 # ---- load generators ---------------------------------------------------------------------------------------------
@@ -604,6 +927,9 @@ def main():
     if REDIRECT:
         redirect_run()
         return
+    if H2:
+        h2_main()
+        return
     raise_fd_limit()
     if CDN_ONLY:
         return cdn_main()
@@ -620,6 +946,15 @@ def main():
         kinds = [(Dlba, True), (Haproxy, True)] if QUICK else [
             (Dlba, True), (Haproxy, True), (NginxProxy, True), (Dlba, False), (Haproxy, False), (NginxProxy, False)]
         # All proxies run at once (idle ones cost nothing); each measurement drives one of them.
+        if HISTOGRAM_ONLY:  # the histogram's cost: the same server with it (default) and without, 7 rounds
+            targets = [Dlba(r, backend, chain, key, True).start(),
+                       Dlba(r, backend, chain, key, True, histogram=False).start()]
+            ka = measure(targets, "HTTP keep-alive", lambda t: (wrk(f"http://127.0.0.1:{t.http_port}/", WARMUP),
+                                                                wrk(f"http://127.0.0.1:{t.http_port}/", DURATION))[1], 7)
+            with_h, without = ka["dlba-server"]["rps"], ka["dlba-server[no-histogram]"]["rps"]
+            log(f"HTTP keep-alive req/s: with the histogram {with_h:.0f}, without {without:.0f}")
+            print(f"dlba[histogram]/dlba[no-histogram]={with_h / without:.3f}")
+            return
         for cls, pooled in kinds if not QOS_ONLY else [(Dlba, True)]:
             targets.append(cls(r, backend, chain, key, pooled).start())
         targets.append(Dlba(r, backend, chain, key, True, qos=True).start())

@@ -412,7 +412,7 @@ def access_log():
     wait_until(lambda: open(path).read().count("/logged-") == 2, 3, what="two access log lines")
     lines = [l for l in open(path).read().splitlines() if "/logged-" in l]
     for line in lines:
-        check(re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ 127\.0\.0\.1:\d+ "GET /logged-[ab]" 200 \d+ [123] \d+ms url_hash$',
+        check(re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ 127\.0\.0\.1:\d+ h1 "GET /logged-[ab]" 200 \d+ [123] \d+ms url_hash$',
                        line), f"access log line: {line!r}")
 
 

@@ -20,6 +20,7 @@ class Scheduler:
         self.role = role
         self.socket = os.path.join(topo.rundir, f"n{node}.sock")
         file_prefix = f"{topo.prefix}-n{node}-{Scheduler.starts}"
+        self.file_prefix = file_prefix  # DPDK runtime directory /var/run/dpdk/PREFIX (telemetry socket)
         cmd = [scheduler_binary(), "--no-huge", "--no-pci", "--no-shconf", "-m", "512", "-l", "0",
                "--file-prefix", file_prefix, "--log-level", "lib.eal:warning",
                f"--vdev=net_{pmd}0,iface=sch0",

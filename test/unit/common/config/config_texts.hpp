@@ -52,7 +52,7 @@ inline const std::string kServerSectionsText = R"(server = {
   workers = 2;
   monitor_socket = "/tmp/dlba-test.sock"; max_connections = 500;
   timeouts = { header_ms = 5000; idle_ms = 20000; body_ms = 7000; backend_connect_ms = 800;
-               backend_response_ms = 9000; shutdown_ms = 3000; handshake_ms = 2000; };
+               backend_response_ms = 9000; shutdown_ms = 3000; handshake_ms = 2000; tunnel_ms = 120000; };
   limits = { max_header_bytes = 16384; max_header_count = 50; max_uri_bytes = 4096; max_body_bytes = 1000000;
              max_connections_per_ip = 50; };
   forwarded = "both";
@@ -76,7 +76,7 @@ services = (
     fallback = "response_time"; retries = 3; down_interval_ms = 2000; pool = { idle_per_backend = 4; }; },
   { name = "cache"; backends = ["c", "b"]; policy = "url_hash"; hash_bound_load = 1.25; },
   { name = "app"; backends = ["b"]; policy = "url_session"; url_session_param = "jsessionid"; url_session_in = "path";
-    inject_cookie = "Srv"; strip_injected = false; }
+    inject_cookie = "Srv"; strip_injected = false; upgrade_protocols = ["websocket", "h2c"]; }
 );
 )";
 

@@ -40,6 +40,8 @@ TEST_CASE("each server setting loads as written, and its default applies when it
         {"shutdown_ms", [](const ServerConfig& s) { return std::to_string(s.timeouts.shutdown_ms); }, "3000", "10000"},
         {"handshake_ms", [](const ServerConfig& s) { return std::to_string(s.timeouts.handshake_ms); }, "2000",
          "5000"},
+        {"tunnel_ms", [](const ServerConfig& s) { return std::to_string(s.timeouts.tunnel_ms); }, "120000",
+         "3600000"},
         {"max_header_bytes", [](const ServerConfig& s) { return std::to_string(s.limits.max_header_bytes); }, "16384",
          "32768"},
         {"max_header_count", [](const ServerConfig& s) { return std::to_string(s.limits.max_header_count); }, "50",
@@ -69,6 +71,8 @@ TEST_CASE("server section errors name file, line and reason", "[config][server]"
         {"bad forwarded", replace(g, "forwarded = \"both\"", "forwarded = \"all\""), 15, "is not one of"},
         {"timeout zero", replace(g, "header_ms = 5000", "header_ms = 0"), 11, "out of range"},
         {"handshake deadline zero", replace(g, "handshake_ms = 2000", "handshake_ms = 0"), 12, "out of range"},
+        {"tunnel idle timeout zero", replace(g, "tunnel_ms = 120000", "tunnel_ms = 0"), 12, "out of range"},
+        {"tunnel idle timeout not a number", replace(g, "tunnel_ms = 120000", "tunnel_ms = \"1h\""), 12, "integer"},
         {"bad limit", replace(g, "max_header_count = 50", "max_header_count = 1"), 13, "out of range"},
         {"negative per-address limit", replace(g, "max_connections_per_ip = 50", "max_connections_per_ip = -1"), 14,
          "out of range"},
@@ -85,4 +89,52 @@ TEST_CASE("forwarded header names print as they are written in the file", "[conf
     CHECK(std::string(forwarded_header_name(ForwardedHeader::forwarded)) == "forwarded");
     CHECK(std::string(forwarded_header_name(ForwardedHeader::both)) == "both");
     CHECK(std::string(forwarded_header_name(ForwardedHeader::none)) == "none");
+}
+
+TEST_CASE("http2: on by default on TLS listeners only, limits load, bad values are refused with file:line",
+          "[config][server][h2]") {
+    const Config c = loaded(kServerFileText, "srv.conf");
+    REQUIRE(c.server);
+    CHECK_FALSE(c.server->listeners[0].http2);  // plain: h2c only when asked
+    CHECK(c.server->listeners[1].http2);        // TLS: h2 offered by ALPN
+    CHECK(c.server->http2.max_concurrent_streams == 100);
+    CHECK(c.server->http2.max_header_list_bytes == 65536);
+    CHECK(c.server->http2.reset_burst == 1000);
+    CHECK(c.server->http2.reset_rate == 33);
+    CHECK(c.server->http2.max_continuations == 8);
+
+    std::string t = replace(kServerFileText, "port = 8080;", "port = 8080; http2 = true;");
+    t = replace(t, "port = 8443; tls = true;", "port = 8443; tls = true; http2 = false;");
+    t = replace(t, "access_log = \"stderr\";",
+                "access_log = \"stderr\"; http2 = { max_concurrent_streams = 50; max_header_list_bytes = 8192; "
+                "initial_window_bytes = 1048576; reset_burst = 200; reset_rate = 10; max_queued_acks = 500; "
+                "max_settings_entries = 16; max_continuations = 4; max_empty_frames = 20; };");
+    const Config w = loaded(t, "srv.conf");
+    CHECK(w.server->listeners[0].http2);
+    CHECK_FALSE(w.server->listeners[1].http2);
+    const Http2Limits& h = w.server->http2;
+    CHECK(h.max_concurrent_streams == 50);
+    CHECK(h.max_header_list_bytes == 8192);
+    CHECK(h.initial_window_bytes == 1048576);
+    CHECK(h.reset_burst == 200);
+    CHECK(h.reset_rate == 10);
+    CHECK(h.max_queued_acks == 500);
+    CHECK(h.max_settings_entries == 16);
+    CHECK(h.max_continuations == 4);
+    CHECK(h.max_empty_frames == 20);
+
+    const std::string& g = kServerFileText;
+    check_refusals("srv.conf", {
+        {"http2 not a boolean", replace(g, "port = 8080;", "port = 8080; http2 = \"yes\";"), 6,
+         "must be true or false"},
+        {"unknown http2 key", replace(g, "access_log = \"stderr\";", "access_log = \"stderr\"; http2 = { streams = 5; };"),
+         16, "unknown setting 'streams'"},
+        {"no streams at all",
+         replace(g, "access_log = \"stderr\";", "access_log = \"stderr\"; http2 = { max_concurrent_streams = 0; };"), 16,
+         "out of range"},
+        {"window below the RFC's frame size",
+         replace(g, "access_log = \"stderr\";", "access_log = \"stderr\"; http2 = { initial_window_bytes = 100; };"), 16,
+         "out of range"},
+        {"http2 not a group", replace(g, "access_log = \"stderr\";", "access_log = \"stderr\"; http2 = 1;"), 16, "must be a group"},
+    });
 }

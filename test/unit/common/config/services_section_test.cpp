@@ -32,6 +32,8 @@ TEST_CASE("the services list loads every service with its values", "[config][ser
     CHECK(app.url_session_in == SessionIdPlace::path);
     CHECK(app.inject_cookie == "Srv");
     CHECK_FALSE(app.strip_injected);
+    CHECK(app.upgrade_protocols == std::vector<std::string>{"websocket", "h2c"});
+    CHECK(web.upgrade_protocols == std::vector<std::string>{"websocket"});  // default
     CHECK(c.service("nope") == nullptr);
 }
 
@@ -58,6 +60,13 @@ TEST_CASE("services list errors name file, line and reason", "[config][server]")
          "needs 'url_session_param'"},
         {"bad url_session_in", replace(g, "url_session_in = \"path\"", "url_session_in = \"body\""), 35, "is not one of"},
         {"duplicate service", replace(g, "name = \"cache\"", "name = \"web\""), 34, "used twice"},
+        {"an upgrade protocol that is not a token", replace(g, "\"h2c\"]", "\"h2 c\"]"), 36,
+         "must be a protocol name"},
+        {"an upgrade protocol with a version", replace(g, "\"h2c\"]", "\"HTTP/2.0\"]"), 36, "must be a protocol name"},
+        {"upgrade protocols not a list", replace(g, "[\"websocket\", \"h2c\"]", "\"websocket\""), 36,
+         "must be a list of protocol names"},
+        {"an upgrade protocol that is not a string", replace(g, "[\"websocket\", \"h2c\"]", "(\"websocket\", 2)"), 36,
+         "non-string"},
         {"unknown service key", replace(g, "retries = 3;", "retry = 3;"), 33, "unknown setting 'retry'"},
         {"inject cookie equals session cookie",
          replace(g, "session_cookie = \"JSESSIONID\";", "session_cookie = \"SpServer\";"), 32, "must differ"},

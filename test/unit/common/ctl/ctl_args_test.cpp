@@ -204,3 +204,34 @@ TEST_CASE("--node takes only the read-only tables; config push goes to every nod
     CHECK_FALSE(push.command);
     CHECK_THAT(usage_error({"config", "pull", "x"}), Catch::Matchers::Contains("usage: config push FILE"));
 }
+
+TEST_CASE("top: --interval and --count bounded, sockets defaulted, top's options refused elsewhere", "[dlbactl]") {
+    const Invocation d = ok({"top"});
+    CHECK(d.top);
+    CHECK(d.top_interval_ms == 1000);
+    CHECK(d.top_count == 1);
+    CHECK(d.socket_path == "/run/dlba/scheduler.sock");
+    CHECK(d.server_socket == "/run/dlba/server.sock");
+    const Invocation t = ok({"top", "--interval", "0.25", "-k", "3", "--server-socket=/tmp/s.sock", "-s", "/tmp/x"});
+    CHECK(t.top_interval_ms == 250);
+    CHECK(t.top_count == 3);
+    CHECK(t.server_socket == "/tmp/s.sock");
+    CHECK(t.socket_path == "/tmp/x");
+    CHECK(ok({"top", "-i", "2"}).top_interval_ms == 2000);
+    CHECK(ok({"top", "-i", ".5"}).top_interval_ms == 500);
+    for (const char* bad : {"0", "0.05", "61", "1.2345", "x", "-1", "1."}) {
+        INFO(bad);
+        CHECK(usage_error({"top", "--interval", bad}).find("--interval must be") != std::string::npos);
+    }
+    CHECK(usage_error({"top", "--count", "0"}).find("--count must be") != std::string::npos);
+    CHECK(usage_error({"top", "--count", "10001"}).find("--count must be") != std::string::npos);
+    CHECK(usage_error({"status", "--count", "2"}).find("for `top` only") != std::string::npos);
+    CHECK(usage_error({"top", "extra"}).find("usage: top") != std::string::npos);
+    CHECK(usage_error({"top", "--node", "2"}).find("no --node") != std::string::npos);
+}
+
+TEST_CASE("latency goes to the server's socket", "[dlbactl]") {
+    const Invocation l = ok({"latency"});
+    CHECK(l.request == "latency");
+    CHECK(l.socket_path == "/run/dlba/server.sock");
+}

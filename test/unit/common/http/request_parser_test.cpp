@@ -411,6 +411,46 @@ TEST_CASE("keep-alive follows the version and the Connection header", "[request]
     }
 }
 
+TEST_CASE("an upgrade offer needs HTTP/1.1, an Upgrade field and Connection naming it", "[request][upgrade]") {
+    struct Case {
+        const char* description;
+        std::string input;
+        bool upgrade;
+        bool keep_alive;
+    };
+    const std::vector<Case> cases = {
+        {"websocket handshake", "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", true,
+         true},
+        {"tokens in any case, Connection as a list",
+         "GET / HTTP/1.1\r\nHost: a\r\nupgrade: WebSocket\r\nConnection: keep-alive, UPGRADE\r\n\r\n", true, true},
+        {"Connection in a second field", "GET / HTTP/1.1\r\nHost: a\r\nConnection: x\r\nUpgrade: h2c\r\n"
+         "Connection: upgrade\r\n\r\n", true, true},
+        {"Upgrade without Connection naming it", "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", false,
+         true},
+        {"Connection: upgrade without an Upgrade field", "GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n",
+         false, true},
+        {"upgrade as a substring does not count",
+         "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgraded\r\n\r\n", false, true},
+        {"HTTP/1.0: ignored (RFC 9110 §7.8)",
+         "GET / HTTP/1.0\r\nUpgrade: websocket\r\nConnection: upgrade, keep-alive\r\n\r\n", false, true},
+        {"with close: an offer, and the last request if refused",
+         "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n\r\n", true, false},
+    };
+    for (const Case& c : cases) {
+        INFO(c.description);
+        auto out = parse(c.input);
+        REQUIRE(out.requests.size() == 1);
+        CHECK(out.requests[0].upgrade == c.upgrade);
+        CHECK(out.requests[0].keep_alive == c.keep_alive);
+    }
+    // The flag belongs to one request: the next one on the connection starts without it.
+    auto two = parse("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n"
+                     "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    REQUIRE(two.requests.size() == 2);
+    CHECK(two.requests[0].upgrade);
+    CHECK_FALSE(two.requests[1].upgrade);
+}
+
 TEST_CASE("Expect: 100-continue is reported on HTTP/1.1 only", "[request]") {
     auto out = parse(post("Expect: 100-Continue\r\nContent-Length: 1\r\n", "x"));
     REQUIRE(out.requests.size() == 1);

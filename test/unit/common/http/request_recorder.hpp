@@ -21,6 +21,7 @@ struct RecordedRequest {
     uint64_t content_length = 0;
     bool keep_alive = false;
     bool expect_continue = false;
+    bool upgrade = false;
     std::string body;
     bool complete = false;
 
@@ -46,6 +47,7 @@ public:
         r.content_length = h.content_length;
         r.keep_alive = h.keep_alive;
         r.expect_continue = h.expect_continue;
+        r.upgrade = h.upgrade;
         requests.push_back(std::move(r));
         return on_head;
     }

@@ -352,3 +352,51 @@ TEST_CASE("back-end answers are held to the request side's strictness", "[respon
         }
     }
 }
+
+TEST_CASE("a 101 answers only a request that offered an upgrade, and names a protocol", "[response][upgrade]") {
+    const std::string switching = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                  "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+    const std::string frame = "\x81\x05hello";
+    ResponseHeadScanner s;
+
+    s.start(false, true);
+    const std::string input = switching + frame;
+    ScanResult r = s.scan(input.data(), input.size());
+    REQUIRE(r.status == ScanStatus::complete);
+    CHECK(r.consumed == switching.size());  // what follows is the new protocol's, not a body
+    CHECK(s.head().switching_protocols());
+    CHECK_FALSE(s.head().informational());  // no further head follows
+    CHECK(s.head().framing == BodyFraming::none);
+    CHECK_FALSE(s.head().keep_alive);
+
+    // Without an offer, the same answer is a switch nobody asked for.
+    s.start(false, false);
+    r = s.scan(switching.data(), switching.size());
+    CHECK(r.status == ScanStatus::error);
+    CHECK(std::string_view(s.error().reason) == "protocol switch nobody asked for");
+
+    // With one, a 101 must still say what it switches to; and its framing fields are checked as on any answer.
+    s.start(false, true);
+    const std::string bare = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n";
+    r = s.scan(bare.data(), bare.size());
+    CHECK(r.status == ScanStatus::error);
+    CHECK(std::string_view(s.error().reason) == "101 without Upgrade");
+    s.start(false, true);
+    const std::string two = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nContent-Length: 1\r\n"
+                            "Content-Length: 2\r\n\r\n";
+    r = s.scan(two.data(), two.size());
+    CHECK(r.status == ScanStatus::error);
+
+    // A 100 before the 101 is informational as ever; an offer does not change other answers.
+    s.start(false, true);
+    const std::string cont = "HTTP/1.1 100 Continue\r\n\r\n";
+    r = s.scan(cont.data(), cont.size());
+    REQUIRE(r.status == ScanStatus::complete);
+    CHECK(s.head().informational());
+    s.start(false, true);
+    const std::string plain = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    r = s.scan(plain.data(), plain.size());
+    REQUIRE(r.status == ScanStatus::complete);
+    CHECK(s.head().framing == BodyFraming::content_length);
+    CHECK(s.head().keep_alive);
+}

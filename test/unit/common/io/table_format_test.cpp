@@ -135,10 +135,35 @@ TEST_CASE("render_text aligns numbers right and text left, like ipvsadm -L -n", 
         "nodes: 2\n"
         "vip: 10.0.0.100\n"
         "\n"
-        "number  eth0_mac           ip         enabled  weight  delta  avg_ms  last_sweep            name\n"
-        "     1  02:00:00:00:00:01  10.0.0.1   yes           1     -5   12.25  1970-01-01T00:00:01Z  first\n"
-        "    12  02:00:00:00:00:0a  10.0.0.12  no           10    300       -  -                     n2\n";
-    CHECK(dlba::io::render_text(status_table()) == expected);
+        "number  eth0_mac           ip         enabled  weight  delta  avg_ms  last_sweep     name\n"
+        "     1  02:00:00:00:00:01  10.0.0.1   yes           1     -5   12.25  3 min 2 s ago  first\n"
+        "    12  02:00:00:00:00:0a  10.0.0.12  no           10    300       -  -              n2\n";
+    CHECK(dlba::io::render_text(status_table(), 183) == expected);
+}
+
+TEST_CASE("timestamps show as ages in the text, the JSON keeps the epoch", "[table_format]") {
+    using dlba::io::format_age;
+    CHECK(format_age(0, 1700000000) == "-");
+    CHECK(format_age(1700000000, 1700000000) == "0 s ago");
+    CHECK(format_age(1699999997, 1700000000) == "3 s ago");
+    CHECK(format_age(1700000000 - 125, 1700000000) == "2 min 5 s ago");
+    CHECK(format_age(1700000000 - 4 * 3600 - 600, 1700000000) == "4 h 10 min ago");
+    CHECK(format_age(1700000000 - 3 * 86400 - 7200, 1700000000) == "3 d 2 h ago");
+    CHECK(format_age(1700000003, 1700000000) == "in 3 s");
+    CHECK(dlba::io::is_time_key("last_sweep"));
+    CHECK(dlba::io::is_time_key("config_loaded_unix"));
+    CHECK_FALSE(dlba::io::is_time_key("unix"));
+    CHECK_FALSE(dlba::io::is_time_key("lease_ms"));
+
+    Table t;
+    t.name = "sweep";
+    t.source = "dlbad";
+    t.meta = {{"last_sweep", 1700000000}, {"sweeps", 4}, {"time", nullptr}};
+    const std::string text = dlba::io::render_text(t, 1700000012);
+    CHECK(text.find("last_sweep: 12 s ago (2023-11-14T22:13:20Z)\n") != std::string::npos);
+    CHECK(text.find("sweeps: 4\n") != std::string::npos);   // not a time: as it is
+    CHECK(text.find("time: null\n") != std::string::npos);  // unknown stays unknown
+    CHECK(t.to_json()["meta"]["last_sweep"] == 1700000000);   // the JSON view is unchanged
 }
 
 TEST_CASE("render_text shows an empty table as its header alone", "[table_format]") {

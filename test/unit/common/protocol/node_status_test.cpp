@@ -35,6 +35,8 @@ BackendRow backend(const char* key, uint32_t address, uint64_t hits, uint64_t op
     b.idle_pooled = open * 2;
     b.tls_bound = hits / 3;
     b.tls_rebound = hits / 15;
+    b.tunnels = hits / 5;
+    b.tunnels_open = open;
     return b;
 }
 
@@ -72,11 +74,13 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(t.meta["healthy"] == true);
     CHECK(t.meta["server"] == "dlba-server");
     CHECK(t.meta["connections_open"] == 5);
-    CHECK(t.columns.size() == 29);
+    CHECK(t.columns.size() == 31);
     // New columns come last, so a reader that looks columns up by position for the older ones still works.
     CHECK(t.columns[26].name == "check");
     CHECK(t.columns[27].name == "agent");
     CHECK(t.columns[28].name == "agent_errors");
+    CHECK(t.columns[29].name == "tunnels");
+    CHECK(t.columns[30].name == "tunnels_open");
     CHECK(t.rows.size() == 2);
 
     const NodeStatus back = through_json(s);
@@ -106,6 +110,8 @@ TEST_CASE("a node's answer round-trips through the node-status table", "[node_st
     CHECK(back.backends[0].check == "failed:http_500");  // health columns
     CHECK(back.backends[0].agent == "up,drain,25%");
     CHECK(back.backends[0].agent_errors == 4);
+    CHECK(back.backends[0].tunnels == 6);  // upgraded connections
+    CHECK(back.backends[0].tunnels_open == 2);
     CHECK(back.backends[0].admin == "in-service");
     CHECK(back.to_table().to_json() == t.to_json());
 }

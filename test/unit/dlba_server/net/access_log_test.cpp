@@ -59,13 +59,13 @@ struct Pipe {
 
 TEST_CASE("an access-log line says when, who, what, the answer, where it went and why", "[access_log]") {
     CHECK(line_of(entry()) ==
-          "2023-11-14T22:13:20Z 192.0.2.7:51234 \"GET /index.html?q=1\" 200 5120 web1 3ms least_conn");
+          "2023-11-14T22:13:20Z 192.0.2.7:51234 h1 \"GET /index.html?q=1\" 200 5120 web1 3ms least_conn");
 
     AccessLogEntry retried = entry();
     retried.attempts = 3;
     retried.reason = ChoiceReason::cookie_rerouted;
     CHECK(line_of(retried) ==
-          "2023-11-14T22:13:20Z 192.0.2.7:51234 \"GET /index.html?q=1\" 200 5120 web1 3ms cookie_rerouted attempts=3");
+          "2023-11-14T22:13:20Z 192.0.2.7:51234 h1 \"GET /index.html?q=1\" 200 5120 web1 3ms cookie_rerouted attempts=3");
 
     AccessLogEntry refused = entry();  // 503: no back end was chosen
     refused.backend = "-";
@@ -73,7 +73,7 @@ TEST_CASE("an access-log line says when, who, what, the answer, where it went an
     refused.bytes = 0;
     refused.reason = ChoiceReason::none;
     refused.attempts = 0;
-    CHECK(line_of(refused) == "2023-11-14T22:13:20Z 192.0.2.7:51234 \"GET /index.html?q=1\" 503 0 - 3ms none");
+    CHECK(line_of(refused) == "2023-11-14T22:13:20Z 192.0.2.7:51234 h1 \"GET /index.html?q=1\" 503 0 - 3ms none");
     CHECK(AccessLogEntry{}.backend == "-");  // the default names no back end
 
     AccessLogEntry bad = entry();  // the back end's answer broke the framing rules: refused
@@ -81,7 +81,20 @@ TEST_CASE("an access-log line says when, who, what, the answer, where it went an
     bad.bytes = 0;
     bad.bad_response = true;
     CHECK(line_of(bad) ==
-          "2023-11-14T22:13:20Z 192.0.2.7:51234 \"GET /index.html?q=1\" 502 0 web1 3ms least_conn bad_response");
+          "2023-11-14T22:13:20Z 192.0.2.7:51234 h1 \"GET /index.html?q=1\" 502 0 web1 3ms least_conn bad_response");
+}
+
+TEST_CASE("an upgraded connection's line ends with the tunnel's bytes each way and why it ended", "[access_log]") {
+    AccessLogEntry e = entry();
+    e.status = 101;
+    e.bytes = 10000217;
+    e.duration_ms = 4015;
+    e.tunnel = true;
+    e.tunnel_up = 10000100;
+    e.tunnel_down = 10000000;
+    e.tunnel_end = "backend_close";
+    CHECK(line_of(e) == "2023-11-14T22:13:20Z 192.0.2.7:51234 h1 \"GET /index.html?q=1\" 101 10000217 web1 4015ms "
+                        "least_conn tunnel up=10000100 down=10000000 end=backend_close");
 }
 
 TEST_CASE("an access-log line carries at most 1024 bytes of the target", "[access_log]") {

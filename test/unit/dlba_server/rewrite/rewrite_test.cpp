@@ -52,8 +52,9 @@ ForwardContext context() {
 struct Scanned {
     http::ResponseHeadScanner scanner;
     const http::ResponseHead& head;
-    explicit Scanned(std::string_view raw, bool head_request = false) : head(scanner.head()) {
-        scanner.start(head_request);
+    explicit Scanned(std::string_view raw, bool head_request = false, bool upgrade_offered = false)
+        : head(scanner.head()) {
+        scanner.start(head_request, upgrade_offered);
         const http::ScanResult r = scanner.scan(raw.data(), raw.size());
         REQUIRE(r.status == http::ScanStatus::complete);
     }
@@ -69,6 +70,27 @@ TEST_CASE("the forwarded request drops hop-by-hop fields and adds X-Forwarded-Fo
     CHECK(out ==
           "GET /a.html?x=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nX-Forwarded-For: 192.0.2.7\r\n"
           "X-Forwarded-Proto: http\r\nConnection: close\r\n\r\n");
+}
+
+TEST_CASE("an upgrade the service passes on goes with its own Upgrade and Connection fields", "[rewrite][request]") {
+    ForwardContext ctx = context();
+    ctx.upgrade = "websocket";
+    Forward f(ctx);
+    // The client's Connection (and what it names) still stops here; the end-to-end WebSocket fields go on.
+    const std::string out = f.run(
+        "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: h2c, websocket\r\nConnection: keep-alive, Upgrade, "
+        "HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n");
+    CHECK(out ==
+          "GET /chat HTTP/1.1\r\nHost: example.com\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+          "Sec-WebSocket-Version: 13\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n"
+          "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    // Pooled back-end connections or not, the Connection field is the upgrade's alone.
+    ctx.keep_alive = true;
+    Forward pooled(ctx);
+    const std::string again = pooled.run("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n");
+    CHECK(again.find("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n") != std::string::npos);
+    CHECK(again.find("close") == std::string::npos);
 }
 
 TEST_CASE("forwarding headers follow the forwarded setting and extend an existing chain", "[rewrite][request]") {
@@ -230,6 +252,17 @@ TEST_CASE("an interim 100 Continue is passed on without a Connection field", "[r
     std::string out;
     write_response_head(s.head, {1, true, false}, {}, out);
     CHECK(out == "HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+TEST_CASE("a 101 keeps its Upgrade field, says Connection: Upgrade and carries an injected cookie", "[rewrite][response]") {
+    Scanned s("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade, X-Hop\r\nX-Hop: 1\r\n"
+              "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nContent-Length: 0\r\n\r\n",
+              false, true);
+    std::string out;
+    write_response_head(s.head, {1, false, false}, {"SpServer=2; Path=/"}, out);
+    CHECK(out == "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSet-Cookie: SpServer=2; Path=/\r\n"
+                 "Connection: Upgrade\r\n\r\n");
 }
 
 TEST_CASE("cookie injection copies the session cookie's attributes", "[rewrite][cookie]") {
