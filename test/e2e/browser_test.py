@@ -4,16 +4,21 @@ HTTP through the VIP, then loads pages over HTTP and over HTTPS (trusting the te
 the certificate chain and the IP SAN are really verified). One browser process and one profile: its cookie jar
 (JSESSIONID from the back end, SpServer injected by the DLBA server) goes with every load, and every load after
 the login must be answered by the same back end ("web N <path>"), whichever array node took the connection.
+With the argument `h2` (meson's e2e/browser_h2, issue 14) the login itself goes over HTTPS and h2, so the
+SpServer cookie is injected into an h2 answer, and the pages then go h2 -> HTTP/1.1 -> h2: one back end by cookie
+across both protocols.
 TAP, one line per case; root.
 """
 import re
+import sys
 
 from dlbatest import array
 from dlbatest.chromium import Chromium
 from dlbatest.tap import Suite, check
 from dlbatest.topo import NODES, VIP
 
-suite = Suite("e2e-browser")
+H2_FIRST = sys.argv[1:] == ["h2"]
+suite = Suite("e2e-browser_h2" if H2_FIRST else "e2e-browser")
 state = {}
 PAGES = ("/index.html", "/a.html", "/b.html", "/account")
 
@@ -43,12 +48,19 @@ def load(url):
     return page
 
 
-@suite.case("chromium logs in over HTTP: the back end's JSESSIONID and the injected SpServer are in its cookie jar")
+@suite.case("chromium logs in over HTTPS and h2: the back end's JSESSIONID and the SpServer injected into the h2 "
+            "answer are in its cookie jar" if H2_FIRST else
+            "chromium logs in over HTTP: the back end's JSESSIONID and the injected SpServer are in its cookie jar")
 def case_login():
     browser = state["browser"]
     Suite.diag(f"browser: {browser.version}")
-    page = load(f"http://{VIP}/login")
-    check(page["security"] == "insecure" and page["remote"].startswith(VIP), f"login page: {page}")
+    if H2_FIRST:
+        page = load(f"https://{VIP}/login")
+        check(page["protocol"] == "h2" and page["security"] == "secure" and page["remote"].startswith(VIP),
+              f"login page not over h2 with a verified certificate: {page}")
+    else:
+        page = load(f"http://{VIP}/login")
+        check(page["security"] == "insecure" and page["remote"].startswith(VIP), f"login page: {page}")
     cookies = {c["name"]: c for c in browser.cookies() if c.get("domain") == VIP}
     Suite.diag("cookies: " + ", ".join(f"{c['name']}={c['value']} (path {c['path']}, httpOnly {c['httpOnly']}, "
                                        f"sameSite {c.get('sameSite')})" for c in cookies.values()))
