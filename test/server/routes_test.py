@@ -176,6 +176,23 @@ def reload_routes():
     check(server.monitor("reload").get("ok") is not False, "reload back")
 
 
+@suite.case("bank group out of service (admin state): 503 on the dedicated route; with overflow the web group serves")
+def out_of_service():
+    server, a, b = env["server"], env["ports"]["a"], env["ports"]["b"]
+    reply = server.monitor("backend 1 out-of-service oos")
+    check(reply.get("ok") is not False, f"oos: {reply}")
+    try:
+        before = routes_rows()[(b, 1)]
+        got_a = on_one_connection(a, [get("/banking/a", "bank.example"), get("/x")])
+        got_b = on_one_connection(b, [get("/banking/a")])
+        check(got_a == [(503, None), (200, "3")], f"without overflow: {got_a}")
+        check(got_b == [(200, "3")], f"with overflow: {got_b}")
+        check(routes_rows()[(b, 1)]["overflows"] - before["overflows"] == 1, "overflow not counted")
+    finally:
+        server.monitor("backend 1 in-service")
+    check(on_one_connection(b, [get("/banking/a")]) == [(200, "1")], "back in service: not the bank group again")
+
+
 @suite.case("bank group down: 503 on the dedicated route (never the default); with overflow the web group serves")
 def down_and_overflow():
     env["nginx"][0].stop()
