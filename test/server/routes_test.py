@@ -1,6 +1,6 @@
 """dlba-server URI-dedicated back-end groups (listener routes) against real nginx back ends on loopback: per request
 on one keep-alive connection (HTTP/1.1, HTTPS, HTTP/2 streams), Host without port and case, a dedicated group down
-answers 503 (never the default) unless the route has an overflow, the `routes` table and the access log's route
+answers 503 (never the default) unless the route has an overflow (down, out of service, at max_inflight), the `routes` table and the access log's route
 field, a reload that changes the routes, and bad routes refused with file:line.
 Usage: routes_test.py DLBA_SERVER DLBACTL (TAP on stdout)."""
 import os
@@ -8,6 +8,7 @@ import re
 import ssl
 import subprocess
 import sys
+import threading
 
 from dlbatest import ctl
 from dlbatest.certs import make_certificates, ticket_key
@@ -35,6 +36,8 @@ def config(routes_a=ROUTES_A, routes_b=ROUTES_B):
                  ("127.0.0.1", p["b"], False, "web")]
     extra = f'  workers = 2;\n  access_log = "{env["root"].path}/access.log";'
     text = config_text(env["backends"], SERVICES, listeners, extra, env["tls"])
+    # The bank group takes one request at a time (max_inflight): a second one finds it full.
+    text = text.replace('key = "1"; address', 'key = "1"; max_inflight = 1; address', 1)
     for port, routes in ((p["a"], routes_a), (p["tls"], routes_a), (p["b"], routes_b)):
         text = text.replace(f'port = {port}; tls = ', f'port = {port}; {routes}\n      tls = ', 1)
     return text
@@ -43,8 +46,13 @@ def config(routes_a=ROUTES_A, routes_b=ROUTES_B):
 def setup():
     root = TempDir("dlba-server-routes-")
     env["root"] = root
-    nginxes = [Nginx(root.path, i, f"127.0.0.{20 + i}", free_port(f"127.0.0.{20 + i}")) for i in (1, 2, 3)]
+    slow = "location = /banking/slow { limit_rate 20k; }"  # 40 kB: about two seconds in flight
+    nginxes = [Nginx(root.path, i, f"127.0.0.{20 + i}", free_port(f"127.0.0.{20 + i}"), extra_locations=slow)
+               for i in (1, 2, 3)]
     env["nginx"] = nginxes
+    os.makedirs(os.path.join(nginxes[0].www, "banking"))
+    with open(os.path.join(nginxes[0].www, "banking", "slow"), "wb") as f:
+        f.write(b"s" * 40000)
     for n in nginxes:
         n.start()
     ca, chain, key = make_certificates(root.path)
@@ -150,8 +158,8 @@ def table_and_log():
     b = env["ports"]["b"]
     check(after[(b, 1)]["overflow"] == "web" and after[(b, 1)]["host"] == "-", f"row: {after[(b, 1)]}")
     log = os.path.join(env["root"].path, "access.log")
-    for pattern in (r'"GET /banking/a" 200 \d+ 1 \d+ms \S+ route=1$', r'"GET /securities/b" 200 \d+ 2 \d+ms \S+ route=2$',
-                    r'"GET /x" 200 \d+ 3 \d+ms \S+ route=default$'):
+    for pattern in (r'"GET /banking/a" 200 \d+ 1 \d+ms .*route=1$', r'"GET /securities/b" 200 \d+ 2 \d+ms .*route=2$',
+                    r'"GET /x" 200 \d+ 3 \d+ms .*route=default$'):
         wait_until(lambda: re.search(pattern, open(log).read(), re.M), 10, what=f"{pattern} in the access log")
     cp = subprocess.run([DLBACTL, "-s", env["server"].socket, "routes"], capture_output=True, text=True, timeout=10)
     check(cp.returncode == 0 and "/securities/" in cp.stdout and "overflows" in cp.stdout,
@@ -174,6 +182,23 @@ def reload_routes():
     with open(server.config, "w") as f:
         f.write(config())
     check(server.monitor("reload").get("ok") is not False, "reload back")
+
+
+@suite.case("bank group at max_inflight: the overflow takes the route's request")
+def full_overflows():
+    a, b = env["ports"]["a"], env["ports"]["b"]
+    slow = {}
+    t = threading.Thread(target=lambda: slow.update(r=on_one_connection(a, [get("/banking/slow", "bank.example")])))
+    t.start()
+    try:
+        wait_until(lambda: env["server"].backends()["1"]["open_conns"] >= 1, 5, what="the slow request in flight")
+        before = routes_rows()[(b, 1)]
+        got = on_one_connection(b, [get("/banking/a")])
+        check(got == [(200, "3")], f"with the bank group full: {got}")
+        check(routes_rows()[(b, 1)]["overflows"] - before["overflows"] == 1, "overflow not counted")
+    finally:
+        t.join(15)
+    check(slow.get("r") == [(200, "1")], f"the slow request: {slow}")
 
 
 @suite.case("bank group out of service (admin state): 503 on the dedicated route; with overflow the web group serves")
