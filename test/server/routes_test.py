@@ -1,7 +1,7 @@
 """dlba-server URI-dedicated back-end groups (listener routes) against real nginx back ends on loopback: per request
 on one keep-alive connection (HTTP/1.1, HTTPS, HTTP/2 streams), Host without port and case, a dedicated group down
-answers 503 (never the default) unless the route has an overflow (down, out of service, at max_inflight), the `routes` table and the access log's route
-field, a reload that changes the routes, and bad routes refused with file:line.
+answers 503 (never the default) unless the route has an overflow (down, out of service, at max_inflight), the
+`routes` table and the access log's route field, a reload that changes the routes, bad routes refused with file:line.
 Usage: routes_test.py DLBA_SERVER DLBACTL (TAP on stdout)."""
 import os
 import re
