@@ -26,7 +26,7 @@ std::vector<ListenerConfig> read_listeners(const ConfigReader& in, const libconf
     for (int i = 0; i < list.getLength(); ++i) {
         const libconfig::Setting& l = list[i];
         if (!l.isGroup()) in.refuse(l, "each entry of 'server.listeners' must be a group { port = 80; ... }");
-        in.only_keys(l, {"address", "port", "tls", "http2", "service"});
+        in.only_keys(l, {"address", "port", "tls", "http2", "service", "routes"});
         ListenerConfig lc;
         lc.address = l.exists("address") ? in.ipv4(l, "address") : vip;
         lc.port = static_cast<uint16_t>(in.integer(l, "port", std::nullopt, 1, 65535));
@@ -37,6 +37,7 @@ std::vector<ListenerConfig> read_listeners(const ConfigReader& in, const libconf
                                      [&](const ServiceConfig& sv) { return sv.name == lc.service; });
         if (it == services.end()) in.refuse(l["service"], "no service named '" + lc.service + "' in 'services'");
         lc.service_index = static_cast<size_t>(it - services.begin());
+        lc.routes = read_listener_routes(in, l, services);
         if (lc.tls && !have_tls) in.refuse(l, "a TLS listener needs the 'tls' section (certificate and key)");
         if (!seen.insert({lc.address, lc.port}).second) {
             in.refuse(l, "listener " + format_ipv4(lc.address) + ":" + std::to_string(lc.port) + " is listed twice");

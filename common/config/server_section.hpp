@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "config/routes_section.hpp"
 #include "config/services_section.hpp"
 
 namespace libconfig {
@@ -28,6 +29,7 @@ struct ListenerConfig {
     bool http2 = false;    // offer h2 (TLS: by ALPN; plain: h2c with prior knowledge); default: tls
     std::string service;   // name of the service whose back ends serve this listener
     size_t service_index = 0;
+    std::vector<RouteConfig> routes;  // URI-dedicated services, first match wins (config/routes_section.hpp)
 };
 
 struct ServerTimeouts {

@@ -256,7 +256,7 @@ Talks to a DLBA daemon's control socket (by default the scheduler's) and prints 
 
 Options (before or after the command):
   -s, --socket PATH   control socket (default: $DLBA_SOCKET, else /run/dlba/scheduler.sock;
-                      /run/dlba/server.sock for `backends` and `latency`; /run/dlba/dlbad.sock for `failover`,
+                      /run/dlba/server.sock for `backends`, `latency` and `routes`; /run/dlba/dlbad.sock for `failover`,
                       `sweep`, `summary` and the admin commands `backend ...` and `node N
                       enable|disable|drain|weight W`, which dlbad keeps in its admin state file and passes
                       on; sent straight to a scheduler's or server's socket they apply to that process only)
@@ -308,6 +308,8 @@ Commands:
                       from two samples --interval apart (default 1, 0.1..60 s), --count rounds (default 1)
   latency             DLBA server: per back end, responses by class and the response-time histogram
                       (cumulative buckets le_SECONDS, as dlbad's metrics endpoint serves them)
+  routes              DLBA server: each listener's URI-dedicated routes (host, path prefix, service,
+                      overflow) with their hits and overflows since the configuration was loaded
   keygen              print a fresh random peer key (64 hex digits) for failover.peer_keys; the first key
                       of the list signs the peer messages, every key verifies them (README: Peer authentication)
   raw LINE...         send LINE as is (debugging; no checks)

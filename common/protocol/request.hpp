@@ -51,6 +51,7 @@ enum class Verb : uint8_t {
     sweep,      // sweep
     summary,    // summary
     latency,    // latency (the server's response-time histograms and responses by class, per back end)
+    routes,     // routes (the server's URI-dedicated routes per listener: hits, overflows)
     // the operator's admin state
     node_admin,     // node N enable|disable|drain
     node_weight,    // node N weight W

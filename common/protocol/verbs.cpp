@@ -48,6 +48,8 @@ constexpr std::array<VerbSpec, kVerbs> kVerbTable{{
      kMonitor,                    Daemon::dlbad_monitor, read_only, kOffered},
     {Verb::latency,           "latency",                               "latency",
      kServer,                     Daemon::server,        read_only, kOffered},
+    {Verb::routes,            "routes",                                "routes",
+     kServer,                     Daemon::server,        read_only, kOffered},
     // The admin state's home is dlbad, which keeps it in its state file and passes it on to the daemon that
     // applies it (applied_by); the scheduler and the server take it straight too (not kept then).
     {Verb::node_admin,        "node {node} {admin}",                   "node 2 drain",

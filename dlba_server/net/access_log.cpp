@@ -54,6 +54,11 @@ void format_access_line(const AccessLogEntry& e, std::string& out) {
         out += " end=";
         out += e.tunnel_end;
     }
+    if (e.route >= -1) {
+        out += " route=";
+        out += e.route < 0 ? std::string("default") : std::to_string(e.route + 1);
+        if (e.overflow) out += ",overflow";
+    }
 }
 
 void AccessLog::flush() {

@@ -7,7 +7,9 @@
 // bad_response when the back end's answer broke the framing rules; `class=N queue_ms=M` when the service uses QoS
 // (a back end with max_inflight, or class rules); for an upgraded connection (status 101), one line when its tunnel
 // ends: `tunnel up=N down=N end=REASON` (bytes client -> back end, back end -> client after the 101, why it ended;
-// the bytes field counts the 101's head and the tunnel's bytes to the client, the duration runs to the end).
+// the bytes field counts the 101's head and the tunnel's bytes to the client, the duration runs to the end); last,
+// on a listener with routes, `route=N` (the route's place in the listener's list, from 1), `route=default` (the
+// listener's own service) or `route=N,overflow` (the route's overflow service took it).
 #pragma once
 
 #include <cstdint>
@@ -38,6 +40,10 @@ struct AccessLogEntry {
     bool tunnel = false;   // an upgraded connection (101): the tunnel's figures follow
     uint64_t tunnel_up = 0, tunnel_down = 0;
     std::string_view tunnel_end;  // net/tunnel.hpp, tunnel_end_name
+    // A listener with routes: which took the request, " route=N" (1-based, in the listener's list) or
+    // " route=default" (the listener's own service), ",overflow" when the route's overflow service took it.
+    int route = -2;  // -2 = not shown (no routes); -1 = default; else the route's index
+    bool overflow = false;
 };
 
 // Appends the entry's line to `out`, without the newline.

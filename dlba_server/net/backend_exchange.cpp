@@ -32,6 +32,8 @@ void BackendExchange::reset() {
     head_request_ = replayable_ = request_complete_ = false;
     service_backend_ = backend_ = 0;
     has_backend_ = false;
+    route_ = -1;
+    listener_routed_ = overflowed_ = false;
     reason_ = ChoiceReason::none;
     force_cookie_ = false;
     tls_binding_ = nullptr;
@@ -65,13 +67,6 @@ void BackendExchange::release_buffers() {
 
 namespace {
 
-// "web.example:8443" -> "web.example"; "[2001:db8::1]:443" -> "[2001:db8::1]".
-std::string_view host_without_port(std::string_view host) {
-    const size_t colon = host.rfind(':');
-    if (colon == std::string_view::npos || host.back() == ']') return host;
-    return host.substr(0, colon);
-}
-
 std::string_view trim_ows(std::string_view v) {
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
@@ -94,6 +89,7 @@ std::string& BackendExchange::out() {
 ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generation& gen, size_t service,
                                     const RequestOrigin& origin, Session* owner, ClientSide client) {
     gen_ = &gen;
+    service = route_request(head, origin, service);
     balancer_ = &gen.balancers[service];
     service_ = service;
     owner_ = owner;
@@ -708,6 +704,10 @@ void BackendExchange::describe(AccessLogEntry& e, int64_t now_ms) const {
         e.tunnel_up = tunnel_.bytes_up();
         e.tunnel_down = tunnel_.bytes_down();
         e.tunnel_end = tunnel_end_name(tunnel_.end_reason());
+    }
+    if (listener_routed_) {
+        e.route = route_;
+        e.overflow = overflowed_;
     }
 }
 

@@ -161,6 +161,11 @@ private:
     };
 
     std::optional<Choice> choose_backend();
+    // ---- routes (net/backend_exchange_route.cpp) ----
+    // The service of the listener's first matching route (or `listener_service`), its overflow when every back end
+    // of the route's service is unusable or full; counted, and noted for the access log.
+    size_t route_request(const http::RequestHead& head, const RequestOrigin& origin, size_t listener_service);
+    bool service_has_room(size_t service) const;
     // ---- redirect services (net/backend_exchange_redirect.cpp) ----
     bool redirect_service() const { return balancer_->service().mode == ServiceMode::redirect; }
     // Where the requests of back end `backend` (array index, out of service) go: its backup chain.
@@ -217,6 +222,9 @@ private:
     size_t backend_ = 0;          // index in the array's back ends
     size_t service_ = 0;          // index of the service in gen_
     bool has_backend_ = false;
+    int16_t route_ = -1;        // the listener's route that took the request; -1: its own service
+    bool listener_routed_ = false;  // the listener has routes (the access log says which one took the request)
+    bool overflowed_ = false;   // the route's overflow service took it
     ChoiceReason reason_ = ChoiceReason::none;
     bool force_cookie_ = false;  // set the injected cookie even if the response does not start a session
     SessionBinding* tls_binding_ = nullptr;  // the client connection's (outlives the exchange); nullptr: plain

@@ -58,6 +58,12 @@ Generation::Generation(Config c, uint16_t node_number, size_t workers, uint64_t 
     request_limits.max_header_bytes = l.max_header_bytes;
     request_limits.max_header_count = l.max_header_count;
     request_limits.max_body_bytes = l.max_body_bytes;
+    for (const ListenerConfig& lc : config.server->listeners) {
+        route_base.push_back(route_slots);
+        route_slots += lc.routes.size();
+    }
+    route_workers = workers;
+    route_counters = std::make_unique<RouteCounters[]>(std::max<size_t>(1, workers * route_slots));
 }
 
 std::optional<size_t> Generation::listener(uint32_t address, uint16_t port) const {

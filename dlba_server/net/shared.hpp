@@ -27,6 +27,7 @@
 #include "net/connections_per_ip.hpp"
 #include "policy/backend_state.hpp"
 #include "policy/balancer.hpp"
+#include "policy/routes.hpp"
 #include "qos/qos_queues.hpp"
 #include "http/url_patterns.hpp"
 #include "tls/backend_tls.hpp"
@@ -62,6 +63,15 @@ struct Generation {
     std::vector<uint32_t> pool_prewarm;        // per back end: idle connections per worker opened ahead of demand
     std::vector<uint32_t> prewarm_backoff_ms;  // per back end: a failed prewarm connect waits this long (down_interval_ms)
     http::RequestLimits request_limits;
+    // The listeners' routes' counters (policy/routes.hpp): route r of listener l is slot route_base[l] + r, and
+    // worker w's counters for slot s are route_counters[w * route_slots + s]. Counted from this generation's start.
+    std::vector<size_t> route_base;
+    size_t route_slots = 0;
+    size_t route_workers = 0;
+    std::unique_ptr<RouteCounters[]> route_counters;
+    RouteCounters& route_counter(size_t worker, size_t listener, size_t route) const {
+        return route_counters[worker * route_slots + route_base[listener] + route];
+    }
     std::shared_ptr<const TlsContext> tls;  // set when some listener is TLS
     std::vector<std::shared_ptr<const BackendTlsContext>> backend_tls;  // per back end: nullptr when plain
     std::shared_ptr<io::Fd> access_log;     // owned access log file, if one is configured

@@ -233,6 +233,36 @@ io::Table latency_table(const Generation& gen, const ProcessFacts& facts) {
     return t;
 }
 
+// Every listener's routes in order, their per-worker counters summed (counted since this generation's start).
+io::Table routes_table(const Generation& gen, const ProcessFacts& facts) {
+    io::Table t;
+    t.name = "routes";
+    t.source = "server";
+    t.version = 1;
+    t.meta = process_meta(gen, facts);
+    t.columns = {{"listener", ColumnType::string},       {"route", ColumnType::unsigned_integer},
+                 {"host", ColumnType::string},           {"path_prefix", ColumnType::string},
+                 {"service", ColumnType::string},        {"overflow", ColumnType::string},
+                 {"hits", ColumnType::unsigned_integer}, {"overflows", ColumnType::unsigned_integer}};
+    const auto& listeners = gen.server().listeners;
+    for (size_t l = 0; l < listeners.size(); ++l) {
+        const std::string where = format_ipv4(listeners[l].address) + ":" + std::to_string(listeners[l].port);
+        for (size_t r = 0; r < listeners[l].routes.size(); ++r) {
+            const RouteConfig& rc = listeners[l].routes[r];
+            uint64_t hits = 0, overflows = 0;
+            for (size_t w = 0; w < gen.route_workers; ++w) {
+                const RouteCounters& c = gen.route_counter(w, l, r);
+                hits += c.hits.get();
+                overflows += c.overflows.get();
+            }
+            t.rows.push_back({where, r + 1, rc.host.empty() ? "-" : rc.host,
+                              rc.path_prefix.empty() ? "-" : rc.path_prefix, rc.service,
+                              rc.overflow.empty() ? "-" : rc.overflow, hits, overflows});
+        }
+    }
+    return t;
+}
+
 io::Table status_table(const Generation& gen, std::span<const WorkerStats* const> workers, const ProcessFacts& facts) {
     io::Table t;
     t.name = "status";
@@ -286,6 +316,7 @@ std::string handle_monitor_request(std::string_view request, const Generation& g
         case Verb::backends: return backends_table(gen, facts).to_json().dump();
         case Verb::status: return status_table(gen, workers, facts).to_json().dump();
         case Verb::latency: return latency_table(gen, facts).to_json().dump();
+        case Verb::routes: return routes_table(gen, facts).to_json().dump();
         case Verb::reload:
             if (reload) return reload->reload();
             break;

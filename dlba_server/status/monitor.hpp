@@ -48,6 +48,7 @@ io::Table status_table(const Generation& gen, std::span<const WorkerStats* const
 // by class, per back end: what dlbad's metrics endpoint serves as dlba_backend_response_seconds and
 // dlba_backend_requests_total.
 io::Table latency_table(const Generation& gen, const ProcessFacts& facts);
+io::Table routes_table(const Generation& gen, const ProcessFacts& facts);
 
 // The answer to the active scheduler's status sweep (TCP failover.status_port on this node's eth0 IP): the node's
 // back ends, its status counters, healthy (protocol/node_status.hpp; as a table: the back-end table's rows, the

@@ -75,7 +75,7 @@ TEST_CASE("a verb is refused by a daemon that does not serve it", "[protocol]") 
 
 TEST_CASE("access classes: tables are read-only, the operator's state is admin, the daemons' own words internal", "[protocol]") {
     for (Verb v : {Verb::status, Verb::hash, Verb::hash_all, Verb::hash_page, Verb::counters, Verb::sync,
-                   Verb::backends, Verb::failover, Verb::sweep, Verb::summary, Verb::latency}) {
+                   Verb::backends, Verb::failover, Verb::sweep, Verb::summary, Verb::latency, Verb::routes}) {
         CHECK(spec(v).access == Access::read_only);
     }
     for (Verb v : {Verb::node_admin, Verb::node_weight, Verb::backend_admin, Verb::backend_in_service,
@@ -124,14 +124,14 @@ TEST_CASE("the daemons' usage texts come from the table", "[protocol]") {
     CHECK_THAT(scheduler, Catch::Matchers::Contains("role active lease MS"));
     CHECK_THAT(scheduler, Catch::Matchers::Contains("sync-from N | sync-from none"));
     CHECK(usage(Daemon::server) ==
-          "status | backends | latency | backend KEY enable|disable|drain | backend KEY in-service | "
+          "status | backends | latency | routes | backend KEY enable|disable|drain | backend KEY in-service | "
           "backend KEY out-of-service oos|maintenance|sticky|failed | backend KEY weight W | reload | check-reload PATH");
     CHECK(usage(Daemon::dlbad_monitor) ==
           "status | failover | sweep | summary | node N enable|disable|drain | node N weight W | "
           "backend KEY enable|disable|drain | backend KEY in-service | backend KEY out-of-service "
           "oos|maintenance|sticky|failed | backend KEY weight W");
     CHECK(command_usage(Access::read_only) ==
-          "status | hash [--all] | counters | sync | backends | failover | sweep | summary | latency");
+          "status | hash [--all] | counters | sync | backends | failover | sweep | summary | latency | routes");
     CHECK(command_usage(Access::admin) ==
           "node N enable|disable|drain | node N weight W | backend KEY enable|disable|drain | backend KEY in-service | "
           "backend KEY out-of-service oos|maintenance|sticky|failed | backend KEY weight W");
