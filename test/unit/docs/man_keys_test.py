@@ -39,6 +39,7 @@ GROUPS = {
     ("qos_section.cpp", "timeout_ms", "max_queued"): "services[].queue",
     ("qos_section.cpp", "class", "path_prefix"): "services[].classes[]",
     ("cdn_section.cpp", "host", "match"): "services[].cdn",
+    ("pin_section.cpp", "entry", "exit"): "services[].pin",
 }
 
 ONLY_KEYS = re.compile(r"only_keys\(\s*\w+\s*,\s*\{([^}]*)\}")
