@@ -4,7 +4,7 @@
 // make_pin_corpus.py). Invariants: a valid pin names one of the back ends, and its value is exactly that back end's
 // and appears in the input; decoding each value the table makes gives its back end; a value changed in any byte is
 // invalid; the pin cookie is gone from the header the back end would get, and every other cookie is kept; the pin
-// path is a piece of the target; nothing reads outside the input (ASan).
+// path is a piece of the target (or "/"); nothing reads outside the input (ASan).
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -57,7 +57,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view header = nl == std::string_view::npos ? std::string_view() : input.substr(nl + 1);
 
     const std::string_view path = pin_path(target);
-    FUZZ_CHECK(path.empty() || (path.data() >= target.data() && path.data() + path.size() <= target.data() + target.size()));
+    // A piece of the target, or "/" for an absolute-form target without a path.
+    FUZZ_CHECK(path.empty() || path == "/" ||
+               (path.data() >= target.data() && path.data() + path.size() <= target.data() + target.size()));
+    FUZZ_CHECK(path.empty() || path.front() == '/');
+    FUZZ_CHECK(path.find_first_of("?#") == std::string_view::npos);
     const PinMatch m = t.match(target);
     FUZZ_CHECK(!m.exit || m.applies());
     FUZZ_CHECK(!m.applies() || m.entry < 2);
