@@ -40,7 +40,8 @@ Balancer::Balancer(const ServiceConfig& service, const std::vector<BackendConfig
 }
 
 Choice Balancer::choose(const RequestKeys& request, const Candidates& c, uint32_t rotation) const {
-    // A pinned back end that cannot take it (down, out of service, failed for this request): the policy re-pins.
+    // A valid pin decides while its back end takes requests that name it; one that cannot (down, out of service,
+    // failed for this request) leaves the request to the policy, and the answer re-pins (net/backend_exchange_pin.cpp).
     if (request.pinned && *request.pinned < c.usable_sticky.size() && c.usable_sticky[*request.pinned]) {
         return {request.pinned, ChoiceReason::pin, false};
     }
