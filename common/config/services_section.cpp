@@ -90,13 +90,29 @@ void read_upgrade_protocols(const ConfigReader& in, const libconfig::Setting& g,
     }
 }
 
+// pin (config/pin_section.hpp), and what it must not share with the service's other settings.
+void check_service_pin(const ConfigReader& in, const libconfig::Setting& g, ServiceConfig& sv) {
+    sv.pin = read_service_pin(in, g);
+    if (!sv.pin.enabled) return;
+    const libconfig::Setting& p = g["pin"];
+    const libconfig::Setting& at = p.exists("cookie") ? p["cookie"] : p;
+    if (!is_token(sv.pin.cookie)) in.refuse(at, "'" + p.getPath() + ".cookie' must be a cookie name (a token)");
+    if (sv.pin.cookie == sv.inject_cookie || sv.pin.cookie == sv.session_cookie) {
+        in.refuse(at, "'" + p.getPath() + ".cookie' = \"" + sv.pin.cookie +
+                          "\" must differ from the service's inject_cookie and session_cookie");
+    }
+    if (sv.mode == ServiceMode::redirect) {
+        in.refuse(p, "'" + p.getPath() + "' is for proxy services only (a redirect sends the client elsewhere)");
+    }
+}
+
 // One entry of 'services'; `names` holds the names of the entries before it.
 ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
                            const std::vector<BackendConfig>& backends, std::set<std::string>& names) {
     in.only_keys(g, {"name", "backends", "policy", "fallback", "session_cookie", "inject_cookie", "strip_injected",
                      "url_session_param", "url_session_in", "hash_bound_load", "retries", "down_interval_ms", "pool",
                      "queue", "classes", "tls_session_paths", "mode", "redirect_code", "redirect_close", "cdn",
-                     "upgrade_protocols"});
+                     "upgrade_protocols", "pin"});
     ServiceConfig sv;
     sv.name = in.text(g, "name", std::nullopt);
     if (!is_token(sv.name)) in.refuse(g["name"], "service name '" + sv.name + "' must be a non-empty token");
@@ -172,6 +188,7 @@ ServiceConfig read_service(const ConfigReader& in, const libconfig::Setting& g,
                                               "' is for proxy services only (a redirect service answers every "
                                               "request itself)");
     }
+    check_service_pin(in, g, sv);
     return sv;
 }
 

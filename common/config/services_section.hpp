@@ -8,6 +8,7 @@
 
 #include "config/backends_section.hpp"
 #include "config/cdn_section.hpp"
+#include "config/pin_section.hpp"
 #include "config/qos_section.hpp"
 
 namespace libconfig {
@@ -66,6 +67,7 @@ struct ServiceConfig {
     // HTTP/1.1 Upgrade protocols passed on to the back end (then tunnelled after its 101); other offers are dropped
     // and the request served as a plain one (http/upgrade.hpp). Empty: no upgrade at all.
     std::vector<std::string> upgrade_protocols{"websocket"};
+    PinConfig pin;  // stateful-URI pinning (config/pin_section.hpp)
 };
 
 // The list is optional: absent, no services. A service names its back ends by key, so `backends` is read first.

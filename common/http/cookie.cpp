@@ -18,10 +18,14 @@ std::optional<std::string_view> find_cookie(std::string_view header, std::string
 }
 
 size_t remove_cookie(std::string_view header, std::string_view name, std::string& out) {
+    return remove_cookies(header, {name}, out);
+}
+
+size_t remove_cookies(std::string_view header, std::initializer_list<std::string_view> names, std::string& out) {
     out.clear();
     size_t removed = 0;
     for_each_cookie(header, [&](const CookiePair& pair) {
-        if (!name.empty() && pair.name == name) {
+        if (!pair.name.empty() && std::find(names.begin(), names.end(), pair.name) != names.end()) {
             ++removed;
         } else {
             if (!out.empty()) out += "; ";

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -57,6 +58,8 @@ std::optional<std::string_view> find_cookie(std::string_view header, std::string
 // Writes into `out` (cleared first; its capacity is reused) the header with every cookie named `name` removed and the
 // others kept byte for byte, joined by "; ". Returns how many were removed. An empty `out` means drop the header.
 size_t remove_cookie(std::string_view header, std::string_view name, std::string& out);
+// The same for every cookie named one of `names` (empty names match nothing).
+size_t remove_cookies(std::string_view header, std::initializer_list<std::string_view> names, std::string& out);
 
 // ---- Set-Cookie response header ----
 

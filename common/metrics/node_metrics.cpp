@@ -329,6 +329,11 @@ constexpr RowMap kServerRows[] = {
     {"queue_full", "dlba_server_qos_outcomes_total", "outcome", "full"},
     {"queue_abandoned", "dlba_server_qos_outcomes_total", "outcome", "abandoned"},
     {"queue_waited", "dlba_server_qos_outcomes_total", "outcome", "waited"},
+    {"pins_set", "dlba_server_pins_total", "outcome", "set"},
+    {"pins_followed", "dlba_server_pins_total", "outcome", "followed"},
+    {"pins_broken", "dlba_server_pins_total", "outcome", "broken"},
+    {"pins_invalid", "dlba_server_pins_total", "outcome", "invalid"},
+    {"pins_cleared", "dlba_server_pins_total", "outcome", "cleared"},
 };
 
 // A counter column of the backends table under a Prometheus name.
@@ -378,6 +383,7 @@ void server_metrics(Writer& w, const NodeTables& in) {
              {"dlba_server_cdn_urls_rewritten_total", Type::counter, "URLs rewritten to the CDN host."},
              {"dlba_server_qos_queued_requests", Type::gauge, "Requests waiting in QoS queues."},
              {"dlba_server_qos_outcomes_total", Type::counter, "QoS queue outcomes."},
+             {"dlba_server_pins_total", Type::counter, "Stateful-URI pin outcomes (set, followed, broken, invalid, cleared)."},
              {"dlba_server_uptime_seconds", Type::gauge, "Time since the DLBA server started."},
              {"dlba_server_workers", Type::gauge, "Worker threads of the DLBA server."},
              {"dlba_server_config_generation", Type::gauge, "Configuration generation in force (1 at start)."},

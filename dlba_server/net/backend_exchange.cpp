@@ -37,6 +37,9 @@ void BackendExchange::reset() {
     reason_ = ChoiceReason::none;
     force_cookie_ = false;
     tls_binding_ = nullptr;
+    pin_match_ = {};
+    pin_ = {};
+    client_tls_ = false;
     attempts_ = tried_count_ = 0;
     qos_ = nullptr;
     class_ = kQosDefaultClass;
@@ -111,6 +114,7 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
     // over a pooled connection that turns out to be closed); only those go first on an idle pooled connection
     // (net/reuse_rule.hpp).
     replayable_ = replayable_request(head.framing, head.method);
+    read_pin(origin);
     qos_ = &gen.qos[service];
     if (qos_->classify) class_ = classify(balancer_->service().qos.classes, {target_, origin.tls, cookies_});
     // A redirect service answers here: the policy picks the back end as for proxying, no connection is opened.
@@ -132,6 +136,7 @@ ExchangeStep BackendExchange::begin(const http::RequestHead& head, const Generat
     ctx.tls = origin.tls;
     ctx.strip_cookie = svc.policy == BalancePolicy::cookie && svc.strip_injected ? std::string_view(svc.inject_cookie)
                                                                                   : std::string_view();
+    if (svc.pin.enabled) ctx.strip_pin = svc.pin.cookie;
     // Any request's connection may go back to the pool once its answer is complete (the rule is about which request
     // goes first on an idle one).
     ctx.keep_alive = svc.pool_idle_per_backend > 0;
@@ -200,9 +205,10 @@ std::optional<Choice> BackendExchange::choose_backend() {
     const Candidates c{{sc.usable_new.get(), n}, {sc.usable_sticky.get(), n}, {sc.active.data(), n},
                        {sc.weight.data(), n}, {sc.average_ms.data(), n}};
     const http::Header cookie{"Cookie", cookies_};
-    const RequestKeys keys{target_,
-                           cookies_.empty() ? std::span<const http::Header>() : std::span<const http::Header>(&cookie, 1),
-                           tls_binding_ != nullptr, tls_binding_ ? tls_binding_->backend_key() : std::string_view()};
+    RequestKeys keys{target_,
+                     cookies_.empty() ? std::span<const http::Header>() : std::span<const http::Header>(&cookie, 1),
+                     tls_binding_ != nullptr, tls_binding_ ? tls_binding_->backend_key() : std::string_view()};
+    if (pin_.found == PinFound::valid) keys.pinned = pin_.index;
     return bal.choose(keys, c, w_.next_rotation());
 }
 
@@ -431,7 +437,7 @@ void BackendExchange::response_head_complete(const http::ResponseHead& h) {
     }
     std::string& o = out();
     const size_t before = o.size();
-    write_response_head(h, {client_minor_, last, dechunk && !cdn, rechunk, cdn}, set_cookies_, o);
+    write_response_head(h, {client_minor_, last, dechunk && !cdn, rechunk, cdn, pin_answer()}, set_cookies_, o);
     bytes_to_client_ += o.size() - before;
     response_started_ = true;
     response_keep_alive_ = h.keep_alive;
@@ -466,7 +472,7 @@ void BackendExchange::switch_protocols(const http::ResponseHead& h) {
     }
     std::string& o = out();
     const size_t before = o.size();
-    write_response_head(h, {1, false, false, false, false}, set_cookies_, o);
+    write_response_head(h, {1, false, false, false, false, pin_answer()}, set_cookies_, o);
     bytes_to_client_ += o.size() - before;
     response_started_ = true;
     to_backend_.keep(false);

@@ -180,6 +180,9 @@ private:
     void leave_queue(bool abandoned);                       // withdraw; a slot granted meanwhile is given back
     void release_slot();                                    // the slot on backend_ goes back (or to a waiter)
     void take_choice(const Choice& choice);
+    // ---- stateful-URI pins (net/backend_exchange_pin.cpp) ----
+    void read_pin(const RequestOrigin& origin);  // at begin(): what the target and the cookies say
+    std::string_view pin_answer();               // the answer's pin Set-Cookie ("" for none), counted
     ExchangeStep start_backend(bool allow_pool);
     ExchangeStep connect_failed(Failure why, const std::string& detail = {});
     ExchangeStep handshake_step(BackendConn& c, bool* progress);
@@ -228,6 +231,12 @@ private:
     ChoiceReason reason_ = ChoiceReason::none;
     bool force_cookie_ = false;  // set the injected cookie even if the response does not start a session
     SessionBinding* tls_binding_ = nullptr;  // the client connection's (outlives the exchange); nullptr: plain
+    // Stateful-URI pin (policy/pin.hpp): whether the service's pin covers the target, the pin the request carries,
+    // and the answer's Set-Cookie for it (capacity kept).
+    PinMatch pin_match_;
+    PinLookup pin_;
+    bool client_tls_ = false;
+    std::string pin_cookie_;
     uint8_t attempts_ = 0;
     static constexpr size_t kMaxTried = 17;  // retries are at most 16
     uint16_t tried_[kMaxTried] = {};

@@ -24,6 +24,7 @@ Generation::Generation(Config c, uint16_t node_number, size_t workers, uint64_t 
     backend_tls.assign(config.backends.size(), nullptr);  // the reloader sets the TLS ones (it can refuse them)
     for (const ServiceConfig& s : config.services) {
         balancers.emplace_back(s, config.backends);
+        pins.emplace_back(s, config.backends, derive_pin_key(s.pin, config.failover.peer_keys));
         // Compiled once per generation (the reader checked that every pattern compiles); matched by every worker.
         cdn.push_back(s.cdn.enabled ? std::make_unique<const http::UrlPatterns>(s.cdn.match) : nullptr);
     }

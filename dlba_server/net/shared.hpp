@@ -28,6 +28,7 @@
 #include "policy/backend_state.hpp"
 #include "policy/balancer.hpp"
 #include "policy/routes.hpp"
+#include "policy/pin.hpp"
 #include "qos/qos_queues.hpp"
 #include "http/url_patterns.hpp"
 #include "tls/backend_tls.hpp"
@@ -55,6 +56,7 @@ struct Generation {
     std::vector<std::shared_ptr<BackendState>> backends;  // the array's back ends, in config order
     std::vector<std::optional<size_t>> continues;         // per back end: its index in the previous generation
     std::vector<Balancer> balancers;                      // one per service, in config order
+    std::vector<PinTable> pins;                           // one per service: its pin (policy/pin.hpp), maybe off
     std::vector<BackupLink> backup_links;                 // per back end: its backup (config/backup_chain.hpp)
     std::vector<ServiceQos> qos;                          // one per service: its QoS view (qos/qos_queues.hpp)
     std::vector<std::unique_ptr<const http::UrlPatterns>> cdn;  // one per service: its cdn.match, or nullptr

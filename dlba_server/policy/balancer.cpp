@@ -19,6 +19,7 @@ const char* choice_reason_name(ChoiceReason r) {
         case ChoiceReason::queue: return "queue";
         case ChoiceReason::tls_session: return "tls_session";
         case ChoiceReason::round_robin: return "round_robin";
+        case ChoiceReason::pin: return "pin";
     }
     return "?";
 }
@@ -39,6 +40,11 @@ Balancer::Balancer(const ServiceConfig& service, const std::vector<BackendConfig
 }
 
 Choice Balancer::choose(const RequestKeys& request, const Candidates& c, uint32_t rotation) const {
+    // A valid pin decides while its back end takes requests that name it; one that cannot (down, out of service,
+    // failed for this request) leaves the request to the policy, and the answer re-pins (net/backend_exchange_pin.cpp).
+    if (request.pinned && *request.pinned < c.usable_sticky.size() && c.usable_sticky[*request.pinned]) {
+        return {request.pinned, ChoiceReason::pin, false};
+    }
     switch (service_.policy) {
         case BalancePolicy::cookie: {
             // The first injected cookie that names one of our back ends decides, if that back end can take the

@@ -28,6 +28,9 @@ struct RequestKeys {
     // session is bound to ("" when none).
     bool tls = false;
     std::string_view tls_bound_key;
+    // A valid stateful-URI pin (policy/pin.hpp): the back end it names takes the request whatever the policy, if it
+    // can take requests that name it.
+    std::optional<size_t> pinned;
 };
 
 // The service's back ends as the caller sees them now, one entry per back end in the service's order. A back end
@@ -52,6 +55,7 @@ enum class ChoiceReason : uint8_t {
     queue,            // QoS: it waited, and this was the first back end of the service with a free slot
     tls_session,      // the request's TLS session is bound to it (a secure path of a tls_session service)
     round_robin,      // its weighted turn
+    pin,              // the request's stateful-URI pin named it (policy/pin.hpp)
 };
 const char* choice_reason_name(ChoiceReason r);
 

@@ -11,7 +11,8 @@ namespace dlba::server {
 // for whichever back end of its service frees a slot first. A request of a TLS session bound to a back end
 // (policy tls_session) waits for that back end like a cookie's.
 constexpr bool binds_backend(ChoiceReason r) {
-    return r == ChoiceReason::cookie || r == ChoiceReason::session_id || r == ChoiceReason::tls_session;
+    return r == ChoiceReason::cookie || r == ChoiceReason::session_id || r == ChoiceReason::tls_session ||
+           r == ChoiceReason::pin;
 }
 
 // The Retry-After of a 503 from the queue: the queue timeout rounded up to whole seconds, at least 1.

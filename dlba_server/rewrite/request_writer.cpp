@@ -33,8 +33,8 @@ void write_request_head(const http::RequestHead& head, const ForwardContext& ctx
     for (const http::Header& h : head.headers) {
         if (is_hop_by_hop(h.name) || named_by_connection(h.name, head.headers)) continue;
         if (iequals(h.name, "host")) has_host = true;
-        if (!ctx.strip_cookie.empty() && iequals(h.name, "cookie")) {
-            if (http::remove_cookie(h.value, ctx.strip_cookie, scratch) > 0) {
+        if ((!ctx.strip_cookie.empty() || !ctx.strip_pin.empty()) && iequals(h.name, "cookie")) {
+            if (http::remove_cookies(h.value, {ctx.strip_cookie, ctx.strip_pin}, scratch) > 0) {
                 if (!scratch.empty()) append_field(out, h.name, scratch);
                 continue;
             }

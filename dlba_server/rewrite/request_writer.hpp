@@ -5,7 +5,8 @@
 //   - hop-by-hop fields dropped (Connection and every field it names, Keep-Alive, Proxy-Connection, TE, Trailer,
 //     Transfer-Encoding, Upgrade); Content-Length / Transfer-Encoding written again from the parsed framing
 //     (a chunked body is re-chunked as it streams)
-//   - the injected persistence cookie removed from Cookie when the service says so (the application never sees it)
+//   - the injected persistence cookie removed from Cookie when the service says so (the application never sees it),
+//     and the pin cookie of a service with a pin, always
 //   - X-Forwarded-For / X-Forwarded-Proto and/or Forwarded appended, per the server's `forwarded` setting
 //   - Host added for an HTTP/1.0 request that had none (the back end gets HTTP/1.1, where Host is required)
 //   - Connection: close unless the back-end connection is to be kept for the idle pool; for an upgrade the service
@@ -26,6 +27,7 @@ struct ForwardContext {
     std::string_view client_ip;     // the peer of the client connection, "192.0.2.7"
     bool tls = false;               // the client came in over TLS (proto=https)
     std::string_view strip_cookie;  // cookie name to remove from Cookie; empty: leave Cookie alone
+    std::string_view strip_pin;     // and another: the service's stateful-URI pin cookie (policy/pin.hpp)
     bool keep_alive = false;        // ask the back end to keep the connection open (idle pool)
     std::string_view default_host;  // Host for a request that has none (the listener's address:port)
     std::string_view upgrade;       // the Upgrade offer passed on ("websocket"); empty: none (the client's dropped)

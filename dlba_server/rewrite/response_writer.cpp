@@ -46,6 +46,7 @@ void write_response_head(const http::ResponseHead& head, const ResponseContext& 
     }
     if ((ctx.rechunk || ctx.rewritten) && send_coding) append_field(out, "Transfer-Encoding", "chunked");
     for (const std::string& c : extra_set_cookies) append_field(out, "Set-Cookie", c);
+    if (!ctx.pin_cookie.empty()) append_field(out, "Set-Cookie", ctx.pin_cookie);
     if (switching) {
         out += "Connection: Upgrade\r\n";
     } else if (head.informational()) {

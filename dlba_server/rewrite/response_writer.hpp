@@ -19,11 +19,12 @@ struct ResponseContext {
     bool rechunk = false;      // a close-delimited, transfer-coded body ("gzip") is sent chunked to the client
     bool rewritten = false;    // the body is rewritten (CDN URLs): no Content-Length; chunked to an HTTP/1.1
                                // client, close-delimited to HTTP/1.0; a strong ETag is weakened (W/)
+    std::string_view pin_cookie;  // a Set-Cookie value of the service's pin (policy/pin.hpp), after the others
 };
 
 // Appends the head to `out`: "HTTP/1.1 <status> <reason>", the back end's fields minus hop-by-hop ones (Connection
-// and what it names, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade), then `extra_set_cookies` as Set-Cookie
-// fields, then our Connection field.
+// and what it names, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade), then `extra_set_cookies` and the pin's
+// cookie as Set-Cookie fields, then our Connection field.
 //
 // The framing fields say exactly how the body the client gets is delimited, whatever Connection names: Content-Length
 // as received (the scanner checked it; HEAD and 304 answers carry the length of what a GET would get);

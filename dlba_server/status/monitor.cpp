@@ -106,6 +106,7 @@ constexpr WorkerCounterRow kOutcomeRows[] = {
     ROW(h2_connections), ROW(h2_streams), ROW(h2_resets_received), ROW(h2_resets_sent), ROW(h2_limit_streams),
     ROW(h2_limit_headers), ROW(h2_limit_flood), ROW(h2_protocol_errors),
     ROW(cdn_rewritten), ROW(cdn_passed), ROW(cdn_urls), ROW(tunnels), ROW(tunnels_open), ROW(upgrades_ignored),
+    ROW(pins_set), ROW(pins_followed), ROW(pins_broken), ROW(pins_invalid), ROW(pins_cleared),
 };
 #undef ROW
 

@@ -41,6 +41,12 @@ struct WorkerStats {
     Counter tunnels;           // upgraded connections (101 relayed, net/tunnel.hpp)
     Counter tunnels_open;      // gauge: ... open now
     Counter upgrades_ignored;  // requests offering only protocols the service does not pass on (served plainly)
+    // Stateful-URI pins (policy/pin.hpp), counted when the answer's head goes to the client
+    Counter pins_set;       // answers that pinned a client that had no valid pin (or a broken one)
+    Counter pins_followed;  // requests that went to the back end their pin named
+    Counter pins_broken;    // requests whose pinned back end could not take them (re-pinned elsewhere)
+    Counter pins_invalid;   // requests with a pin cookie that is not valid (tampered, cut, unknown): as if none
+    Counter pins_cleared;   // exit requests that carried a pin, answered with its deletion
 };
 
 }  // namespace dlba::server

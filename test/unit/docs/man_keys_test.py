@@ -40,6 +40,7 @@ GROUPS = {
     ("qos_section.cpp", "class", "path_prefix"): "services[].classes[]",
     ("cdn_section.cpp", "host", "match"): "services[].cdn",
     ("routes_section.cpp", "host", "path_prefix"): "server.listeners[].routes[]",
+    ("pin_section.cpp", "entry", "exit"): "services[].pin",
 }
 
 ONLY_KEYS = re.compile(r"only_keys\(\s*\w+\s*,\s*\{([^}]*)\}")

@@ -478,3 +478,39 @@ TEST_CASE("round_robin as the cookie policy's fallback: new sessions by weight, 
     CHECK(c.index == std::optional<size_t>(1));
     CHECK(c.reason == ChoiceReason::cookie);
 }
+
+TEST_CASE("a valid pin wins over every policy while its back end can take the request", "[balancer][pin]") {
+    const auto backends = make_backends(3);
+    for (BalancePolicy p : {BalancePolicy::url_hash, BalancePolicy::cookie, BalancePolicy::least_conn,
+                            BalancePolicy::round_robin, BalancePolicy::url_session}) {
+        ServiceConfig s = make_service(p, 3);
+        s.url_session_param = "sid";
+        const Balancer b(s, backends);
+        View v(3);
+        for (uint32_t r = 0; r < 6; ++r) {
+            const std::vector<http::Header> h{{"Cookie", "SpServer=1"}};
+            RequestKeys keys{"/banking/x?sid=7", h};
+            keys.pinned = 2;
+            const Choice c = b.choose(keys, v.candidates(), r);
+            REQUIRE(c.index);
+            CHECK(*c.index == 2);
+            CHECK(c.reason == ChoiceReason::pin);
+            CHECK_FALSE(c.force_cookie);
+        }
+        // Draining: still takes the requests that name it.
+        v.drain(2);
+        RequestKeys keys{"/banking/x", {}};
+        keys.pinned = 2;
+        CHECK(b.choose(keys, v.candidates(), 0).reason == ChoiceReason::pin);
+        // Down: the policy decides (the answer re-pins).
+        v.down(2);
+        const Choice moved = b.choose(keys, v.candidates(), 0);
+        REQUIRE(moved.index);
+        CHECK(*moved.index != 2);
+        CHECK(moved.reason != ChoiceReason::pin);
+        // A stale index (the service shrank) is no pin at all.
+        keys.pinned = 7;
+        CHECK(b.choose(keys, View(3).candidates(), 0).reason != ChoiceReason::pin);
+    }
+    CHECK(std::string(choice_reason_name(ChoiceReason::pin)) == "pin");
+}

@@ -129,6 +129,24 @@ TEST_CASE("the injected cookie is stripped from Cookie before forwarding", "[rew
           "GET / HTTP/1.1\r\nHost: h\r\nCookie: SpServer=2\r\nConnection: close\r\n\r\n");
 }
 
+TEST_CASE("the pin cookie is stripped too, with or without the injected one", "[rewrite][request][pin]") {
+    ForwardContext c = context();
+    c.forwarded = ForwardedHeader::none;
+    c.strip_pin = "SpPin";
+    Forward f(c);
+    CHECK(f.run("GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1; SpPin=web1.00; SpServer=2; b=3\r\n\r\n") ==
+          "GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1; SpServer=2; b=3\r\nConnection: close\r\n\r\n");
+    c.strip_cookie = "SpServer";
+    Forward both(c);
+    CHECK(both.run("GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1; SpPin=web1.00; SpServer=2; b=3\r\n\r\n") ==
+          "GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1; b=3\r\nConnection: close\r\n\r\n");
+    CHECK(both.run("GET / HTTP/1.1\r\nHost: h\r\nCookie: SpPin=x\r\nCookie: SpServer=2\r\n\r\n") ==
+          "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    // A name that only begins like it stays.
+    CHECK(both.run("GET / HTTP/1.1\r\nHost: h\r\nCookie: SpPinX=1\r\n\r\n") ==
+          "GET / HTTP/1.1\r\nHost: h\r\nCookie: SpPinX=1\r\nConnection: close\r\n\r\n");
+}
+
 TEST_CASE("body framing is rewritten from the parsed head", "[rewrite][request]") {
     ForwardContext c = context();
     c.forwarded = ForwardedHeader::none;
@@ -245,6 +263,17 @@ TEST_CASE("a tolerated back-end head is sent normalised", "[rewrite][response]")
     std::string out;
     write_response_head(s.head, {1, true, false}, {}, out);
     CHECK(out == "HTTP/1.1 404 Not Found\r\nX-Long: a   b\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+}
+
+TEST_CASE("the pin's Set-Cookie follows the injected ones", "[rewrite][response][pin]") {
+    Scanned s("HTTP/1.1 200 OK\r\nSet-Cookie: JSESSIONID=a; Path=/\r\nContent-Length: 0\r\n\r\n");
+    std::string out;
+    ResponseContext ctx{1, false, false};
+    ctx.pin_cookie = "SpPin=web1.00; Path=/banking/; Max-Age=60; HttpOnly";
+    write_response_head(s.head, ctx, {"SpServer=2; Path=/"}, out);
+    CHECK(out == "HTTP/1.1 200 OK\r\nSet-Cookie: JSESSIONID=a; Path=/\r\nContent-Length: 0\r\n"
+                 "Set-Cookie: SpServer=2; Path=/\r\nSet-Cookie: SpPin=web1.00; Path=/banking/; Max-Age=60; HttpOnly\r\n"
+                 "\r\n");
 }
 
 TEST_CASE("an interim 100 Continue is passed on without a Connection field", "[rewrite][response]") {
