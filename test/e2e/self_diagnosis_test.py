@@ -51,8 +51,8 @@ def node3_ns():
 def firewall(on):
     if on:
         run(["nft", "-f", "-"], ns=node3_ns(), input=(
-            f"table inet {TABLE} {{ chain out {{ type filter hook output priority 0; "
-            f"ip daddr {{ {BACKENDS} }} tcp dport 80 reject with tcp reset; }} }}\n"))
+            f"table inet {TABLE} {{\n  chain out {{\n    type filter hook output priority 0;\n"
+            f"    ip daddr {{ {BACKENDS} }} tcp dport 80 reject with tcp reset\n  }}\n}}\n"))
     else:
         run(["nft", "delete", "table", "inet", TABLE], ns=node3_ns(), check_rc=False)
 
@@ -79,10 +79,12 @@ def node3_failed():
     check(err.startswith("reports itself unhealthy: no usable back end"), f"sweep last_error for node 3: {err!r}")
     check(sched_status()[3]["buckets"] == 0, f"node 3 keeps buckets: {sched_status()[3]}")
     check(not sched_status()[1]["failed"] and not sched_status()[2]["failed"], f"{sched_status()}")
+    state["node3_failed"] = True
 
 
 @suite.case("clients keep being served, by nodes 1 and 2 only: 40 new connections, zero errors", timeout=60)
 def served_by_others():
+    check(state.get("node3_failed"), "node 3 was not failed (the case before)")
     before = node3_requests()
     errors = []
     for i in range(40):
@@ -97,6 +99,7 @@ def served_by_others():
 
 @suite.case("the firewall removed, node 3 reports healthy and is live again", timeout=30)
 def node3_back():
+    check(state.get("node3_failed"), "node 3 was not failed (the case before)")
     firewall(False)
     t0 = time.monotonic()
     wait_until(lambda: not sched_status()[3]["failed"], 15, 0.2, "node 3 to be live again")

@@ -43,7 +43,7 @@ TEST_CASE("failover.load errors name file, line and reason", "[config]") {
     const std::string& g = kLoadText;
     check_refusals("test.conf", {
         {"unknown source", replace(g, "\"cpu\"", "\"memory\""), 21, "is not one of \"connections\", \"cpu\""},
-        {"unknown key", replace(g, "margin_pct = 15;", "margn_pct = 15;"), 20, "unknown setting 'margn_pct'"},
+        {"unknown key", replace(g, "margin_pct = 15;", "margn_pct = 15;"), 23, "unknown setting 'margn_pct'"},
         {"threshold out of range", replace(g, "high_pct = 60", "high_pct = 100"), 22, "out of range"},
         {"zero margin", replace(g, "margin_pct = 15", "margin_pct = 0"), 23, "out of range"},
         {"hysteresis not below the threshold", replace(g, "hysteresis_pct = 5", "hysteresis_pct = 60"), 24,
