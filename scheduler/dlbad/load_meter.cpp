@@ -73,7 +73,8 @@ LoadMeter::~LoadMeter() {
 }
 
 void LoadMeter::start() {
-    if (!config_.enabled) return;
+    // Off, or the connections source without a DLBA server (the prototype): the load stays "not known".
+    if (!config_.enabled || (config_.source == LoadSource::connections && max_connections_ == 0)) return;
     thread_ = std::thread([this] {
         while (!stop_.load(std::memory_order_relaxed)) {
             sample_once();
