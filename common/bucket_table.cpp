@@ -111,6 +111,14 @@ bool BucketTable::set_weight(uint16_t number, uint32_t weight) {
     return true;
 }
 
+bool BucketTable::set_steered(uint16_t number, bool steered) {
+    NodeSlot* slot = configured(number);
+    if (!slot) return false;
+    slot->steered = steered;
+    rebuild_eligible();
+    return true;
+}
+
 void BucketTable::touch_all(uint32_t now) {
     for (uint32_t i = 0; i < size_; ++i) {
         const uint16_t node = static_cast<uint16_t>(entries_[i].load(std::memory_order_relaxed));
@@ -125,7 +133,8 @@ uint64_t BucketTable::unassigned_buckets() const {
 }
 
 uint16_t BucketTable::assign(uint32_t bucket, uint16_t current, uint32_t now) {
-    const uint16_t chosen = pick(current);
+    bool passed_steered = false;
+    const uint16_t chosen = pick(current, &passed_steered);
     if (chosen == kUnassigned) {
         // Nobody can take it. A draining owner keeps serving its idle bucket rather than dropping the client.
         if (current == kUnassigned) {
@@ -143,6 +152,7 @@ uint16_t BucketTable::assign(uint32_t bucket, uint16_t current, uint32_t now) {
             stats_.reassigned.add();
         }
         nodes_[chosen].buckets.add();
+        if (passed_steered) stats_.load_steered.add();
         store(bucket, chosen, now);
         record({ChangeKind::set_bucket, bucket, chosen});
         return chosen;
@@ -151,12 +161,17 @@ uint16_t BucketTable::assign(uint32_t bucket, uint16_t current, uint32_t now) {
     return chosen;
 }
 
-uint16_t BucketTable::pick(uint16_t releasing) const {
+uint16_t BucketTable::pick(uint16_t releasing, bool* passed_steered) const {
     uint16_t best = kUnassigned;
     uint64_t best_load = 0;
     uint64_t best_weight = 1;
+    const bool skip_steered = any_steered_ && !all_steered_;
     for (const uint16_t n : eligible_) {
         const NodeSlot& slot = nodes_[n];
+        if (skip_steered && slot.steered) {
+            *passed_steered = true;
+            continue;
+        }
         uint64_t load = slot.buckets.get();
         if (n == releasing && load > 0) --load;
         const uint64_t weight = slot.weight;
@@ -269,9 +284,14 @@ uint64_t BucketTable::snapshot(std::vector<uint16_t>& out) const {
 
 void BucketTable::rebuild_eligible() {
     eligible_.clear();
+    size_t steered = 0;
     for (uint16_t n = 1; n <= kMaxNodeNumber; ++n) {
-        if (nodes_[n].eligible()) eligible_.push_back(n);
+        if (!nodes_[n].eligible()) continue;
+        eligible_.push_back(n);
+        steered += nodes_[n].steered ? 1 : 0;
     }
+    any_steered_ = steered > 0;
+    all_steered_ = steered == eligible_.size();
 }
 
 }  // namespace dlba

@@ -42,6 +42,7 @@ struct NodeSlot {
     NodeAdmin admin = NodeAdmin::disabled;
     uint32_t weight = 0;
     MacAddr eth0_mac;
+    bool steered = false;  // load steering (common/load_steering): no new or idle buckets while others can take them
     Counter buckets;  // "# IP groups assigned"
     Counter packets;  // frames forwarded to this node
     Counter bytes;
@@ -65,6 +66,7 @@ struct BucketTableStats {
     Counter assigned;    // unassigned bucket given a node
     Counter reassigned;  // idle bucket moved to another node
     Counter no_node;     // a bucket needed a node and none was eligible
+    Counter load_steered;  // assignments that passed over a steered node (load steering)
 };
 
 class BucketTable {
@@ -92,6 +94,9 @@ public:
     bool set_failed(uint16_t number, bool failed);
     bool set_admin(uint16_t number, NodeAdmin admin);
     bool set_weight(uint16_t number, uint32_t weight);
+    // Load steering: a steered node gets no new or idle bucket while another eligible node can take it; its busy
+    // buckets stay. Moves nothing by itself.
+    bool set_steered(uint16_t number, bool steered);
     // On takeover every bucket counts as busy from now, so no live connection is moved by idle reassignment.
     void touch_all(uint32_t now);
 
@@ -145,8 +150,9 @@ public:
 private:
     uint16_t assign(uint32_t bucket, uint16_t current, uint32_t now);
     // The eligible node with the fewest buckets per unit of weight, as if `releasing` had already given up the
-    // bucket being decided. Ties go to `releasing` (no needless move), then to the lower node number.
-    uint16_t pick(uint16_t releasing) const;
+    // bucket being decided. Ties go to `releasing` (no needless move), then to the lower node number. Steered nodes
+    // are passed over while an unsteered eligible node exists (*passed_steered says so).
+    uint16_t pick(uint16_t releasing, bool* passed_steered) const;
     NodeSlot* configured(uint16_t number);  // nullptr unless 1..255 and in the configuration
     void change_state(uint16_t number, bool failed, NodeAdmin admin);
     void free_buckets_of(uint16_t number);
@@ -174,6 +180,8 @@ private:
     std::unique_ptr<std::atomic<uint64_t>[], FreeDeleter> entries_;  // 2 MiB-aligned, see the constructor
     std::array<NodeSlot, kMaxNodeNumber + 1> nodes_{};
     std::vector<uint16_t> eligible_;
+    bool any_steered_ = false;      // some eligible node is steered
+    bool all_steered_ = false;      // every eligible node is steered: the normal rule among them
     std::atomic<uint64_t> version_{0};
     std::unique_ptr<JournalSlot[]> journal_;
     uint32_t journal_mask_;

@@ -47,7 +47,7 @@ FailoverConfig read_failover_section(const ConfigReader& in, const libconfig::Se
     in.only_keys(s, {"sync_port", "sync_interval_ms", "journal_size", "heartbeat_port", "heartbeat_interval_ms",
                      "dead_after_ms", "probe_misses", "status_port", "config_port", "sweep_delay_ms",
                      "sweep_timeout_ms", "sweep_retries", "monitor_socket", "peer_keys", "insecure",
-                     "replay_window_ms", "admin_state_file"});
+                     "replay_window_ms", "admin_state_file", "load"});
     f.sync_port = static_cast<uint16_t>(in.integer(s, "sync_port", f.sync_port, 1, 65535));
     f.sync_interval_ms = static_cast<uint32_t>(in.integer(s, "sync_interval_ms", f.sync_interval_ms, 10, 60000));
     f.journal_size = static_cast<uint32_t>(in.integer(s, "journal_size", f.journal_size, 16, 1 << 24));
@@ -67,6 +67,7 @@ FailoverConfig read_failover_section(const ConfigReader& in, const libconfig::Se
     if (s.exists("peer_keys")) f.peer_keys = read_peer_keys(in, s["peer_keys"]);
     f.insecure = in.boolean(s, "insecure", f.insecure);
     f.replay_window_ms = static_cast<uint32_t>(in.integer(s, "replay_window_ms", f.replay_window_ms, 100, 600000));
+    f.load = read_load_section(in, s);
     if (f.dead_after_ms <= f.heartbeat_interval_ms) {
         in.refuse(s, "'failover.dead_after_ms' must be longer than heartbeat_interval_ms");
     }

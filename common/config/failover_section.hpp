@@ -5,6 +5,7 @@
 #include <string>
 
 #include "auth/keys.hpp"
+#include "config/load_section.hpp"
 
 namespace libconfig {
 class Setting;
@@ -36,6 +37,7 @@ struct FailoverConfig {
     auth::KeyRing peer_keys;
     bool insecure = false;               // no keys: the daemons start only when this says so explicitly
     uint32_t replay_window_ms = 10000;   // how far a signed message's clock may be from ours
+    LoadConfig load;                     // the load in the heartbeat, two-threshold steering (config/load_section)
 
     // The keys the peer messages are signed and verified with: peer_keys, or the public insecure ring.
     auth::KeyRing ring() const { return peer_keys.empty() ? auth::insecure_ring() : peer_keys; }

@@ -189,7 +189,28 @@ bool read_config_id(std::string_view w, Request& r) {
     return true;
 }
 
-constexpr std::array<ArgSpec, 22> kArgs{{
+bool read_load(std::string_view w, Request& r) {
+    if (w == kUnknown) {
+        r.load_pct.reset();
+        return true;
+    }
+    const auto v = decimal(w, 100);
+    if (v) r.load_pct = static_cast<uint32_t>(*v);
+    return v.has_value();
+}
+
+void write_load(const Request& r, std::string& out) {
+    if (!r.load_pct) {
+        out += kUnknown;
+        return;
+    }
+    put_number(std::min<uint32_t>(*r.load_pct, 100), out);
+}
+
+constexpr std::array<std::string_view, 2> kSteerWords{"steered", "normal"};
+constexpr std::array<bool, 2> kSteerValues{true, false};
+
+constexpr std::array<ArgSpec, 24> kArgs{{
     {Arg::literal, "", "", {}, nullptr, nullptr, refuse_nothing},
     decimal_arg<&Request::node, 1, kMaxNodeNumber>(Arg::node, "node", "N", [](std::string_view w) {
         return got("node number must be 1.." + std::to_string(kMaxNodeNumber), w);
@@ -231,6 +252,9 @@ constexpr std::array<ArgSpec, 22> kArgs{{
      [](std::string_view w) { return "not a read-only table: " + std::string(w); }, true, Access::read_only},
     {Arg::admin_request, "command", "REQUEST", {}, nullptr, nullptr,
      [](std::string_view w) { return "not an admin command: " + std::string(w); }, true, Access::admin},
+    {Arg::load_pct, "load", "PCT", {}, read_load, write_load,
+     [](std::string_view w) { return got("load must be a percentage 0..100 or '-'", w); }},
+    choice_arg<&Request::steered, kSteerWords, kSteerValues>(Arg::steer, "steer"),
 }};
 
 constexpr bool in_arg_order() {

@@ -55,6 +55,9 @@ inline Request role_standby() { return role(false); }
 // dlbad's role: active while it renews the lease (lease_ms > 0).
 inline Request role_active(uint32_t lease_ms) { return {.verb = Verb::role_active_lease, .lease_ms = lease_ms}; }
 inline Request renew() { return {.verb = Verb::renew}; }
+inline Request node_load(uint16_t node, std::optional<uint32_t> load_pct, bool steered) {
+    return {.verb = Verb::node_load, .node = node, .load_pct = load_pct, .steered = steered};
+}
 inline Request node_failed(uint16_t node, bool failed) {
     return {.verb = Verb::node_failed, .node = node, .failed = failed};
 }

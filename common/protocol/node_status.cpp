@@ -14,7 +14,7 @@ using nlohmann::json;
 constexpr std::string_view kTableName = "node-status";
 
 // The meta facts that are not server counters.
-constexpr std::array<std::string_view, 4> kFacts{"node", "time", "server", "healthy"};
+constexpr std::array<std::string_view, 5> kFacts{"node", "time", "server", "healthy", "reason"};
 
 bool is_fact(std::string_view key) {
     for (std::string_view f : kFacts) {
@@ -106,6 +106,7 @@ io::Table NodeStatus::to_table() const {
     t.source = source;
     t.version = 1;
     t.meta = {{"node", node}, {"time", time}, {"server", server}, {"healthy", healthy}};
+    if (!healthy) t.meta["reason"] = reason;
     for (const auto& [name, value] : counters) t.meta[name] = value;
     put_backend_rows(t, backends);
     return t;
@@ -127,6 +128,7 @@ std::optional<NodeStatus> NodeStatus::from_table(const io::Table& t, std::string
     s.time = number_or<int64_t>(m.value("time", json()), 0);
     s.server = string_or_empty(m.value("server", json()));
     s.healthy = m.value("healthy", json()).is_boolean() && m["healthy"].get<bool>();
+    s.reason = string_or_empty(m.value("reason", json()));
     for (const auto& [key, value] : m.items()) {
         if (!is_fact(key) && is_count(value)) s.counters[key] = value.get<uint64_t>();
     }

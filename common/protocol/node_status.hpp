@@ -73,6 +73,7 @@ struct NodeStatus {
     uint16_t node = 0;
     int64_t time = 0;                    // unix seconds, when answered
     bool healthy = true;
+    std::string reason;  // why not healthy (self-diagnosis: no usable back end); "" when healthy
     std::map<std::string, uint64_t> counters;  // the server's status counters (connections_open, requests, ...)
     std::vector<BackendRow> backends;
 

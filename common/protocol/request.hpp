@@ -65,6 +65,7 @@ enum class Verb : uint8_t {
     renew,              // renew
     node_failed,        // node N fail|live
     node_stats,         // node N stats HITS OPEN AVG_MS
+    node_load,          // node N load PCT steered|normal (load steering, from the active's dlbad)
     sync_from,          // sync-from N
     sync_stop,          // sync-from none
     sweep_done,         // sweep-done UNIX_TIME
@@ -98,6 +99,8 @@ struct Request {
     uint32_t weight = 0;                    // node N weight W
     bool failed = false;                    // node N fail|live
     NodeFigures figures;                    // node N stats HITS OPEN AVG_MS
+    std::optional<uint32_t> load_pct;       // node N load PCT ... (0..100, "-": not known)
+    bool steered = false;                   // node N load PCT steered|normal
     bool active = false;                    // role active|standby
     uint32_t lease_ms = 0;                  // role active lease MS (> 0)
     uint32_t from_bucket = 0;               // hash all FROM_BUCKET

@@ -74,6 +74,8 @@ constexpr std::array<VerbSpec, kVerbs> kVerbTable{{
      kSched,                      Daemon::scheduler,     internal,  kOffered},
     {Verb::node_stats,        "node {node} stats {hits} {open} {avg}", "node 3 stats 120 4 2.500",
      kSched,                      Daemon::scheduler,     internal,  kDaemonsOnly},
+    {Verb::node_load,         "node {node} load {load} {steer}",       "node 3 load 72 steered",
+     kSched,                      Daemon::scheduler,     internal,  kDaemonsOnly},
     {Verb::sync_from,         "sync-from {node}",                      "sync-from 1",
      kSched,                      Daemon::scheduler,     internal,  kDaemonsOnly},
     {Verb::sync_stop,         "sync-from none",                        "sync-from none",

@@ -43,6 +43,8 @@ enum class Arg : uint8_t {
     length,           // {length}: a byte count
     read_only_request,  // {table}: the rest of the line, a read-only request
     admin_request,      // {command}: the rest of the line, an admin request
+    load_pct,           // {load}: a percentage 0..100, or "-" (not known)
+    steer,              // {steer}: steered|normal
 };
 
 struct Token {

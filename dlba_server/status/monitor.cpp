@@ -1,4 +1,5 @@
 #include "status/monitor.hpp"
+#include "status/self_diagnosis.hpp"
 
 #include "tls/providers.hpp"
 
@@ -296,7 +297,9 @@ proto::NodeStatus node_status(const Generation& gen, std::span<const WorkerStats
     s.server = "dlba-server";
     s.node = gen.node;
     s.time = unix_time;
-    s.healthy = true;
+    const Diagnosis d = diagnose(gen, facts.now_ms);
+    s.healthy = d.healthy;
+    s.reason = d.reason;
     for (auto& [name, value] : status_counters(workers)) s.counters[std::move(name)] = value;
     s.backends = backend_rows(gen, facts);
     return s;

@@ -79,6 +79,7 @@ std::string ControlPlane::handle(std::string_view request) {
         case Verb::node_admin:
         case Verb::node_weight:
         case Verb::node_failed:
+        case Verb::node_load:
         case Verb::node_stats: return node_request(r);
         default: break;  // not a scheduler verb: parse() does not give it
     }
@@ -242,6 +243,15 @@ std::string ControlPlane::node_request(const proto::Request& r) {
             node->weight = r.weight;
             return io::reply_ok(name + " weight is now " + std::to_string(r.weight));
         }
+        case Verb::node_load:
+            // From the active's dlbad twice a second: the node's load and its steering verdict
+            // (common/load_steering). Posted every time, so a table that lost the flag (reload) gets it back.
+            if (auto e = not_applied(run_command(commands_, CommandKind::set_steered, r.node, r.steered ? 1 : 0))) {
+                return *e;
+            }
+            node->steered = r.steered;
+            node->load_pct = r.load_pct;
+            return io::reply_ok(name + (r.steered ? " is steered away" : " takes buckets"));
         case Verb::node_stats:
             // From the status sweep: hits, open connections, average response time (unknown ones stay unknown).
             node->figures = r.figures;
@@ -278,6 +288,7 @@ io::Table ControlPlane::status_table() const {
         {"share_pct", ColumnType::floating},    {"packets", ColumnType::unsigned_integer},
         {"bytes", ColumnType::unsigned_integer}, {"hits", ColumnType::unsigned_integer},
         {"open_conns", ColumnType::unsigned_integer}, {"avg_resp_ms", ColumnType::floating},
+        {"load_pct", ColumnType::unsigned_integer}, {"steered", ColumnType::boolean},
     };
     for (const NodeState& n : nodes_) {
         const NodeSlot& slot = table_.node(n.config.number);
@@ -286,7 +297,8 @@ io::Table ControlPlane::status_table() const {
                           format_ipv4(n.config.sched_ip), node_admin_name(n.admin), n.weight, n.failed, buckets,
                           100.0 * static_cast<double>(buckets) / table_.size(), slot.packets.get(), slot.bytes.get(),
                           proto::known_or_null(n.figures.hits), proto::known_or_null(n.figures.open_conns),
-                          proto::known_or_null(n.figures.avg_resp_ms)});
+                          proto::known_or_null(n.figures.avg_resp_ms), proto::known_or_null(n.load_pct),
+                          n.steered});
     }
     return t;
 }
@@ -329,6 +341,7 @@ io::Table ControlPlane::hash_table(bool all, uint32_t from) const {
         {"unassigned", table_.size() - assigned},
         {"assignments", table_.stats().assigned.get()},
         {"reassignments", table_.stats().reassigned.get()},
+        {"load_steered", table_.stats().load_steered.get()},
         {"no_node", table_.stats().no_node.get()},
     };
     if (all) t.meta["next_bucket"] = next_bucket ? nlohmann::json(*next_bucket) : nlohmann::json(nullptr);

@@ -29,6 +29,8 @@ struct NodeState {
     bool failed = false;
     uint32_t weight = 1;
     proto::NodeFigures figures;  // from the status sweep (dlbad); not known until then
+    std::optional<uint32_t> load_pct;  // from the active's dlbad (load steering); not known until then
+    bool steered = false;              // steered away from new and idle buckets (load steering)
 };
 
 // The monotonic clock in milliseconds the lease runs on (injected in tests).

@@ -33,6 +33,7 @@ void Worker::apply_commands() {
                      table_.set_admin(c.node, static_cast<NodeAdmin>(c.value));
                 break;
             case CommandKind::set_weight: ok = table_.set_weight(c.node, c.value); break;
+            case CommandKind::set_steered: ok = table_.set_steered(c.node, c.value != 0); break;
             case CommandKind::touch_all: table_.touch_all(read_clock().now_s); break;
             case CommandKind::apply_sync: ok = apply_sync(c.payload); break;
             case CommandKind::set_node: {

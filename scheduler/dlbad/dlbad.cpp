@@ -30,6 +30,15 @@ bool Dlbad::start(std::string* err) {
     failover_ = std::make_unique<FailoverLoop>(config_, FailoverIdentity{opt_.node, opt_.config_id, opt_.initial_term},
                                                *net_, *link_, time_,
                                                [this](bool active) { sweep_->set_active(active); });
+    // The node's load for the heartbeat and the active's steering (failover.load). Without a DLBA server the
+    // connections source has no figure: the load is then not known.
+    load_meter_ = std::make_unique<LoadMeter>(config_.failover.load,
+                                              config_.server ? config_.server->max_connections : 0, *link_, time_);
+    failover_->set_load_inputs([this] { return load_meter_->load_pct(); }, [this](uint16_t n) {
+        const SweepSnapshot s = sweep_->snapshot();
+        const auto it = s.results.find(n);
+        return it != s.results.end() && it->second.failed_by_sweep;
+    });
     tables_ = std::make_unique<MonitorTables>(
         config_, opt_.node, [this] { return failover_->snapshot(); }, [this] { return sweep_->snapshot(); }, time_);
     tables_->show_auth(auth_.get());
@@ -85,6 +94,7 @@ void Dlbad::run(const std::atomic<bool>& stop, const std::function<void()>& each
         return stop.load(std::memory_order_relaxed) || restart_.load(std::memory_order_relaxed);
     };
     sweep_->start();
+    load_meter_->start();
     keeper_->start();
     config_port_->start();
     monitor_->start();
@@ -92,6 +102,7 @@ void Dlbad::run(const std::atomic<bool>& stop, const std::function<void()>& each
     if (metrics_) metrics_->start();
     failover_->run(stopping);
     sweep_->request_stop();
+    load_meter_->request_stop();
     keeper_->request_stop();
     config_port_->request_stop();
     monitor_->request_stop();
@@ -100,6 +111,7 @@ void Dlbad::run(const std::atomic<bool>& stop, const std::function<void()>& each
     // Hand over before waiting for the other threads: a sweep in progress may take its timeouts.
     if (!restart_.load()) failover_->hand_over();
     sweep_->join();
+    load_meter_->join();
     keeper_->join();
     config_port_->join();
     monitor_->join();

@@ -25,6 +25,7 @@
 #include "local_link.hpp"
 #include "metrics_endpoint.hpp"
 #include "monitor_tables.hpp"
+#include "load_meter.hpp"
 #include "node_daemon.hpp"
 #include "peer_auth.hpp"
 #include "status_daemon.hpp"
@@ -77,6 +78,7 @@ private:
     std::unique_ptr<TcpStatusFetcher> fetcher_;
     std::unique_ptr<StatusSweep> sweep_;
     std::unique_ptr<FailoverLoop> failover_;
+    std::unique_ptr<LoadMeter> load_meter_;
     std::unique_ptr<MonitorTables> tables_;
     std::unique_ptr<MonitorSocket> monitor_;
     std::unique_ptr<ConfigPort> config_port_;

@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <cstdio>
+
 #include "clock.hpp"
 #include "io/sockaddr.hpp"
 #include "io/tcp.hpp"
@@ -44,10 +46,26 @@ void FailoverSockets::receive_heartbeats(const HeartbeatHandler& on_heartbeat) {
             if (auth_.heartbeats.last_verdict() == auth::Drop::bad_mac) note_unverified(from_ip);
             continue;
         }
-        const auto m = hb::decode(reinterpret_cast<const uint8_t*>(e->payload.data()), e->payload.size());
+        hb::Refusal why = hb::Refusal::none;
+        const auto m = hb::decode(reinterpret_cast<const uint8_t*>(e->payload.data()), e->payload.size(), &why);
+        if (!m) {
+            note_refused(why, from_ip);
+            continue;
+        }
         // The sealed node id is the one that counts: a heartbeat whose content claims another node is dropped.
         if (m && m->beat.node == e->header.sender) on_heartbeat(*m, from_ip);
     }
+}
+
+// Counted always, logged at most once a minute: a peer on another daemon version sends 20 of these a second.
+void FailoverSockets::note_refused(hb::Refusal why, uint32_t from_ip) {
+    ++heartbeats_refused_;
+    const uint64_t now = clock::monotonic_ms();
+    if (refused_logged_ms_ != 0 && now - refused_logged_ms_ < kRefusalLogMs) return;
+    refused_logged_ms_ = now;
+    std::fprintf(stderr, "<4>dlbad[node %u]: heartbeat from %s refused: %s (this daemon speaks format %u; %llu "
+                 "refused so far)\n", self_.number, format_ipv4(from_ip).c_str(), hb::refusal_name(why), hb::kFormat,
+                 static_cast<unsigned long long>(heartbeats_refused_));
 }
 
 void FailoverSockets::note_unverified(uint32_t from_ip) {

@@ -39,6 +39,8 @@ public:
     // the last one came (monotonic ms): the failover loop reports them, and isolates itself when it hears nobody
     // else. Fakes without authentication have none.
     virtual std::map<uint16_t, uint64_t> unverified_peers() const { return {}; }
+    // Authenticated heartbeats refused by their content (another format version, malformed), counted and logged.
+    virtual uint64_t heartbeats_refused() const { return 0; }
 };
 
 // The real sockets: the heartbeat socket on eth0, the raw ICMP socket, the VIP's ARP watcher.
@@ -59,15 +61,21 @@ public:
     const std::vector<MacAddr>& vip_arp_last_round() const override { return vip_arp_.last_round(); }
     uint64_t vip_arp_rounds() const override { return vip_arp_.rounds(); }
     std::map<uint16_t, uint64_t> unverified_peers() const override { return unverified_; }
+    uint64_t heartbeats_refused() const override { return heartbeats_refused_; }
 
 private:
     void receive_heartbeats(const HeartbeatHandler& on_heartbeat);
     void note_unverified(uint32_t from_ip);
+    void note_refused(hb::Refusal why, uint32_t from_ip);
+
+    static constexpr uint64_t kRefusalLogMs = 60000;
 
     const ArrayConfig& config_;
     const NodeConfig& self_;
     PeerAuth& auth_;
     std::map<uint16_t, uint64_t> unverified_;
+    uint64_t heartbeats_refused_ = 0;
+    uint64_t refused_logged_ms_ = 0;
     io::Fd hb_fd_;
     IcmpProber prober_;
     VipArpWatcher vip_arp_;

@@ -19,6 +19,7 @@ constexpr int kSchedulerTimeoutMs = 1000;  // the failover loop waits for these:
 constexpr int kPassThroughTimeoutMs = 5000;
 constexpr int kServerCheckTimeoutMs = 5000;  // the server opens the new file's TLS files
 constexpr int kServerReloadTimeoutMs = 2000;
+constexpr int kServerStatusTimeoutMs = 1000;
 constexpr uint64_t kLogRepeatMs = 10000;  // the same scheduler request failure is logged once per this
 
 // What a daemon's answer says (protocol/reply.hpp): its dlba-reply's ok or error, a table as served; anything else
@@ -116,6 +117,12 @@ LinkReply SocketLink::node_failed(uint16_t node, bool failed) {
 LinkReply SocketLink::node_stats(uint16_t node, const std::optional<NodeFigures>& figures) {
     return scheduler_request(proto::node_stats(node, figures.value_or(NodeFigures{})));
 }
+
+LinkReply SocketLink::node_load(uint16_t node, std::optional<uint32_t> load_pct, bool steered) {
+    return scheduler_request(proto::node_load(node, load_pct, steered));
+}
+
+LinkReply SocketLink::server_status() { return ask(server_socket_, proto::status(), kServerStatusTimeoutMs); }
 
 LinkReply SocketLink::sweep_done(uint64_t unix_s) { return scheduler_request(proto::sweep_done(unix_s)); }
 

@@ -59,6 +59,8 @@ public:
     virtual LinkReply node_failed(uint16_t node, bool failed) = 0;  // the sweep's verdict (fail / live)
     virtual LinkReply node_stats(uint16_t node, const std::optional<NodeFigures>& figures) = 0;  // none: unknown
     virtual LinkReply sweep_done(uint64_t unix_s) = 0;
+    // The active's load-steering verdict for one node, with its load (none: not known).
+    virtual LinkReply node_load(uint16_t node, std::optional<uint32_t> load_pct, bool steered) = 0;
     // The failed flag of every node in the scheduler's server status table (empty when it did not answer).
     virtual std::map<uint16_t, bool> status() = 0;
     virtual LinkReply check_reload(const std::string& path) = 0;
@@ -70,6 +72,7 @@ public:
     virtual bool has_server_socket() const = 0;
     virtual LinkReply server_check_reload(const std::string& path) = 0;
     virtual LinkReply server_reload() = 0;
+    virtual LinkReply server_status() = 0;  // its status table (the load meter reads connections_open)
 
     // ---- dlbactl's SHOW and ADMIN requests, passed on as they came (not logged) ----
     virtual LinkReply pass_to_scheduler(std::string_view line) = 0;
@@ -105,6 +108,7 @@ public:
     LinkReply node_failed(uint16_t node, bool failed) override;
     LinkReply node_stats(uint16_t node, const std::optional<NodeFigures>& figures) override;
     LinkReply sweep_done(uint64_t unix_s) override;
+    LinkReply node_load(uint16_t node, std::optional<uint32_t> load_pct, bool steered) override;
     std::map<uint16_t, bool> status() override;
     LinkReply check_reload(const std::string& path) override;
     LinkReply reload() override;
@@ -113,6 +117,7 @@ public:
     bool has_server_socket() const override { return !server_socket_.empty(); }
     LinkReply server_check_reload(const std::string& path) override;
     LinkReply server_reload() override;
+    LinkReply server_status() override;
 
     LinkReply pass_to_scheduler(std::string_view line) override;
     LinkReply pass_to_server(std::string_view line) override;

@@ -1,5 +1,6 @@
 #include "monitor_tables.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "protocol/node_status.hpp"
@@ -35,29 +36,40 @@ io::Table failover_table(const ArrayConfig& config, const FailoverSnapshot& s, u
               {"events", s.events},
               {"auth.unverified_nodes", s.unverified},
               {"auth.isolated", s.isolated},
-              {"takeovers", s.takeovers}};
+              {"takeovers", s.takeovers},
+              {"heartbeats_refused", s.heartbeats_refused}};
     using io::ColumnType;
     t.columns = {{"node", ColumnType::unsigned_integer}, {"priority", ColumnType::unsigned_integer},
                  {"heard_ms_ago", ColumnType::unsigned_integer}, {"alive", ColumnType::boolean},
                  {"active", ColumnType::boolean}, {"term", ColumnType::unsigned_integer},
                  {"dataplane_ok", ColumnType::boolean}, {"table_version", ColumnType::unsigned_integer},
-                 {"same_config", ColumnType::boolean}};
+                 {"same_config", ColumnType::boolean}, {"load_pct", ColumnType::unsigned_integer},
+                 {"steered", ColumnType::boolean}};
+    // Steered is the active's decision: not known on a standby.
+    const auto steered = [&s](uint16_t n) {
+        return s.active ? nlohmann::json(std::find(s.steered.begin(), s.steered.end(), n) != s.steered.end())
+                        : nlohmann::json(nullptr);
+    };
     for (const NodeConfig& n : config.nodes) {
         if (n.number == s.node) {
             t.rows.push_back({n.number, n.priority, 0, true, s.active, s.term, s.local_dataplane_ok, s.local_version,
-                              true});
+                              true, proto::known_or_null(s.own_load), steered(n.number)});
             continue;
         }
         const auto it = s.peers.find(n.number);
         if (it == s.peers.end()) {
-            t.rows.push_back({n.number, n.priority, nullptr, false, nullptr, nullptr, nullptr, nullptr, nullptr});
+            t.rows.push_back({n.number, n.priority, nullptr, false, nullptr, nullptr, nullptr, nullptr, nullptr,
+                              nullptr, steered(n.number)});
             continue;
         }
         const PeerView& p = it->second;
         const uint64_t ago = now_ms - p.last_ms;
+        const uint8_t load = p.last.load_pct;
         t.rows.push_back({n.number, n.priority, ago, ago <= config.failover.dead_after_ms, p.last.beat.active,
                           p.last.beat.term, p.last.beat.dataplane_ok, p.last.table_version,
-                          p.last.config_id == s.config_id});
+                          p.last.config_id == s.config_id,
+                          load == hb::kLoadUnknown ? nlohmann::json(nullptr) : nlohmann::json(load),
+                          steered(n.number)});
     }
     return t;
 }

@@ -13,6 +13,7 @@ constexpr int kPollCheckTimeoutMs = 200;   // reading the local poll counter aft
 constexpr int kRoleCheckTimeoutMs = 500;
 constexpr uint64_t kRoleCheckMs = 500;     // the local scheduler's role is read this often
 constexpr uint64_t kVipArpRoundMs = 1000;  // one ARP request for the VIP from eth0 this often
+constexpr uint64_t kSteerRoundMs = 500;    // the active's load-steering decision this often
 constexpr uint32_t kYieldGraceMs = 30;     // a stepping-down active keeps forwarding this long after yielding
 constexpr uint32_t kYieldHeartbeats = 5;   // heartbeats that carry the "yielded" flag after a step-down
 
@@ -109,7 +110,13 @@ void FailoverLoop::round(uint64_t now) {
     net_.send_probes(targets);
     // 5. Heartbeats to every peer.
     send_heartbeat(election_.active(), local_dataplane_ok_);
-    // 6. Now and then, who really answers for the VIP.
+    // 6. The active decides who is steered away from new buckets by load (failover.load).
+    if (election_.active() && local_active_ && config_.failover.load.enabled && now >= next_steer_ms_) {
+        steer_round(now);
+        next_steer_ms_ = now + kSteerRoundMs;
+    }
+    if (!election_.active()) steered_.clear();
+    // 7. Now and then, who really answers for the VIP.
     if (now >= next_vip_arp_ms_) {
         check_vip_arp();
         next_vip_arp_ms_ = now + kVipArpRoundMs;
@@ -193,6 +200,8 @@ void FailoverLoop::send_heartbeat(bool active, bool dataplane_ok) {
     if (yield_rounds_ > 0) --yield_rounds_;
     m.table_version = local_version_;
     m.config_id = id_.config_id;
+    const auto load = own_load();
+    m.load_pct = load && *load <= 100 ? static_cast<uint8_t>(*load) : hb::kLoadUnknown;
     net_.send_heartbeat(m);
 }
 
@@ -326,6 +335,9 @@ void FailoverLoop::publish() {
     published_.unverified = unverified_;
     published_.isolated = isolated_;
     published_.takeovers = takeovers_;
+    published_.own_load = own_load();
+    published_.steered = steered_;
+    published_.heartbeats_refused = net_.heartbeats_refused();
 }
 
 FailoverSnapshot FailoverLoop::snapshot() const {

@@ -47,6 +47,9 @@ struct FailoverSnapshot {
     std::vector<uint16_t> unverified;    // peers whose heartbeats do not verify with our keys (lately)
     bool isolated = false;               // most peers' heartbeats do not verify: our key is likely the wrong one
     uint64_t takeovers = 0;              // times this daemon made its scheduler the active one
+    std::optional<uint32_t> own_load;    // this node's load as sent in its heartbeats (none: not known)
+    std::vector<uint16_t> steered;       // load steering: the nodes steered away by our last decision (active only)
+    uint64_t heartbeats_refused = 0;     // authenticated heartbeats of another format or malformed
 };
 
 // The node whose scheduler port has MAC `m`, if any (who answers ARP for the VIP).
@@ -79,8 +82,21 @@ public:
 
     FailoverSnapshot snapshot() const;  // any thread
 
+    // Load steering (failover.load): where this node's load comes from, and whether the sweep failed a node. Set
+    // before run(); without them the heartbeat says "not known" and every node counts as live.
+    using LoadSource = std::function<std::optional<uint32_t>()>;
+    using NodeFailed = std::function<bool(uint16_t node)>;
+    void set_load_inputs(LoadSource load, NodeFailed failed) {
+        load_source_ = std::move(load);
+        node_failed_ = std::move(failed);
+    }
+    // The active's decision (load_steering_round.cpp): twice a second, each node's load and verdict to the local
+    // scheduler. Public for the tests.
+    void steer_round(uint64_t now);
+
 private:
     void act(const Decision& d);
+    std::optional<uint32_t> own_load() const { return load_source_ ? load_source_() : std::nullopt; }
     void send_heartbeat(bool active, bool dataplane_ok);
     void update_local_polling(int timeout_ms);
     void forget_sync_source();  // the local scheduler is gone: name the active to the next one
@@ -120,6 +136,10 @@ private:
     std::vector<uint16_t> unverified_;  // as of the last round
     bool isolated_ = false;
     uint64_t takeovers_ = 0;
+    LoadSource load_source_;
+    NodeFailed node_failed_;
+    std::vector<uint16_t> steered_;  // as last decided
+    uint64_t next_steer_ms_ = 0;
 
     mutable std::mutex published_mutex_;  // guards published_ only: the loop writes it, readers copy it
     FailoverSnapshot published_;

@@ -130,7 +130,14 @@ SweepResult StatusSweep::visit(const NodeConfig& n, SweepResult r, bool failed_n
             err = "closed without an answer (the node reports itself unable to serve)";
         } else if (text) {
             answer = parse_sweep_answer(*text);
-            if (!answer) err = "malformed answer";
+            if (!answer) {
+                err = "malformed answer";
+            } else if (!answer->status.healthy) {
+                // Self-diagnosis: the node answers that it cannot serve. The same verdict as no answer.
+                err = "reports itself unhealthy: " +
+                      (answer->status.reason.empty() ? std::string("no reason given") : answer->status.reason);
+                answer.reset();
+            }
         }
     }
     r.attempts = attempts;

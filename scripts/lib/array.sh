@@ -35,7 +35,15 @@ array_config() {  # RUN
     # The demo serves Prometheus metrics on every node's eth0 (README: Metrics); production examples leave it off.
     printf '\n# scripts/array: Prometheus metrics on each node'"'"'s eth0 IP\nmetrics = { listen = ":%s"; };\n' \
         "${DLBA_METRICS_PORT:-9100}" >>"$run/array.conf"
-    for i in "${TOPO_NODES[@]}"; do cp "$run/array.conf" "$run/n$i.conf"; done
+    for i in "${TOPO_NODES[@]}"; do
+        cp "$run/array.conf" "$run/n$i.conf"
+        # A test's per-node edit of its copy (e.g. another server.max_connections on one node): the command's
+        # words, then the file and the node number.
+        if [ -n "${DLBA_ARRAY_CONF_EDIT:-}" ]; then
+            # shellcheck disable=SC2086
+            $DLBA_ARRAY_CONF_EDIT "$run/n$i.conf" "$i" || { log "DLBA_ARRAY_CONF_EDIT failed on n$i.conf"; return 1; }
+        fi
+    done
 }
 
 array_wait_socket() {  # PATH SECONDS

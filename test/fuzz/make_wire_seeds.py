@@ -19,21 +19,25 @@ def write(target, seeds):
             f.write(data)
 
 
-# ---- heartbeat: magic "DLBH" | format u16 | node u16 | term u64 | table_version u64 | config u64 | flags u8 | pad[7]
-def beat(node=1, term=1, version=0, config=0, flags=0, magic=b"DLBH", fmt=1, pad=b"\0" * 7):
-    return magic + struct.pack(">HHQQQB", fmt, node, term, version, config, flags) + pad
+# ---- heartbeat: magic "DLBH" | format u16 = 2 | node u16 | term u64 | table_version u64 | config u64 | flags u8
+#      | load u8 (0..100, 255 not known) | pad[6]
+def beat(node=1, term=1, version=0, config=0, flags=0, magic=b"DLBH", fmt=2, load=255, pad=b"\0" * 6):
+    return magic + struct.pack(">HHQQQBB", fmt, node, term, version, config, flags, load) + pad
 
 
 write("heartbeat", {
-    "standby": beat(2, 3, 10, 0x1234, 2),
-    "active": beat(1, 7, 99, 0xfeedface, 3),
-    "yielded": beat(255, 2 ** 64 - 1, 2 ** 64 - 1, 2 ** 64 - 1, 7),
+    "standby": beat(2, 3, 10, 0x1234, 2, load=37),
+    "active": beat(1, 7, 99, 0xfeedface, 3, load=0),
+    "yielded": beat(255, 2 ** 64 - 1, 2 ** 64 - 1, 2 ** 64 - 1, 7, load=100),
     "node-0": beat(0),
     "node-256": beat(256),
     "bad-flags": beat(1, flags=8),
-    "pad-set": beat(1, pad=b"\0\0\0\x01\0\0\0"),
+    "bad-load": beat(1, load=101),
+    "pad-set": beat(1, pad=b"\0\0\x01\0\0\0"),
     "bad-magic": beat(magic=b"DLBX"),
+    "format-1": beat(fmt=1, load=0),
     "format-2": beat(fmt=2),
+    "format-3": beat(fmt=3),
     "short": beat()[:39],
     "long": beat() + b"\0",
     "empty": b"",

@@ -58,10 +58,10 @@ def nonce_of(data):
     return HEADER.unpack_from(data)[5]
 
 
-def heartbeat(node, term, active=True, dataplane_ok=True, table_version=0, config_id=0):
-    """common/heartbeat.hpp's 40 bytes."""
+def heartbeat(node, term, active=True, dataplane_ok=True, table_version=0, config_id=0, load=255):
+    """common/heartbeat.hpp's 40 bytes, format 2 (the load byte: 0..100, 255 not known)."""
     flags = (1 if active else 0) | (2 if dataplane_ok else 0)
-    return struct.pack("!IHHQQQB7x", 0x444C4248, 1, node, term, table_version, config_id, flags)
+    return struct.pack("!IHHQQQBB6x", 0x444C4248, 2, node, term, table_version, config_id, flags, load)
 
 
 def send_udp(ns, dst_ip, port, data):

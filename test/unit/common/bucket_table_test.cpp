@@ -201,3 +201,47 @@ TEST_CASE("a table that wrote as active and is a mirror again asks for a full co
     CHECK(t.pull_from_version() == own);  // the source's copy: deltas from here on
     CHECK(t.entry(7).node == kUnassigned);
 }
+
+TEST_CASE("a steered node takes no new or idle bucket while another can, and keeps its busy ones", "[bucket_table]") {
+    BucketTable t(1024, 60);
+    add_three_nodes(t);
+    for (uint32_t b = 0; b < 30; ++b) t.lookup_or_assign(b, 100);
+    REQUIRE(t.node(2).buckets.get() == 10);
+    REQUIRE(t.set_steered(2, true));
+    CHECK_FALSE(t.set_steered(9, true));  // not configured
+    const uint64_t version = t.version();
+    CHECK(t.version() == version);  // steering by itself moves nothing
+    // New buckets: none for node 2, each counted as steered.
+    for (uint32_t b = 100; b < 160; ++b) CHECK(t.lookup_or_assign(b, 100) != 2);
+    CHECK(t.node(2).buckets.get() == 10);
+    CHECK(t.stats().load_steered.get() == 60);
+    // Busy buckets of node 2 stay with it.
+    for (uint32_t b = 0; b < 30; ++b) {
+        if (t.entry(b).node == 2) CHECK(t.lookup_or_assign(b, 110) == 2);
+    }
+    // Idle ones leave it.
+    for (uint32_t b = 0; b < 30; ++b) t.lookup_or_assign(b, 200);
+    CHECK(t.node(2).buckets.get() == 0);
+    // Released: node 2 takes buckets again (it has the fewest).
+    t.set_steered(2, false);
+    CHECK(t.lookup_or_assign(500, 200) == 2);
+}
+
+TEST_CASE("steering falls back to the normal rule when only steered nodes can take a bucket", "[bucket_table]") {
+    BucketTable t(1024, 60);
+    add_three_nodes(t);
+    t.set_steered(2, true);
+    t.set_failed(1, true);
+    t.set_admin(3, NodeAdmin::draining);
+    // Node 2 is the only eligible node: it takes the bucket rather than the client being dropped.
+    CHECK(t.lookup_or_assign(7, 100) == 2);
+    CHECK(t.stats().load_steered.get() == 0);
+    CHECK(t.stats().no_node.get() == 0);
+    // Every eligible node steered: the normal rule among them.
+    t.set_failed(1, false);
+    t.set_steered(1, true);
+    t.lookup_or_assign(8, 100);
+    t.lookup_or_assign(9, 100);
+    CHECK(t.node(1).buckets.get() == 2);
+    CHECK(t.node(2).buckets.get() == 1);
+}

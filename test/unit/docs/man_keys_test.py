@@ -22,6 +22,7 @@ GROUPS = {
     ("scheduler_section.cpp", "count", "interval_ms"): "scheduler.gratuitous_arp",
     ("scheduler_section.cpp", "table_size", "timeout_ms"): "scheduler.fragments",
     ("failover_section.cpp", "sync_port", "sync_interval_ms"): "failover",
+    ("load_section.cpp", "source", "high_pct"): "failover.load",
     ("nodes_section.cpp", "number", "eth0_mac"): "nodes[]",
     ("server_section.cpp", "listeners", "workers"): "server",
     ("server_section.cpp", "address", "port"): "server.listeners[]",

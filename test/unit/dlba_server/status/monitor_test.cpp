@@ -257,3 +257,31 @@ TEST_CASE("monitor requests are parsed by the protocol table", "[monitor]") {
                Catch::Matchers::StartsWith("unknown request 'hash' (status | backends"));
     CHECK(ask("  backend   a   drain ")["ok"] == true);
 }
+
+TEST_CASE("self-diagnosis: no usable back end in any listener's service answers healthy false with the reason",
+          "[monitor]") {
+    const Generation gen(load(kConfig), 2, 1, 3, 0, nullptr);
+    WorkerStats w;
+    const std::vector<const WorkerStats*> workers{&w};
+    ProcessFacts facts;
+    facts.now_ms = 1000;
+    CHECK(node_status(gen, workers, facts, 1).healthy);
+    // "b" is disabled already; "a" marked down after a failed connect: nothing of "web" can take a request.
+    gen.backends[0]->mark_down(1000, 500);
+    const proto::NodeStatus down = node_status(gen, workers, facts, 1);
+    CHECK_FALSE(down.healthy);
+    CHECK(down.reason == "no usable back end in any listener's service (web)");
+    const io::Table t = down.to_table();
+    CHECK(t.meta["healthy"] == false);
+    CHECK(t.meta["reason"] == down.reason);
+    // The reader gets the verdict and its reason back, and "reason" is not taken for a counter.
+    std::string err;
+    const auto back = proto::NodeStatus::from_table(t, &err);
+    REQUIRE(back);
+    CHECK_FALSE(back->healthy);
+    CHECK(back->reason == down.reason);
+    CHECK(back->counters.count("reason") == 0);
+    // Once its down interval has passed it is tried again: healthy.
+    facts.now_ms = 1600;
+    CHECK(node_status(gen, workers, facts, 1).healthy);
+}

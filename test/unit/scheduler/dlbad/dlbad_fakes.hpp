@@ -59,6 +59,12 @@ public:
         stats[node] = f;
         return note("node_stats " + std::to_string(node), ok_reply());
     }
+    LinkReply node_load(uint16_t node, std::optional<uint32_t> load, bool steered) override {
+        return note("node_load " + std::to_string(node) + " " + (load ? std::to_string(*load) : std::string("-")) +
+                        (steered ? " steered" : " normal"),
+                    ok_reply());
+    }
+    LinkReply server_status() override { return note("server_status", server_status_reply); }
     LinkReply sweep_done(uint64_t unix_s) override { return note("sweep_done " + std::to_string(unix_s), ok_reply()); }
     std::map<uint16_t, bool> status() override {
         note("status", ok_reply());
@@ -90,6 +96,7 @@ public:
     // Scripted answers.
     LinkReply role = ok_reply(), standby = ok_reply(), renewal = ok_reply(), sync = ok_reply(), verdict = ok_reply();
     LinkReply scheduler_check = ok_reply(), server_check = ok_reply(), passed = ok_reply();
+    LinkReply server_status_reply = no_answer();
     std::map<uint16_t, bool> failed_flags;
     CountersReading counters_reading{LocalCounters{false, 7, 100}, false};  // a standby scheduler, polling
     bool server_socket = false;

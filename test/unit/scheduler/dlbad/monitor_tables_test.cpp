@@ -27,8 +27,12 @@ TEST_CASE("failover table: this node, the peers heard from and the ones never he
     p.last.beat = {2, 3, false, true, false};
     p.last.table_version = 9;
     p.last.config_id = 78;
+    p.last.load_pct = 62;
     p.last_ms = 1000;
     s.peers[2] = p;
+    s.own_load = 7;
+    s.steered = {2};
+    s.heartbeats_refused = 4;
     const io::Table t = failover_table(config, s, 1400);
     std::string err;
     CHECK(t.validate(&err));
@@ -37,11 +41,18 @@ TEST_CASE("failover table: this node, the peers heard from and the ones never he
     CHECK(t.meta["sync_from"] == nullptr);
     CHECK(t.meta["vip_arp"][0]["node"] == 1);
     REQUIRE(t.rows.size() == 3);
-    // node, priority, heard_ms_ago, alive, active, term, dataplane_ok, table_version, same_config
-    CHECK(t.rows[0] == std::vector<nlohmann::json>{1, 100, 0, true, true, 3, true, 9, true});
-    CHECK(t.rows[1] == std::vector<nlohmann::json>{2, 100, 400, false, false, 3, true, 9, false});
+    CHECK(t.meta["heartbeats_refused"] == 4);
+    // node, priority, heard_ms_ago, alive, active, term, dataplane_ok, table_version, same_config, load_pct, steered
+    CHECK(t.rows[0] == std::vector<nlohmann::json>{1, 100, 0, true, true, 3, true, 9, true, 7, false});
+    CHECK(t.rows[1] == std::vector<nlohmann::json>{2, 100, 400, false, false, 3, true, 9, false, 62, true});
     CHECK(t.rows[2][3] == false);
     CHECK(t.rows[2][2] == nullptr);
+    CHECK(t.rows[2][9] == nullptr);  // never heard: load not known
+    CHECK(t.rows[2][10] == false);
+    // On a standby the steering verdict is not known.
+    s.active = false;
+    const io::Table standby = failover_table(config, s, 1400);
+    CHECK(standby.rows[1][10] == nullptr);
 }
 
 TEST_CASE("monitor: the table asked for, or an error naming the tables", "[monitor]") {

@@ -134,6 +134,31 @@ TEST_CASE("sweep: a node that closes without an answer or answers garbage counts
     CHECK(s.link.asked("node_failed 3 true"));
 }
 
+TEST_CASE("sweep: a node that reports itself unhealthy is failed as if it had not answered, live when healthy",
+          "[sweep]") {
+    Sweep s;
+    auto doc = nlohmann::json::parse(server_answer(1, 1));
+    doc["meta"]["healthy"] = false;
+    doc["meta"]["reason"] = "no usable back end in any listener's service (web)";
+    s.fetcher.answers[3] = doc.dump();
+    s.sweep.sweep_once();
+    CHECK(s.fetcher.asked[3] == 3);  // retried like a silent node
+    CHECK(s.link.count("node_failed 3 true") == 1);
+    const SweepResult r = s.result(3);
+    CHECK_FALSE(r.answered);
+    CHECK(r.failed_by_sweep);
+    CHECK_FALSE(r.answer);
+    CHECK(r.last_error == "reports itself unhealthy: no usable back end in any listener's service (web)");
+    CHECK_FALSE(s.link.stats.count(3));  // no figures from an unhealthy answer
+    // Healthy again: live.
+    s.link.failed_flags = {{1, false}, {2, false}, {3, true}};
+    s.fetcher.answers.erase(3);
+    s.sweep.sweep_once();
+    CHECK(s.link.count("node_failed 3 false") == 1);
+    CHECK(s.result(3).answered);
+    CHECK_FALSE(s.result(3).failed_by_sweep);
+}
+
 TEST_CASE("sweep: nothing is visited while the local scheduler is not active", "[sweep]") {
     Sweep s;
     s.sweep.set_active(false);
