@@ -22,6 +22,7 @@ enum class CommandKind : uint8_t {
     apply_sync,   // payload: a decoded sync::Message from the active scheduler (standby only)
     set_node,     // node, payload: NodeUpdate (configuration reload: add a node or change its MAC/weight/admin)
     remove_node,  // node: gone from the configuration, its buckets freed
+    set_direct_ips,  // payload: DirectIpList (dataplane/direct_ips.hpp), the nodes' direct IPs
 };
 
 struct NodeUpdate {
