@@ -36,7 +36,12 @@ def target():
 
 
 def requests_by_node():
-    return {n: state["array"].server_counters(n).get("requests", 0) for n in NODES}
+    """{node: its DLBA server's requests counter}; 0 for a node whose server does not answer (killed)."""
+    out = {}
+    for n in NODES:
+        doc = ctl_json(state["array"].sock(n, "server"), "status", check_rc=False, timeout=3)
+        out[n] = pairs(doc).get("requests", 0) if doc else 0
+    return out
 
 
 def served_by(n):
