@@ -137,7 +137,8 @@ public:
             record({ChangeKind::set_bucket, bucket, node});
             return;
         }
-        if (static_cast<uint32_t>(entries_[bucket].load(std::memory_order_relaxed) >> 32) != now) store(bucket, node, now);
+        const auto last = static_cast<uint32_t>(entries_[bucket].load(std::memory_order_relaxed) >> 32);
+        if (last != now) store(bucket, node, now);
     }
     // Starts loading a bucket's entry ahead of lookup_or_assign()/owner(), so that a burst's misses overlap.
     void prefetch(uint32_t bucket) const { __builtin_prefetch(&entries_[bucket], 0, 3); }

@@ -22,9 +22,8 @@ void add_direct_ip_listeners(ServerConfig& server, const std::vector<NodeConfig>
             if (server.listeners[i].address != vip) continue;
             ListenerConfig twin = server.listeners[i];
             twin.address = n.direct_ip;
-            const bool present = std::any_of(server.listeners.begin(), server.listeners.end(), [&](const ListenerConfig& l) {
-                return l.address == twin.address && l.port == twin.port;
-            });
+            const auto same = [&](const ListenerConfig& l) { return l.address == twin.address && l.port == twin.port; };
+            const bool present = std::any_of(server.listeners.begin(), server.listeners.end(), same);
             if (!present) server.listeners.push_back(std::move(twin));
         }
     }

@@ -44,7 +44,8 @@ std::vector<NodeConfig> read_nodes_section(const ConfigReader& in, const libconf
         if (n.exists("direct_ip")) {
             node.direct_ip = in.host_ipv4(n, "direct_ip");
             const libconfig::Setting& d = n["direct_ip"];
-            const std::string what = "node " + std::to_string(node.number) + "'s direct_ip " + format_ipv4(node.direct_ip);
+            const std::string what =
+                "node " + std::to_string(node.number) + "'s direct_ip " + format_ipv4(node.direct_ip);
             if ((node.direct_ip >> 24) == 127) in.refuse(d, what + " is a loopback address");
             if (node.direct_ip == vip) in.refuse(d, what + " is the VIP");
             if (!ips.insert(node.direct_ip).second) in.refuse(d, what + " is already used by a node");

@@ -368,8 +368,8 @@ using CounterRow = CounterField<LcoreCounters>;
 #define ROW(field) DLBA_COUNTER_FIELD(LcoreCounters, field)
 constexpr CounterRow kTrafficRows[] = {
     ROW(rx), ROW(rx_bytes), ROW(forwarded), ROW(forwarded_bytes), ROW(arp_replies), ROW(echo_replies),
-    ROW(garp_sent), ROW(fragments_first), ROW(fragments_later), ROW(icmp_errors_steered), ROW(direct_taken_over), ROW(tx), ROW(tx_failed),
-    ROW(alloc_failed),
+    ROW(garp_sent), ROW(fragments_first), ROW(fragments_later), ROW(icmp_errors_steered), ROW(direct_taken_over),
+    ROW(tx), ROW(tx_failed), ROW(alloc_failed),
 };
 constexpr CounterRow kLoopRows[] = {ROW(polls), ROW(idle_sleeps)};
 #undef ROW

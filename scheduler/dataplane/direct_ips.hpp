@@ -141,7 +141,9 @@ public:
     const DirectIpSlot& slot(uint8_t i) const { return slots_[i]; }
 
 private:
-    static void publish(DirectIpSlot& s, DirectMode m) { s.mode.store(static_cast<uint8_t>(m), std::memory_order_relaxed); }
+    static void publish(DirectIpSlot& s, DirectMode m) {
+        s.mode.store(static_cast<uint8_t>(m), std::memory_order_relaxed);
+    }
 
     std::array<DirectIpSlot, pkt::kMaxDirectIps> slots_{};
     uint8_t count_ = 0;

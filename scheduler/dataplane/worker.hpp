@@ -1,5 +1,6 @@
 // The data-plane poll loop on one lcore: commands from the control plane, rx burst, per-burst work, tx burst,
-// gratuitous ARPs (VIP and direct IPs) when the role turns active or a direct IP is taken over, and a back-off when the port is idle.
+// gratuitous ARPs (the VIP and the direct IPs) when the role turns active or a direct IP is taken over, and a
+// back-off when the port is idle.
 #pragma once
 
 #include <atomic>

@@ -63,8 +63,8 @@ TEST_CASE("nodes[].direct_ip refusals name file, line and reason", "[config]") {
         {"loopback direct IP", with("127.0.0.2"), 17, "loopback"},
         {"not an address", with("10.77.0"), 17, "not an IPv4 address"},
         {"two nodes, one direct IP",
-         replace(replace(kArrayText, "weight = 2; }", "weight = 2; direct_ip = \"10.77.0.42\"; }"), "enabled = false; }",
-                 "enabled = false; direct_ip = \"10.77.0.42\"; }"),
+         replace(replace(kArrayText, "weight = 2; }", "weight = 2; direct_ip = \"10.77.0.42\"; }"),
+                 "enabled = false; }", "enabled = false; direct_ip = \"10.77.0.42\"; }"),
          17, "already used"},
     });
 }

@@ -233,7 +233,8 @@ TEST_CASE("direct IP: a live owner gets its address's traffic straight, the buck
 
 TEST_CASE("direct IP: the active scheduler answers ARP for it, a standby does not", "[forwarder]") {
     DirectRig rig;
-    std::vector<rte_mbuf*> in = {mbuf_of(FrameBuilder().eth(kBroadcast, kRouterMac).arp(1, kRouterMac, kRouter, kDirect2).build())};
+    const auto request = FrameBuilder().eth(kBroadcast, kRouterMac).arp(1, kRouterMac, kRouter, kDirect2).build();
+    std::vector<rte_mbuf*> in = {mbuf_of(request)};
     rte_mbuf* tx[kMaxBurst];
     REQUIRE(rig.dfwd.process(rig.hash, in.data(), 1, tx, {100, 100000}) == 1);
     const uint8_t* reply = rte_pktmbuf_mtod(tx[0], const uint8_t*);
@@ -242,7 +243,7 @@ TEST_CASE("direct IP: the active scheduler answers ARP for it, a standby does no
     CHECK(pkt::load32(reply + 14 + 14) == kDirect2);                            // for the direct IP
     rte_pktmbuf_free(tx[0]);
     rig.cfg.active = false;
-    in = {mbuf_of(FrameBuilder().eth(kBroadcast, kRouterMac).arp(1, kRouterMac, kRouter, kDirect2).build())};
+    in = {mbuf_of(request)};
     CHECK(rig.dfwd.process(rig.hash, in.data(), 1, tx, {100, 100000}) == 0);
     CHECK(rig.counters.drops[static_cast<size_t>(pkt::Drop::arp_ignored)].get() == 1);
 }
