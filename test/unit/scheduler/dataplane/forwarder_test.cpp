@@ -13,6 +13,7 @@
 #include "frame_builder.hpp"
 #include "test_addresses.hpp"
 #include "bucket_hash.hpp"
+#include "control/direct_ip_status.hpp"
 #include "dataplane/forwarder.hpp"
 #include "dataplane/port.hpp"
 
@@ -316,4 +317,38 @@ TEST_CASE("direct IP: a new list keeps the mode of unchanged addresses; an unkno
     CHECK(rig.counters.drops[static_cast<size_t>(pkt::Drop::not_our_ip)].get() == 1);
     list.count = pkt::kMaxDirectIps + 1;
     CHECK_FALSE(rig.direct.set(list, rig.cfg));
+}
+
+TEST_CASE("direct IP: the status cells say who serves each address", "[forwarder]") {
+    DirectRig rig;
+    NodeConfig two;
+    two.number = 2;
+    two.direct_ip = kDirect2;
+    NodeConfig one;
+    one.number = 1;
+    std::vector<io::Column> columns;
+    direct_ip_columns(columns);
+    const auto cells = [&](const NodeConfig& n) {
+        std::vector<nlohmann::json> row;
+        direct_ip_cells(&rig.direct, n, row);
+        REQUIRE(row.size() == columns.size());
+        return row;
+    };
+    CHECK(cells(two)[0] == "10.77.0.42");
+    CHECK(cells(two)[1] == "self");
+    CHECK(cells(one)[0].is_null());
+    CHECK(cells(one)[1].is_null());
+    rig.table.set_failed(2, true);
+    CHECK(rig.send(to_direct(9).build()) != 2);
+    CHECK(cells(two)[1] == "buckets");
+    CHECK(cells(two)[3] == 1);  // direct_taken_over
+    CHECK(cells(two)[4] == 1);  // direct_takeovers
+    rig.table.set_failed(2, false);
+    rig.direct.refresh(rig.table, 101);
+    CHECK(cells(two)[1] == "returning");
+    // The list the control plane builds from the configuration: only nodes with a direct IP, in node order.
+    const DirectIpList list = direct_ip_list({one, two});
+    CHECK(list.count == 1);
+    CHECK(list.ip[0] == kDirect2);
+    CHECK(list.node[0] == 2);
 }
