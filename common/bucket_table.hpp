@@ -132,6 +132,19 @@ public:
         }
         return assign(bucket, node, now);
     }
+    // Gives `bucket` to `node` whatever it held (a returned node's direct IP claiming an idle bucket, see
+    // scheduler/dataplane/direct_ips.hpp) and refreshes its last access; the move is journalled like any other.
+    void claim(uint32_t bucket, uint16_t node, uint32_t now) {
+        const uint16_t current = owner(bucket);
+        if (current != node) {
+            set_bucket_node(bucket, node, now);
+            (current == kUnassigned ? stats_.assigned : stats_.reassigned).add();
+            record({ChangeKind::set_bucket, bucket, node});
+            return;
+        }
+        const auto last = static_cast<uint32_t>(entries_[bucket].load(std::memory_order_relaxed) >> 32);
+        if (last != now) store(bucket, node, now);
+    }
     // Starts loading a bucket's entry ahead of lookup_or_assign()/owner(), so that a burst's misses overlap.
     void prefetch(uint32_t bucket) const { __builtin_prefetch(&entries_[bucket], 0, 3); }
     // The current owner without assigning anything (ICMP errors, later fragments): kUnassigned if none.

@@ -33,7 +33,7 @@ Classified classify_arp(Classified c, const uint8_t* frame, uint32_t len, const 
     const uint32_t sender = load32(arp + 14);
     const uint32_t target = load32(arp + 24);
     if (sender == target) return dropped(c, Drop::arp_ignored);  // someone else's announcement
-    if (target == cfg.sched_ip || (cfg.active && target == cfg.vip)) {
+    if (target == cfg.sched_ip || (cfg.active && (target == cfg.vip || cfg.direct_slot(target) != 0))) {
         c.action = Action::arp_reply;
         return c;
     }
@@ -49,7 +49,9 @@ Classified classify_icmp_error(Classified c, const uint8_t* quote, uint32_t quot
     if (quote[0] >> 4 != 4 || ihl < 20) return dropped(c, Drop::icmp_error_unmatched);
     if (quote_len < ihl + 8) return dropped(c, Drop::truncated);
     const uint8_t proto = quote[9];
-    if (load32(quote + 12) != cfg.vip || (proto != kProtoTcp && proto != kProtoUdp)) {
+    const uint32_t quoted_src = load32(quote + 12);
+    if (quoted_src != cfg.vip) c.direct = cfg.direct_slot(quoted_src);
+    if ((quoted_src != cfg.vip && c.direct == 0) || (proto != kProtoTcp && proto != kProtoUdp)) {
         return dropped(c, Drop::icmp_error_unmatched);
     }
     const uint16_t service_port = load16(quote + ihl);
@@ -134,7 +136,10 @@ Classified classify(const uint8_t* frame, uint32_t len, const ClassifierConfig& 
         }
         return dropped(c, Drop::sched_ip_other);
     }
-    if (dst != cfg.vip) return dropped(c, Drop::not_our_ip);
+    if (dst != cfg.vip) {
+        c.direct = cfg.direct_slot(dst);  // a node's direct IP: handled like the VIP, routed by the forwarder
+        if (c.direct == 0) return dropped(c, Drop::not_our_ip);
+    }
     if (!cfg.active) return dropped(c, Drop::standby);
 
     if (proto == kProtoTcp || proto == kProtoUdp) {

@@ -33,8 +33,8 @@ enum class Action : uint8_t {
     forward_first_fragment,  // as forward, and remember the choice for the later fragments of this datagram
     forward_later_fragment,  // no ports: follow the first fragment's choice (frag key)
     forward_icmp_error,      // ICMP error about a client connection: steer by the embedded header, never assign
-    arp_reply,        // ARP request for the VIP (active only) or the scheduler-port IP: answer in place
-    echo_reply,       // ICMP echo request for the scheduler-port IP (or the VIP when active): answer in place
+    arp_reply,        // ARP request for the VIP or a direct IP (active only) or the scheduler-port IP: answer in place
+    echo_reply,       // ICMP echo request for the scheduler-port IP (or the VIP or a direct IP when active)
     drop,
 };
 
@@ -77,6 +77,7 @@ struct Classified {
     uint32_t key_ip = 0;     // client IP (host order) for bucket hashing
     uint16_t key_port = 0;   // client port
     FragKey frag;            // set for fragments
+    uint8_t direct = 0;      // 0: to the VIP; i + 1: to ClassifierConfig::direct_ips[i] (a node's own address)
 };
 
 class PortSet {
@@ -88,6 +89,9 @@ private:
     std::bitset<65536> bits_;
 };
 
+// nodes[].direct_ip: at most this many per array (the configuration refuses more).
+constexpr size_t kMaxDirectIps = 32;
+
 struct ClassifierConfig {
     MacAddr port_mac;     // the scheduler port's own MAC
     uint32_t vip = 0;
@@ -95,6 +99,18 @@ struct ClassifierConfig {
     PortSet tcp_ports;
     PortSet udp_ports;
     bool active = false;  // only an active scheduler answers ARP for, and forwards traffic to, the VIP
+    // Nodes' direct IPs (nodes[].direct_ip), treated like the VIP here; which node gets their traffic is the
+    // forwarder's choice (scheduler/dataplane/direct_ips.hpp). Written by the data-plane lcore only.
+    std::array<uint32_t, kMaxDirectIps> direct_ips{};
+    uint8_t direct_count = 0;
+
+    // 0 when `ip` is no direct IP, else its index + 1. A handful of compares: only non-VIP traffic gets here.
+    uint8_t direct_slot(uint32_t ip) const {
+        for (uint8_t i = 0; i < direct_count; ++i) {
+            if (direct_ips[i] == ip) return static_cast<uint8_t>(i + 1);
+        }
+        return 0;
+    }
 };
 
 Classified classify(const uint8_t* frame, uint32_t len, const ClassifierConfig& cfg);

@@ -23,6 +23,7 @@
 #include "config/array_config.hpp"
 #include "config/peer_settings.hpp"
 #include "control/control_plane.hpp"
+#include "control/direct_ip_status.hpp"
 #include "control/table_sync.hpp"
 #include "control/telemetry.hpp"
 #include "dataplane/command_queue.hpp"
@@ -161,6 +162,8 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     for (uint16_t p : config.tcp_ports) classifier.tcp_ports.add(p);
     for (uint16_t p : config.udp_ports) classifier.udp_ports.add(p);
     classifier.active = false;  // --role active or a role command turns it on, with gratuitous ARPs
+    DirectIps direct_ips;       // nodes[].direct_ip; a reload sends a new list through the command queue
+    direct_ips.set(direct_ip_list(config.nodes), classifier);
 
     static CounterArray counters;  // large and zero-initialised: static storage
     CommandQueue commands("dlba_commands");
@@ -175,7 +178,7 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
     settings.garp_count = sc.garp_count;
     settings.garp_interval_ms = sc.garp_interval_ms;
     settings.garp_refresh_ms = sc.garp_refresh_ms;
-    Worker worker(settings, *table, fragments, classifier, counters[rte_lcore_id()], commands);
+    Worker worker(settings, *table, fragments, classifier, counters[rte_lcore_id()], commands, &direct_ips);
 
     SyncSettings sync_settings;
     sync_settings.listen_ip = self->eth0_ip;
@@ -190,6 +193,7 @@ int run(const Options& opt, const dlba::ArrayConfig& config) {
         std::fprintf(stderr, "<4>dlba-scheduler: warning: %s; this scheduler serves no table sync\n", err.c_str());
     }
     ControlPlane control(config, self->number, port->mac(), *table, counters, commands, worker.active(), table_sync);
+    control.watch_direct_ips(&direct_ips);
     io::ControlServer server(opt.control_socket.empty() ? sc.control_socket : opt.control_socket);
     if (!server.start(&err)) {
         std::fprintf(stderr, "<3>dlba-scheduler: control socket: %s\n", err.c_str());

@@ -2,6 +2,7 @@
 
 #include <libconfig.h++>
 
+#include <algorithm>
 #include <functional>
 #include <sstream>
 
@@ -10,6 +11,23 @@
 namespace dlba {
 
 namespace {
+
+// Issue 13: a node's direct IP is served like the VIP, so every listener on the VIP is also bound on each direct IP
+// (unless the file lists that address and port itself). Every node holds the direct IPs on lo.
+void add_direct_ip_listeners(ServerConfig& server, const std::vector<NodeConfig>& nodes, uint32_t vip) {
+    const size_t listed = server.listeners.size();
+    for (const NodeConfig& n : nodes) {
+        if (n.direct_ip == 0) continue;
+        for (size_t i = 0; i < listed; ++i) {
+            if (server.listeners[i].address != vip) continue;
+            ListenerConfig twin = server.listeners[i];
+            twin.address = n.direct_ip;
+            const auto same = [&](const ListenerConfig& l) { return l.address == twin.address && l.port == twin.port; };
+            const bool present = std::any_of(server.listeners.begin(), server.listeners.end(), same);
+            if (!present) server.listeners.push_back(std::move(twin));
+        }
+    }
+}
 
 // Every section in dependency order, whatever their order in the file.
 Config read_sections(const ConfigReader& in, const libconfig::Setting& root) {
@@ -26,6 +44,7 @@ Config read_sections(const ConfigReader& in, const libconfig::Setting& root) {
     out.services = read_services_section(in, root, out.backends);
     out.tls = read_tls_section(in, root);
     out.server = read_server_section(in, root, out.vip, out.services, out.tls.has_value());
+    if (out.server) add_direct_ip_listeners(*out.server, out.nodes, out.vip);
     return out;
 }
 

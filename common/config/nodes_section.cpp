@@ -16,10 +16,12 @@ std::vector<NodeConfig> read_nodes_section(const ConfigReader& in, const libconf
     std::set<uint16_t> numbers;
     std::set<uint32_t> ips;
     std::set<std::string> macs;
+    size_t direct_ips = 0;
     for (int i = 0; i < list.getLength(); ++i) {
         const libconfig::Setting& n = list[i];
         if (!n.isGroup()) in.refuse(n, "each entry of 'nodes' must be a group { number = ...; ... }");
-        in.only_keys(n, {"number", "eth0_mac", "eth0_ip", "sched_mac", "sched_ip", "weight", "enabled", "priority"});
+        in.only_keys(n, {"number", "eth0_mac", "eth0_ip", "sched_mac", "sched_ip", "weight", "enabled", "priority",
+                        "direct_ip"});
         NodeConfig node;
         node.number = static_cast<uint16_t>(in.integer(n, "number", std::nullopt, 1, 255));
         node.eth0_mac = in.mac(n, "eth0_mac");
@@ -38,6 +40,18 @@ std::vector<NodeConfig> read_nodes_section(const ConfigReader& in, const libconf
         }
         for (const MacAddr& m : {node.eth0_mac, node.sched_mac}) {
             if (!macs.insert(m.str()).second) in.refuse(n, "MAC " + m.str() + " is used twice among the nodes");
+        }
+        if (n.exists("direct_ip")) {
+            node.direct_ip = in.host_ipv4(n, "direct_ip");
+            const libconfig::Setting& d = n["direct_ip"];
+            const std::string what =
+                "node " + std::to_string(node.number) + "'s direct_ip " + format_ipv4(node.direct_ip);
+            if ((node.direct_ip >> 24) == 127) in.refuse(d, what + " is a loopback address");
+            if (node.direct_ip == vip) in.refuse(d, what + " is the VIP");
+            if (!ips.insert(node.direct_ip).second) in.refuse(d, what + " is already used by a node");
+            if (++direct_ips > kMaxDirectIpCount) {
+                in.refuse(d, "more than " + std::to_string(kMaxDirectIpCount) + " nodes have a direct_ip");
+            }
         }
         out.push_back(node);
     }

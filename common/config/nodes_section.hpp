@@ -1,6 +1,7 @@
 // The 'nodes' list: one entry per array node, its two ports' addresses, its weight and its election priority.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -23,9 +24,14 @@ struct NodeConfig {
     uint32_t weight = 1;
     bool enabled = true;
     uint32_t priority = 100;  // scheduler election: higher wins, then the lower node number
+    uint32_t direct_ip = 0;   // optional client-facing address of this node (0: none), on lo of every node
 };
 
-// The list is required and not empty; no node may use the array's `vip` as one of its own addresses.
+// nodes[].direct_ip: at most this many in one array (the data plane's fixed table, pkt::kMaxDirectIps).
+constexpr size_t kMaxDirectIpCount = 32;
+
+// The list is required and not empty; no node may use the array's `vip` as one of its own addresses, and a
+// direct_ip is a unicast address used nowhere else (VIP, any node's eth0_ip, sched_ip or direct_ip).
 std::vector<NodeConfig> read_nodes_section(const ConfigReader& in, const libconfig::Setting& root, uint32_t vip);
 
 }  // namespace dlba

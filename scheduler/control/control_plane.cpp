@@ -6,6 +6,7 @@
 
 #include "clock.hpp"
 #include "config/peer_settings.hpp"
+#include "control/direct_ip_status.hpp"
 
 namespace dlba::sched {
 
@@ -123,6 +124,12 @@ std::string immutable_change(const ArrayConfig& a, const ArrayConfig& b, uint16_
 
 }  // namespace
 
+static bool direct_ip_changed(const std::vector<NodeConfig>& before, const std::vector<NodeConfig>& after) {
+    const DirectIpList a = direct_ip_list(before);
+    const DirectIpList b = direct_ip_list(after);
+    return a.count != b.count || a.ip != b.ip || a.node != b.node;
+}
+
 std::string ControlPlane::check_reload(const std::string& path) const {
     ArrayConfigResult loaded = load_array_config(path);
     if (const auto* e = std::get_if<ConfigError>(&loaded)) return io::reply_error(e->str());
@@ -174,6 +181,14 @@ std::string ControlPlane::reload() {
         if (auto e = not_applied(run_command(commands_, CommandKind::set_node, n.number, 0, &u))) return *e;
         changes.push_back((before ? "changed node " : "added node ") + std::to_string(n.number));
         nodes.push_back(st);
+    }
+    if (direct_ip_changed(config_.nodes, next.nodes)) {
+        // Leaked if the data plane does not take it in time: it may still read it later (run_command).
+        auto* list = new DirectIpList(direct_ip_list(next.nodes));
+        const CommandOutcome o = run_command(commands_, CommandKind::set_direct_ips, 0, 0, list);
+        if (o != CommandOutcome::timed_out) delete list;
+        if (auto e = not_applied(o)) return *e;
+        changes.push_back("direct IPs changed");
     }
     nodes_ = std::move(nodes);
     config_ = std::move(next);
@@ -290,6 +305,7 @@ io::Table ControlPlane::status_table() const {
         {"open_conns", ColumnType::unsigned_integer}, {"avg_resp_ms", ColumnType::floating},
         {"load_pct", ColumnType::unsigned_integer}, {"steered", ColumnType::boolean},
     };
+    direct_ip_columns(t.columns);
     for (const NodeState& n : nodes_) {
         const NodeSlot& slot = table_.node(n.config.number);
         const uint64_t buckets = slot.buckets.get();
@@ -299,6 +315,7 @@ io::Table ControlPlane::status_table() const {
                           proto::known_or_null(n.figures.hits), proto::known_or_null(n.figures.open_conns),
                           proto::known_or_null(n.figures.avg_resp_ms), proto::known_or_null(n.load_pct),
                           n.steered});
+        direct_ip_cells(direct_, n.config, t.rows.back());
     }
     return t;
 }
@@ -364,8 +381,8 @@ using CounterRow = CounterField<LcoreCounters>;
 #define ROW(field) DLBA_COUNTER_FIELD(LcoreCounters, field)
 constexpr CounterRow kTrafficRows[] = {
     ROW(rx), ROW(rx_bytes), ROW(forwarded), ROW(forwarded_bytes), ROW(arp_replies), ROW(echo_replies),
-    ROW(garp_sent), ROW(fragments_first), ROW(fragments_later), ROW(icmp_errors_steered), ROW(tx), ROW(tx_failed),
-    ROW(alloc_failed),
+    ROW(garp_sent), ROW(fragments_first), ROW(fragments_later), ROW(icmp_errors_steered), ROW(direct_taken_over),
+    ROW(tx), ROW(tx_failed), ROW(alloc_failed),
 };
 constexpr CounterRow kLoopRows[] = {ROW(polls), ROW(idle_sleeps)};
 #undef ROW

@@ -16,6 +16,7 @@
 #include "config/array_config.hpp"
 #include "dataplane/command_queue.hpp"
 #include "dataplane/counters.hpp"
+#include "dataplane/direct_ips.hpp"
 #include "control/table_sync.hpp"
 #include "io/table_format.hpp"
 #include "protocol/node_status.hpp"
@@ -57,6 +58,9 @@ public:
     // Called from the control thread's loop; returns the log line when the lease ran out, else "".
     std::string expire_lease();
 
+    // The data plane's direct-IP slots, for the status table (main() sets it before serving requests).
+    void watch_direct_ips(const DirectIps* direct) { direct_ = direct; }
+
     io::Table status_table() const;
     // `all`: one page of assigned buckets from bucket `from` on; meta.next_bucket says where the next page starts.
     static constexpr size_t kHashPageRows = 65536;
@@ -83,6 +87,7 @@ private:
     uint32_t lease_ms_ = 0;          // 0: the role has no lease
     uint64_t lease_until_ms_ = 0;    // monotonic
     MonotonicMs now_ms_;
+    const DirectIps* direct_ = nullptr;
 };
 
 }  // namespace dlba::sched

@@ -23,6 +23,7 @@ enum class CommandKind : uint8_t {
     set_node,     // node, payload: NodeUpdate (configuration reload: add a node or change its MAC/weight/admin)
     remove_node,  // node: gone from the configuration, its buckets freed
     set_steered,  // node, value: 1 steered away (load steering), 0 not
+    set_direct_ips,  // payload: DirectIpList (dataplane/direct_ips.hpp), the nodes' direct IPs
 };
 
 struct NodeUpdate {

@@ -23,6 +23,7 @@ struct alignas(64) LcoreCounters {
     Counter fragments_first;
     Counter fragments_later;
     Counter icmp_errors_steered;
+    Counter direct_taken_over;  // to a node's direct IP, forwarded to another node (the address was taken over)
     Counter tx;
     Counter tx_failed;  // refused by the port's tx queue, freed
     Counter alloc_failed;

@@ -7,6 +7,7 @@
 
 #include "bucket_table.hpp"
 #include "counters.hpp"
+#include "direct_ips.hpp"
 #include "fragment_table.hpp"
 #include "packet.hpp"
 
@@ -21,8 +22,10 @@ struct Clock {
 
 class Forwarder {
 public:
-    Forwarder(BucketTable& table, FragmentTable& fragments, const pkt::ClassifierConfig& cfg, LcoreCounters& counters)
-        : table_(table), fragments_(fragments), cfg_(cfg), counters_(counters) {}
+    // `direct`: the nodes' direct IPs (null: none; cfg.direct_count must then be 0).
+    Forwarder(BucketTable& table, FragmentTable& fragments, const pkt::ClassifierConfig& cfg, LcoreCounters& counters,
+              DirectIps* direct = nullptr)
+        : table_(table), fragments_(fragments), cfg_(cfg), counters_(counters), direct_(direct) {}
 
     // Consumes pkts[0..n): the ones to send are written to tx (returns how many), the rest are freed.
     // Pass 1 recognises the common case (untagged IPv4 TCP/UDP to a scheduled VIP port, no fragment, no options)
@@ -93,11 +96,11 @@ private:
         uint16_t node = kUnassigned;
         switch (c.action) {
             case pkt::Action::forward:
-                node = table_.lookup_or_assign(hash(c.key_ip, c.key_port), clock.now_s);
+                node = pick(c, hash(c.key_ip, c.key_port), clock.now_s, true);
                 if (node == kUnassigned) return drop(pkt::Drop::no_node);
                 break;
             case pkt::Action::forward_first_fragment:
-                node = table_.lookup_or_assign(hash(c.key_ip, c.key_port), clock.now_s);
+                node = pick(c, hash(c.key_ip, c.key_port), clock.now_s, true);
                 if (node == kUnassigned) return drop(pkt::Drop::no_node);
                 fragments_.remember(c.frag, node, clock.now_ms);
                 counters_.fragments_first.add();
@@ -109,7 +112,7 @@ private:
                 break;
             case pkt::Action::forward_icmp_error:
                 // Never assigns: an error about a connection nobody owns has nowhere useful to go.
-                node = table_.owner(hash(c.key_ip, c.key_port));
+                node = pick(c, hash(c.key_ip, c.key_port), clock.now_s, false);
                 if (node == kUnassigned) return drop(pkt::Drop::icmp_error_unmatched);
                 counters_.icmp_errors_steered.add();
                 break;
@@ -133,6 +136,16 @@ private:
         return true;
     }
 
+    // The VIP's node for `bucket` (assigning one when `assign`), or the direct IP's (direct_ips.hpp).
+    uint16_t pick(const pkt::Classified& c, uint32_t bucket, uint32_t now_s, bool assign) {
+        if (c.direct == 0) return assign ? table_.lookup_or_assign(bucket, now_s) : table_.owner(bucket);
+        if (!direct_ || c.direct > direct_->count()) return kUnassigned;
+        const uint8_t slot = static_cast<uint8_t>(c.direct - 1);
+        const uint16_t node = direct_->route(slot, table_, bucket, now_s, assign);
+        if (node != kUnassigned && node != direct_->slot(slot).node) counters_.direct_taken_over.add();
+        return node;
+    }
+
     bool drop(pkt::Drop reason) {
         counters_.drop(reason);
         return false;
@@ -142,6 +155,7 @@ private:
     FragmentTable& fragments_;
     const pkt::ClassifierConfig& cfg_;
     LcoreCounters& counters_;
+    DirectIps* direct_;
 };
 
 }  // namespace dlba::sched

@@ -43,6 +43,9 @@ void Worker::apply_commands() {
                 break;
             }
             case CommandKind::remove_node: ok = table_.remove_node(c.node); break;
+            case CommandKind::set_direct_ips:
+                ok = direct_ && direct_->set(*static_cast<const DirectIpList*>(c.payload), cfg_);
+                break;
         }
         c.ok = ok;
         c.done.store(true, std::memory_order_release);
@@ -56,13 +59,18 @@ bool Worker::apply_sync(const void* payload) {
 
 void Worker::send_garp(uint64_t now_ms, uint32_t next_in_ms) {
     next_garp_ms_ = now_ms + next_in_ms;
+    send_garp_for(cfg_.vip);
+    for (uint8_t i = 0; i < cfg_.direct_count; ++i) send_garp_for(cfg_.direct_ips[i]);
+}
+
+void Worker::send_garp_for(uint32_t ip) {
     rte_mbuf* m = rte_pktmbuf_alloc(settings_.pool);
     if (!m) {
         counters_.alloc_failed.add();
         return;
     }
     auto* data = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, pkt::kGarpLength));
-    pkt::build_gratuitous_arp(data, cfg_.port_mac, cfg_.vip);
+    pkt::build_gratuitous_arp(data, cfg_.port_mac, ip);
     counters_.garp_sent.add();
     transmit(&m, 1);
 }

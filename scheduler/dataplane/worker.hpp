@@ -1,5 +1,6 @@
 // The data-plane poll loop on one lcore: commands from the control plane, rx burst, per-burst work, tx burst,
-// gratuitous ARPs when the role turns active, and a back-off when the port is idle.
+// gratuitous ARPs (the VIP and the direct IPs) when the role turns active or a direct IP is taken over, and a
+// back-off when the port is idle.
 #pragma once
 
 #include <atomic>
@@ -34,9 +35,9 @@ inline Clock read_clock() {
 class Worker {
 public:
     Worker(const WorkerSettings& settings, BucketTable& table, FragmentTable& fragments, pkt::ClassifierConfig& cfg,
-           LcoreCounters& counters, CommandQueue& commands)
-        : settings_(settings), table_(table), cfg_(cfg), counters_(counters), commands_(commands),
-          forwarder_(table, fragments, cfg, counters) {}
+           LcoreCounters& counters, CommandQueue& commands, DirectIps* direct = nullptr)
+        : settings_(settings), table_(table), cfg_(cfg), counters_(counters), commands_(commands), direct_(direct),
+          forwarder_(table, fragments, cfg, counters, direct) {}
 
     template <class Hash>
     void run(const Hash& hash, const std::atomic<bool>& stop) {
@@ -48,6 +49,10 @@ public:
         while (!stop.load(std::memory_order_relaxed)) {
             apply_commands();
             const Clock clock = read_clock();
+            if (direct_ && direct_->refresh(table_, clock.now_s) && cfg_.active) {
+                garps_left_ = settings_.garp_count;  // a direct IP was taken over: announce the addresses again
+                next_garp_ms_ = 0;
+            }
             if (cfg_.active && clock.now_ms >= next_garp_ms_) {
                 // A burst of announcements on becoming active, then one every refresh interval (if any).
                 if (garps_left_ > 0) --garps_left_;
@@ -93,6 +98,7 @@ public:
 private:
     void apply_commands();
     void send_garp(uint64_t now_ms, uint32_t next_in_ms);
+    void send_garp_for(uint32_t ip);
     bool apply_sync(const void* payload);
     void transmit(rte_mbuf** pkts, uint16_t n) {
         if (n == 0) return;
@@ -109,6 +115,7 @@ private:
     pkt::ClassifierConfig& cfg_;
     LcoreCounters& counters_;
     CommandQueue& commands_;
+    DirectIps* direct_;
     Forwarder forwarder_;
     std::atomic<bool> active_{false};
     uint32_t garps_left_ = 0;

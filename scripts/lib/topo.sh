@@ -12,6 +12,7 @@ TOPO_NODES=(1 2 3)
 TOPO_WEBS=(1 2 3)
 
 TOPO_VIP=10.77.0.100
+TOPO_DIRECT=10.77.0.4   # node N's direct IP (nodes[].direct_ip) is 10.77.0.4N, on lo of every node like the VIP
 TOPO_LAN=10.77.0        # array LAN /24, on the bridge
 TOPO_OUTSIDE=10.77.1    # client <-> router /24
 
@@ -123,6 +124,7 @@ topo_up_fresh() {
             net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 \
             net.ipv4.conf.sch0.arp_ignore=1 net.ipv4.conf.sch0.arp_announce=2 >/dev/null
         nsx "$ns" ip addr add "$TOPO_VIP/32" dev lo
+        for j in "${TOPO_NODES[@]}"; do nsx "$ns" ip addr add "$TOPO_DIRECT$j/32" dev lo; done
         nsx "$ns" ip link set eth0 address "02:77:00:00:01:0$i"
         nsx "$ns" ip addr add "$TOPO_LAN.1$i/24" dev eth0
         nsx "$ns" ip link set eth0 up

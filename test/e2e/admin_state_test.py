@@ -10,13 +10,10 @@ TAP, one line per case; root.
 """
 import os
 import re
-import signal
-import subprocess
-import time
 
 from dlbatest import array
 from dlbatest.ctl import ctl_json, rows_by
-from dlbatest.paths import BUILD_ROOT
+from dlbatest.node_restart import kill_node, start_node
 from dlbatest.procs import run
 from dlbatest.tap import Suite, check, wait_until
 from dlbatest.topo import NODES, VIP, curl
@@ -58,42 +55,12 @@ def web_of(body):
     return m.group(1) if m else None
 
 
-def start_in_node(n, argv, log_name):
-    arr = state["array"]
-    with open(os.path.join(arr.rundir, log_name), "ab") as log:
-        subprocess.Popen(["ip", "netns", "exec", arr.ns(f"n{n}"), "setsid"] + [str(a) for a in argv],
-                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-
-
 def restart_node(n):
     """kill -9 of every process in node n's namespace, then its three daemons again, as scripts/array starts them."""
     arr = state["array"]
-    pids = [int(p) for p in run(["ip", "netns", "pids", arr.ns(f"n{n}")]).stdout.split()]
-    check(len(pids) >= 3, f"node {n} runs {pids}")
-    for p in pids:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    wait_until(lambda: not run(["ip", "netns", "pids", arr.ns(f"n{n}")]).stdout.split(), 10, 0.1,
-               f"node {n}'s processes to die")
-    for kind in ("sched", "server", "dlbad"):
-        path = arr.sock(n, kind)
-        if os.path.exists(path):
-            os.unlink(path)
-    conf = os.path.join(arr.rundir, f"n{n}.conf")
-    start_in_node(n, [os.path.join(BUILD_ROOT, "scheduler", "dlba-scheduler"), "--no-huge", "--no-pci", "--no-shconf",
-                      "-m", "512", "-l", n % 2, "--file-prefix", f"{arr.prefix}-n{n}", "--log-level",
-                      "lib.eal:warning", f"--vdev=net_{arr.pmd}0,iface=sch0", "--", "--config", conf, "--node", n,
-                      "--control-socket", arr.sock(n, "sched")], f"n{n}.scheduler.log")
-    wait_until(lambda: node_weights(n) is not None, 30, 0.2, f"node {n}'s scheduler")
-    start_in_node(n, [os.path.join(BUILD_ROOT, "dlba_server", "dlba-server"), "--config", conf, "--node", n,
-                      "--monitor-socket", arr.sock(n, "server")], f"n{n}.server.log")
-    wait_until(lambda: backend_view(n) is not None, 15, 0.2, f"node {n}'s server")
-    start_in_node(n, [os.path.join(BUILD_ROOT, "scheduler", "dlbad"), "--config", conf, "--node", n,
-                      "--scheduler-socket", arr.sock(n, "sched"), "--server-socket", arr.sock(n, "server"),
-                      "--monitor-socket", arr.sock(n, "dlbad"),
-                      "--admin-state", os.path.join(arr.rundir, f"n{n}.admin.state")], f"n{n}.dlbad.log")
+    kill_node(arr, n)
+    start_node(arr, n)
+    wait_until(lambda: node_weights(n) is not None and backend_view(n) is not None, 15, 0.2, f"node {n} to answer")
 
 
 @suite.case("--all-nodes out-of-service maintenance and weights are applied and kept by every node's dlbad; the "

@@ -30,6 +30,8 @@ ClassifierConfig make_config(bool active) {
     for (uint16_t p : {80, 443, 8080}) cfg.tcp_ports.add(p);
     cfg.udp_ports.add(53);
     cfg.active = active;
+    cfg.direct_ips[0] = 0x0a4d002a;  // a node's direct IP (10.77.0.42): handled like the VIP
+    cfg.direct_count = 1;
     return cfg;
 }
 
@@ -60,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     uint16_t port = 0;
     if (fast_forward_key(frame.data(), len, cfg, ip, port)) {
         FUZZ_CHECK(c.action == Action::forward);
-        FUZZ_CHECK(c.key_ip == ip && c.key_port == port);
+        FUZZ_CHECK(c.key_ip == ip && c.key_port == port && c.direct == 0);  // the fast path is the VIP's only
     }
 
     std::vector<uint8_t> out(frame);
@@ -82,7 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             FUZZ_CHECK(std::memcmp(out.data() + 6, kPortMac.bytes.data(), 6) == 0);
             FUZZ_CHECK(load16(arp + 6) == 2);
             FUZZ_CHECK(load32(arp + 14) == load32(asked + 24) && load32(arp + 24) == load32(asked + 14));
-            FUZZ_CHECK(load32(arp + 14) == cfg.sched_ip || (cfg.active && load32(arp + 14) == cfg.vip));
+            FUZZ_CHECK(load32(arp + 14) == cfg.sched_ip ||
+                       (cfg.active && (load32(arp + 14) == cfg.vip || cfg.direct_slot(load32(arp + 14)) != 0)));
             FUZZ_CHECK(classify(out.data(), len, cfg).action != Action::arp_reply);
             break;
         }
@@ -94,7 +97,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             const uint32_t total = load16(o + 2);
             FUZZ_CHECK(c.l3_offset + total <= len && total >= ihl + 8);
             FUZZ_CHECK(load32(o + 12) == load32(in_ip + 16) && load32(o + 16) == load32(in_ip + 12));
-            FUZZ_CHECK(load32(o + 12) == cfg.sched_ip || (cfg.active && load32(o + 12) == cfg.vip));
+            FUZZ_CHECK(load32(o + 12) == cfg.sched_ip ||
+                       (cfg.active && (load32(o + 12) == cfg.vip || cfg.direct_slot(load32(o + 12)) != 0)));
             FUZZ_CHECK(inet_checksum(o, ihl) == 0);
             FUZZ_CHECK(o[ihl] == 0);  // echo reply
             FUZZ_CHECK(inet_checksum(o + ihl, total - ihl) == 0);

@@ -2,6 +2,7 @@
 // on every branch, and forwarded frames differ from the input only in their MAC addresses.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "frame_builder.hpp"
 #include "test_addresses.hpp"
 #include "bucket_hash.hpp"
+#include "control/direct_ip_status.hpp"
 #include "dataplane/forwarder.hpp"
 #include "dataplane/port.hpp"
 
@@ -175,4 +177,178 @@ TEST_CASE("an ICMP error reaches the node owning the quoted connection and assig
     CHECK(std::memcmp(rte_pktmbuf_mtod(tx[0], uint8_t*), rte_pktmbuf_mtod(tx[1], uint8_t*), 6) == 0);
     CHECK(rig.counters.icmp_errors_steered.get() == 1);
     rte_pktmbuf_free_bulk(tx, 2);
+}
+
+// ---- nodes' direct IPs (issue 13: address takeover) --------------------------------------------------------------
+
+namespace {
+
+constexpr uint32_t kDirect2 = 0x0a4d002a;  // 10.77.0.42, node 2's direct IP (scripts/topo)
+
+struct DirectRig : Rig {
+    DirectIps direct;
+    Forwarder dfwd{table, fragments, cfg, counters, &direct};
+
+    DirectRig() {
+        DirectIpList list;
+        list.ip[0] = kDirect2;
+        list.node[0] = 2;
+        list.count = 1;
+        REQUIRE(direct.set(list, cfg));
+    }
+    // One frame through the forwarder at second `now`: the node it was sent to (0: dropped or answered).
+    uint16_t send(const std::vector<uint8_t>& frame, uint32_t now = 100) {
+        direct.refresh(table, now);
+        std::vector<rte_mbuf*> in = {mbuf_of(frame)};
+        rte_mbuf* tx[kMaxBurst];
+        const uint16_t n = dfwd.process(hash, in.data(), 1, tx, {now, uint64_t{now} * 1000});
+        if (n == 0) return 0;
+        uint16_t node = 0;
+        for (uint16_t k = 1; k <= 3; ++k) {
+            if (std::memcmp(rte_pktmbuf_mtod(tx[0], uint8_t*), node_mac(k).bytes.data(), 6) == 0) node = k;
+        }
+        rte_pktmbuf_free(tx[0]);
+        return node;
+    }
+    DirectMode mode() const { return direct.slot(0).current(); }
+};
+
+FrameBuilder to_direct(uint16_t sport) {
+    return FrameBuilder().eth(kPortMac, kRouterMac).ip(kClient, kDirect2).ports(sport, 80).payload({'h', 'i'});
+}
+
+}  // namespace
+
+TEST_CASE("direct IP: a live owner gets its address's traffic straight, the bucket table untouched", "[forwarder]") {
+    DirectRig rig;
+    for (uint16_t sport = 1000; sport < 1040; ++sport) CHECK(rig.send(to_direct(sport).build()) == 2);
+    CHECK(rig.table.stats().assigned.get() == 0);
+    CHECK(rig.direct.slot(0).direct.get() == 40);
+    CHECK(rig.counters.direct_taken_over.get() == 0);
+    CHECK(rig.mode() == DirectMode::direct);
+    // A standby forwards nothing to it.
+    rig.cfg.active = false;
+    CHECK(rig.send(to_direct(1).build()) == 0);
+    CHECK(rig.counters.drops[static_cast<size_t>(pkt::Drop::standby)].get() == 1);
+}
+
+TEST_CASE("direct IP: the active scheduler answers ARP for it, a standby does not", "[forwarder]") {
+    DirectRig rig;
+    const auto request = FrameBuilder().eth(kBroadcast, kRouterMac).arp(1, kRouterMac, kRouter, kDirect2).build();
+    std::vector<rte_mbuf*> in = {mbuf_of(request)};
+    rte_mbuf* tx[kMaxBurst];
+    REQUIRE(rig.dfwd.process(rig.hash, in.data(), 1, tx, {100, 100000}) == 1);
+    const uint8_t* reply = rte_pktmbuf_mtod(tx[0], const uint8_t*);
+    CHECK(pkt::load16(reply + 14 + 6) == 2);                                    // an ARP reply
+    CHECK(std::memcmp(reply + 14 + 8, kPortMac.bytes.data(), 6) == 0);          // from our port
+    CHECK(pkt::load32(reply + 14 + 14) == kDirect2);                            // for the direct IP
+    rte_pktmbuf_free(tx[0]);
+    rig.cfg.active = false;
+    in = {mbuf_of(request)};
+    CHECK(rig.dfwd.process(rig.hash, in.data(), 1, tx, {100, 100000}) == 0);
+    CHECK(rig.counters.drops[static_cast<size_t>(pkt::Drop::arp_ignored)].get() == 1);
+}
+
+TEST_CASE("direct IP: a failed owner's address goes through the bucket table, never to the owner", "[forwarder]") {
+    DirectRig rig;
+    rig.table.set_failed(2, true);
+    std::vector<uint16_t> seen;
+    for (uint16_t sport = 2000; sport < 2060; ++sport) {
+        const uint16_t node = rig.send(to_direct(sport).build());
+        CHECK((node == 1 || node == 3));
+        // The client's bucket decides, as for the VIP: the same flow stays on its node.
+        CHECK(rig.send(to_direct(sport).build()) == node);
+        seen.push_back(node);
+    }
+    CHECK(std::count(seen.begin(), seen.end(), 1) > 0);
+    CHECK(std::count(seen.begin(), seen.end(), 3) > 0);
+    CHECK(rig.mode() == DirectMode::taken_over);
+    CHECK(rig.direct.slot(0).takeovers.get() == 1);
+    CHECK(rig.counters.direct_taken_over.get() == 120);
+    // Disabled counts the same.
+    DirectRig off;
+    off.table.set_admin(2, NodeAdmin::disabled);
+    CHECK(off.send(to_direct(5).build()) != 2);
+    CHECK(off.mode() == DirectMode::taken_over);
+}
+
+TEST_CASE("direct IP: on return, busy buckets keep their owner, idle ones go to the node; then direct again",
+          "[forwarder]") {
+    DirectRig rig;  // idle timeout 60 s
+    rig.table.set_failed(2, true);
+    const uint16_t busy_port = 3000;
+    const uint16_t elsewhere = rig.send(to_direct(busy_port).build(), 100);  // a download while taken over
+    REQUIRE((elsewhere == 1 || elsewhere == 3));
+    rig.table.set_failed(2, false);
+    CHECK(rig.send(to_direct(busy_port).build(), 110) == elsewhere);  // established: stays
+    CHECK(rig.mode() == DirectMode::returning);
+    // A new client in an idle (here: never used) bucket gets node 2, and its bucket is claimed for node 2.
+    uint16_t fresh = 3100;
+    while (rig.table.entry(rig.hash(kClient, fresh)).node != kUnassigned ||
+           rig.hash(kClient, fresh) == rig.hash(kClient, busy_port)) {
+        ++fresh;
+    }
+    CHECK(rig.send(to_direct(fresh).build(), 111) == 2);
+    CHECK(rig.table.entry(rig.hash(kClient, fresh)).node == 2);
+    CHECK(rig.send(to_direct(fresh).build(), 112) == 2);
+    // The download keeps its node as long as it is busy...
+    for (uint32_t t = 120; t <= 200; t += 20) CHECK(rig.send(to_direct(busy_port).build(), t) == elsewhere);
+    CHECK(rig.mode() == DirectMode::returning);
+    // ...and once nothing has needed another node for the idle timeout, the address is direct again.
+    rig.direct.refresh(rig.table, 200 + 61);
+    CHECK(rig.mode() == DirectMode::direct);
+    CHECK(rig.send(to_direct(busy_port).build(), 262) == 2);
+}
+
+TEST_CASE("direct IP: a new list keeps the mode of unchanged addresses; an unknown address is not ours",
+          "[forwarder]") {
+    DirectRig rig;
+    rig.table.set_failed(2, true);
+    rig.direct.refresh(rig.table, 100);
+    DirectIpList list;
+    list.ip = {kDirect2, 0x0a4d002b};
+    list.node = {2, 3};
+    list.count = 2;
+    REQUIRE(rig.direct.set(list, rig.cfg));
+    CHECK(rig.mode() == DirectMode::taken_over);
+    CHECK(rig.direct.slot(1).current() == DirectMode::direct);
+    CHECK(rig.send(to_direct(7).ip(kClient, 0x0a4d002b).build()) == 3);
+    CHECK(rig.send(to_direct(7).ip(kClient, 0x0a4d0029).build()) == 0);
+    CHECK(rig.counters.drops[static_cast<size_t>(pkt::Drop::not_our_ip)].get() == 1);
+    list.count = pkt::kMaxDirectIps + 1;
+    CHECK_FALSE(rig.direct.set(list, rig.cfg));
+}
+
+TEST_CASE("direct IP: the status cells say who serves each address", "[forwarder]") {
+    DirectRig rig;
+    NodeConfig two;
+    two.number = 2;
+    two.direct_ip = kDirect2;
+    NodeConfig one;
+    one.number = 1;
+    std::vector<io::Column> columns;
+    direct_ip_columns(columns);
+    const auto cells = [&](const NodeConfig& n) {
+        std::vector<nlohmann::json> row;
+        direct_ip_cells(&rig.direct, n, row);
+        REQUIRE(row.size() == columns.size());
+        return row;
+    };
+    CHECK(cells(two)[0] == "10.77.0.42");
+    CHECK(cells(two)[1] == "self");
+    CHECK(cells(one)[0].is_null());
+    CHECK(cells(one)[1].is_null());
+    rig.table.set_failed(2, true);
+    CHECK(rig.send(to_direct(9).build()) != 2);
+    CHECK(cells(two)[1] == "buckets");
+    CHECK(cells(two)[3] == 1);  // direct_taken_over
+    CHECK(cells(two)[4] == 1);  // direct_takeovers
+    rig.table.set_failed(2, false);
+    rig.direct.refresh(rig.table, 101);
+    CHECK(cells(two)[1] == "returning");
+    // The list the control plane builds from the configuration: only nodes with a direct IP, in node order.
+    const DirectIpList list = direct_ip_list({one, two});
+    CHECK(list.count == 1);
+    CHECK(list.ip[0] == kDirect2);
+    CHECK(list.node[0] == 2);
 }
