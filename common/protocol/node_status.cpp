@@ -153,7 +153,7 @@ std::optional<NodeStatus> NodeStatus::from_table(const io::Table& t, std::string
         b.bad_responses = number_or<uint64_t>(col.cell(row, c_bad_responses), 0);
         b.pooled_reuses = number_or<uint64_t>(col.cell(row, c_pooled_reuses), 0);
         if (const json& g = col.cell(row, c_cookie_groups); is_count(g)) b.cookie_groups = g.get<uint64_t>();
-        if (const json& t = col.cell(row, c_tls); t.is_boolean()) b.tls = t.get<bool>();
+        if (const json& tls = col.cell(row, c_tls); tls.is_boolean()) b.tls = tls.get<bool>();
         b.backend_handshakes = number_or<uint64_t>(col.cell(row, c_backend_handshakes), 0);
         b.backend_resumed = number_or<uint64_t>(col.cell(row, c_backend_resumed), 0);
         b.tls_verify_failures = number_or<uint64_t>(col.cell(row, c_tls_verify_failures), 0);

@@ -230,7 +230,6 @@ void BackendExchange::take_choice(const Choice& choice) {
 }
 
 ExchangeStep BackendExchange::start_backend(bool allow_pool) {
-    BackendState& st = *gen_->backends[backend_];
     ++attempts_;
     if (tried_count_ < kMaxTried) tried_[tried_count_++] = static_cast<uint16_t>(service_backend_);
     active_counted_ = true;  // the slot was taken by admit() (or handed over by the QoS queue)

@@ -99,6 +99,8 @@ private:
                 break;
             }
             case CommandKind::remove_node: ok = table.remove_node(c.node); break;
+            case CommandKind::set_steered: ok = table.set_steered(c.node, c.value != 0); break;
+            case CommandKind::set_direct_ips: break;  // the direct-IP slots live in the worker, not the table
         }
         c.ok = ok;
         c.done.store(true, std::memory_order_release);
