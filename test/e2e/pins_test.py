@@ -14,7 +14,6 @@ import socket
 import ssl
 
 from dlbatest import array
-from dlbatest.ctl import ctl_json
 from dlbatest.netns import ns_socket
 from dlbatest.procs import run
 from dlbatest.tap import Suite, check, wait_until
@@ -26,11 +25,6 @@ PIN = ('pin = { entry = ["/banking/*"]; exit = ["/banking/logout"]; cookie = "Sp
 ROUNDS = 10
 
 
-def generations():
-    arr = state["array"]
-    return {n: ctl_json(arr.sock(n, "server"), "status", timeout=5)["meta"].get("config_generation") for n in NODES}
-
-
 def setup():
     arr = array.bring_up(state, "dlba-e2e-pins-")
     with open(os.path.join(arr.rundir, "n1.conf")) as f:
@@ -38,14 +32,7 @@ def setup():
     text, n1 = re.subn(r'(?m)^(\s*)(upgrade_protocols = \["websocket"\];\n)', r"\1\2\1" + PIN, text)
     text, n2 = re.subn(r"(?m)^(\s*)(hash_bound_load = [0-9.]+;[^\n]*\n)", r"\1\2\1" + PIN, text)
     check(n1 == 1 and n2 == 1, "conf/dlba.conf has no web or cache service to give a pin")
-    path = os.path.join(state["workdir"], "pins.conf")
-    with open(path, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o644)
-    before = generations()
-    cp = run([os.environ["DLBA_DLBACTL"], "config", "push", path], ns=arr.ns("n1"), timeout=60, check_rc=False)
-    check(cp.returncode == 0, f"the push failed: {cp.stdout} {cp.stderr}")
-    wait_until(lambda: all(generations()[n] != before[n] for n in NODES), 20, 0.5, "every server to reload")
+    array.push_config(state, text, "pins.conf")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(arr.ca())
     ctx.check_hostname = False

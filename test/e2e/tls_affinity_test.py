@@ -13,9 +13,7 @@ import ssl
 
 from dlbatest import array
 from dlbatest.netns import ns_socket
-from dlbatest.procs import run
 from dlbatest.tap import Suite, check, wait_until
-from dlbatest.ctl import ctl_json
 from dlbatest.topo import CLIENT_IP, NODES, VIP
 
 suite = Suite("e2e-tls_affinity")
@@ -32,11 +30,6 @@ SHOP = '''  {
 '''
 
 
-def generations():
-    arr = state["array"]
-    return {n: ctl_json(arr.sock(n, "server"), "status", timeout=5)["meta"].get("config_generation") for n in NODES}
-
-
 def setup():
     arr = array.bring_up(state, "dlba-e2e-tls-affinity-")
     with open(os.path.join(arr.rundir, "n1.conf")) as f:
@@ -44,14 +37,7 @@ def setup():
     text, n1 = re.subn(r'(\{ port = 443; tls = true; service = )"web"', r'\1"shop"', text)
     text, n2 = re.subn(r"(?m)^services = \(\n", "services = (\n" + SHOP, text)
     check(n1 == 1 and n2 == 1, "conf/dlba.conf has no 443 listener or services list to change")
-    path = os.path.join(state["workdir"], "shop.conf")
-    with open(path, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o644)
-    before = generations()
-    cp = run([os.environ["DLBA_DLBACTL"], "config", "push", path], ns=arr.ns("n1"), timeout=60, check_rc=False)
-    check(cp.returncode == 0, f"the push failed: {cp.stdout} {cp.stderr}")
-    wait_until(lambda: all(generations()[n] != before[n] for n in NODES), 20, 0.5, "every server to reload")
+    array.push_config(state, text, "shop.conf")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(arr.ca())
     ctx.check_hostname = False

@@ -17,7 +17,7 @@ from dlbatest.certs import _new_key, make_certificates
 from dlbatest.http_client import free_port, free_ports
 from dlbatest.nginx import Nginx
 from dlbatest.procs import TempDir
-from dlbatest.server import ARRAY, DlbaServer
+from dlbatest.server import ARRAY, DlbaServer, stop_env
 from dlbatest.tap import Suite, check, main, wait_until
 
 SERVER_BIN, DLBACTL = sys.argv[1], sys.argv[2]
@@ -73,12 +73,7 @@ def setup():
 
 
 def teardown():
-    if "server" in env:
-        env["server"].stop()
-    for n in env.get("nginx", []):
-        n.stop()
-    if "root" in env:
-        env["root"].remove()
+    stop_env(env)
 
 
 suite.diag_hooks.append(lambda: env["server"].log_text() if "server" in env else "")

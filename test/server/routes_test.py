@@ -15,7 +15,7 @@ from dlbatest.certs import make_certificates, ticket_key
 from dlbatest.http_client import KeepAliveClient, free_port
 from dlbatest.nginx import Nginx
 from dlbatest.procs import TempDir, run
-from dlbatest.server import DlbaServer, config_text
+from dlbatest.server import DlbaServer, config_text, stop_env
 from dlbatest.tap import Suite, check, main, wait_until
 
 SERVER_BIN, DLBACTL = sys.argv[1], sys.argv[2]
@@ -65,12 +65,7 @@ def setup():
 
 
 def teardown():
-    if "server" in env:
-        env["server"].stop()
-    for n in env.get("nginx", []):
-        n.stop()
-    if "root" in env:
-        env["root"].remove()
+    stop_env(env)
 
 
 suite.diag_hooks.append(lambda: env["server"].log_text() if "server" in env else "")

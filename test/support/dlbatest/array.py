@@ -167,6 +167,28 @@ def teardown_state(state):
         shutil.rmtree(state["workdir"], ignore_errors=True)
 
 
+def server_generations(arr):
+    """{node: the configuration generation its DLBA server runs}, from each server's status meta."""
+    return {n: ctl.ctl_json(arr.sock(n, "server"), "status", timeout=5)["meta"].get("config_generation")
+            for n in NODES}
+
+
+def push_config(state, text, name):
+    """Writes `text` to the work directory as `name`, pushes it to the array with `dlbactl config push` from node 1
+    and waits (20 s at most) until every node's server runs a new generation. Returns the file's path."""
+    arr = state["array"]
+    path = os.path.join(state["workdir"], name)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o644)
+    before = server_generations(arr)
+    cp = run([os.environ["DLBA_DLBACTL"], "config", "push", path], ns=arr.ns("n1"), timeout=60, check_rc=False)
+    check(cp.returncode == 0, f"the push failed: {cp.stdout} {cp.stderr}")
+    tap.wait_until(lambda: all(server_generations(arr)[n] != before[n] for n in NODES), 20, 0.5,
+                   "every server to reload")
+    return path
+
+
 # ---- the beginning and the end of every e2e script -------------------------------------------------------------
 
 def bring_up(state, workdir_prefix, programs=()):

@@ -21,6 +21,17 @@ failover = { peer_keys = ["6b1f0c2e9d4a7f3851c0e2b9a4d7f6c31e8b0a5d2f9c4e7b1a3d6
 """
 
 
+def stop_env(env):
+    """The usual end of a server suite: its DLBA server (env["server"]), its nginx back ends (env["nginx"]) and its
+    work directory (env["root"]) go, whichever of them setup got to."""
+    if "server" in env:
+        env["server"].stop()
+    for n in env.get("nginx", []):
+        n.stop()
+    if "root" in env:
+        env["root"].remove()
+
+
 def config_text(backends, services, listeners, server_extra="", tls=""):
     """backends: [(key, address, port)], services: [str groups], listeners: [(address, port, tls, service)]."""
     b = ",\n".join(f'  {{ key = "{k}"; address = "{a}"; port = {p}; }}' for k, a, p in backends)
