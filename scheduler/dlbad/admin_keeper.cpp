@@ -254,6 +254,14 @@ proto::AdminState AdminKeeper::state() const {
     return state_;
 }
 
+bool AdminKeeper::node_out_of_service(uint16_t node) const {
+    std::lock_guard lock(mutex_);
+    const auto it = state_.nodes.find(node);
+    if (it == state_.nodes.end()) return false;
+    const proto::NodeAdminState& n = it->second;
+    return (n.admin && *n.admin != NodeAdmin::enabled) || (n.weight && *n.weight == 0);
+}
+
 void AdminKeeper::start() {
     thread_ = std::thread([this] {
         while (!stop_.load()) {

@@ -51,6 +51,8 @@ public:
     void join();
 
     proto::AdminState state() const;
+    // Whether the operator took a node out of new buckets here (drain, disable or weight 0): any thread.
+    bool node_out_of_service(uint16_t node) const;
     const std::string& path() const { return path_; }
 
 private:

@@ -35,6 +35,9 @@ bool Dlbad::start(std::string* err) {
     load_meter_ = std::make_unique<LoadMeter>(config_.failover.load,
                                               config_.server ? config_.server->max_connections : 0, *link_, time_);
     failover_->set_load_inputs([this] { return load_meter_->load_pct(); }, [this](uint16_t n) {
+        // Not eligible: failed by the sweep, or drained, disabled or weighted 0 by the operator (the admin state
+        // this node's dlbad keeps; the configured enabled/weight are the steering round's own inputs).
+        if (keeper_ && keeper_->node_out_of_service(n)) return true;
         const SweepSnapshot s = sweep_->snapshot();
         const auto it = s.results.find(n);
         return it != s.results.end() && it->second.failed_by_sweep;

@@ -82,7 +82,8 @@ public:
 
     FailoverSnapshot snapshot() const;  // any thread
 
-    // Load steering (failover.load): where this node's load comes from, and whether the sweep failed a node. Set
+    // Load steering (failover.load): where this node's load comes from, and whether a node is out of the eligible
+    // set (failed by the sweep, or taken out by the operator). Set
     // before run(); without them the heartbeat says "not known" and every node counts as live.
     using LoadSource = std::function<std::optional<uint32_t>()>;
     using NodeFailed = std::function<bool(uint16_t node)>;

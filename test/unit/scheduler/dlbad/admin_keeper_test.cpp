@@ -65,6 +65,23 @@ TEST_CASE("admin keeper: a request is passed on, kept and saved; a refused one i
     CHECK(k.link.calls.size() == calls);
 }
 
+TEST_CASE("admin keeper: drained, disabled and weight-0 nodes are out of service for load steering",
+          "[admin-keeper]") {
+    Keeper k;
+    CHECK_FALSE(k.keeper.node_out_of_service(2));  // nothing set: the configuration decides
+    CHECK(k.ok(k.keeper.apply(proto::node_weight(2, 4))));
+    CHECK_FALSE(k.keeper.node_out_of_service(2));
+    CHECK(k.ok(k.keeper.apply(proto::node_admin(2, NodeAdmin::draining))));
+    CHECK(k.keeper.node_out_of_service(2));
+    CHECK(k.ok(k.keeper.apply(proto::node_admin(2, NodeAdmin::enabled))));
+    CHECK_FALSE(k.keeper.node_out_of_service(2));
+    CHECK(k.ok(k.keeper.apply(proto::node_admin(3, NodeAdmin::disabled))));
+    CHECK(k.keeper.node_out_of_service(3));
+    CHECK(k.ok(k.keeper.apply(proto::node_weight(2, 0))));
+    CHECK(k.keeper.node_out_of_service(2));
+    CHECK_FALSE(k.keeper.node_out_of_service(1));
+}
+
 TEST_CASE("admin keeper: a server that is not running gets the setting when it starts", "[admin-keeper]") {
     Keeper k;
     k.link.passed = no_answer("no such socket");
